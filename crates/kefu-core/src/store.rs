@@ -1,0 +1,161 @@
+//! The storage port: domain verbs, one transaction per call.
+//!
+//! `kefu-store` implements it twice (SQLite, PostgreSQL) and runs one contract
+//! suite against both. Callers hold an `Arc<dyn Store>` and never see SQL.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use crate::agent::{Agent, AgentSession, AgentStatus};
+use crate::catalog::Product;
+use crate::clock::Timestamp;
+use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
+use crate::customer::Customer;
+use crate::id::{AgentId, ConversationId, CustomerId, OrderId, ShopId, SkillGroupId};
+use crate::order::{Order, OrderNo, Shipment};
+use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule or a state rule refused the write (the `&str` names it).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("the conversation is closed")]
+    ConversationClosed,
+    #[error("the agent already holds as many conversations as allowed")]
+    CapacityReached,
+    /// The database failed; nothing of this call was written.
+    #[error("storage backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which conversations an agent's list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub shops: Vec<ShopId>,
+    pub statuses: Vec<ConversationStatus>,
+    pub assigned_agent: Option<AgentId>,
+    pub customer: Option<CustomerId>,
+    /// Matches a nickname, a masked phone's visible digits, or an order number.
+    pub search: Option<String>,
+    pub limit: u32,
+}
+
+/// A row of the conversation list: the conversation with who it is with and
+/// the newest message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationOverview {
+    pub conversation: Conversation,
+    pub customer: Customer,
+    pub last_message: Option<Message>,
+}
+
+/// Where a transfer sends a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferTarget {
+    Agent { agent: AgentId, max_concurrent: u32 },
+    Group(SkillGroupId),
+}
+
+/// An agent's current number of open assigned conversations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentLoad {
+    pub agent: Agent,
+    pub open_conversations: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Deployment
+    /// The key this deployment signs customer tokens with, created on first
+    /// use so every node sharing the database agrees on it.
+    async fn server_key(&self, candidate: &str) -> StoreResult<String>;
+
+    // Shops
+    async fn create_shop(&self, shop: &Shop) -> StoreResult<()>;
+    async fn shops(&self) -> StoreResult<Vec<Shop>>;
+    async fn shop(&self, id: ShopId) -> StoreResult<Option<Shop>>;
+    async fn shop_by_slug(&self, slug: &ShopSlug) -> StoreResult<Option<Shop>>;
+    async fn set_shop_secret(&self, id: ShopId, secret: &ShopSecret) -> StoreResult<()>;
+    async fn create_skill_group(&self, group: &SkillGroup) -> StoreResult<()>;
+    async fn skill_groups(&self, shop: ShopId) -> StoreResult<Vec<SkillGroup>>;
+
+    // Agents and sessions
+    async fn create_agent(&self, agent: &Agent) -> StoreResult<()>;
+    async fn update_agent(&self, agent: &Agent) -> StoreResult<()>;
+    async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>>;
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>>;
+    async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>>;
+    async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()>;
+    async fn create_session(&self, session: &AgentSession) -> StoreResult<()>;
+    async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>>;
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
+
+    // Merchant data. Each upsert is all-or-nothing.
+    async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<()>;
+    async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>>;
+    async fn customer_ids_by_external(
+        &self,
+        shop: ShopId,
+        external_ids: &[String],
+    ) -> StoreResult<HashMap<String, CustomerId>>;
+    async fn upsert_products(&self, products: &[Product]) -> StoreResult<()>;
+    async fn products(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>>;
+    /// Orders whose stored `updated_at` is newer than the incoming one are
+    /// left as they are: a late webhook never undoes a newer state.
+    async fn upsert_orders(&self, orders: &[Order]) -> StoreResult<()>;
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>>;
+    async fn order_by_no(&self, shop: ShopId, order_no: &OrderNo) -> StoreResult<Option<Order>>;
+    async fn order_ids_by_no(&self, shop: ShopId, order_nos: &[OrderNo]) -> StoreResult<HashMap<OrderNo, OrderId>>;
+    async fn orders_of_customer(&self, customer: CustomerId, limit: u32) -> StoreResult<Vec<Order>>;
+    /// Keyed by (shop, tracking number); the event timeline is replaced.
+    async fn upsert_shipments(&self, shipments: &[Shipment]) -> StoreResult<()>;
+    async fn shipments_of_order(&self, order: OrderId) -> StoreResult<Vec<Shipment>>;
+
+    // Conversations
+    /// Inserts `conversation` unless the customer already has an open one,
+    /// which is returned instead: a customer has at most one open conversation.
+    async fn open_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation>;
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>>;
+    async fn open_conversation_of_customer(&self, customer: CustomerId) -> StoreResult<Option<Conversation>>;
+    async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationOverview>>;
+    /// Assigns a queued (or bot) conversation to `agent` unless that agent
+    /// already holds `max_concurrent` open conversations.
+    async fn assign_conversation(
+        &self,
+        id: ConversationId,
+        agent: AgentId,
+        max_concurrent: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
+    async fn transfer_conversation(
+        &self,
+        id: ConversationId,
+        to: TransferTarget,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
+    async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation>;
+    /// Records the customer's rating; a conversation is rated once.
+    async fn rate_conversation(&self, id: ConversationId, csat: u8) -> StoreResult<Conversation>;
+
+    // Messages
+    /// Assigns the next `seq`, inserts, and moves the conversation's counters
+    /// in one transaction; a repeated `client_msg_id` returns the stored
+    /// message with `duplicate` set and writes nothing.
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+    /// Messages with `seq > after_seq`, oldest first.
+    async fn messages_after(&self, conversation: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Message>>;
+    /// The newest messages with `seq < before_seq`, returned oldest first.
+    async fn messages_before(&self, conversation: ConversationId, before_seq: i64, limit: u32) -> StoreResult<Vec<Message>>;
+}

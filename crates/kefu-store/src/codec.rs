@@ -1,0 +1,76 @@
+//! Text encodings shared by both backends for enum columns and tag lists.
+
+use kefu_core::agent::{AgentStatus, Role};
+use kefu_core::conversation::{Channel, ConversationStatus, MessageKind, Sender};
+use kefu_core::customer::Tier;
+use kefu_core::id::{AgentId, CustomerId};
+use kefu_core::order::OrderStatus;
+use kefu_core::store::StoreError;
+use uuid::Uuid;
+
+/// A value in the database that the domain cannot read: a corrupted row or a
+/// newer schema. Reported as a backend failure, never a panic.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable {column} value {value:?} in the database")]
+pub struct Corrupt {
+    pub column: &'static str,
+    pub value: String,
+}
+
+pub fn corrupt(column: &'static str, value: impl Into<String>) -> StoreError {
+    StoreError::backend(Corrupt { column, value: value.into() })
+}
+
+pub fn role(text: &str) -> Result<Role, StoreError> {
+    Role::parse(text).ok_or_else(|| corrupt("role", text))
+}
+pub fn agent_status(text: &str) -> Result<AgentStatus, StoreError> {
+    AgentStatus::parse(text).ok_or_else(|| corrupt("agent status", text))
+}
+pub fn tier(text: &str) -> Result<Tier, StoreError> {
+    Tier::parse(text).ok_or_else(|| corrupt("tier", text))
+}
+pub fn order_status(text: &str) -> Result<OrderStatus, StoreError> {
+    OrderStatus::parse(text).ok_or_else(|| corrupt("order status", text))
+}
+pub fn conversation_status(text: &str) -> Result<ConversationStatus, StoreError> {
+    ConversationStatus::parse(text).ok_or_else(|| corrupt("conversation status", text))
+}
+pub fn channel(text: &str) -> Result<Channel, StoreError> {
+    Channel::parse(text).ok_or_else(|| corrupt("channel", text))
+}
+pub fn message_kind(text: &str) -> Result<MessageKind, StoreError> {
+    MessageKind::parse(text).ok_or_else(|| corrupt("message kind", text))
+}
+
+pub fn sender_columns(sender: Sender) -> (&'static str, Option<Uuid>) {
+    match sender {
+        Sender::Customer(id) => ("customer", Some(id.as_uuid())),
+        Sender::Agent(id) => ("agent", Some(id.as_uuid())),
+        Sender::Bot => ("bot", None),
+        Sender::System => ("system", None),
+    }
+}
+
+pub fn sender(kind: &str, id: Option<Uuid>) -> Result<Sender, StoreError> {
+    match (kind, id) {
+        ("customer", Some(id)) => Ok(Sender::Customer(CustomerId::from_uuid(id))),
+        ("agent", Some(id)) => Ok(Sender::Agent(AgentId::from_uuid(id))),
+        ("bot", _) => Ok(Sender::Bot),
+        ("system", _) => Ok(Sender::System),
+        _ => Err(corrupt("sender", kind)),
+    }
+}
+
+const TAG_SEPARATOR: char = '\u{1f}';
+
+pub fn join_tags(tags: &[String]) -> String {
+    tags.iter()
+        .map(|t| t.replace(TAG_SEPARATOR, " "))
+        .collect::<Vec<_>>()
+        .join(&TAG_SEPARATOR.to_string())
+}
+
+pub fn split_tags(text: &str) -> Vec<String> {
+    if text.is_empty() { Vec::new() } else { text.split(TAG_SEPARATOR).map(str::to_owned).collect() }
+}

@@ -1,0 +1,81 @@
+//! kefu-store: the two implementations of `kefu_core::store::Store`.
+//!
+//! [`sqlite::SqliteStore`] is the embedded default (WAL, one writer thread that
+//! commits concurrent writes as a group, a pool of readers);
+//! [`postgres::PostgresStore`] is for deployments that outgrow one machine.
+//! Each has hand-written SQL and its own numbered migrations under
+//! `migrations/<backend>/`, with the same file names in both (a test checks).
+//!
+//! Nothing above this crate names SQL; this crate knows nothing of HTTP.
+//! Start reading at [`open`], then `sqlite.rs`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kefu_core::store::{Store, StoreError};
+
+mod codec;
+pub mod postgres;
+pub mod sqlite;
+
+/// Where the data lives: a SQLite file in a data directory, or a PostgreSQL URL.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite { path: std::path::PathBuf, durability: Durability },
+    Postgres { url: String, schema: Option<String>, pool_size: usize },
+}
+
+/// How hard a SQLite commit waits for the disk. `Full` survives power loss;
+/// `Normal` survives a killed process but may lose the last commits on power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Full,
+    Normal,
+}
+
+/// Opens (creating and migrating if needed) the store a backend names.
+pub async fn open(backend: &Backend) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match backend {
+        Backend::Sqlite { path, durability } => Arc::new(sqlite::SqliteStore::open(path, *durability).await?),
+        Backend::Postgres { url, schema, pool_size } => {
+            Arc::new(postgres::PostgresStore::connect(url, schema.as_deref(), *pool_size).await?)
+        }
+    })
+}
+
+/// The migrations of one backend, in order: (number, name, SQL).
+pub type Migration = (i64, &'static str, &'static str);
+
+pub const SQLITE_MIGRATIONS: &[Migration] =
+    &[(1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+pub const POSTGRES_MIGRATIONS: &[Migration] =
+    &[(1, "0001_init", include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// The default SQLite file inside a data directory.
+pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("kefu.db")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |m: &[Migration]| m.iter().map(|(n, name, _)| (*n, *name)).collect::<Vec<_>>();
+        assert_eq!(names(SQLITE_MIGRATIONS), names(POSTGRES_MIGRATIONS));
+        let on_disk = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                .expect("migrations dir")
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().trim_end_matches(".sql").to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let listed: Vec<String> = SQLITE_MIGRATIONS.iter().map(|m| m.1.to_owned()).collect();
+        assert_eq!(on_disk("migrations/sqlite"), listed, "every migration file is listed");
+        assert_eq!(on_disk("migrations/postgres"), listed);
+    }
+}

@@ -1,0 +1,1007 @@
+//! The PostgreSQL store, for deployments that share one database between
+//! several `kefu serve` nodes. Row locks (`FOR UPDATE`) take the place of
+//! SQLite's single writer where a verb reads before it writes.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
+use kefu_core::catalog::{CategoryPath, Product};
+use kefu_core::clock::Timestamp;
+use kefu_core::conversation::{
+    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, waiting_since_after,
+};
+use kefu_core::customer::{Customer, MaskedPhone};
+use kefu_core::id::*;
+use kefu_core::money::Fen;
+use kefu_core::order::{Order, OrderItem, OrderNo, Shipment, ShipmentEvent};
+use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
+use kefu_core::store::*;
+use tokio_postgres::types::ToSql;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+use crate::POSTGRES_MIGRATIONS;
+use crate::codec::{self, corrupt};
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn be(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::backend(e)
+}
+
+fn unique_or(e: tokio_postgres::Error, conflict: &'static str) -> StoreError {
+    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(conflict) } else { be(e) }
+}
+
+impl PostgresStore {
+    /// Connects, creating `schema` (when given) and applying migrations.
+    pub async fn connect(url: &str, schema: Option<&str>, pool_size: usize) -> StoreResult<Self> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(be)?;
+        if let Some(schema) = schema {
+            if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(StoreError::Conflict("invalid_schema_name"));
+            }
+            let (client, conn) = config.connect(NoTls).await.map_err(be)?;
+            let task = tokio::spawn(conn);
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await.map_err(be)?;
+            drop(client);
+            let _ = task.await;
+            config.options(format!("-c search_path={schema}"));
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(pool_size.max(1)).build().map_err(be)?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut client = self.pool.get().await.map_err(be)?;
+        let tx = client.transaction().await.map_err(be)?;
+        // Several nodes may start at once: one migrates, the others wait.
+        tx.batch_execute(
+            "SELECT pg_advisory_xact_lock(7315001);
+             CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(be)?;
+        for (version, name, sql) in POSTGRES_MIGRATIONS {
+            let done = tx.query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version]).await.map_err(be)?;
+            if done.is_none() {
+                tx.batch_execute(sql).await.map_err(be)?;
+                let now = kefu_core::clock::Clock::now(&kefu_core::clock::SystemClock).millis();
+                tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", &[version, name, &now])
+                    .await
+                    .map_err(be)?;
+                tracing::info!(migration = name, "postgres: applied migration");
+            }
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(be)
+    }
+}
+
+// ---------------------------------------------------------------- row mapping
+
+fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+const SHOP_COLS: &str = "id, slug, name, secret, created_at";
+fn shop_from(r: &Row) -> StoreResult<Shop> {
+    let slug: String = r.get(1);
+    Ok(Shop {
+        id: ShopId::from_uuid(r.get(0)),
+        slug: ShopSlug::parse(&slug).map_err(|_| corrupt("shop slug", slug.clone()))?,
+        name: r.get(2),
+        secret: ShopSecret::new(r.get(3)),
+        created_at: Timestamp(r.get(4)),
+    })
+}
+
+const AGENT_COLS: &str = "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at";
+async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<Agent> {
+    let id: Uuid = r.get(0);
+    let shops = c.query("SELECT shop_id FROM agent_shops WHERE agent_id = $1 ORDER BY shop_id", &[&id]).await.map_err(be)?;
+    let groups = c
+        .query("SELECT group_id FROM agent_skill_groups WHERE agent_id = $1 ORDER BY group_id", &[&id])
+        .await
+        .map_err(be)?;
+    let username: String = r.get(1);
+    let max: i32 = r.get(5);
+    Ok(Agent {
+        id: AgentId::from_uuid(id),
+        username: Username::parse(&username).map_err(|_| corrupt("username", username.clone()))?,
+        display_name: r.get(2),
+        password_hash: r.get(3),
+        role: codec::role(r.get(4))?,
+        shops: shops.iter().map(|r| ShopId::from_uuid(r.get(0))).collect(),
+        skill_groups: groups.iter().map(|r| SkillGroupId::from_uuid(r.get(0))).collect(),
+        max_concurrent: u32::try_from(max).map_err(|_| corrupt("max_concurrent", max.to_string()))?,
+        status: codec::agent_status(r.get(6))?,
+        created_at: Timestamp(r.get(7)),
+    })
+}
+
+const CUSTOMER_COLS: &str =
+    "id, shop_id, external_id, nickname, tier, tags, phone, lifetime_spend, complaint_count, created_at";
+const CUSTOMER_COUNT: usize = 10;
+fn customer_from(r: &Row, o: usize) -> StoreResult<Customer> {
+    let phone: Option<String> = r.get(o + 6);
+    let complaints: i32 = r.get(o + 8);
+    Ok(Customer {
+        id: CustomerId::from_uuid(r.get(o)),
+        shop_id: ShopId::from_uuid(r.get(o + 1)),
+        external_id: r.get(o + 2),
+        nickname: r.get(o + 3),
+        tier: codec::tier(r.get(o + 4))?,
+        tags: r.get(o + 5),
+        phone: phone.map(|p| MaskedPhone::parse(&p).map_err(|_| corrupt("phone", p))).transpose()?,
+        lifetime_spend: Fen(r.get(o + 7)),
+        complaint_count: u32::try_from(complaints).unwrap_or(0),
+        created_at: Timestamp(r.get(o + 9)),
+    })
+}
+
+const ORDER_COLS: &str = "id, shop_id, order_no, customer_id, status, total, province, city, address, created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at";
+async fn order_from(c: &impl GenericClient, r: &Row) -> StoreResult<Order> {
+    let id: Uuid = r.get(0);
+    let items = c
+        .query("SELECT sku, name, quantity, unit_price FROM order_items WHERE order_id = $1 ORDER BY line", &[&id])
+        .await
+        .map_err(be)?
+        .iter()
+        .map(|i| OrderItem {
+            sku: i.get(0),
+            name: i.get(1),
+            quantity: u32::try_from(i.get::<_, i32>(2)).unwrap_or(0),
+            unit_price: Fen(i.get(3)),
+        })
+        .collect();
+    let order_no: String = r.get(2);
+    Ok(Order {
+        id: OrderId::from_uuid(id),
+        shop_id: ShopId::from_uuid(r.get(1)),
+        order_no: OrderNo::parse(&order_no).map_err(|_| corrupt("order_no", order_no.clone()))?,
+        customer_id: CustomerId::from_uuid(r.get(3)),
+        status: codec::order_status(r.get(4))?,
+        items,
+        total: Fen(r.get(5)),
+        province: r.get(6),
+        city: r.get(7),
+        address: r.get(8),
+        created_at: Timestamp(r.get(9)),
+        paid_at: opt_ts(r.get(10)),
+        shipped_at: opt_ts(r.get(11)),
+        delivered_at: opt_ts(r.get(12)),
+        completed_at: opt_ts(r.get(13)),
+        cancelled_at: opt_ts(r.get(14)),
+        updated_at: Timestamp(r.get(15)),
+    })
+}
+
+const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at";
+const CONVERSATION_COUNT: usize = 15;
+fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> {
+    let agent: Option<Uuid> = r.get(o + 5);
+    let group: Option<Uuid> = r.get(o + 6);
+    let csat: Option<i16> = r.get(o + 9);
+    Ok(Conversation {
+        id: ConversationId::from_uuid(r.get(o)),
+        shop_id: ShopId::from_uuid(r.get(o + 1)),
+        customer_id: CustomerId::from_uuid(r.get(o + 2)),
+        channel: codec::channel(r.get(o + 3))?,
+        status: codec::conversation_status(r.get(o + 4))?,
+        assigned_agent: agent.map(AgentId::from_uuid),
+        skill_group: group.map(SkillGroupId::from_uuid),
+        priority: r.get(o + 7),
+        tags: r.get(o + 8),
+        csat: csat.map(|c| c.clamp(0, 5) as u8),
+        last_seq: r.get(o + 10),
+        waiting_since: opt_ts(r.get(o + 11)),
+        created_at: Timestamp(r.get(o + 12)),
+        updated_at: Timestamp(r.get(o + 13)),
+        closed_at: opt_ts(r.get(o + 14)),
+    })
+}
+
+const MESSAGE_COLS: &str = "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
+fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
+    let client: Option<String> = r.get(o + 8);
+    Ok(Message {
+        id: MessageId::from_uuid(r.get(o)),
+        conversation_id: ConversationId::from_uuid(r.get(o + 1)),
+        shop_id: ShopId::from_uuid(r.get(o + 2)),
+        seq: r.get(o + 3),
+        sender: codec::sender(r.get(o + 4), r.get(o + 5))?,
+        kind: codec::message_kind(r.get(o + 6))?,
+        text: r.get(o + 7),
+        client_msg_id: client.map(|c| ClientMsgId::parse(&c).map_err(|_| corrupt("client_msg_id", c))).transpose()?,
+        created_at: Timestamp(r.get(o + 9)),
+    })
+}
+
+async fn load_conversation(c: &impl GenericClient, id: ConversationId, lock: bool) -> StoreResult<Conversation> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = c.query_opt(&sql, &[&id.as_uuid()]).await.map_err(be)?.ok_or(StoreError::NotFound("conversation"))?;
+    conversation_from(&row, 0)
+}
+
+async fn open_load(c: &impl GenericClient, agent: AgentId) -> StoreResult<u32> {
+    let n: i64 = c
+        .query_one("SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned'", &[&agent.as_uuid()])
+        .await
+        .map_err(be)?
+        .get(0);
+    Ok(n as u32)
+}
+
+async fn lock_agent(c: &impl GenericClient, agent: AgentId) -> StoreResult<()> {
+    c.query_opt("SELECT id FROM agents WHERE id = $1 FOR UPDATE", &[&agent.as_uuid()])
+        .await
+        .map_err(be)?
+        .ok_or(StoreError::NotFound("agent"))?;
+    Ok(())
+}
+
+async fn save_agent_links(c: &impl GenericClient, agent: &Agent) -> StoreResult<()> {
+    let id = agent.id.as_uuid();
+    c.execute("DELETE FROM agent_shops WHERE agent_id = $1", &[&id]).await.map_err(be)?;
+    c.execute("DELETE FROM agent_skill_groups WHERE agent_id = $1", &[&id]).await.map_err(be)?;
+    for shop in &agent.shops {
+        c.execute("INSERT INTO agent_shops (agent_id, shop_id) VALUES ($1, $2)", &[&id, &shop.as_uuid()]).await.map_err(be)?;
+    }
+    for group in &agent.skill_groups {
+        c.execute("INSERT INTO agent_skill_groups (agent_id, group_id) VALUES ($1, $2)", &[&id, &group.as_uuid()])
+            .await
+            .map_err(be)?;
+    }
+    Ok(())
+}
+
+fn prefixed(alias: &str, cols: &str) -> String {
+    cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn server_key(&self, candidate: &str) -> StoreResult<String> {
+        let c = self.client().await?;
+        c.execute("INSERT INTO meta (key, value) VALUES ('server_key', $1) ON CONFLICT (key) DO NOTHING", &[&candidate])
+            .await
+            .map_err(be)?;
+        Ok(c.query_one("SELECT value FROM meta WHERE key = 'server_key'", &[]).await.map_err(be)?.get(0))
+    }
+
+    async fn create_shop(&self, s: &Shop) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO shops (id, slug, name, secret, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&s.id.as_uuid(), &s.slug.as_str(), &s.name, &s.secret.expose(), &s.created_at.millis()],
+        )
+        .await
+        .map_err(|e| unique_or(e, "shop_slug_taken"))?;
+        Ok(())
+    }
+
+    async fn shops(&self) -> StoreResult<Vec<Shop>> {
+        let c = self.client().await?;
+        let rows = c.query(&format!("SELECT {SHOP_COLS} FROM shops ORDER BY created_at, slug"), &[]).await.map_err(be)?;
+        rows.iter().map(shop_from).collect()
+    }
+
+    async fn shop(&self, id: ShopId) -> StoreResult<Option<Shop>> {
+        let c = self.client().await?;
+        let row = c.query_opt(&format!("SELECT {SHOP_COLS} FROM shops WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        row.as_ref().map(shop_from).transpose()
+    }
+
+    async fn shop_by_slug(&self, slug: &ShopSlug) -> StoreResult<Option<Shop>> {
+        let c = self.client().await?;
+        let row = c.query_opt(&format!("SELECT {SHOP_COLS} FROM shops WHERE slug = $1"), &[&slug.as_str()]).await.map_err(be)?;
+        row.as_ref().map(shop_from).transpose()
+    }
+
+    async fn set_shop_secret(&self, id: ShopId, secret: &ShopSecret) -> StoreResult<()> {
+        let c = self.client().await?;
+        let n = c
+            .execute("UPDATE shops SET secret = $1 WHERE id = $2", &[&secret.expose(), &id.as_uuid()])
+            .await
+            .map_err(be)?;
+        if n == 0 { Err(StoreError::NotFound("shop")) } else { Ok(()) }
+    }
+
+    async fn create_skill_group(&self, g: &SkillGroup) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO skill_groups (id, shop_id, name) VALUES ($1, $2, $3)",
+            &[&g.id.as_uuid(), &g.shop_id.as_uuid(), &g.name],
+        )
+        .await
+        .map_err(|e| unique_or(e, "skill_group_exists"))?;
+        Ok(())
+    }
+
+    async fn skill_groups(&self, shop: ShopId) -> StoreResult<Vec<SkillGroup>> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT id, shop_id, name FROM skill_groups WHERE shop_id = $1 ORDER BY name", &[&shop.as_uuid()])
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| SkillGroup { id: SkillGroupId::from_uuid(r.get(0)), shop_id: ShopId::from_uuid(r.get(1)), name: r.get(2) })
+            .collect())
+    }
+
+    async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        tx.execute(
+            "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&a.id.as_uuid(), &a.username.as_str(), &a.display_name, &a.password_hash, &a.role.as_str(), &(a.max_concurrent.min(i32::MAX as u32) as i32), &a.status.as_str(), &a.created_at.millis()],
+        )
+        .await
+        .map_err(|e| unique_or(e, "username_taken"))?;
+        save_agent_links(&tx, a).await?;
+        tx.commit().await.map_err(be)
+    }
+
+    async fn update_agent(&self, a: &Agent) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let n = tx
+            .execute(
+                "UPDATE agents SET username = $2, display_name = $3, password_hash = $4, role = $5, max_concurrent = $6, status = $7 WHERE id = $1",
+                &[&a.id.as_uuid(), &a.username.as_str(), &a.display_name, &a.password_hash, &a.role.as_str(), &(a.max_concurrent.min(i32::MAX as u32) as i32), &a.status.as_str()],
+            )
+            .await
+            .map_err(|e| unique_or(e, "username_taken"))?;
+        if n == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        save_agent_links(&tx, a).await?;
+        tx.commit().await.map_err(be)
+    }
+
+    async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
+        let c = self.client().await?;
+        let row = c.query_opt(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        match row {
+            Some(r) => Ok(Some(agent_from(&c, &r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+        let c = self.client().await?;
+        let username = username.trim().to_ascii_lowercase();
+        let row = c
+            .query_opt(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.username = $1"), &[&username])
+            .await
+            .map_err(be)?;
+        match row {
+            Some(r) => Ok(Some(agent_from(&c, &r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {AGENT_COLS} FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"),
+                &[&shop.as_uuid()],
+            )
+            .await
+            .map_err(be)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let agent = agent_from(&c, r).await?;
+            let open_conversations = open_load(&c, agent.id).await?;
+            out.push(AgentLoad { agent, open_conversations });
+        }
+        Ok(out)
+    }
+
+    async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()> {
+        let c = self.client().await?;
+        let n = c
+            .execute("UPDATE agents SET status = $1 WHERE id = $2", &[&status.as_str(), &id.as_uuid()])
+            .await
+            .map_err(be)?;
+        if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
+    }
+
+    async fn create_session(&self, s: &AgentSession) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&&s.token_hash[..], &s.agent_id.as_uuid(), &s.csrf_token, &s.created_at.millis(), &s.expires_at.millis()],
+        )
+        .await
+        .map_err(be)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT agent_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+                &[&&token_hash[..], &now.millis()],
+            )
+            .await
+            .map_err(be)?;
+        Ok(row.map(|r| AgentSession {
+            token_hash: *token_hash,
+            agent_id: AgentId::from_uuid(r.get(0)),
+            csrf_token: r.get(1),
+            created_at: Timestamp(r.get(2)),
+            expires_at: Timestamp(r.get(3)),
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&&token_hash[..]]).await.map_err(be)?;
+        Ok(())
+    }
+
+    async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO customers (id, shop_id, external_id, nickname, tier, tags, phone, lifetime_spend, complaint_count, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (shop_id, external_id) DO UPDATE SET nickname = excluded.nickname, tier = excluded.tier,
+                   tags = excluded.tags, phone = excluded.phone, lifetime_spend = excluded.lifetime_spend,
+                   complaint_count = excluded.complaint_count",
+            )
+            .await
+            .map_err(be)?;
+        for x in customers {
+            tx.execute(
+                &stmt,
+                &[
+                    &x.id.as_uuid(),
+                    &x.shop_id.as_uuid(),
+                    &x.external_id,
+                    &x.nickname,
+                    &x.tier.as_str(),
+                    &x.tags,
+                    &x.phone.as_ref().map(|p| p.as_str()),
+                    &x.lifetime_spend.0,
+                    &(x.complaint_count.min(i32::MAX as u32) as i32),
+                    &x.created_at.millis(),
+                ],
+            )
+            .await
+            .map_err(be)?;
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
+        let c = self.client().await?;
+        let row = c.query_opt(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        row.map(|r| customer_from(&r, 0)).transpose()
+    }
+
+    async fn customer_ids_by_external(&self, shop: ShopId, external_ids: &[String]) -> StoreResult<HashMap<String, CustomerId>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT external_id, id FROM customers WHERE shop_id = $1 AND external_id = ANY($2)",
+                &[&shop.as_uuid(), &external_ids],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows.iter().map(|r| (r.get::<_, String>(0), CustomerId::from_uuid(r.get(1)))).collect())
+    }
+
+    async fn upsert_products(&self, products: &[Product]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO products (id, shop_id, sku, name, model, category, price) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (shop_id, sku) DO UPDATE SET name = excluded.name, model = excluded.model,
+                   category = excluded.category, price = excluded.price",
+            )
+            .await
+            .map_err(be)?;
+        for p in products {
+            tx.execute(&stmt, &[&p.id.as_uuid(), &p.shop_id.as_uuid(), &p.sku, &p.name, &p.model, &p.category.joined(), &p.price.0])
+                .await
+                .map_err(be)?;
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn products(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, shop_id, sku, name, model, category, price FROM products WHERE shop_id = $1 ORDER BY sku LIMIT $2",
+                &[&shop.as_uuid(), &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        rows.iter()
+            .map(|r| {
+                let category: String = r.get(5);
+                Ok(Product {
+                    id: ProductId::from_uuid(r.get(0)),
+                    shop_id: ShopId::from_uuid(r.get(1)),
+                    sku: r.get(2),
+                    name: r.get(3),
+                    model: r.get(4),
+                    category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
+                    price: Fen(r.get(6)),
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_orders(&self, orders: &[Order]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let upsert = tx
+            .prepare(
+                "INSERT INTO orders (id, shop_id, order_no, customer_id, status, total, province, city, address, created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 ON CONFLICT (shop_id, order_no) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, total = excluded.total,
+                   province = excluded.province, city = excluded.city, address = excluded.address, created_at = excluded.created_at,
+                   paid_at = excluded.paid_at, shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,
+                   completed_at = excluded.completed_at, cancelled_at = excluded.cancelled_at, updated_at = excluded.updated_at
+                 WHERE orders.updated_at <= excluded.updated_at
+                 RETURNING id",
+            )
+            .await
+            .map_err(be)?;
+        let item = tx
+            .prepare("INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6)")
+            .await
+            .map_err(be)?;
+        for o in orders {
+            let params: [&(dyn ToSql + Sync); 16] = [
+                &o.id.as_uuid(),
+                &o.shop_id.as_uuid(),
+                &o.order_no.as_str(),
+                &o.customer_id.as_uuid(),
+                &o.status.as_str(),
+                &o.total.0,
+                &o.province,
+                &o.city,
+                &o.address,
+                &o.created_at.millis(),
+                &o.paid_at.map(Timestamp::millis),
+                &o.shipped_at.map(Timestamp::millis),
+                &o.delivered_at.map(Timestamp::millis),
+                &o.completed_at.map(Timestamp::millis),
+                &o.cancelled_at.map(Timestamp::millis),
+                &o.updated_at.millis(),
+            ];
+            // No row back: the stored order is newer, leave it alone.
+            let Some(row) = tx.query_opt(&upsert, &params).await.map_err(be)? else { continue };
+            let id: Uuid = row.get(0);
+            tx.execute("DELETE FROM order_items WHERE order_id = $1", &[&id]).await.map_err(be)?;
+            for (line, it) in o.items.iter().enumerate() {
+                tx.execute(
+                    &item,
+                    &[&id, &(line as i32), &it.sku, &it.name, &(it.quantity.min(i32::MAX as u32) as i32), &it.unit_price.0],
+                )
+                .await
+                .map_err(be)?;
+            }
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
+        let c = self.client().await?;
+        let row = c.query_opt(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        match row {
+            Some(r) => Ok(Some(order_from(&c, &r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn order_by_no(&self, shop: ShopId, order_no: &OrderNo) -> StoreResult<Option<Order>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(&format!("SELECT {ORDER_COLS} FROM orders WHERE shop_id = $1 AND order_no = $2"), &[&shop.as_uuid(), &order_no.as_str()])
+            .await
+            .map_err(be)?;
+        match row {
+            Some(r) => Ok(Some(order_from(&c, &r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn order_ids_by_no(&self, shop: ShopId, order_nos: &[OrderNo]) -> StoreResult<HashMap<OrderNo, OrderId>> {
+        let c = self.client().await?;
+        let nos: Vec<&str> = order_nos.iter().map(OrderNo::as_str).collect();
+        let rows = c
+            .query("SELECT order_no, id FROM orders WHERE shop_id = $1 AND order_no = ANY($2)", &[&shop.as_uuid(), &nos])
+            .await
+            .map_err(be)?;
+        rows.iter()
+            .map(|r| {
+                let no: String = r.get(0);
+                let no = OrderNo::parse(&no).map_err(|_| corrupt("order_no", no.clone()))?;
+                Ok((no, OrderId::from_uuid(r.get(1))))
+            })
+            .collect()
+    }
+
+    async fn orders_of_customer(&self, customer: CustomerId, limit: u32) -> StoreResult<Vec<Order>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
+                &[&customer.as_uuid(), &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(order_from(&c, r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn upsert_shipments(&self, shipments: &[Shipment]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        for s in shipments {
+            let id: Uuid = tx
+                .query_one(
+                    "INSERT INTO shipments (id, shop_id, order_id, carrier, tracking_no, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (shop_id, tracking_no) DO UPDATE SET order_id = excluded.order_id, carrier = excluded.carrier, updated_at = excluded.updated_at
+                     RETURNING id",
+                    &[&s.id.as_uuid(), &s.shop_id.as_uuid(), &s.order_id.as_uuid(), &s.carrier, &s.tracking_no, &s.updated_at.millis()],
+                )
+                .await
+                .map_err(be)?
+                .get(0);
+            tx.execute("DELETE FROM shipment_events WHERE shipment_id = $1", &[&id]).await.map_err(be)?;
+            for (line, e) in s.events.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO shipment_events (shipment_id, line, at, location, description) VALUES ($1, $2, $3, $4, $5)",
+                    &[&id, &(line as i32), &e.at.millis(), &e.location, &e.description],
+                )
+                .await
+                .map_err(be)?;
+            }
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn shipments_of_order(&self, order: OrderId) -> StoreResult<Vec<Shipment>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = $1 ORDER BY updated_at",
+                &[&order.as_uuid()],
+            )
+            .await
+            .map_err(be)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: Uuid = r.get(0);
+            let events = c
+                .query("SELECT at, location, description FROM shipment_events WHERE shipment_id = $1 ORDER BY line", &[&id])
+                .await
+                .map_err(be)?
+                .iter()
+                .map(|e| ShipmentEvent { at: Timestamp(e.get(0)), location: e.get(1), description: e.get(2) })
+                .collect();
+            out.push(Shipment {
+                id: ShipmentId::from_uuid(id),
+                shop_id: ShopId::from_uuid(r.get(1)),
+                order_id: OrderId::from_uuid(r.get(2)),
+                carrier: r.get(3),
+                tracking_no: r.get(4),
+                events,
+                updated_at: Timestamp(r.get(5)),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn open_conversation(&self, x: &Conversation) -> StoreResult<Conversation> {
+        let c = self.client().await?;
+        let params: [&(dyn ToSql + Sync); 15] = [
+            &x.id.as_uuid(),
+            &x.shop_id.as_uuid(),
+            &x.customer_id.as_uuid(),
+            &x.channel.as_str(),
+            &x.status.as_str(),
+            &x.assigned_agent.map(|a| a.as_uuid()),
+            &x.skill_group.map(|g| g.as_uuid()),
+            &x.priority,
+            &x.tags,
+            &x.csat.map(i16::from),
+            &x.last_seq,
+            &x.waiting_since.map(Timestamp::millis),
+            &x.created_at.millis(),
+            &x.updated_at.millis(),
+            &x.closed_at.map(Timestamp::millis),
+        ];
+        c.execute(
+            &format!(
+                "INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING"
+            ),
+            &params,
+        )
+        .await
+        .map_err(be)?;
+        let row = c
+            .query_one(
+                &format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE customer_id = $1 AND status <> 'closed'"),
+                &[&x.customer_id.as_uuid()],
+            )
+            .await
+            .map_err(be)?;
+        conversation_from(&row, 0)
+    }
+
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        let c = self.client().await?;
+        match load_conversation(&c, id, false).await {
+            Ok(conv) => Ok(Some(conv)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn open_conversation_of_customer(&self, customer: CustomerId) -> StoreResult<Option<Conversation>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE customer_id = $1 AND status <> 'closed'"),
+                &[&customer.as_uuid()],
+            )
+            .await
+            .map_err(be)?;
+        row.map(|r| conversation_from(&r, 0)).transpose()
+    }
+
+    async fn conversations(&self, f: &ConversationFilter) -> StoreResult<Vec<ConversationOverview>> {
+        if f.shops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.client().await?;
+        let shops: Vec<Uuid> = f.shops.iter().map(|s| s.as_uuid()).collect();
+        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        let agent = f.assigned_agent.map(|a| a.as_uuid());
+        let customer = f.customer.map(|a| a.as_uuid());
+        let search = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+        let like = search.as_ref().map(|q| format!("%{}%", q.replace(['%', '_', '\\'], "")));
+        let limit = i64::from(f.limit.clamp(1, 500));
+        let sql = format!(
+            "SELECT {}, {}, {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+             LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+             WHERE c.shop_id = ANY($1)
+               AND (cardinality($2::text[]) = 0 OR c.status = ANY($2))
+               AND ($3::uuid IS NULL OR c.assigned_agent = $3)
+               AND ($4::uuid IS NULL OR c.customer_id = $4)
+               AND ($5::text IS NULL OR cu.nickname LIKE $6 OR cu.phone LIKE $6
+                    OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id AND o.order_no = $5))
+             ORDER BY c.waiting_since IS NULL, c.waiting_since, c.priority DESC, c.updated_at DESC
+             LIMIT $7",
+            prefixed("c", CONVERSATION_COLS),
+            prefixed("cu", CUSTOMER_COLS),
+            prefixed("m", MESSAGE_COLS),
+        );
+        let rows = c
+            .query(&sql, &[&shops, &statuses, &agent, &customer, &search, &like, &limit])
+            .await
+            .map_err(be)?;
+        rows.iter()
+            .map(|r| {
+                let mo = CONVERSATION_COUNT + CUSTOMER_COUNT;
+                let has_message = r.get::<_, Option<Uuid>>(mo).is_some();
+                Ok(ConversationOverview {
+                    conversation: conversation_from(r, 0)?,
+                    customer: customer_from(r, CONVERSATION_COUNT)?,
+                    last_message: if has_message { Some(message_from(r, mo)?) } else { None },
+                })
+            })
+            .collect()
+    }
+
+    async fn assign_conversation(&self, id: ConversationId, agent: AgentId, max_concurrent: u32, now: Timestamp) -> StoreResult<Conversation> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        // Lock the agent first so two assignments to one agent count in turn.
+        lock_agent(&tx, agent).await?;
+        let conv = load_conversation(&tx, id, true).await?;
+        match conv.status {
+            ConversationStatus::Closed => return Err(StoreError::ConversationClosed),
+            ConversationStatus::Assigned if conv.assigned_agent == Some(agent) => return Ok(conv),
+            ConversationStatus::Assigned => return Err(StoreError::Conflict("already_assigned")),
+            ConversationStatus::Bot | ConversationStatus::Queued => {}
+        }
+        if open_load(&tx, agent).await? >= max_concurrent {
+            return Err(StoreError::CapacityReached);
+        }
+        tx.execute(
+            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, updated_at = $3 WHERE id = $1",
+            &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
+        )
+        .await
+        .map_err(be)?;
+        let conv = load_conversation(&tx, id, false).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(conv)
+    }
+
+    async fn transfer_conversation(&self, id: ConversationId, to: TransferTarget, now: Timestamp) -> StoreResult<Conversation> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        if let TransferTarget::Agent { agent, .. } = to {
+            lock_agent(&tx, agent).await?;
+        }
+        let conv = load_conversation(&tx, id, true).await?;
+        if conv.status == ConversationStatus::Closed {
+            return Err(StoreError::ConversationClosed);
+        }
+        match to {
+            TransferTarget::Agent { agent, max_concurrent } => {
+                if conv.assigned_agent != Some(agent) && open_load(&tx, agent).await? >= max_concurrent {
+                    return Err(StoreError::CapacityReached);
+                }
+                tx.execute(
+                    "UPDATE conversations SET status = 'assigned', assigned_agent = $2, updated_at = $3 WHERE id = $1",
+                    &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
+                )
+                .await
+            }
+            TransferTarget::Group(group) => {
+                tx.execute(
+                    "UPDATE conversations SET status = 'queued', assigned_agent = NULL, skill_group = $2, updated_at = $3 WHERE id = $1",
+                    &[&id.as_uuid(), &group.as_uuid(), &now.millis()],
+                )
+                .await
+            }
+        }
+        .map_err(be)?;
+        let conv = load_conversation(&tx, id, false).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(conv)
+    }
+
+    async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let conv = load_conversation(&tx, id, true).await?;
+        if conv.status == ConversationStatus::Closed {
+            return Ok(conv);
+        }
+        tx.execute(
+            "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = $2, updated_at = $2 WHERE id = $1",
+            &[&id.as_uuid(), &now.millis()],
+        )
+        .await
+        .map_err(be)?;
+        let conv = load_conversation(&tx, id, false).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(conv)
+    }
+
+    async fn rate_conversation(&self, id: ConversationId, csat: u8) -> StoreResult<Conversation> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let conv = load_conversation(&tx, id, true).await?;
+        if conv.csat.is_some() {
+            return Err(StoreError::Conflict("already_rated"));
+        }
+        tx.execute("UPDATE conversations SET csat = $2 WHERE id = $1", &[&id.as_uuid(), &i16::from(csat)]).await.map_err(be)?;
+        let conv = load_conversation(&tx, id, false).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(conv)
+    }
+
+    async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        // The row lock serialises seq assignment and the duplicate check.
+        let conv = load_conversation(&tx, m.conversation_id, true).await?;
+        if let Some(client_id) = &m.client_msg_id {
+            let existing = tx
+                .query_opt(
+                    &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
+                    &[&m.conversation_id.as_uuid(), &client_id.as_str()],
+                )
+                .await
+                .map_err(be)?;
+            if let Some(row) = existing {
+                return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
+            }
+        }
+        if conv.status == ConversationStatus::Closed {
+            return Err(StoreError::ConversationClosed);
+        }
+        let message = Message {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            shop_id: conv.shop_id,
+            seq: conv.last_seq + 1,
+            sender: m.sender,
+            kind: m.kind,
+            text: m.text.into_string(),
+            client_msg_id: m.client_msg_id,
+            created_at: m.at,
+        };
+        let (sender_kind, sender_id) = codec::sender_columns(message.sender);
+        tx.execute(
+            &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+            &[
+                &message.id.as_uuid(),
+                &message.conversation_id.as_uuid(),
+                &message.shop_id.as_uuid(),
+                &message.seq,
+                &sender_kind,
+                &sender_id,
+                &message.kind.as_str(),
+                &message.text,
+                &message.client_msg_id.as_ref().map(|c| c.as_str()),
+                &message.created_at.millis(),
+            ],
+        )
+        .await
+        .map_err(be)?;
+        let waiting = waiting_since_after(conv.waiting_since, &message);
+        tx.execute(
+            "UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1",
+            &[&conv.id.as_uuid(), &message.seq, &waiting.map(Timestamp::millis), &message.created_at.millis()],
+        )
+        .await
+        .map_err(be)?;
+        tx.commit().await.map_err(be)?;
+        let conversation = Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+        Ok(Appended { message, conversation, duplicate: false })
+    }
+
+    async fn messages_after(&self, conversation: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Message>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+                &[&conversation.as_uuid(), &after_seq, &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        rows.iter().map(|r| message_from(r, 0)).collect()
+    }
+
+    async fn messages_before(&self, conversation: ConversationId, before_seq: i64, limit: u32) -> StoreResult<Vec<Message>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"),
+                &[&conversation.as_uuid(), &before_seq, &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        let mut list: Vec<Message> = rows.iter().map(|r| message_from(r, 0)).collect::<StoreResult<_>>()?;
+        list.reverse();
+        Ok(list)
+    }
+}

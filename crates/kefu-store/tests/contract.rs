@@ -1,0 +1,509 @@
+//! The store contract: one set of stories, run on SQLite always and on
+//! PostgreSQL when `KEFU_TEST_DATABASE_URL` is set (each test in its own schema).
+
+use std::sync::Arc;
+
+use kefu_core::agent::{Agent, AgentSession, AgentStatus, Role, Username};
+use kefu_core::catalog::{CategoryPath, Product};
+use kefu_core::clock::Timestamp;
+use kefu_core::conversation::*;
+use kefu_core::customer::{Customer, MaskedPhone, Tier};
+use kefu_core::id::*;
+use kefu_core::money::Fen;
+use kefu_core::order::*;
+use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
+use kefu_core::store::*;
+use kefu_store::{Backend, Durability};
+
+fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+struct TestDb {
+    store: Arc<dyn Store>,
+    _cleanup: Option<TempDir>,
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn sqlite() -> TestDb {
+    let dir = std::env::temp_dir().join(format!("kefu-contract-{}", new_id().simple()));
+    let store = kefu_store::open(&Backend::Sqlite { path: dir.join("kefu.db"), durability: Durability::Normal })
+        .await
+        .expect("open sqlite");
+    TestDb { store, _cleanup: Some(TempDir(dir)) }
+}
+
+async fn postgres() -> Option<TestDb> {
+    let url = std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let schema = format!("t_{}", new_id().simple());
+    let store = kefu_store::open(&Backend::Postgres { url, schema: Some(schema), pool_size: 8 })
+        .await
+        .expect("open postgres");
+    Some(TestDb { store, _cleanup: None })
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { let db = super::sqlite().await; super::$name(&*db.store).await; })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                match super::postgres().await {
+                    Some(db) => super::$name(&*db.store).await,
+                    None => eprintln!("KEFU_TEST_DATABASE_URL not set: PostgreSQL contract skipped"),
+                }
+            })*
+        }
+    };
+}
+
+contract!(
+    shops_agents_and_sessions,
+    merchant_data_upserts_are_idempotent_and_ignore_stale_updates,
+    messages_get_consecutive_seqs_and_retries_are_stored_once,
+    concurrent_appends_never_share_a_seq,
+    assignment_respects_capacity_and_state,
+    a_customer_has_one_open_conversation,
+    conversation_list_filters_searches_and_sorts_by_longest_wait,
+    server_key_is_created_once,
+);
+
+const T0: Timestamp = Timestamp(1_763_800_000_000);
+
+async fn shop(store: &dyn Store, slug: &str) -> Shop {
+    let shop = Shop {
+        id: ShopId::from_uuid(new_id()),
+        slug: ShopSlug::parse(slug).expect("slug"),
+        name: format!("{slug} 旗舰店"),
+        secret: ShopSecret::new(format!("secret-{slug}")),
+        created_at: T0,
+    };
+    store.create_shop(&shop).await.expect("create shop");
+    shop
+}
+
+async fn agent(store: &dyn Store, name: &str, shops: &[ShopId], max: u32) -> Agent {
+    let agent = Agent {
+        id: AgentId::from_uuid(new_id()),
+        username: Username::parse(name).expect("username"),
+        display_name: name.to_uppercase(),
+        password_hash: "$argon2id$placeholder".into(),
+        role: Role::Agent,
+        shops: shops.to_vec(),
+        skill_groups: vec![],
+        max_concurrent: max,
+        status: AgentStatus::Online,
+        created_at: T0,
+    };
+    store.create_agent(&agent).await.expect("create agent");
+    agent
+}
+
+fn customer(shop: ShopId, ext: &str) -> Customer {
+    Customer {
+        id: CustomerId::from_uuid(new_id()),
+        shop_id: shop,
+        external_id: Some(ext.into()),
+        nickname: format!("买家{ext}"),
+        tier: Tier::Normal,
+        tags: vec![],
+        phone: None,
+        lifetime_spend: Fen(0),
+        complaint_count: 0,
+        created_at: T0,
+    }
+}
+
+async fn conversation_for(store: &dyn Store, shop: ShopId, customer: CustomerId) -> Conversation {
+    store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            shop_id: shop,
+            customer_id: customer,
+            channel: Channel::Web,
+            status: ConversationStatus::Queued,
+            assigned_agent: None,
+            skill_group: None,
+            priority: 0,
+            tags: vec![],
+            csat: None,
+            last_seq: 0,
+            waiting_since: None,
+            created_at: T0,
+            updated_at: T0,
+            closed_at: None,
+        })
+        .await
+        .expect("open conversation")
+}
+
+fn text(conv: ConversationId, sender: Sender, body: &str, client: Option<&str>, at: i64) -> NewMessage {
+    NewMessage {
+        id: MessageId::from_uuid(new_id()),
+        conversation_id: conv,
+        sender,
+        kind: MessageKind::Text,
+        text: MessageText::parse(body).expect("text"),
+        client_msg_id: client.map(|c| ClientMsgId::parse(c).expect("client id")),
+        at: T0.plus_millis(at),
+    }
+}
+
+async fn shops_agents_and_sessions(store: &dyn Store) {
+    let a = shop(store, "alpha").await;
+    let b = shop(store, "beta").await;
+    let dup = Shop { id: ShopId::from_uuid(new_id()), ..a.clone() };
+    assert!(matches!(store.create_shop(&dup).await, Err(StoreError::Conflict("shop_slug_taken"))));
+    assert_eq!(store.shops().await.expect("shops").len(), 2);
+    assert_eq!(store.shop_by_slug(&a.slug).await.expect("by slug"), Some(a.clone()));
+    store.set_shop_secret(b.id, &ShopSecret::new("rotated".into())).await.expect("rotate");
+    assert_eq!(store.shop(b.id).await.expect("shop").map(|s| s.secret.expose().to_owned()), Some("rotated".into()));
+
+    let group = SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: a.id, name: "大家电".into() };
+    store.create_skill_group(&group).await.expect("group");
+    assert!(matches!(
+        store.create_skill_group(&SkillGroup { id: SkillGroupId::from_uuid(new_id()), ..group.clone() }).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.skill_groups(a.id).await.expect("groups"), vec![group.clone()]);
+
+    let mut zhang = agent(store, "zhangsan", &[a.id], 5).await;
+    assert!(matches!(store.create_agent(&Agent { id: AgentId::from_uuid(new_id()), ..zhang.clone() }).await, Err(StoreError::Conflict("username_taken"))));
+    zhang.skill_groups = vec![group.id];
+    zhang.shops = vec![a.id, b.id];
+    zhang.max_concurrent = 8;
+    store.update_agent(&zhang).await.expect("update");
+    let mut expected = zhang.clone();
+    expected.shops.sort();
+    let got = store.agent_by_username("ZhangSan").await.expect("by name").expect("exists");
+    assert_eq!(got.skill_groups, expected.skill_groups);
+    assert_eq!(got.max_concurrent, 8);
+    assert_eq!(got.shops.len(), 2);
+    store.set_agent_status(zhang.id, AgentStatus::Away).await.expect("status");
+    assert_eq!(store.agent(zhang.id).await.expect("agent").map(|a| a.status), Some(AgentStatus::Away));
+    let loads = store.agents_of_shop(b.id).await.expect("loads");
+    assert_eq!(loads.len(), 1);
+    assert_eq!(loads[0].open_conversations, 0);
+
+    let session = AgentSession {
+        token_hash: [7; 32],
+        agent_id: zhang.id,
+        csrf_token: "csrf".into(),
+        created_at: T0,
+        expires_at: T0.plus_days(1),
+    };
+    store.create_session(&session).await.expect("session");
+    assert_eq!(store.session(&[7; 32], T0).await.expect("lookup"), Some(session.clone()));
+    assert_eq!(store.session(&[7; 32], T0.plus_days(2)).await.expect("expired"), None);
+    assert_eq!(store.session(&[8; 32], T0).await.expect("unknown"), None);
+    store.delete_session(&[7; 32]).await.expect("logout");
+    assert_eq!(store.session(&[7; 32], T0).await.expect("gone"), None);
+}
+
+async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &dyn Store) {
+    let s = shop(store, "gamma").await;
+    let mut c = customer(s.id, "u1");
+    c.tier = Tier::Plus;
+    c.tags = vec!["老客".into(), "爱砍价".into()];
+    c.phone = Some(MaskedPhone::parse("13812345678").expect("phone"));
+    store.upsert_customers(&[c.clone()]).await.expect("customers");
+    // Upserting again with a new id keeps the first id and takes the new fields.
+    let again = Customer { id: CustomerId::from_uuid(new_id()), nickname: "改名了".into(), ..c.clone() };
+    store.upsert_customers(&[again]).await.expect("customers again");
+    let got = store.customer(c.id).await.expect("customer").expect("exists");
+    assert_eq!(got.nickname, "改名了");
+    assert_eq!(got.tags, c.tags);
+    assert_eq!(got.phone.as_ref().map(|p| p.as_str()), Some("138****5678"));
+    let ids = store.customer_ids_by_external(s.id, &["u1".into(), "nobody".into()]).await.expect("ids");
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids["u1"], c.id);
+
+    let product = Product {
+        id: ProductId::from_uuid(new_id()),
+        shop_id: s.id,
+        sku: "FR-500".into(),
+        name: "对开门冰箱 500L".into(),
+        model: Some("BCD-500W".into()),
+        category: CategoryPath::parse("家用电器/冰箱/对开门").expect("path"),
+        price: Fen(399_900),
+    };
+    store.upsert_products(&[product.clone()]).await.expect("products");
+    store.upsert_products(&[Product { price: Fen(359_900), id: ProductId::from_uuid(new_id()), ..product.clone() }]).await.expect("again");
+    let products = store.products(s.id, 10).await.expect("list");
+    assert_eq!(products.len(), 1);
+    assert_eq!(products[0].price, Fen(359_900));
+    assert_eq!(products[0].id, product.id);
+
+    let order = Order {
+        id: OrderId::from_uuid(new_id()),
+        shop_id: s.id,
+        order_no: OrderNo::parse("88120001").expect("no"),
+        customer_id: c.id,
+        status: OrderStatus::Shipped,
+        items: vec![OrderItem { sku: "FR-500".into(), name: "对开门冰箱".into(), quantity: 1, unit_price: Fen(359_900) }],
+        total: Fen(359_900),
+        province: "广东省".into(),
+        city: "深圳市".into(),
+        address: "南山区科技园".into(),
+        created_at: T0,
+        paid_at: Some(T0.plus_millis(1000)),
+        shipped_at: Some(T0.plus_days(1)),
+        delivered_at: None,
+        completed_at: None,
+        cancelled_at: None,
+        updated_at: T0.plus_days(1),
+    };
+    store.upsert_orders(&[order.clone()]).await.expect("orders");
+    // A newer update wins …
+    let delivered = Order { status: OrderStatus::Delivered, delivered_at: Some(T0.plus_days(3)), updated_at: T0.plus_days(3), id: OrderId::from_uuid(new_id()), ..order.clone() };
+    store.upsert_orders(&[delivered]).await.expect("newer");
+    // … and a late, older one is ignored.
+    let stale = Order { status: OrderStatus::Paid, updated_at: T0.plus_days(2), items: vec![], ..order.clone() };
+    store.upsert_orders(&[stale]).await.expect("stale");
+    let got = store.order_by_no(s.id, &order.order_no).await.expect("order").expect("exists");
+    assert_eq!(got.id, order.id);
+    assert_eq!(got.status, OrderStatus::Delivered);
+    assert_eq!(got.items, order.items);
+    assert_eq!(store.orders_of_customer(c.id, 10).await.expect("of customer").len(), 1);
+    assert_eq!(store.order(order.id).await.expect("by id").map(|o| o.order_no), Some(order.order_no.clone()));
+    let ids = store.order_ids_by_no(s.id, &[order.order_no.clone()]).await.expect("ids");
+    assert_eq!(ids.get(&order.order_no), Some(&order.id));
+
+    let shipment = Shipment {
+        id: ShipmentId::from_uuid(new_id()),
+        shop_id: s.id,
+        order_id: order.id,
+        carrier: "顺丰速运".into(),
+        tracking_no: "SF1234567890".into(),
+        events: vec![
+            ShipmentEvent { at: T0.plus_days(1), location: "深圳".into(), description: "已揽收".into() },
+            ShipmentEvent { at: T0.plus_days(2), location: "广州".into(), description: "运输中".into() },
+        ],
+        updated_at: T0.plus_days(2),
+    };
+    store.upsert_shipments(&[shipment.clone()]).await.expect("shipments");
+    let mut more = shipment.clone();
+    more.id = ShipmentId::from_uuid(new_id());
+    more.events.push(ShipmentEvent { at: T0.plus_days(3), location: "深圳南山".into(), description: "已签收".into() });
+    store.upsert_shipments(&[more.clone()]).await.expect("again");
+    let got = store.shipments_of_order(order.id).await.expect("of order");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id, shipment.id);
+    assert_eq!(got[0].events, more.events);
+}
+
+async fn messages_get_consecutive_seqs_and_retries_are_stored_once(store: &dyn Store) {
+    let s = shop(store, "delta").await;
+    let c = customer(s.id, "u1");
+    store.upsert_customers(&[c.clone()]).await.expect("customer");
+    let zhang = agent(store, "zhang", &[s.id], 5).await;
+    let conv = conversation_for(store, s.id, c.id).await;
+    let me = Sender::Customer(c.id);
+
+    let first = store.append_message(text(conv.id, me, "在吗", Some("c1"), 10)).await.expect("append");
+    assert_eq!(first.message.seq, 1);
+    assert!(!first.duplicate);
+    assert_eq!(first.conversation.waiting_since, Some(T0.plus_millis(10)));
+    let retry = store.append_message(text(conv.id, me, "在吗", Some("c1"), 20)).await.expect("retry");
+    assert!(retry.duplicate);
+    assert_eq!(retry.message.id, first.message.id);
+    let second = store.append_message(text(conv.id, me, "我的快递到哪了", Some("c2"), 30)).await.expect("append");
+    assert_eq!(second.message.seq, 2);
+    assert_eq!(second.conversation.waiting_since, Some(T0.plus_millis(10)), "the oldest unanswered message counts");
+    let note = NewMessage { kind: MessageKind::Note, ..text(conv.id, Sender::Agent(zhang.id), "VIP, 小心", None, 40) };
+    let note = store.append_message(note).await.expect("note");
+    assert_eq!(note.conversation.waiting_since, Some(T0.plus_millis(10)), "a note is no answer");
+    let reply = store.append_message(text(conv.id, Sender::Agent(zhang.id), "亲，在的", None, 50)).await.expect("reply");
+    assert_eq!(reply.message.seq, 4);
+    assert_eq!(reply.conversation.waiting_since, None);
+
+    let stored = store.conversation(conv.id).await.expect("conv").expect("exists");
+    assert_eq!(stored.last_seq, 4);
+    assert_eq!(stored.waiting_since, None);
+    let after = store.messages_after(conv.id, 1, 100).await.expect("after");
+    assert_eq!(after.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(after[1].kind, MessageKind::Note);
+    assert_eq!(after[0].client_msg_id.as_ref().map(|c| c.as_str()), Some("c2"));
+    let before = store.messages_before(conv.id, 4, 2).await.expect("before");
+    assert_eq!(before.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3]);
+
+    store.close_conversation(conv.id, T0.plus_millis(60)).await.expect("close");
+    assert!(matches!(
+        store.append_message(text(conv.id, me, "还在吗", Some("c3"), 70)).await,
+        Err(StoreError::ConversationClosed)
+    ));
+    // A retry of an already stored message still answers after closing.
+    assert!(store.append_message(text(conv.id, me, "在吗", Some("c1"), 80)).await.expect("retry").duplicate);
+    assert!(matches!(
+        store.append_message(text(ConversationId::from_uuid(new_id()), me, "x", None, 0)).await,
+        Err(StoreError::NotFound("conversation"))
+    ));
+    assert_eq!(store.messages_after(conv.id, 0, 100).await.expect("all").len(), 4, "nothing half-written");
+}
+
+async fn concurrent_appends_never_share_a_seq(store: &dyn Store) {
+    let s = shop(store, "epsilon").await;
+    let c = customer(s.id, "u1");
+    store.upsert_customers(&[c.clone()]).await.expect("customer");
+    let conv = conversation_for(store, s.id, c.id).await;
+    let store_ptr: &dyn Store = store;
+    let sends = (0..100).map(|i| {
+        let msg = text(conv.id, Sender::Customer(c.id), &format!("消息 {i}"), Some(&format!("m{}", i % 80)), i);
+        store_ptr.append_message(msg)
+    });
+    let results = futures_join_all(sends).await;
+    let fresh: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok()).filter(|a| !a.duplicate).map(|a| a.message.seq).collect();
+    assert!(results.iter().all(Result::is_ok));
+    let mut seqs = fresh.clone();
+    seqs.sort();
+    assert_eq!(seqs, (1..=80).collect::<Vec<_>>(), "80 distinct client ids, 80 messages, seqs 1..=80");
+    assert_eq!(store.messages_after(conv.id, 0, 1000).await.expect("all").len(), 80);
+}
+
+/// Polls all futures concurrently on this task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("invariant: every future completed")).collect()
+}
+
+async fn assignment_respects_capacity_and_state(store: &dyn Store) {
+    let s = shop(store, "zeta").await;
+    let a = agent(store, "agent-a", &[s.id], 1).await;
+    let b = agent(store, "agent-b", &[s.id], 2).await;
+    let c1 = customer(s.id, "u1");
+    let c2 = customer(s.id, "u2");
+    store.upsert_customers(&[c1.clone(), c2.clone()]).await.expect("customers");
+    let conv1 = conversation_for(store, s.id, c1.id).await;
+    let conv2 = conversation_for(store, s.id, c2.id).await;
+
+    let assigned = store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0).await.expect("assign");
+    assert_eq!(assigned.status, ConversationStatus::Assigned);
+    assert_eq!(assigned.assigned_agent, Some(a.id));
+    // Idempotent for the same agent, refused for another.
+    assert!(store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0).await.is_ok());
+    assert!(matches!(store.assign_conversation(conv1.id, b.id, 2, T0).await, Err(StoreError::Conflict("already_assigned"))));
+    assert!(matches!(store.assign_conversation(conv2.id, a.id, a.max_concurrent, T0).await, Err(StoreError::CapacityReached)));
+    assert!(matches!(store.transfer_conversation(conv2.id, TransferTarget::Agent { agent: a.id, max_concurrent: 1 }, T0).await, Err(StoreError::CapacityReached)));
+    let loads = store.agents_of_shop(s.id).await.expect("loads");
+    assert_eq!(loads.iter().find(|l| l.agent.id == a.id).map(|l| l.open_conversations), Some(1));
+
+    let moved = store.transfer_conversation(conv1.id, TransferTarget::Agent { agent: b.id, max_concurrent: 2 }, T0).await.expect("transfer");
+    assert_eq!(moved.assigned_agent, Some(b.id));
+    let group = SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "售后".into() };
+    store.create_skill_group(&group).await.expect("group");
+    let queued = store.transfer_conversation(conv1.id, TransferTarget::Group(group.id), T0).await.expect("to group");
+    assert_eq!(queued.status, ConversationStatus::Queued);
+    assert_eq!(queued.assigned_agent, None);
+    assert_eq!(queued.skill_group, Some(group.id));
+
+    let closed = store.close_conversation(conv1.id, T0.plus_millis(5)).await.expect("close");
+    assert_eq!(closed.status, ConversationStatus::Closed);
+    assert_eq!(closed.closed_at, Some(T0.plus_millis(5)));
+    assert!(matches!(store.assign_conversation(conv1.id, a.id, 1, T0).await, Err(StoreError::ConversationClosed)));
+    let rated = store.rate_conversation(conv1.id, 5).await.expect("rate");
+    assert_eq!(rated.csat, Some(5));
+    assert!(matches!(store.rate_conversation(conv1.id, 1).await, Err(StoreError::Conflict("already_rated"))));
+    assert!(matches!(store.close_conversation(ConversationId::from_uuid(new_id()), T0).await, Err(StoreError::NotFound(_))));
+}
+
+async fn a_customer_has_one_open_conversation(store: &dyn Store) {
+    let s = shop(store, "eta").await;
+    let c = customer(s.id, "u1");
+    store.upsert_customers(&[c.clone()]).await.expect("customer");
+    let first = conversation_for(store, s.id, c.id).await;
+    let second = conversation_for(store, s.id, c.id).await;
+    assert_eq!(first.id, second.id);
+    assert_eq!(store.open_conversation_of_customer(c.id).await.expect("open").map(|c| c.id), Some(first.id));
+    store.close_conversation(first.id, T0).await.expect("close");
+    assert_eq!(store.open_conversation_of_customer(c.id).await.expect("none open"), None);
+    let third = conversation_for(store, s.id, c.id).await;
+    assert_ne!(third.id, first.id);
+}
+
+async fn conversation_list_filters_searches_and_sorts_by_longest_wait(store: &dyn Store) {
+    let s = shop(store, "theta").await;
+    let other = shop(store, "iota").await;
+    let mut li = customer(s.id, "li");
+    li.nickname = "李四".into();
+    li.phone = Some(MaskedPhone::parse("13900001234").expect("phone"));
+    let mut wang = customer(s.id, "wang");
+    wang.nickname = "王五".into();
+    let stranger = customer(other.id, "x");
+    store.upsert_customers(&[li.clone(), wang.clone(), stranger.clone()]).await.expect("customers");
+    let order = Order {
+        id: OrderId::from_uuid(new_id()),
+        shop_id: s.id,
+        order_no: OrderNo::parse("8812").expect("no"),
+        customer_id: wang.id,
+        status: OrderStatus::Paid,
+        items: vec![],
+        total: Fen(100),
+        province: String::new(),
+        city: String::new(),
+        address: String::new(),
+        created_at: T0,
+        paid_at: None,
+        shipped_at: None,
+        delivered_at: None,
+        completed_at: None,
+        cancelled_at: None,
+        updated_at: T0,
+    };
+    store.upsert_orders(&[order]).await.expect("order");
+    let c_li = conversation_for(store, s.id, li.id).await;
+    let c_wang = conversation_for(store, s.id, wang.id).await;
+    let c_other = conversation_for(store, other.id, stranger.id).await;
+    // 王五 has waited longer than 李四.
+    store.append_message(text(c_wang.id, Sender::Customer(wang.id), "发货了吗", None, 100)).await.expect("m");
+    store.append_message(text(c_li.id, Sender::Customer(li.id), "在吗", None, 200)).await.expect("m");
+    store.append_message(text(c_other.id, Sender::Customer(stranger.id), "hello", None, 50)).await.expect("m");
+
+    let all = |search: Option<&str>| ConversationFilter {
+        shops: vec![s.id],
+        statuses: vec![ConversationStatus::Queued],
+        search: search.map(str::to_owned),
+        limit: 50,
+        ..Default::default()
+    };
+    let list = store.conversations(&all(None)).await.expect("list");
+    assert_eq!(list.iter().map(|o| o.customer.nickname.as_str()).collect::<Vec<_>>(), vec!["王五", "李四"]);
+    assert_eq!(list[0].last_message.as_ref().map(|m| m.text.as_str()), Some("发货了吗"));
+    assert_eq!(store.conversations(&all(Some("李"))).await.expect("by name").len(), 1);
+    assert_eq!(store.conversations(&all(Some("1234"))).await.expect("by phone")[0].customer.id, li.id);
+    assert_eq!(store.conversations(&all(Some("8812"))).await.expect("by order")[0].customer.id, wang.id);
+    assert_eq!(store.conversations(&all(Some("%"))).await.expect("wildcard is literal").len(), 2);
+    let none = ConversationFilter { shops: vec![], limit: 10, ..Default::default() };
+    assert!(store.conversations(&none).await.expect("no shops").is_empty());
+    let mine = ConversationFilter { shops: vec![s.id], customer: Some(li.id), limit: 10, ..Default::default() };
+    assert_eq!(store.conversations(&mine).await.expect("by customer").len(), 1);
+}
+
+async fn server_key_is_created_once(store: &dyn Store) {
+    let first = store.server_key("k1").await.expect("key");
+    let second = store.server_key("k2").await.expect("key");
+    assert_eq!(first, "k1");
+    assert_eq!(second, "k1");
+}
