@@ -16,32 +16,57 @@ use crate::agent::AgentStatus;
 use crate::conversation::{Conversation, Message, Sender};
 use crate::id::{AgentId, ConversationId, ShopId};
 
+/// Where events go. Topics are chosen so each event reaches only those who
+/// need it: a message goes to its customer, its assigned agent (or the shop's
+/// queue while unassigned) and anyone watching that conversation, never to
+/// every agent of a busy shop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
+    /// The shop's queue and team: unassigned conversations' messages, every
+    /// conversation change, presence.
     Shop(ShopId),
+    /// One agent's assigned conversations.
+    Agent(AgentId),
+    /// The customer's side of a conversation: nothing internal.
     Conversation(ConversationId),
+    /// Staff watching a conversation they do not hold: notes included.
+    Watch(ConversationId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    MessageAppended(Message),
+    /// A message and the conversation as it stands after it (sequence,
+    /// reply timer), so lists update without another read.
+    MessageAppended { message: Message, conversation: Conversation },
+    /// Status, assignment, priority or rating changed.
     ConversationChanged(Conversation),
-    Typing { conversation: ConversationId, shop: ShopId, who: Sender, on: bool },
+    Typing { conversation: ConversationId, shop: ShopId, assigned: Option<AgentId>, who: Sender, on: bool },
     /// A side has read up to `seq`.
-    Read { conversation: ConversationId, shop: ShopId, by_customer: bool, seq: i64 },
+    Read { conversation: ConversationId, shop: ShopId, assigned: Option<AgentId>, by_customer: bool, seq: i64 },
     AgentPresence { shop: ShopId, agent: AgentId, status: AgentStatus },
 }
 
+fn staff_topic(shop: ShopId, assigned: Option<AgentId>) -> Topic {
+    match assigned {
+        Some(agent) => Topic::Agent(agent),
+        None => Topic::Shop(shop),
+    }
+}
+
 impl Event {
-    /// The topics an event goes to. Notes go to the shop only, never to the
-    /// conversation topic customers listen on.
+    /// The topics an event goes to. Notes never go to the customer's topic.
     pub fn topics(&self) -> Vec<Topic> {
         match self {
-            Event::MessageAppended(m) if !m.visible_to_customer() => vec![Topic::Shop(m.shop_id)],
-            Event::MessageAppended(m) => vec![Topic::Shop(m.shop_id), Topic::Conversation(m.conversation_id)],
-            Event::ConversationChanged(c) => vec![Topic::Shop(c.shop_id), Topic::Conversation(c.id)],
-            Event::Typing { conversation, shop, .. } | Event::Read { conversation, shop, .. } => {
-                vec![Topic::Shop(*shop), Topic::Conversation(*conversation)]
+            Event::MessageAppended { message, conversation } => {
+                let mut t = vec![staff_topic(conversation.shop_id, conversation.assigned_agent), Topic::Watch(conversation.id)];
+                if message.visible_to_customer() {
+                    t.push(Topic::Conversation(conversation.id));
+                }
+                t
+            }
+            Event::ConversationChanged(c) => vec![Topic::Shop(c.shop_id), Topic::Conversation(c.id), Topic::Watch(c.id)],
+            Event::Typing { conversation, shop, assigned, .. } | Event::Read { conversation, shop, assigned, .. } => {
+                vec![staff_topic(*shop, *assigned), Topic::Conversation(*conversation), Topic::Watch(*conversation)]
             }
             Event::AgentPresence { shop, .. } => vec![Topic::Shop(*shop)],
         }
@@ -186,6 +211,28 @@ mod tests {
     use crate::id::{CustomerId, MessageId};
     use uuid::Uuid;
 
+    fn appended(kind: MessageKind) -> Event {
+        let message = message(kind);
+        let conversation = Conversation {
+            id: message.conversation_id,
+            shop_id: message.shop_id,
+            customer_id: CustomerId::from_uuid(Uuid::from_u128(4)),
+            channel: crate::conversation::Channel::Web,
+            status: crate::conversation::ConversationStatus::Queued,
+            assigned_agent: None,
+            skill_group: None,
+            priority: 0,
+            tags: vec![],
+            csat: None,
+            last_seq: 1,
+            waiting_since: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            closed_at: None,
+        };
+        Event::MessageAppended { message, conversation }
+    }
+
     fn message(kind: MessageKind) -> Message {
         Message {
             id: MessageId::from_uuid(Uuid::from_u128(1)),
@@ -208,7 +255,7 @@ mod tests {
         let m = message(MessageKind::Note);
         let _c = bus.subscribe(Topic::Conversation(m.conversation_id), &customer);
         let _a = bus.subscribe(Topic::Shop(m.shop_id), &agent);
-        bus.publish(Event::MessageAppended(m));
+        bus.publish(appended(m.kind));
         assert!(matches!(agent_inbox.try_recv(), Some(Delivery::Event(_))));
         assert!(customer_inbox.try_recv().is_none());
     }
@@ -222,7 +269,7 @@ mod tests {
         assert_eq!(bus.subscriber_count(), 1);
         drop(sub);
         assert_eq!(bus.subscriber_count(), 0);
-        bus.publish(Event::MessageAppended(m));
+        bus.publish(appended(m.kind));
         assert!(inbox.try_recv().is_none());
     }
 
@@ -233,7 +280,7 @@ mod tests {
         let m = message(MessageKind::Text);
         let _s = bus.subscribe(Topic::Conversation(m.conversation_id), &mb);
         for _ in 0..3 {
-            bus.publish(Event::MessageAppended(m.clone()));
+            bus.publish(appended(m.kind));
         }
         assert!(matches!(inbox.try_recv(), Some(Delivery::Lagged)));
         assert!(matches!(inbox.try_recv(), Some(Delivery::Event(_))));

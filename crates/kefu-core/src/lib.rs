@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod clock;
 pub mod conversation;
 pub mod customer;
+pub mod desk;
 pub mod event;
 pub mod id;
 pub mod money;

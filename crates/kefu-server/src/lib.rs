@@ -1,1 +1,169 @@
-//! placeholder
+//! kefu-server: HTTP and WebSocket for the desk.
+//!
+//! The only crate that knows the wire: JSON shapes ([`dto`]), the stable
+//! error-code table ([`error`]), authentication ([`auth`]), the WebSocket
+//! protocol ([`ws`], documented in `docs/protocol.md`) and the embedded UI.
+//! It receives an `Arc<dyn Store>` inside [`kefu_core::desk::Ctx`] and never
+//! names SQL. Start at [`router`] and [`serve`].
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod records;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post, put};
+use kefu_core::desk::Ctx;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Limits and switches of the HTTP/WebSocket layer.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The largest WebSocket frame accepted; bigger ones get `frame_too_large`.
+    pub max_frame_bytes: usize,
+    /// Frames a connection may send in a burst, and refilled per second.
+    pub rate_burst: u32,
+    pub rate_per_second: u32,
+    pub session_hours: i64,
+    pub customer_token_days: i64,
+    /// Set the `Secure` flag on cookies (behind HTTPS).
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 16 * 1024,
+            rate_burst: 30,
+            rate_per_second: 15,
+            session_hours: 12,
+            customer_token_days: 30,
+            secure_cookies: false,
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct AppState {
+    pub ctx: Ctx,
+    pub config: ServerConfig,
+    /// Signs customer tokens; shared by every node through the store.
+    pub server_key: String,
+    pub metrics: metrics::Metrics,
+    shutdown: watch::Receiver<bool>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// Builds the state; `shutdown` turning true tells WebSockets to close.
+    pub async fn new(ctx: Ctx, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Result<SharedState, kefu_core::store::StoreError> {
+        let server_key = ctx.store.server_key(&auth::random_token()).await?;
+        Ok(Arc::new(AppState { ctx, config, server_key, metrics: metrics::Metrics::default(), shutdown }))
+    }
+
+    pub fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+}
+
+pub fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(api::session::login))
+        .route("/auth/logout", post(api::session::logout))
+        .route("/me", get(api::session::me))
+        .route("/me/status", put(api::session::set_status))
+        .route("/conversations", get(api::conversations::list))
+        .route("/conversations/{id}", get(api::conversations::show))
+        .route("/conversations/{id}/messages", get(api::conversations::messages).post(api::conversations::send))
+        .route("/conversations/{id}/accept", post(api::conversations::accept))
+        .route("/conversations/{id}/transfer", post(api::conversations::transfer))
+        .route("/conversations/{id}/close", post(api::conversations::close))
+        .route("/customers/{id}", get(api::customers::show))
+        .route("/shops/{id}/agents", get(api::admin::shop_agents))
+        .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))
+        .route("/admin/shops", get(api::admin::shops).post(api::admin::create_shop))
+        .route("/admin/shops/{id}/secret", post(api::admin::rotate_secret))
+        .route("/admin/agents", get(api::admin::agents).post(api::admin::create_agent))
+        .route("/admin/agents/{id}", put(api::admin::update_agent))
+        .route("/widget/session", post(api::widget::session))
+        .route("/widget/messages", get(api::widget::messages))
+        .route("/widget/orders", get(api::widget::orders))
+        .route("/widget/rate", post(api::widget::rate))
+        .route("/merchant/{shop}/{kind}", post(api::merchant::upsert))
+        .route("/openapi.json", get(openapi::document));
+
+    Router::new()
+        .nest("/api", api)
+        .route("/webhooks/{shop}/{kind}", post(api::merchant::webhook))
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .route("/", get(|| async { Redirect::to("/agent") }))
+        .route("/agent", get(|| async { assets::serve("agent.html") }))
+        .route("/admin", get(|| async { assets::serve("admin.html") }))
+        .route("/chat/{shop}", get(|| async { assets::serve("chat.html") }))
+        .route("/widget.js", get(|| async { assets::serve("widget.js") }))
+        .route("/assets/{*path}", get(|axum::extract::Path(path): axum::extract::Path<String>| async move { assets::serve(&path) }))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+async fn count_requests(
+    State(state): State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    state.metrics.http_requests_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", axum::http::HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", axum::http::HeaderValue::from_static("SAMEORIGIN"));
+    headers.insert("referrer-policy", axum::http::HeaderValue::from_static("same-origin"));
+    // Everything is served from here: no CDN, no third-party script.
+    headers.insert(
+        "content-security-policy",
+        axum::http::HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors *",
+        ),
+    );
+    response
+}
+
+async fn healthz(State(state): State<SharedState>) -> impl IntoResponse {
+    match state.ctx.store.shops().await {
+        Ok(_) => (axum::http::StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))),
+        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "store_unavailable"}))),
+    }
+}
+
+async fn metrics_text(State(state): State<SharedState>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets WebSockets
+/// finish the frame in hand and close, and returns once in-flight requests
+/// are done.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,109 @@
+//! Wiring: store + bus + clock + ids → the server, with signals for a
+//! graceful shutdown.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use kefu_core::agent::{Agent, AgentStatus, Role, Username};
+use kefu_core::clock::SystemClock;
+use kefu_core::desk::Ctx;
+use kefu_core::event::InProcessBus;
+use kefu_core::id::{AgentId, IdGen, UuidV7};
+use kefu_core::shop::ShopSlug;
+use kefu_core::store::Store;
+
+use crate::config::Config;
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    kefu_store::open(&config.backend()).await.context("opening the database")
+}
+
+pub fn context(store: Arc<dyn Store>, auto_assign: bool) -> Ctx {
+    Ctx {
+        store,
+        bus: Arc::new(InProcessBus::new()),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7),
+        auto_assign,
+    }
+}
+
+/// Serves until SIGINT/SIGTERM, then drains.
+pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = kefu_server::AppState::new(context(store, config.auto_assign), config.server(), shutdown_rx).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "kefu listening");
+    let shutdown = async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight work");
+        let _ = shutdown_tx.send(true);
+    };
+    kefu_server::serve(listener, state, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub async fn add_user(
+    store: &Arc<dyn Store>,
+    username: &str,
+    password: &str,
+    role: &str,
+    shop_slugs: &[String],
+    max_concurrent: u32,
+    display_name: Option<String>,
+) -> anyhow::Result<Agent> {
+    let username = Username::parse(username)?;
+    let Some(role) = Role::parse(role) else { bail!("role must be agent, senior, qa, supervisor or admin") };
+    if password.chars().count() < 8 {
+        bail!("the password needs at least 8 characters");
+    }
+    let mut shops = Vec::new();
+    for slug in shop_slugs {
+        let shop = store.shop_by_slug(&ShopSlug::parse(slug)?).await?;
+        shops.push(shop.with_context(|| format!("no shop {slug:?}"))?.id);
+    }
+    let agent = Agent {
+        id: AgentId::from_uuid(UuidV7.new_uuid()),
+        display_name: display_name.unwrap_or_else(|| username.as_str().to_owned()),
+        username,
+        password_hash: kefu_server::auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?,
+        role,
+        shops,
+        skill_groups: Vec::new(),
+        max_concurrent: max_concurrent.clamp(1, 100),
+        status: AgentStatus::Offline,
+        created_at: kefu_core::clock::Clock::now(&SystemClock),
+    };
+    store.create_agent(&agent).await?;
+    Ok(agent)
+}

@@ -1,0 +1,211 @@
+//! Configuration: defaults → `kefu.toml` → `KEFU_*` environment → flags,
+//! validated once into [`Config`] and passed explicitly (no globals).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The file `kefu config print-default` prints, with every default.
+pub const DEFAULT_FILE: &str = r#"# kefu.toml: every setting with its default. Environment variables
+# KEFU_<NAME> (upper case, e.g. KEFU_LISTEN, KEFU_DATABASE_URL) override the
+# file; command-line flags override both.
+
+# Address the HTTP/WebSocket server listens on.
+listen = "127.0.0.1:8080"
+
+# Where the embedded SQLite database (kefu.db) and backups live.
+data_dir = "./kefu-data"
+
+# Leave empty for SQLite; set to postgres://user@host/db to use PostgreSQL.
+database_url = ""
+
+# SQLite commit durability: "full" survives power loss, "normal" only a crash.
+durability = "full"
+
+# Log format: "text" or "json".
+log_format = "text"
+
+# Route new conversations straight to the least-loaded online agent
+# (otherwise they wait in the queue for an agent to accept).
+auto_assign = false
+
+# WebSocket frames larger than this get the error code frame_too_large.
+max_frame_bytes = 16384
+
+# Per-connection frame rate limit: burst, then this many per second.
+rate_burst = 30
+rate_per_second = 15
+
+# Agent sessions last this long.
+session_hours = 12
+
+# Send cookies with the Secure flag (set when served over HTTPS).
+secure_cookies = false
+"#;
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub durability: String,
+    pub log_format: String,
+    pub auto_assign: bool,
+    pub max_frame_bytes: usize,
+    pub rate_burst: u32,
+    pub rate_per_second: u32,
+    pub session_hours: i64,
+    pub secure_cookies: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("durability", &self.durability)
+            .field("log_format", &self.log_format)
+            .field("auto_assign", &self.auto_assign)
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("rate_burst", &self.rate_burst)
+            .field("rate_per_second", &self.rate_per_second)
+            .field("session_hours", &self.session_hours)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Command-line overrides; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    pub fn load(over: &Overrides) -> anyhow::Result<Config> {
+        let mut table: toml::Table = toml::from_str(DEFAULT_FILE).context("invariant: the default file parses")?;
+        let file = over.config_file.clone().or_else(|| Path::new("kefu.toml").exists().then(|| PathBuf::from("kefu.toml")));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let user: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            for (k, v) in user {
+                if !table.contains_key(&k) {
+                    bail!("{}: unknown setting {k:?} (see `kefu config print-default`)", path.display());
+                }
+                table.insert(k, v);
+            }
+        }
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for key in keys {
+            let var = format!("KEFU_{}", key.to_ascii_uppercase());
+            if let Ok(value) = std::env::var(&var) {
+                let typed = match table.get(&key) {
+                    Some(toml::Value::Boolean(_)) => toml::Value::Boolean(matches!(value.as_str(), "1" | "true" | "yes" | "on")),
+                    Some(toml::Value::Integer(_)) => {
+                        toml::Value::Integer(value.parse().with_context(|| format!("{var} must be a whole number"))?)
+                    }
+                    _ => toml::Value::String(value),
+                };
+                table.insert(key, typed);
+            }
+        }
+        if let Some(v) = over.listen {
+            table.insert("listen".into(), toml::Value::String(v.to_string()));
+        }
+        if let Some(v) = &over.data_dir {
+            table.insert("data_dir".into(), toml::Value::String(v.display().to_string()));
+        }
+        if let Some(v) = &over.database_url {
+            table.insert("database_url".into(), toml::Value::String(v.clone()));
+        }
+        let config: Config = table.try_into_config()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.durability.as_str(), "full" | "normal") {
+            bail!("durability must be \"full\" or \"normal\"");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be \"text\" or \"json\"");
+        }
+        if !(256..=1 << 20).contains(&self.max_frame_bytes) {
+            bail!("max_frame_bytes must be between 256 and 1048576");
+        }
+        if self.rate_burst == 0 || self.rate_per_second == 0 {
+            bail!("rate_burst and rate_per_second must be positive");
+        }
+        if !self.database_url.is_empty() && !self.database_url.starts_with("postgres") {
+            bail!("database_url must be a postgres:// URL (or empty for SQLite)");
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> kefu_store::Backend {
+        if self.database_url.is_empty() {
+            kefu_store::Backend::Sqlite {
+                path: kefu_store::sqlite_path(&self.data_dir),
+                durability: if self.durability == "normal" { kefu_store::Durability::Normal } else { kefu_store::Durability::Full },
+            }
+        } else {
+            kefu_store::Backend::Postgres { url: self.database_url.clone(), schema: None, pool_size: 16 }
+        }
+    }
+
+    pub fn server(&self) -> kefu_server::ServerConfig {
+        kefu_server::ServerConfig {
+            max_frame_bytes: self.max_frame_bytes,
+            rate_burst: self.rate_burst,
+            rate_per_second: self.rate_per_second,
+            session_hours: self.session_hours,
+            secure_cookies: self.secure_cookies,
+            ..kefu_server::ServerConfig::default()
+        }
+    }
+}
+
+trait IntoConfig {
+    fn try_into_config(self) -> anyhow::Result<Config>;
+}
+
+impl IntoConfig for toml::Table {
+    fn try_into_config(self) -> anyhow::Result<Config> {
+        toml::Value::Table(self).try_into().context("invalid configuration")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_urls_are_redacted() {
+        let c = Config::load(&Overrides { config_file: None, ..Default::default() }).expect("defaults");
+        assert_eq!(c.max_frame_bytes, 16384);
+        assert_eq!(redact_url("postgres://kefu:hunter2@db/kefu"), "postgres://kefu:***@db/kefu");
+        assert!(!format!("{:?}", Config { database_url: "postgres://a:pw@h/d".into(), ..c }).contains("pw"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The desk's use cases: what customers and agents do to conversations.
+//!
+//! Each function takes the [`Ctx`] first, checks who may do what, writes
+//! through the store (one transaction) and only then publishes events, so
+//! nothing is announced that was not committed.
+
+use std::sync::Arc;
+
+use crate::agent::{Agent, AgentStatus};
+use crate::clock::Clock;
+use crate::conversation::{
+    Appended, Channel, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+};
+use crate::customer::Customer;
+use crate::event::{Event, EventBus};
+use crate::id::{AgentId, ConversationId, IdGen, MessageId, SkillGroupId};
+use crate::routing;
+use crate::store::{Store, StoreError, TransferTarget};
+
+/// Everything a use case needs from outside.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    /// Route new conversations to the least-loaded online agent at once,
+    /// instead of leaving them in the queue for an agent to accept.
+    pub auto_assign: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    #[error("the conversation is closed")]
+    Closed,
+    #[error("the agent is at their concurrency limit")]
+    CapacityReached,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DeskError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => DeskError::NotFound(what),
+            StoreError::ConversationClosed => DeskError::Closed,
+            StoreError::CapacityReached => DeskError::CapacityReached,
+            StoreError::Conflict(what) => DeskError::Conflict(what),
+            other => DeskError::Store(other),
+        }
+    }
+}
+
+pub type DeskResult<T> = Result<T, DeskError>;
+
+/// Whether `agent` may read a conversation: it must belong to one of their
+/// shops, and plain agents only see the queue and their own conversations.
+pub fn agent_may_read(agent: &Agent, conversation: &Conversation) -> bool {
+    if !agent.can_access_shop(conversation.shop_id) {
+        return false;
+    }
+    agent.role.reads_all_conversations()
+        || agent.role.handles_conversations()
+            && (conversation.assigned_agent == Some(agent.id)
+                || matches!(conversation.status, ConversationStatus::Queued | ConversationStatus::Bot)
+                || agent.role == crate::agent::Role::Senior)
+}
+
+/// Whether `agent` may write a public reply: the assigned agent, or a
+/// supervisor stepping in.
+pub fn agent_may_reply(agent: &Agent, conversation: &Conversation) -> bool {
+    agent.can_access_shop(conversation.shop_id)
+        && agent.role.handles_conversations()
+        && (conversation.assigned_agent == Some(agent.id) || agent.role.supervises())
+}
+
+async fn conversation_for_agent(ctx: &Ctx, agent: &Agent, id: ConversationId) -> DeskResult<Conversation> {
+    let conversation = ctx.store.conversation(id).await?.ok_or(DeskError::NotFound("conversation"))?;
+    // Another shop's conversation is reported as missing, not forbidden, so
+    // ids cannot be probed across shops.
+    if !agent.can_access_shop(conversation.shop_id) {
+        return Err(DeskError::NotFound("conversation"));
+    }
+    Ok(conversation)
+}
+
+/// Loads a conversation the agent may read.
+pub async fn open_for_agent(ctx: &Ctx, agent: &Agent, id: ConversationId) -> DeskResult<Conversation> {
+    let conversation = conversation_for_agent(ctx, agent, id).await?;
+    if !agent_may_read(agent, &conversation) {
+        return Err(DeskError::Forbidden("conversation_not_yours"));
+    }
+    Ok(conversation)
+}
+
+/// Loads a conversation that must be the customer's own.
+pub async fn open_for_customer(ctx: &Ctx, customer: &Customer, id: ConversationId) -> DeskResult<Conversation> {
+    let conversation = ctx.store.conversation(id).await?.ok_or(DeskError::NotFound("conversation"))?;
+    if conversation.customer_id != customer.id {
+        return Err(DeskError::NotFound("conversation"));
+    }
+    Ok(conversation)
+}
+
+fn new_message(
+    ctx: &Ctx,
+    conversation: ConversationId,
+    sender: Sender,
+    kind: MessageKind,
+    text: MessageText,
+    client_msg_id: Option<ClientMsgId>,
+) -> NewMessage {
+    NewMessage {
+        id: MessageId::from_uuid(ctx.ids.new_uuid()),
+        conversation_id: conversation,
+        sender,
+        kind,
+        text,
+        client_msg_id,
+        at: ctx.clock.now(),
+    }
+}
+
+fn publish_appended(ctx: &Ctx, appended: &Appended) {
+    if !appended.duplicate {
+        ctx.bus.publish(Event::MessageAppended {
+            message: appended.message.clone(),
+            conversation: appended.conversation.clone(),
+        });
+    }
+}
+
+/// A customer writes. Their open conversation is used, or a new one is
+/// opened in the queue (and routed when auto-assign is on).
+pub async fn customer_send(
+    ctx: &Ctx,
+    customer: &Customer,
+    text: MessageText,
+    client_msg_id: Option<ClientMsgId>,
+) -> DeskResult<Appended> {
+    let conversation = match ctx.store.open_conversation_of_customer(customer.id).await? {
+        Some(c) => c,
+        None => open_conversation(ctx, customer).await?,
+    };
+    let msg = new_message(ctx, conversation.id, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
+    let appended = match ctx.store.append_message(msg.clone()).await {
+        // Closed between the lookup and the append: start a new conversation.
+        Err(StoreError::ConversationClosed) => {
+            let fresh = open_conversation(ctx, customer).await?;
+            ctx.store.append_message(NewMessage { conversation_id: fresh.id, ..msg }).await?
+        }
+        other => other?,
+    };
+    publish_appended(ctx, &appended);
+    Ok(appended)
+}
+
+async fn open_conversation(ctx: &Ctx, customer: &Customer) -> DeskResult<Conversation> {
+    let now = ctx.clock.now();
+    let priority = i32::from(customer.tier != crate::customer::Tier::Normal) + i32::from(customer.complaint_count > 0);
+    let conversation = ctx
+        .store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(ctx.ids.new_uuid()),
+            shop_id: customer.shop_id,
+            customer_id: customer.id,
+            channel: Channel::Web,
+            status: ConversationStatus::Queued,
+            assigned_agent: None,
+            skill_group: None,
+            priority,
+            tags: Vec::new(),
+            csat: None,
+            last_seq: 0,
+            waiting_since: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+        })
+        .await?;
+    ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
+    if ctx.auto_assign && conversation.status == ConversationStatus::Queued {
+        return Ok(route(ctx, conversation).await);
+    }
+    Ok(conversation)
+}
+
+/// Offers a queued conversation to the best agent; on any failure it stays
+/// queued (an agent can still accept it).
+pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
+    let Ok(loads) = ctx.store.agents_of_shop(conversation.shop_id).await else { return conversation };
+    let Some(agent_id) = routing::pick_agent(&loads, conversation.skill_group) else { return conversation };
+    let Some(max) = loads.iter().find(|l| l.agent.id == agent_id).map(|l| l.agent.max_concurrent) else {
+        return conversation;
+    };
+    match ctx.store.assign_conversation(conversation.id, agent_id, max, ctx.clock.now()).await {
+        Ok(assigned) => {
+            ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
+            assigned
+        }
+        Err(_) => conversation,
+    }
+}
+
+/// An agent writes a reply or an internal note.
+pub async fn agent_send(
+    ctx: &Ctx,
+    agent: &Agent,
+    conversation: ConversationId,
+    kind: MessageKind,
+    text: MessageText,
+    client_msg_id: Option<ClientMsgId>,
+) -> DeskResult<Appended> {
+    let conv = conversation_for_agent(ctx, agent, conversation).await?;
+    let allowed = match kind {
+        MessageKind::Text => agent_may_reply(agent, &conv),
+        MessageKind::Note => agent_may_read(agent, &conv) && agent.role.handles_conversations(),
+    };
+    if !allowed {
+        return Err(DeskError::Forbidden("conversation_not_yours"));
+    }
+    let msg = new_message(ctx, conv.id, Sender::Agent(agent.id), kind, text, client_msg_id);
+    let appended = ctx.store.append_message(msg).await?;
+    publish_appended(ctx, &appended);
+    Ok(appended)
+}
+
+/// An agent takes a conversation from the queue.
+pub async fn accept(ctx: &Ctx, agent: &Agent, conversation: ConversationId) -> DeskResult<Conversation> {
+    let conv = conversation_for_agent(ctx, agent, conversation).await?;
+    if !agent.role.handles_conversations() {
+        return Err(DeskError::Forbidden("role_cannot_handle_conversations"));
+    }
+    if agent.status != AgentStatus::Online {
+        return Err(DeskError::Forbidden("agent_not_online"));
+    }
+    let assigned = ctx.store.assign_conversation(conv.id, agent.id, agent.max_concurrent, ctx.clock.now()).await?;
+    ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
+    Ok(assigned)
+}
+
+/// Where an agent transfers a conversation.
+#[derive(Debug, Clone, Copy)]
+pub enum Transfer {
+    ToAgent(AgentId),
+    ToGroup(SkillGroupId),
+}
+
+pub async fn transfer(ctx: &Ctx, agent: &Agent, conversation: ConversationId, to: Transfer) -> DeskResult<Conversation> {
+    let conv = conversation_for_agent(ctx, agent, conversation).await?;
+    if !agent_may_reply(agent, &conv) {
+        return Err(DeskError::Forbidden("conversation_not_yours"));
+    }
+    let target = match to {
+        Transfer::ToAgent(id) => {
+            let target = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
+            if !target.can_access_shop(conv.shop_id) || !target.role.handles_conversations() {
+                return Err(DeskError::NotFound("agent"));
+            }
+            TransferTarget::Agent { agent: target.id, max_concurrent: target.max_concurrent }
+        }
+        Transfer::ToGroup(group) => {
+            let groups = ctx.store.skill_groups(conv.shop_id).await?;
+            if !groups.iter().any(|g| g.id == group) {
+                return Err(DeskError::NotFound("skill_group"));
+            }
+            TransferTarget::Group(group)
+        }
+    };
+    let moved = ctx.store.transfer_conversation(conv.id, target, ctx.clock.now()).await?;
+    ctx.bus.publish(Event::ConversationChanged(moved.clone()));
+    let moved = match to {
+        Transfer::ToGroup(_) if ctx.auto_assign => route(ctx, moved).await,
+        _ => moved,
+    };
+    Ok(moved)
+}
+
+/// Ends a conversation; the customer is then asked for a rating.
+pub async fn close(ctx: &Ctx, agent: &Agent, conversation: ConversationId) -> DeskResult<Conversation> {
+    let conv = conversation_for_agent(ctx, agent, conversation).await?;
+    if !agent_may_reply(agent, &conv) {
+        return Err(DeskError::Forbidden("conversation_not_yours"));
+    }
+    let system = new_message(
+        ctx,
+        conv.id,
+        Sender::System,
+        MessageKind::Text,
+        MessageText::parse("会话已结束，请为本次服务评分").map_err(|e| DeskError::Invalid(e.to_string()))?,
+        None,
+    );
+    // The closing line is best effort: a conversation closed meanwhile is fine.
+    if let Ok(appended) = ctx.store.append_message(system).await {
+        publish_appended(ctx, &appended);
+    }
+    let closed = ctx.store.close_conversation(conv.id, ctx.clock.now()).await?;
+    ctx.bus.publish(Event::ConversationChanged(closed.clone()));
+    Ok(closed)
+}
+
+/// The customer rates a conversation (1-5), once.
+pub async fn rate(ctx: &Ctx, customer: &Customer, conversation: ConversationId, csat: u8) -> DeskResult<Conversation> {
+    if !(1..=5).contains(&csat) {
+        return Err(DeskError::Invalid("csat must be 1-5".into()));
+    }
+    let conv = open_for_customer(ctx, customer, conversation).await?;
+    let rated = ctx.store.rate_conversation(conv.id, csat).await?;
+    ctx.bus.publish(Event::ConversationChanged(rated.clone()));
+    Ok(rated)
+}
+
+/// An agent goes 接待中 / 挂起 / 离线.
+pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskResult<()> {
+    ctx.store.set_agent_status(agent.id, status).await?;
+    for shop in &agent.shops {
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status });
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! REST handlers, one module per area, and the extractors they share.
+
+pub mod admin;
+pub mod conversations;
+pub mod customers;
+pub mod merchant;
+pub mod session;
+pub mod widget;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::Method;
+use axum::http::request::Parts;
+use kefu_core::agent::{Agent, AgentSession};
+use kefu_core::customer::Customer;
+use serde::de::DeserializeOwned;
+
+use crate::SharedState;
+use crate::auth::{self, CSRF_HEADER, CustomerClaims, SESSION_COOKIE};
+use crate::error::{ApiError, Code};
+
+/// A JSON body whose rejections use the stable error codes.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
+                Err(ApiError::new(Code::InvalidInput, e.body_text()))
+            }
+            Err(axum::extract::rejection::JsonRejection::BytesRejection(_)) => {
+                Err(ApiError::new(Code::PayloadTooLarge, "the request body is too large"))
+            }
+            Err(e) => Err(ApiError::new(Code::MalformedJson, e.body_text())),
+        }
+    }
+}
+
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Looks up the agent behind the session cookie (no CSRF check).
+pub async fn agent_from_cookie(state: &SharedState, parts: &Parts) -> Result<(Agent, AgentSession), ApiError> {
+    let token = cookie(parts, SESSION_COOKIE).ok_or_else(|| ApiError::new(Code::Unauthenticated, "log in first"))?;
+    let now = state.ctx.clock.now();
+    let session = state
+        .ctx
+        .store
+        .session(&auth::token_hash(token), now)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the session has expired; log in again"))?;
+    let agent = state
+        .ctx
+        .store
+        .agent(session.agent_id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the account no longer exists"))?;
+    Ok((agent, session))
+}
+
+/// A logged-in agent. Requests that change state must carry the session's
+/// CSRF token in `X-CSRF-Token` (double submit; the cookie is also SameSite).
+pub struct AgentAuth {
+    pub agent: Agent,
+    pub session: AgentSession,
+}
+
+impl FromRequestParts<SharedState> for AgentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let (agent, session) = agent_from_cookie(state, parts).await?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !auth::same_secret(sent, &session.csrf_token) {
+                return Err(ApiError::new(Code::CsrfFailed, "missing or wrong X-CSRF-Token header"));
+            }
+        }
+        Ok(AgentAuth { agent, session })
+    }
+}
+
+/// A shopper, by the bearer token `POST /api/widget/session` issued.
+pub struct CustomerAuth {
+    pub customer: Customer,
+    pub claims: CustomerClaims,
+}
+
+pub async fn customer_from_token(state: &SharedState, token: &str) -> Result<CustomerAuth, ApiError> {
+    let claims = auth::verify_customer_token(&state.server_key, token, state.ctx.clock.now()).map_err(|e| match e {
+        auth::TokenError::Expired => ApiError::new(Code::IdentityExpired, "the chat token has expired"),
+        auth::TokenError::Invalid => ApiError::new(Code::IdentityInvalid, "the chat token is not valid"),
+    })?;
+    let customer = state
+        .ctx
+        .store
+        .customer(claims.customer)
+        .await?
+        .filter(|c| c.shop_id == claims.shop)
+        .ok_or_else(|| ApiError::new(Code::IdentityInvalid, "unknown customer"))?;
+    Ok(CustomerAuth { customer, claims })
+}
+
+impl FromRequestParts<SharedState> for CustomerAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::new(Code::Unauthenticated, "missing Authorization: Bearer <chat token>"))?;
+        customer_from_token(state, token.trim()).await
+    }
+}
+
+pub fn parse_id<T>(text: &str, parse: fn(&str) -> Result<T, kefu_core::id::InvalidId>) -> Result<T, ApiError> {
+    parse(text).map_err(|e| ApiError::new(Code::NotFound, e.to_string()))
+}
+
+pub fn require(ok: bool, why: &'static str) -> Result<(), ApiError> {
+    if ok { Ok(()) } else { Err(ApiError::new(Code::Forbidden, why)) }
+}

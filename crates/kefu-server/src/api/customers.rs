@@ -1,0 +1,42 @@
+//! The customer panel: profile, orders with shipments, past conversations.
+
+use axum::extract::{Path, State};
+use kefu_core::conversation::ConversationStatus;
+use kefu_core::id::CustomerId;
+use kefu_core::store::ConversationFilter;
+use serde_json::{Value, json};
+
+use super::{AgentAuth, parse_id};
+use crate::SharedState;
+use crate::dto::{ConversationOverviewDto, CustomerDto, OrderDto};
+use crate::error::{ApiError, ApiResult, Code};
+
+pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+    let id = parse_id(&id, CustomerId::parse)?;
+    let customer = state
+        .ctx
+        .store
+        .customer(id)
+        .await?
+        .filter(|c| auth.agent.can_access_shop(c.shop_id))
+        .ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?;
+    let orders = state.ctx.store.orders_of_customer(customer.id, 20).await?;
+    let mut order_dtos = Vec::with_capacity(orders.len());
+    for o in &orders {
+        let shipments = state.ctx.store.shipments_of_order(o.id).await?;
+        order_dtos.push(OrderDto::new(o, &shipments));
+    }
+    let history = state
+        .ctx
+        .store
+        .conversations(&ConversationFilter {
+            shops: vec![customer.shop_id],
+            statuses: vec![ConversationStatus::Closed],
+            customer: Some(customer.id),
+            limit: 20,
+            ..Default::default()
+        })
+        .await?;
+    let history: Vec<ConversationOverviewDto> = history.iter().map(ConversationOverviewDto::from).collect();
+    Ok(axum::Json(json!({ "customer": CustomerDto::from(&customer), "orders": order_dtos, "conversations": history })))
+}

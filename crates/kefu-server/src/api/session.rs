@@ -1,0 +1,94 @@
+//! Agent login, logout, who am I, and 接待状态.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Response};
+use kefu_core::agent::{AgentSession, AgentStatus};
+use kefu_core::desk;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AgentAuth, Body};
+use crate::SharedState;
+use crate::auth::{self, SESSION_COOKIE};
+use crate::dto::{AgentDto, ShopDto};
+use crate::error::{ApiError, ApiResult, Code};
+
+#[derive(Deserialize)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+fn session_cookie(state: &SharedState, value: &str, max_age_secs: i64) -> String {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
+pub async fn login(State(state): State<SharedState>, Body(body): Body<Login>) -> ApiResult<Response> {
+    let agent = state.ctx.store.agent_by_username(&body.username).await?;
+    // Verify against a dummy hash when the user is unknown, so response time
+    // does not tell which usernames exist.
+    let phc = agent.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(dummy_hash);
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let agent = match agent {
+        Some(a) if ok => a,
+        _ => return Err(ApiError::new(Code::InvalidCredentials, "wrong username or password")),
+    };
+    let token = auth::random_token();
+    let now = state.ctx.clock.now();
+    let session = AgentSession {
+        token_hash: auth::token_hash(&token),
+        agent_id: agent.id,
+        csrf_token: auth::random_token(),
+        created_at: now,
+        expires_at: now.plus_millis(state.config.session_hours * 3_600_000),
+    };
+    state.ctx.store.create_session(&session).await?;
+    let cookie = session_cookie(&state, &token, state.config.session_hours * 3600);
+    let body = me_body(&state, &agent, &session).await?;
+    Ok(([(SET_COOKIE, cookie)], axum::Json(body)).into_response())
+}
+
+/// An argon2id hash of a random string, checked when the username is unknown.
+fn dummy_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| auth::hash_password(&auth::random_token()).unwrap_or_default()).clone()
+}
+
+pub async fn logout(State(state): State<SharedState>, auth: AgentAuth) -> ApiResult<Response> {
+    state.ctx.store.delete_session(&auth.session.token_hash).await?;
+    Ok(([(SET_COOKIE, session_cookie(&state, "", 0))], axum::Json(json!({"ok": true}))).into_response())
+}
+
+async fn me_body(state: &SharedState, agent: &kefu_core::agent::Agent, session: &AgentSession) -> ApiResult<serde_json::Value> {
+    let shops: Vec<ShopDto> = state
+        .ctx
+        .store
+        .shops()
+        .await?
+        .iter()
+        .filter(|s| agent.can_access_shop(s.id))
+        .map(ShopDto::from)
+        .collect();
+    Ok(json!({ "agent": AgentDto::from(agent), "csrf_token": session.csrf_token, "shops": shops }))
+}
+
+pub async fn me(State(state): State<SharedState>, auth: AgentAuth) -> ApiResult<axum::Json<serde_json::Value>> {
+    Ok(axum::Json(me_body(&state, &auth.agent, &auth.session).await?))
+}
+
+#[derive(Deserialize)]
+pub struct StatusBody {
+    status: String,
+}
+
+pub async fn set_status(State(state): State<SharedState>, auth: AgentAuth, Body(body): Body<StatusBody>) -> ApiResult<axum::Json<serde_json::Value>> {
+    let status = AgentStatus::parse(&body.status)
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, "status must be online, away or offline"))?;
+    desk::set_status(&state.ctx, &auth.agent, status).await?;
+    Ok(axum::Json(json!({ "status": status.as_str() })))
+}

@@ -1,0 +1,303 @@
+//! The API's JSON shapes. Domain types never derive `Serialize`; these do,
+//! and each is built from the domain explicitly. Times are UTC milliseconds,
+//! money is integer fen.
+
+use kefu_core::agent::Agent;
+use kefu_core::conversation::{Conversation, Message, Sender};
+use kefu_core::customer::Customer;
+use kefu_core::order::{Order, Shipment};
+use kefu_core::shop::{Shop, SkillGroup};
+use kefu_core::store::ConversationOverview;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct ShopDto {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+impl From<&Shop> for ShopDto {
+    fn from(s: &Shop) -> Self {
+        Self { id: s.id.to_string(), slug: s.slug.to_string(), name: s.name.clone() }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkillGroupDto {
+    pub id: String,
+    pub shop_id: String,
+    pub name: String,
+}
+
+impl From<&SkillGroup> for SkillGroupDto {
+    fn from(g: &SkillGroup) -> Self {
+        Self { id: g.id.to_string(), shop_id: g.shop_id.to_string(), name: g.name.clone() }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgentDto {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub shops: Vec<String>,
+    pub skill_groups: Vec<String>,
+    pub max_concurrent: u32,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_conversations: Option<u32>,
+}
+
+impl From<&Agent> for AgentDto {
+    fn from(a: &Agent) -> Self {
+        Self {
+            id: a.id.to_string(),
+            username: a.username.as_str().to_owned(),
+            display_name: a.display_name.clone(),
+            role: a.role.as_str(),
+            shops: a.shops.iter().map(ToString::to_string).collect(),
+            skill_groups: a.skill_groups.iter().map(ToString::to_string).collect(),
+            max_concurrent: a.max_concurrent,
+            status: a.status.as_str(),
+            open_conversations: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomerDto {
+    pub id: String,
+    pub shop_id: String,
+    pub external_id: Option<String>,
+    pub nickname: String,
+    pub tier: &'static str,
+    pub tags: Vec<String>,
+    pub phone: Option<String>,
+    pub lifetime_spend_fen: i64,
+    pub complaint_count: u32,
+    pub created_at: i64,
+}
+
+impl From<&Customer> for CustomerDto {
+    fn from(c: &Customer) -> Self {
+        Self {
+            id: c.id.to_string(),
+            shop_id: c.shop_id.to_string(),
+            external_id: c.external_id.clone(),
+            nickname: c.nickname.clone(),
+            tier: c.tier.as_str(),
+            tags: c.tags.clone(),
+            phone: c.phone.as_ref().map(|p| p.as_str().to_owned()),
+            lifetime_spend_fen: c.lifetime_spend.0,
+            complaint_count: c.complaint_count,
+            created_at: c.created_at.millis(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderItemDto {
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price_fen: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderDto {
+    pub id: String,
+    pub order_no: String,
+    pub customer_id: String,
+    pub status: &'static str,
+    pub items: Vec<OrderItemDto>,
+    pub total_fen: i64,
+    pub province: String,
+    pub city: String,
+    pub address: String,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub shipped_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+    pub updated_at: i64,
+    pub shipments: Vec<ShipmentDto>,
+}
+
+impl OrderDto {
+    pub fn new(o: &Order, shipments: &[Shipment]) -> Self {
+        Self {
+            id: o.id.to_string(),
+            order_no: o.order_no.as_str().to_owned(),
+            customer_id: o.customer_id.to_string(),
+            status: o.status.as_str(),
+            items: o
+                .items
+                .iter()
+                .map(|i| OrderItemDto {
+                    sku: i.sku.clone(),
+                    name: i.name.clone(),
+                    quantity: i.quantity,
+                    unit_price_fen: i.unit_price.0,
+                })
+                .collect(),
+            total_fen: o.total.0,
+            province: o.province.clone(),
+            city: o.city.clone(),
+            address: o.address.clone(),
+            created_at: o.created_at.millis(),
+            paid_at: o.paid_at.map(|t| t.millis()),
+            shipped_at: o.shipped_at.map(|t| t.millis()),
+            delivered_at: o.delivered_at.map(|t| t.millis()),
+            completed_at: o.completed_at.map(|t| t.millis()),
+            cancelled_at: o.cancelled_at.map(|t| t.millis()),
+            updated_at: o.updated_at.millis(),
+            shipments: shipments.iter().map(ShipmentDto::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShipmentEventDto {
+    pub at: i64,
+    pub location: String,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShipmentDto {
+    pub id: String,
+    pub carrier: String,
+    pub tracking_no: String,
+    pub events: Vec<ShipmentEventDto>,
+}
+
+impl From<&Shipment> for ShipmentDto {
+    fn from(s: &Shipment) -> Self {
+        Self {
+            id: s.id.to_string(),
+            carrier: s.carrier.clone(),
+            tracking_no: s.tracking_no.clone(),
+            events: s
+                .events
+                .iter()
+                .map(|e| ShipmentEventDto { at: e.at.millis(), location: e.location.clone(), description: e.description.clone() })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationDto {
+    pub id: String,
+    pub shop_id: String,
+    pub customer_id: String,
+    pub channel: &'static str,
+    pub status: &'static str,
+    pub assigned_agent: Option<String>,
+    pub skill_group: Option<String>,
+    pub priority: i32,
+    pub tags: Vec<String>,
+    pub csat: Option<u8>,
+    pub last_seq: i64,
+    pub waiting_since: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+impl From<&Conversation> for ConversationDto {
+    fn from(c: &Conversation) -> Self {
+        Self {
+            id: c.id.to_string(),
+            shop_id: c.shop_id.to_string(),
+            customer_id: c.customer_id.to_string(),
+            channel: c.channel.as_str(),
+            status: c.status.as_str(),
+            assigned_agent: c.assigned_agent.map(|a| a.to_string()),
+            skill_group: c.skill_group.map(|g| g.to_string()),
+            priority: c.priority,
+            tags: c.tags.clone(),
+            csat: c.csat,
+            last_seq: c.last_seq,
+            waiting_since: c.waiting_since.map(|t| t.millis()),
+            created_at: c.created_at.millis(),
+            updated_at: c.updated_at.millis(),
+            closed_at: c.closed_at.map(|t| t.millis()),
+        }
+    }
+}
+
+/// What a customer sees of a conversation: no agent ids, no tags.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerConversationDto {
+    pub id: String,
+    pub status: &'static str,
+    pub csat: Option<u8>,
+    pub last_seq: i64,
+}
+
+impl From<&Conversation> for CustomerConversationDto {
+    fn from(c: &Conversation) -> Self {
+        Self { id: c.id.to_string(), status: c.status.as_str(), csat: c.csat, last_seq: c.last_seq }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SenderDto {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageDto {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub sender: SenderDto,
+    pub kind: &'static str,
+    pub text: String,
+    pub client_msg_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl MessageDto {
+    /// For customers the sending agent's id is left out.
+    pub fn new(m: &Message, for_customer: bool) -> Self {
+        let id = match m.sender {
+            Sender::Customer(id) => Some(id.to_string()),
+            Sender::Agent(id) if !for_customer => Some(id.to_string()),
+            _ => None,
+        };
+        Self {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            seq: m.seq,
+            sender: SenderDto { kind: m.sender.kind(), id },
+            kind: m.kind.as_str(),
+            text: m.text.clone(),
+            client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
+            created_at: m.created_at.millis(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConversationOverviewDto {
+    pub conversation: ConversationDto,
+    pub customer: CustomerDto,
+    pub last_message: Option<MessageDto>,
+}
+
+impl From<&ConversationOverview> for ConversationOverviewDto {
+    fn from(o: &ConversationOverview) -> Self {
+        Self {
+            conversation: ConversationDto::from(&o.conversation),
+            customer: CustomerDto::from(&o.customer),
+            last_message: o.last_message.as_ref().map(|m| MessageDto::new(m, false)),
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! The WebSocket protocol (v1), documented in `docs/protocol.md`.
+//!
+//! One task per connection reads frames, forwards bus events and writes
+//! replies. A bad frame is answered with an `error` frame carrying a stable
+//! code; the connection stays up. Every message of a conversation reaches a
+//! resumed connection exactly once and in `seq` order: the connection
+//! remembers the last `seq` it delivered per conversation, skips repeats and
+//! fills gaps from the store.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use kefu_core::agent::Agent;
+use kefu_core::conversation::{ClientMsgId, Conversation, Message, MessageKind, MessageText, Sender};
+use kefu_core::customer::Customer;
+use kefu_core::desk::{self, DeskError};
+use kefu_core::event::{Delivery, Event, Mailbox, Subscription, Topic};
+use kefu_core::id::ConversationId;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::SharedState;
+use crate::api::{agent_from_cookie, customer_from_token};
+use crate::dto::{ConversationDto, CustomerConversationDto, MessageDto};
+use crate::error::{ApiError, Code};
+
+pub const PROTOCOL_VERSION: u64 = 1;
+/// Tungstenite's own hard limit; frames between our configured limit and
+/// this are read and refused politely, larger ones end the connection.
+const HARD_LIMIT: usize = 1 << 20;
+const MAILBOX: usize = 1024;
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const RESUME_PAGE: u32 = 500;
+/// Consecutive rate-limited frames after which a flooding client is cut off.
+const FLOOD_CUTOFF: u32 = 500;
+
+/// Agent identity from the upgrade request's cookie, if any. Checked against
+/// `Origin` so another site cannot ride an agent's cookie (CSWSH).
+pub struct UpgradeAuth(Option<Agent>);
+
+impl FromRequestParts<SharedState> for UpgradeAuth {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+        let same_origin = match (parts.headers.get("origin"), parts.headers.get("host")) {
+            (None, _) => true, // not a browser
+            (Some(origin), Some(host)) => {
+                let origin = origin.to_str().unwrap_or("");
+                let host = host.to_str().unwrap_or("-");
+                origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+            }
+            (Some(_), None) => false,
+        };
+        if !same_origin {
+            return Ok(UpgradeAuth(None));
+        }
+        Ok(UpgradeAuth(agent_from_cookie(state, parts).await.ok().map(|(a, _)| a)))
+    }
+}
+
+pub async fn upgrade(State(state): State<SharedState>, auth: UpgradeAuth, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(HARD_LIMIT)
+        .max_frame_size(HARD_LIMIT)
+        .on_upgrade(move |socket| async move {
+            state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+            state.metrics.ws_connections_total.fetch_add(1, Ordering::Relaxed);
+            run(state.clone(), socket, auth.0).await;
+            state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Hello {
+        v: u64,
+        #[serde(default)]
+        token: Option<String>,
+    },
+    Send {
+        #[serde(default)]
+        conversation_id: Option<String>,
+        client_msg_id: String,
+        text: String,
+        #[serde(default)]
+        note: bool,
+    },
+    Resume {
+        conversation_id: String,
+        #[serde(default)]
+        after_seq: i64,
+    },
+    Typing {
+        conversation_id: String,
+        on: bool,
+    },
+    Read {
+        conversation_id: String,
+        seq: i64,
+    },
+    Ping {
+        #[serde(default)]
+        t: Option<Value>,
+    },
+}
+
+const FRAME_TYPES: [&str; 6] = ["hello", "send", "resume", "typing", "read", "ping"];
+
+enum Who {
+    Agent(Agent),
+    Customer(Customer),
+}
+
+struct Conn {
+    state: SharedState,
+    socket: WebSocket,
+    who: Option<Who>,
+    mailbox: Mailbox,
+    subscriptions: HashMap<Topic, Subscription>,
+    /// Highest seq delivered per resumed conversation.
+    delivered: HashMap<ConversationId, i64>,
+    bucket: TokenBucket,
+    limited_in_a_row: u32,
+}
+
+/// A frame that could not be handled: its code and message.
+struct FrameError {
+    code: Code,
+    message: String,
+}
+
+impl From<ApiError> for FrameError {
+    fn from(e: ApiError) -> Self {
+        FrameError { code: e.code, message: e.message }
+    }
+}
+
+impl From<DeskError> for FrameError {
+    fn from(e: DeskError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+fn frame_error(code: Code, message: impl Into<String>) -> FrameError {
+    FrameError { code, message: message.into() }
+}
+
+async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
+    let (mailbox, mut inbox) = Mailbox::new(MAILBOX);
+    let bucket = TokenBucket::new(state.config.rate_burst, state.config.rate_per_second);
+    let mut shutdown = state.shutting_down();
+    let mut conn = Conn {
+        state,
+        socket,
+        who: agent.map(Who::Agent),
+        mailbox,
+        subscriptions: HashMap::new(),
+        delivered: HashMap::new(),
+        bucket,
+        limited_in_a_row: 0,
+    };
+    let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
+    tokio::pin!(hello_deadline);
+    let mut greeted = false;
+    loop {
+        tokio::select! {
+            frame = conn.socket.recv() => {
+                let Some(Ok(frame)) = frame else { break };
+                match conn.on_frame(frame, &mut greeted).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => break,
+                }
+            }
+            delivery = inbox.recv() => {
+                let Some(delivery) = delivery else { break };
+                if conn.on_delivery(delivery).await.is_err() { break }
+            }
+            _ = &mut hello_deadline, if !greeted => {
+                let _ = conn.send_json(json!({"type": "error", "code": Code::Unauthenticated.as_str(), "message": "no hello within 10 seconds"})).await;
+                break;
+            }
+            _ = shutdown.changed() => {
+                let _ = conn.socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }))).await;
+                break;
+            }
+        }
+    }
+}
+
+impl Conn {
+    async fn send_json(&mut self, v: Value) -> Result<(), axum::Error> {
+        self.socket.send(WsMessage::Text(v.to_string().into())).await
+    }
+
+    async fn send_error(&mut self, e: FrameError, reference: Option<&str>) -> Result<(), axum::Error> {
+        self.state.metrics.error(e.code);
+        let mut v = json!({"type": "error", "code": e.code.as_str(), "message": e.message});
+        if let Some(r) = reference {
+            v["ref"] = json!(r);
+        }
+        self.send_json(v).await
+    }
+
+    /// Handles one incoming frame; `Ok(false)` ends the connection.
+    async fn on_frame(&mut self, frame: WsMessage, greeted: &mut bool) -> Result<bool, axum::Error> {
+        let text = match frame {
+            WsMessage::Text(t) => t,
+            WsMessage::Binary(_) => {
+                self.send_error(frame_error(Code::MalformedFrame, "frames are JSON text"), None).await?;
+                return Ok(true);
+            }
+            WsMessage::Close(_) => return Ok(false),
+            WsMessage::Ping(_) | WsMessage::Pong(_) => return Ok(true),
+        };
+        self.state.metrics.ws_frames_received_total.fetch_add(1, Ordering::Relaxed);
+        if text.len() > self.state.config.max_frame_bytes {
+            let max = self.state.config.max_frame_bytes;
+            self.send_error(frame_error(Code::FrameTooLarge, format!("frames are limited to {max} bytes")), None).await?;
+            return Ok(true);
+        }
+        if !self.bucket.take(Instant::now()) {
+            self.limited_in_a_row += 1;
+            if self.limited_in_a_row >= FLOOD_CUTOFF {
+                let _ = self.socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("flood") }))).await;
+                return Ok(false);
+            }
+            // Tell the client once per burst, not once per dropped frame.
+            if self.limited_in_a_row == 1 {
+                self.send_error(frame_error(Code::RateLimited, "too many frames; slow down"), None).await?;
+            }
+            return Ok(true);
+        }
+        self.limited_in_a_row = 0;
+        let value: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.send_error(frame_error(Code::MalformedFrame, format!("not JSON: {e}")), None).await?;
+                return Ok(true);
+            }
+        };
+        let kind = value.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
+        let reference = value.get("client_msg_id").and_then(Value::as_str).map(str::to_owned);
+        if !FRAME_TYPES.contains(&kind.as_str()) {
+            self.send_error(frame_error(Code::UnknownFrameType, format!("unknown frame type {kind:?}")), reference.as_deref()).await?;
+            return Ok(true);
+        }
+        let frame: ClientFrame = match serde_json::from_value(value) {
+            Ok(f) => f,
+            Err(e) => {
+                self.send_error(frame_error(Code::MalformedFrame, format!("bad {kind} frame: {e}")), reference.as_deref()).await?;
+                return Ok(true);
+            }
+        };
+        let result = match frame {
+            ClientFrame::Hello { v, token } => {
+                let r = self.hello(v, token).await;
+                *greeted |= r.is_ok();
+                r
+            }
+            _ if !*greeted => Err(frame_error(Code::Unauthenticated, "send hello first")),
+            ClientFrame::Send { conversation_id, client_msg_id, text, note } => {
+                self.send_message(conversation_id, client_msg_id, text, note).await
+            }
+            ClientFrame::Resume { conversation_id, after_seq } => self.resume(&conversation_id, after_seq).await,
+            ClientFrame::Typing { conversation_id, on } => self.typing(&conversation_id, on).await,
+            ClientFrame::Read { conversation_id, seq } => self.read(&conversation_id, seq).await,
+            ClientFrame::Ping { t } => self.send_json(json!({"type": "pong", "t": t})).await.map_err(|_| frame_error(Code::Internal, "socket")),
+        };
+        if let Err(e) = result {
+            self.send_error(e, reference.as_deref()).await?;
+        }
+        Ok(true)
+    }
+
+    async fn hello(&mut self, v: u64, token: Option<String>) -> Result<(), FrameError> {
+        if v != PROTOCOL_VERSION {
+            return Err(frame_error(Code::UnsupportedVersion, format!("this server speaks protocol v{PROTOCOL_VERSION}")));
+        }
+        if let Some(token) = token {
+            let auth = customer_from_token(&self.state, &token).await?;
+            self.who = Some(Who::Customer(auth.customer));
+        }
+        let mut topics = Vec::new();
+        let welcome = match &self.who {
+            None => return Err(frame_error(Code::Unauthenticated, "log in (cookie) or pass a chat token")),
+            Some(Who::Agent(agent)) => {
+                let shops: Vec<_> = if agent.role.administers() {
+                    self.state.ctx.store.shops().await.map_err(ApiError::from)?.into_iter().map(|s| s.id).collect()
+                } else {
+                    agent.shops.clone()
+                };
+                topics.push(Topic::Agent(agent.id));
+                topics.extend(shops.iter().map(|s| Topic::Shop(*s)));
+                json!({"type": "welcome", "v": PROTOCOL_VERSION, "role": "agent", "agent_id": agent.id.to_string()})
+            }
+            Some(Who::Customer(customer)) => {
+                let open = self.state.ctx.store.open_conversation_of_customer(customer.id).await.map_err(ApiError::from)?;
+                topics.extend(open.as_ref().map(|c| Topic::Conversation(c.id)));
+                json!({
+                    "type": "welcome", "v": PROTOCOL_VERSION, "role": "customer",
+                    "customer_id": customer.id.to_string(),
+                    "conversation": open.as_ref().map(CustomerConversationDto::from),
+                })
+            }
+        };
+        for topic in topics {
+            self.subscribe(topic);
+        }
+        self.send_json(welcome).await.map_err(|_| frame_error(Code::Internal, "socket"))
+    }
+
+    fn subscribe(&mut self, topic: Topic) {
+        if !self.subscriptions.contains_key(&topic) {
+            let sub = self.state.ctx.bus.subscribe(topic, &self.mailbox);
+            self.subscriptions.insert(topic, sub);
+        }
+    }
+
+    fn conversation_id(text: &str) -> Result<ConversationId, FrameError> {
+        ConversationId::parse(text).map_err(|_| frame_error(Code::NotFound, "conversation not found"))
+    }
+
+    async fn send_message(&mut self, conversation: Option<String>, client_msg_id: String, text: String, note: bool) -> Result<(), FrameError> {
+        let client = ClientMsgId::parse(&client_msg_id).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
+        let text = MessageText::parse(&text).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
+        let ctx = &self.state.ctx;
+        let appended = match &self.who {
+            Some(Who::Customer(customer)) => {
+                if note {
+                    return Err(frame_error(Code::Forbidden, "customers cannot write notes"));
+                }
+                if let Some(id) = conversation.as_deref() {
+                    // A customer may only name their own conversation.
+                    desk::open_for_customer(ctx, customer, Self::conversation_id(id)?).await?;
+                }
+                desk::customer_send(ctx, customer, text, Some(client)).await?
+            }
+            Some(Who::Agent(agent)) => {
+                let id = conversation.as_deref().ok_or_else(|| frame_error(Code::InvalidInput, "conversation_id is required"))?;
+                let kind = if note { MessageKind::Note } else { MessageKind::Text };
+                desk::agent_send(ctx, agent, Self::conversation_id(id)?, kind, text, Some(client)).await?
+            }
+            None => return Err(frame_error(Code::Unauthenticated, "send hello first")),
+        };
+        let m = if appended.duplicate { &self.state.metrics.messages_duplicate_total } else { &self.state.metrics.messages_stored_total };
+        m.fetch_add(1, Ordering::Relaxed);
+        let conversation_id = appended.message.conversation_id;
+        let newly_joined = self.for_customer() && !self.subscriptions.contains_key(&Topic::Conversation(conversation_id));
+        self.send_json(json!({
+            "type": "ack",
+            "client_msg_id": client_msg_id,
+            "conversation_id": appended.message.conversation_id.to_string(),
+            "message_id": appended.message.id.to_string(),
+            "seq": appended.message.seq,
+            "created_at": appended.message.created_at.millis(),
+            "duplicate": appended.duplicate,
+        }))
+        .await
+        .map_err(|_| frame_error(Code::Internal, "socket"))?;
+        if newly_joined {
+            // The conversation was opened by this send, so its first events
+            // were published before we listened: deliver from the store.
+            self.subscribe(Topic::Conversation(conversation_id));
+            self.delivered.insert(conversation_id, 0);
+            self.fill_gap(conversation_id).await?;
+        }
+        Ok(())
+    }
+
+
+    fn for_customer(&self) -> bool {
+        matches!(self.who, Some(Who::Customer(_)))
+    }
+
+    /// Sends every message after `after_seq`, then `resumed`, and from then on
+    /// delivers this conversation exactly once and in order.
+    async fn resume(&mut self, id: &str, after_seq: i64) -> Result<(), FrameError> {
+        let id = Self::conversation_id(id)?;
+        check_access(&self.state, &self.who, id).await?;
+        // Subscribe before reading the store, so nothing falls between.
+        self.subscribe(if self.for_customer() { Topic::Conversation(id) } else { Topic::Watch(id) });
+        self.delivered.insert(id, after_seq.max(0));
+        self.fill_gap(id).await?;
+        let last = self.delivered.get(&id).copied().unwrap_or(0);
+        self.send_json(json!({"type": "resumed", "conversation_id": id.to_string(), "last_seq": last}))
+            .await
+            .map_err(|_| frame_error(Code::Internal, "socket"))
+    }
+
+    /// Delivers from the store everything after the last delivered seq.
+    async fn fill_gap(&mut self, id: ConversationId) -> Result<(), FrameError> {
+        loop {
+            let after = self.delivered.get(&id).copied().unwrap_or(0);
+            let page = self.state.ctx.store.messages_after(id, after, RESUME_PAGE).await.map_err(ApiError::from)?;
+            let n = page.len();
+            for m in &page {
+                self.deliver_message(m, None).await?;
+            }
+            if n < RESUME_PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn deliver_message(&mut self, m: &Message, conversation: Option<&Conversation>) -> Result<(), FrameError> {
+        if let Some(last) = self.delivered.get_mut(&m.conversation_id) {
+            *last = (*last).max(m.seq);
+        }
+        let for_customer = self.for_customer();
+        if for_customer && !m.visible_to_customer() {
+            return Ok(());
+        }
+        let mut frame = json!({"type": "message", "message": MessageDto::new(m, for_customer)});
+        if let (Some(c), false) = (conversation, for_customer) {
+            frame["conversation"] = json!(ConversationDto::from(c));
+        }
+        self.send_json(frame).await.map_err(|_| frame_error(Code::Internal, "socket"))
+    }
+
+    async fn typing(&mut self, id: &str, on: bool) -> Result<(), FrameError> {
+        let id = Self::conversation_id(id)?;
+        let conversation = self.state.ctx.store.conversation(id).await.map_err(ApiError::from)?.ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
+        check_access(&self.state, &self.who, id).await?;
+        let who = match &self.who {
+            Some(Who::Customer(c)) => Sender::Customer(c.id),
+            Some(Who::Agent(a)) => Sender::Agent(a.id),
+            None => return Err(frame_error(Code::Unauthenticated, "send hello first")),
+        };
+        self.state.ctx.bus.publish(Event::Typing { conversation: id, shop: conversation.shop_id, assigned: conversation.assigned_agent, who, on });
+        Ok(())
+    }
+
+    async fn read(&mut self, id: &str, seq: i64) -> Result<(), FrameError> {
+        let id = Self::conversation_id(id)?;
+        let conversation = self.state.ctx.store.conversation(id).await.map_err(ApiError::from)?.ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
+        check_access(&self.state, &self.who, id).await?;
+        let seq = seq.clamp(0, conversation.last_seq);
+        self.state.ctx.bus.publish(Event::Read {
+            conversation: id,
+            shop: conversation.shop_id,
+            assigned: conversation.assigned_agent,
+            by_customer: self.for_customer(),
+            seq,
+        });
+        Ok(())
+    }
+
+    async fn on_delivery(&mut self, delivery: Delivery) -> Result<(), axum::Error> {
+        let event = match delivery {
+            Delivery::Event(e) => e,
+            Delivery::Lagged => {
+                // Missed events: resynchronise every resumed conversation.
+                let ids: Vec<ConversationId> = self.delivered.keys().copied().collect();
+                for id in ids {
+                    if self.fill_gap(id).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                return self.send_json(json!({"type": "lagged"})).await;
+            }
+        };
+        match &*event {
+            Event::MessageAppended { message: m, conversation } => match self.delivered.get(&m.conversation_id).copied() {
+                Some(last) if m.seq <= last => Ok(()),
+                Some(last) if m.seq > last + 1 => self.fill_gap(m.conversation_id).await.or(Ok(())),
+                _ => self.deliver_message(m, Some(conversation)).await.or(Ok(())),
+            },
+            Event::ConversationChanged(c) => {
+                let v = match &self.who {
+                    Some(Who::Customer(me)) if c.customer_id == me.id => json!({"type": "conversation", "conversation": CustomerConversationDto::from(c)}),
+                    Some(Who::Agent(a)) if a.can_access_shop(c.shop_id) => json!({"type": "conversation", "conversation": ConversationDto::from(c)}),
+                    _ => return Ok(()),
+                };
+                self.send_json(v).await
+            }
+            Event::Typing { conversation, who, on, .. } => {
+                let from = match (who, &self.who) {
+                    (Sender::Customer(c), Some(Who::Customer(me))) if *c == me.id => return Ok(()),
+                    (Sender::Agent(a), Some(Who::Agent(me))) if *a == me.id => return Ok(()),
+                    (s, _) => s.kind(),
+                };
+                self.send_json(json!({"type": "typing", "conversation_id": conversation.to_string(), "from": from, "on": on})).await
+            }
+            Event::Read { conversation, by_customer, seq, .. } => {
+                // Each side hears when the other side has read.
+                if *by_customer == self.for_customer() {
+                    return Ok(());
+                }
+                let by = if *by_customer { "customer" } else { "agent" };
+                self.send_json(json!({"type": "read", "conversation_id": conversation.to_string(), "by": by, "seq": seq})).await
+            }
+            Event::AgentPresence { agent, status, .. } => {
+                if self.for_customer() {
+                    return Ok(());
+                }
+                self.send_json(json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()})).await
+            }
+        }
+    }
+}
+
+/// Takes the fields rather than the connection: the socket is not `Sync`.
+async fn check_access(state: &SharedState, who: &Option<Who>, id: ConversationId) -> Result<(), FrameError> {
+    match who {
+        Some(Who::Customer(c)) => desk::open_for_customer(&state.ctx, c, id).await.map(|_| ()).map_err(Into::into),
+        Some(Who::Agent(a)) => desk::open_for_agent(&state.ctx, a, id).await.map(|_| ()).map_err(Into::into),
+        None => Err(frame_error(Code::Unauthenticated, "send hello first")),
+    }
+}
+
+/// A token bucket: `burst` frames at once, refilled at `per_second`.
+pub struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    per_second: f64,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    pub fn new(burst: u32, per_second: u32) -> Self {
+        Self { tokens: f64::from(burst), burst: f64::from(burst), per_second: f64::from(per_second), last: None }
+    }
+
+    pub fn take(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let elapsed = now.saturating_duration_since(last).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_bursts_then_refills() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(3, 2);
+        assert!(b.take(t0) && b.take(t0) && b.take(t0));
+        assert!(!b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(500)));
+        assert!(!b.take(t0 + Duration::from_millis(500)));
+    }
+}

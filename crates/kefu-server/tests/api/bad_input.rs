@@ -1,0 +1,123 @@
+//! Every kind of bad input gets a stable error code, stores nothing, keeps
+//! the connection up and leaves other users unaffected.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_error_codes_and_the_connection_stays_up() {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+
+    ws.send_text(format!("{{\"type\":\"send\",\"client_msg_id\":\"big\",\"text\":\"{}\"}}", "长".repeat(6000))).await;
+    assert_eq!(ws.recv_type("error").await["code"], "frame_too_large");
+
+    ws.send_text("{not json".into()).await;
+    assert_eq!(ws.recv_type("error").await["code"], "malformed_frame");
+
+    ws.send(json!({"type": "launch_missiles"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "unknown_frame_type");
+
+    ws.send(json!({"type": "send", "text": "no id"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "malformed_frame");
+
+    ws.send(json!({"type": "send", "client_msg_id": "has space", "text": "x"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "invalid_input");
+
+    ws.send(json!({"type": "send", "client_msg_id": "empty", "text": "  \u{0007} "})).await;
+    let e = ws.recv_type("error").await;
+    assert_eq!(e["code"], "invalid_input");
+    assert_eq!(e["ref"], "empty");
+
+    ws.send(json!({"type": "resume", "conversation_id": uuid::Uuid::now_v7().to_string(), "after_seq": 0})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "not_found");
+
+    ws.send(json!({"type": "hello", "v": 99})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "unsupported_version");
+
+    // Still up, and nothing was stored.
+    assert!(ws.drain().await.is_empty());
+    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!(history["messages"], json!([]));
+    ws.send(json!({"type": "send", "client_msg_id": "ok", "text": "正常消息"})).await;
+    assert_eq!(ws.recv_type("ack").await["seq"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_before_hello_are_refused() {
+    let app = TestApp::spawn().await;
+    let mut ws = app.ws(None).await;
+    ws.send(json!({"type": "send", "client_msg_id": "x", "text": "hi"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "unauthenticated");
+    ws.send(json!({"type": "hello", "v": 1})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "unauthenticated");
+    ws.send(json!({"type": "hello", "v": 1, "token": "forged.token"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "identity_invalid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_rate_limited_without_hurting_others() {
+    let config = kefu_server::ServerConfig { rate_burst: 5, rate_per_second: 1, ..Default::default() };
+    let app = TestApp::spawn_with(config).await;
+    let (flooder_token, _) = app.visitor(&app.shop_a).await;
+    let (calm_token, _) = app.visitor(&app.shop_a).await;
+    let mut flooder = app.customer_ws(&flooder_token).await;
+    let mut calm = app.customer_ws(&calm_token).await;
+    for i in 0..40 {
+        flooder.send(json!({"type": "send", "client_msg_id": format!("f{i}"), "text": "刷屏"})).await;
+    }
+    let mut acks = 0;
+    let mut limited = false;
+    while !limited {
+        let v = flooder.recv().await;
+        match v["type"].as_str() {
+            Some("ack") => acks += 1,
+            Some("error") => {
+                assert_eq!(v["code"], "rate_limited");
+                limited = true;
+            }
+            _ => {}
+        }
+    }
+    assert!(acks <= 5, "at most the burst got through, got {acks}");
+    calm.send(json!({"type": "send", "client_msg_id": "c1", "text": "我正常说话"})).await;
+    assert_eq!(calm.recv_type("ack").await["seq"], 1);
+    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {flooder_token}"))]).await;
+    assert!(history["messages"].as_array().map(Vec::len).unwrap_or(0) <= 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_frame_limit_is_configurable() {
+    let app = TestApp::spawn_with(kefu_server::ServerConfig { max_frame_bytes: 512, ..Default::default() }).await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+    ws.send(json!({"type": "send", "client_msg_id": "a", "text": "x".repeat(600)})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "frame_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_rest_bodies_get_codes() {
+    let app = TestApp::spawn().await;
+    let (status, body, _) = app
+        .raw(
+            axum::http::Request::post("/api/auth/login")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from("{oops"))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "malformed_json");
+    let (status, body, _) = app.request("POST", "/api/auth/login", Some(json!({"username": 1})), &[]).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_input");
+    let agent = app.login("agent-a").await;
+    let (status, body) = app.as_agent(&agent, "GET", "/api/conversations?status=bogus", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_input");
+    let (status, body) = app.as_agent(&agent, "GET", "/api/conversations/not-a-uuid", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}

@@ -1,0 +1,178 @@
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_and_agent_talk_in_real_time() {
+    let app = TestApp::spawn().await;
+    let agent = app.login("agent-a").await;
+    let mut agent_ws = app.agent_ws(&agent).await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut customer = app.customer_ws(&token).await;
+
+    customer.send(json!({"type": "send", "client_msg_id": "c-1", "text": "在吗？我的快递到哪了"})).await;
+    let ack = customer.recv_type("ack").await;
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(ack["duplicate"], false);
+    let conversation_id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let own = customer.recv_type("message").await;
+    assert_eq!(own["message"]["text"], "在吗？我的快递到哪了");
+
+    // The agent sees the new conversation in the queue, and the message.
+    let queued = agent_ws.recv_type("conversation").await;
+    assert_eq!(queued["conversation"]["status"], "queued");
+    let seen = agent_ws.recv_type("message").await;
+    assert_eq!(seen["message"]["seq"], 1);
+    assert!(seen["conversation"]["waiting_since"].is_number());
+    let (status, list) = app.as_agent(&agent, "GET", "/api/conversations?status=queued", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["conversations"][0]["conversation"]["id"], conversation_id.as_str());
+
+    let (status, body) = app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["conversation"]["status"], "assigned");
+
+    agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": "a-1", "text": "亲，在的，马上帮您查"})).await;
+    assert_eq!(agent_ws.recv_type("ack").await["seq"], 2);
+    let reply = customer.recv_type("message").await;
+    assert_eq!(reply["message"]["text"], "亲，在的，马上帮您查");
+    assert_eq!(reply["message"]["sender"]["kind"], "agent");
+    assert!(reply["message"]["sender"].get("id").is_none(), "customers don't see agent ids");
+
+    // Read receipt and typing reach the other side.
+    customer.send(json!({"type": "read", "conversation_id": conversation_id, "seq": 2})).await;
+    let read = agent_ws.recv_type("read").await;
+    assert_eq!(read["by"], "customer");
+    assert_eq!(read["seq"], 2);
+    agent_ws.send(json!({"type": "typing", "conversation_id": conversation_id, "on": true})).await;
+    assert_eq!(customer.recv_type("typing").await["from"], "agent");
+
+    // Closing asks for a rating, which the customer gives once.
+    let (status, _) = app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/close"), None).await;
+    assert_eq!(status, 200);
+    let closed = customer.recv_type("conversation").await;
+    assert_eq!(closed["conversation"]["status"], "closed");
+    let auth = format!("Bearer {token}");
+    let rate = |csat| json!({"conversation_id": conversation_id, "csat": csat});
+    let (status, _, _) = app.request("POST", "/api/widget/rate", Some(rate(5)), &[("authorization", &auth)]).await;
+    assert_eq!(status, 200);
+    let (status, body, _) = app.request("POST", "/api/widget/rate", Some(rate(1)), &[("authorization", &auth)]).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "conflict");
+
+    // Writing again starts a new conversation.
+    customer.send(json!({"type": "send", "client_msg_id": "c-2", "text": "还有个问题"})).await;
+    let ack = customer.recv_type("ack").await;
+    assert_ne!(ack["conversation_id"], conversation_id.as_str());
+    assert_eq!(ack["seq"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_send_is_stored_once() {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+    let frame = json!({"type": "send", "client_msg_id": "same-id", "text": "你好"});
+    ws.send(frame.clone()).await;
+    let first = ws.recv_type("ack").await;
+    // The connection drops before the client saw the ack; it retries on a new one.
+    drop(ws);
+    let mut ws = app.customer_ws(&token).await;
+    ws.send(frame).await;
+    let second = ws.recv_type("ack").await;
+    assert_eq!(second["duplicate"], true);
+    assert_eq!(second["message_id"], first["message_id"]);
+    assert_eq!(second["seq"], 1);
+    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!(history["messages"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_delivers_every_missed_message_exactly_once_in_order() {
+    let app = TestApp::spawn().await;
+    let agent = app.login("agent-a").await;
+    let mut agent_ws = app.agent_ws(&agent).await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut customer = app.customer_ws(&token).await;
+    customer.send(json!({"type": "send", "client_msg_id": "c-1", "text": "在吗"})).await;
+    let conversation_id = customer.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    customer.recv_type("message").await;
+    app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
+
+    // The customer goes offline; the agent keeps writing.
+    drop(customer);
+    for i in 0..5 {
+        agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": format!("a-{i}"), "text": format!("回复 {i}")})).await;
+        agent_ws.recv_type("ack").await;
+    }
+    let mut customer = app.customer_ws(&token).await;
+    customer.send(json!({"type": "resume", "conversation_id": conversation_id, "after_seq": 1})).await;
+    // One more arrives while resuming.
+    agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": "a-late", "text": "还在吗"})).await;
+    agent_ws.recv_type("ack").await;
+
+    let mut seqs = Vec::new();
+    while seqs.len() < 6 {
+        let v = customer.recv().await;
+        if v["type"] == "message" {
+            seqs.push(v["message"]["seq"].as_i64().expect("seq"));
+        }
+    }
+    assert_eq!(seqs, vec![2, 3, 4, 5, 6, 7]);
+    let rest = customer.drain().await;
+    assert!(rest.iter().all(|v| v["type"] != "message"), "no message twice: {rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_never_reach_the_customer() {
+    let app = TestApp::spawn().await;
+    let agent = app.login("agent-a").await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut customer = app.customer_ws(&token).await;
+    customer.send(json!({"type": "send", "client_msg_id": "c-1", "text": "你好"})).await;
+    let conversation_id = customer.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
+    let (status, _) = app
+        .as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/messages"), Some(json!({"text": "内部：此人是职业差评师", "note": true})))
+        .await;
+    assert_eq!(status, 200);
+    app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/messages"), Some(json!({"text": "您好"}))).await;
+    let frames = customer.drain().await;
+    let texts: Vec<&str> = frames.iter().filter_map(|f| f["message"]["text"].as_str()).collect();
+    assert!(texts.contains(&"您好"));
+    assert!(!frames.iter().any(|f| f.to_string().contains("差评师")), "{frames:?}");
+    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    assert!(!history.to_string().contains("差评师"));
+    customer.send(json!({"type": "resume", "conversation_id": conversation_id, "after_seq": 0})).await;
+    let frames = customer.drain().await;
+    assert!(!frames.iter().any(|f| f.to_string().contains("差评师")));
+    // Agents see it.
+    let (_, msgs) = app.as_agent(&agent, "GET", &format!("/api/conversations/{conversation_id}/messages"), None).await;
+    assert!(msgs.to_string().contains("差评师"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepting_respects_the_concurrency_limit() {
+    let app = TestApp::spawn().await;
+    let agent = app.login("agent-a2").await; // max 1
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (token, _) = app.visitor(&app.shop_a).await;
+        let mut ws = app.customer_ws(&token).await;
+        ws.send(json!({"type": "send", "client_msg_id": "c", "text": "hi"})).await;
+        ids.push(ws.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned());
+    }
+    let (status, _) = app.as_agent(&agent, "POST", &format!("/api/conversations/{}/accept", ids[0]), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.as_agent(&agent, "POST", &format!("/api/conversations/{}/accept", ids[1]), None).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "capacity_reached");
+    // Another agent takes it; then the first cannot steal it.
+    let other = app.login("agent-a").await;
+    assert_eq!(app.as_agent(&other, "POST", &format!("/api/conversations/{}/accept", ids[1]), None).await.0, 200);
+    // Transfer to the full agent is refused too.
+    let (status, body) = app
+        .as_agent(&other, "POST", &format!("/api/conversations/{}/transfer", ids[1]), Some(json!({"agent_id": agent.agent_id})))
+        .await;
+    assert_eq!(status, 409, "{body}");
+}
