@@ -62,7 +62,8 @@ impl From<StoreError> for DeskError {
 pub type DeskResult<T> = Result<T, DeskError>;
 
 /// Whether `agent` may read a conversation: it must belong to one of their
-/// shops, and plain agents only see the queue and their own conversations.
+/// shops, and plain agents see the queue, the shop's history and their own
+/// conversations, not colleagues' live ones.
 pub fn agent_may_read(agent: &Agent, conversation: &Conversation) -> bool {
     if !agent.can_access_shop(conversation.shop_id) {
         return false;
@@ -70,7 +71,7 @@ pub fn agent_may_read(agent: &Agent, conversation: &Conversation) -> bool {
     agent.role.reads_all_conversations()
         || agent.role.handles_conversations()
             && (conversation.assigned_agent == Some(agent.id)
-                || matches!(conversation.status, ConversationStatus::Queued | ConversationStatus::Bot)
+                || matches!(conversation.status, ConversationStatus::Queued | ConversationStatus::Bot | ConversationStatus::Closed)
                 || agent.role == crate::agent::Role::Senior)
 }
 

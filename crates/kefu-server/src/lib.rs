@@ -116,7 +116,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin", get(|| async { assets::serve("admin.html") }))
         .route("/chat/{shop}", get(|| async { assets::serve("chat.html") }))
         .route("/widget.js", get(|| async { assets::serve("widget.js") }))
-        .route("/assets/{*path}", get(|axum::extract::Path(path): axum::extract::Path<String>| async move { assets::serve(&path) }))
+        .route("/assets/{*path}", get(|axum::extract::Path(path): axum::extract::Path<String>| async move { assets::serve(&format!("assets/{path}")) }))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)

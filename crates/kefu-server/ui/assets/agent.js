@@ -1,0 +1,481 @@
+// The agent workspace: conversation list (longest wait first), thread with
+// reply/note composer, buyer context with orders and logistics. Live through
+// the WebSocket; the open conversation is resumed by seq so nothing is missed
+// or shown twice across reconnects.
+import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang } from './common.js';
+
+const S = {
+  me: null,
+  shops: [],
+  shopFilter: '',
+  convs: new Map(),        // id -> {conversation, customer, last_message}
+  history: [],
+  tab: 'mine',
+  search: '',
+  selected: null,
+  messages: new Map(),     // conversation id -> Map(seq -> message)
+  pending: new Map(),      // client_msg_id -> {conversationId, text, note}
+  readByCustomer: new Map(),
+  mode: 'reply',
+  unseen: 0,
+  contextTab: 'buyer',
+};
+let socket = null;
+
+for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+
+// ---------------------------------------------------------------- boot
+
+async function boot() {
+  try {
+    const me = await api('GET', '/api/me');
+    start(me);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) showLogin();
+    else throw e;
+  }
+}
+
+function showLogin() {
+  $('#app').hidden = true;
+  $('#login').hidden = false;
+  $('#login-form input[name=username]').focus();
+}
+
+$('#login-form').addEventListener('submit', async e => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  try {
+    const me = await api('POST', '/api/auth/login', { username: form.get('username'), password: form.get('password') });
+    $('#login').hidden = true;
+    start(me);
+  } catch {
+    $('#login-error').textContent = t('wrong_login');
+  }
+});
+
+function start(me) {
+  S.me = me.agent;
+  S.shops = me.shops;
+  setCsrf(me.csrf_token);
+  $('#app').hidden = false;
+  $('#me').textContent = S.me.display_name;
+  $('#lang').textContent = t('lang');
+  $('#lang').onclick = () => setLang(lang() === 'en' ? 'zh-CN' : 'en');
+  $('#search').placeholder = t('search');
+  $('#thread-empty').textContent = t('no_conversation');
+  const filter = $('#shop-filter');
+  filter.replaceChildren(el('option', { value: '' }, lang() === 'en' ? 'All shops' : '全部店铺'), ...S.shops.map(s => el('option', { value: s.id }, s.name)));
+  filter.onchange = () => { S.shopFilter = filter.value; loadList(); };
+  const status = $('#status');
+  for (const o of status.options) o.textContent = { online: '● ', away: '◐ ', offline: '○ ' }[o.value] + t(o.value);
+  status.value = S.me.status;
+  status.onchange = async () => { await api('PUT', '/api/me/status', { status: status.value }); S.me.status = status.value; };
+  $('#logout').onclick = async () => { await api('POST', '/api/auth/logout'); location.reload(); };
+  for (const tab of document.querySelectorAll('.list-pane [role=tab]')) tab.onclick = () => selectTab(tab.dataset.tab);
+  let debounce;
+  $('#search').oninput = e => { clearTimeout(debounce); debounce = setTimeout(() => { S.search = e.target.value.trim(); loadList(); }, 250); };
+  socket = connectSocket({
+    hello: () => ({}),
+    onFrame,
+    onState: s => { $('#conn').textContent = s === 'down' ? t('reconnecting') : ''; },
+    onReady: again => { if (again) loadList(); if (S.selected) resume(S.selected); },
+  });
+  loadList();
+  setInterval(tick, 1000);
+}
+
+// ---------------------------------------------------------------- list
+
+async function loadList() {
+  const q = new URLSearchParams();
+  if (S.shopFilter) q.set('shop', S.shopFilter);
+  if (S.search) q.set('q', S.search);
+  const open = await api('GET', '/api/conversations?' + q);
+  S.convs = new Map(open.conversations.map(o => [o.conversation.id, o]));
+  if (S.tab === 'history') {
+    q.set('status', 'closed');
+    q.set('limit', '50');
+    S.history = (await api('GET', '/api/conversations?' + q)).conversations;
+  }
+  renderList();
+}
+
+let reloadTimer = null;
+function reloadSoon() { clearTimeout(reloadTimer); reloadTimer = setTimeout(loadList, 200); }
+
+function selectTab(tab) {
+  S.tab = tab;
+  for (const b of document.querySelectorAll('.list-pane [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
+  if (tab === 'history') loadList(); else renderList();
+}
+
+function mine(o) { return o.conversation.status === 'assigned' && o.conversation.assigned_agent === S.me.id; }
+function queued(o) { return o.conversation.status === 'queued' || o.conversation.status === 'bot'; }
+
+/** Longest unanswered wait first; nothing waiting goes last, newest first. */
+function byWait(a, b) {
+  const wa = a.conversation.waiting_since, wb = b.conversation.waiting_since;
+  if (wa && wb) return wa - wb;
+  if (wa) return -1;
+  if (wb) return 1;
+  return b.conversation.updated_at - a.conversation.updated_at;
+}
+
+function visibleList() {
+  if (S.tab === 'history') return S.history;
+  const all = [...S.convs.values()];
+  return all.filter(S.tab === 'mine' ? mine : queued).sort(byWait);
+}
+
+function renderList() {
+  const all = [...S.convs.values()];
+  $('#count-mine').textContent = all.filter(mine).length || '';
+  $('#count-queue').textContent = all.filter(queued).length || '';
+  $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
+  const list = $('#conversations');
+  const rows = visibleList();
+  if (!rows.length) { list.replaceChildren(el('li', { class: 'list-empty' }, t('empty_list'))); return; }
+  list.replaceChildren(...rows.map(row));
+  tick();
+}
+
+function row(o) {
+  const c = o.conversation;
+  const badges = [];
+  if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
+  if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
+  if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, '🤖 ' + t('bot')));
+  const preview = o.last_message ? (o.last_message.kind === 'note' ? '[' + t('note') + '] ' : '') + o.last_message.text : '';
+  const li = el('li', {
+    class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
+    'aria-current': String(c.id === S.selected),
+    onclick: () => openConversation(c.id),
+    onkeydown: e => { if (e.key === 'Enter' && !e.isComposing) openConversation(c.id); },
+  },
+  el('span', { class: 'name' }, o.customer.nickname, ' ', ...badges),
+  el('span', { class: 'timer', 'aria-label': 'wait' }),
+  el('span', { class: 'preview' }, preview));
+  return li;
+}
+
+// Reply timers: grey < 30 s, amber from 30 s, red from 100 s, chips at 3 and
+// 5 minutes. Colour is never the only signal: text and chip change too.
+function tick() {
+  const now = Date.now();
+  let late = 0, longest = 0, longestId = null;
+  for (const li of document.querySelectorAll('.conv')) {
+    const since = Number(li.dataset.waiting);
+    const timer = li.querySelector('.timer');
+    if (!since || S.tab === 'history') { timer.textContent = ''; li.classList.remove('late'); continue; }
+    const wait = now - since;
+    timer.textContent = '⏱' + fmtWait(wait);
+    timer.className = 'timer' + (wait >= 100000 ? ' red' : wait >= 30000 ? ' amber' : '');
+    li.classList.toggle('late', wait >= 100000);
+    let chip = li.querySelector('.chip-late');
+    const label = wait >= 300000 ? t('over5') : wait >= 180000 ? t('over3') : '';
+    if (label) { if (!chip) { chip = el('span', { class: 'chip-late' }); timer.after(chip); } chip.textContent = label; } else chip?.remove();
+  }
+  for (const o of S.convs.values()) {
+    const since = o.conversation.waiting_since;
+    if (!since || !mine(o)) continue;
+    const wait = now - since;
+    if (wait >= 100000) late += 1;
+    if (wait > longest) { longest = wait; longestId = o.conversation.id; }
+  }
+  const popup = $('#slow-popup');
+  popup.hidden = late === 0;
+  if (late) {
+    popup.textContent = t('waiting_popup', late, fmtWait(longest));
+    popup.onclick = () => { selectTab('mine'); openConversation(longestId); };
+  }
+  document.title = (S.unseen && document.hidden ? t('new_messages', S.unseen) + ' ' : '') + 'kefu';
+}
+document.addEventListener('visibilitychange', () => { if (!document.hidden) { S.unseen = 0; tick(); } });
+
+// ---------------------------------------------------------------- thread
+
+async function openConversation(id) {
+  if (S.selected && S.selected !== id) saveDraft();
+  S.selected = id;
+  for (const li of document.querySelectorAll('.conv')) li.setAttribute('aria-current', String(li.dataset.id === id));
+  let detail;
+  try {
+    detail = await api('GET', `/api/conversations/${id}`);
+  } catch (e) {
+    $('#thread').replaceChildren(el('div', { class: 'empty' }, e.message));
+    return;
+  }
+  const page = await api('GET', `/api/conversations/${id}/messages?limit=50`);
+  const map = new Map();
+  for (const m of page.messages) map.set(m.seq, m);
+  S.messages.set(id, map);
+  const known = S.convs.get(id) || { last_message: null };
+  S.convs.set(id, { ...known, conversation: detail.conversation, customer: detail.customer });
+  renderThread();
+  resume(id);
+  loadContext(detail.customer.id);
+}
+
+function resume(id) {
+  const map = S.messages.get(id);
+  const last = map && map.size ? Math.max(...map.keys()) : 0;
+  socket?.send({ type: 'resume', conversation_id: id, after_seq: last });
+}
+
+function draftKey(id, mode) { return `kefu_draft_${S.me.id}_${id}_${mode}`; }
+function saveDraft() {
+  const box = $('#composer-input');
+  if (!box || !S.selected) return;
+  const key = draftKey(S.selected, S.mode);
+  if (box.value) localStorage.setItem(key, box.value); else localStorage.removeItem(key);
+}
+
+function renderThread() {
+  const o = S.convs.get(S.selected);
+  if (!o) return;
+  const c = o.conversation;
+  const head = el('div', { class: 'thread-head' },
+    el('span', { class: 'name' }, o.customer.nickname),
+    o.customer.tier !== 'normal' ? el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]) : null,
+    o.customer.complaint_count > 0 ? el('span', { class: 'badge risk' }, '⚠' + t('complaints') + ' ' + o.customer.complaint_count) : null,
+    el('span', { class: 'badge status' }, t('conv_status')[c.status] || c.status),
+    el('span', { class: 'actions' },
+      c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn', onclick: openTransfer }, t('transfer')) : null,
+      c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn danger', onclick: closeConversation }, t('close')) : null,
+      el('button', { class: 'btn', id: 'toggle-context', onclick: () => $('#context').classList.toggle('open') }, t('buyer'))));
+  const log = el('ol', { class: 'log', id: 'log', 'aria-live': 'polite' });
+  const messages = [...(S.messages.get(S.selected)?.values() || [])].sort((a, b) => a.seq - b.seq);
+  if (messages.length && messages[0].seq > 1) {
+    log.append(el('li', { class: 'more' }, el('button', { class: 'btn', onclick: loadEarlier }, t('load_more'))));
+  }
+  for (const m of messages) log.append(messageItem(m));
+  const parts = [head, log, el('div', { class: 'typing meta', id: 'typing' })];
+  if (c.status === 'queued' || c.status === 'bot') {
+    parts.push(el('div', { class: 'queued-hint' }, t('queued_hint'), el('button', { class: 'btn primary', id: 'accept', onclick: accept }, t('accept'))));
+  } else if (c.status === 'assigned' && (c.assigned_agent === S.me.id || S.me.role === 'supervisor' || S.me.role === 'admin')) {
+    parts.push(composer());
+  }
+  $('#thread').replaceChildren(...parts);
+  log.scrollTop = log.scrollHeight;
+}
+
+function senderClass(m) {
+  if (m.kind === 'note') return 'note';
+  return m.sender.kind;
+}
+
+function messageItem(m) {
+  const readSeq = S.readByCustomer.get(m.conversation_id) || 0;
+  const status = m.sender.kind === 'agent' && m.kind === 'text' ? (m.seq <= readSeq ? ' · ' + t('read') : ' · ' + t('sent')) : '';
+  return el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
+    el('div', { class: 'bubble' }, m.text),
+    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + fmtTime(m.created_at) + status));
+}
+
+async function loadEarlier() {
+  const map = S.messages.get(S.selected);
+  const first = Math.min(...map.keys());
+  const page = await api('GET', `/api/conversations/${S.selected}/messages?before=${first}&limit=50`);
+  for (const m of page.messages) map.set(m.seq, m);
+  const log = $('#log');
+  const keep = log.scrollHeight - log.scrollTop;
+  renderThread();
+  const again = $('#log');
+  again.scrollTop = again.scrollHeight - keep;
+}
+
+function composer() {
+  const box = el('textarea', { id: 'composer-input', 'aria-label': t('reply'), maxlength: 5000 });
+  box.value = localStorage.getItem(draftKey(S.selected, S.mode)) || '';
+  const wrap = el('form', { class: 'composer' + (S.mode === 'note' ? ' note-mode' : ''), id: 'composer' });
+  const modeButton = mode => el('button', { type: 'button', 'aria-pressed': String(S.mode === mode), onclick: () => { saveDraft(); S.mode = mode; renderThread(); $('#composer-input')?.focus(); } }, t(mode));
+  wrap.append(
+    el('div', { class: 'modes' }, modeButton('reply'), modeButton('note'), S.mode === 'note' ? el('span', { class: 'meta' }, t('note_hint')) : null),
+    box,
+    el('div', { class: 'row' }, el('span', { class: 'meta' }, t('enter_hint')), el('button', { class: 'btn primary', type: 'submit' }, t('send'))));
+  wrap.addEventListener('submit', e => { e.preventDefault(); sendFromComposer(); });
+  box.addEventListener('keydown', e => { if (isPlainEnter(e)) { e.preventDefault(); sendFromComposer(); } });
+  let typingSent = 0;
+  box.addEventListener('input', () => {
+    saveDraft();
+    // Notes are private: typing a note sends no typing event.
+    if (S.mode === 'reply' && Date.now() - typingSent > 2000) { typingSent = Date.now(); socket?.send({ type: 'typing', conversation_id: S.selected, on: true }); }
+  });
+  return wrap;
+}
+
+function sendFromComposer() {
+  const box = $('#composer-input');
+  const text = box.value.trim();
+  if (!text) return;
+  const id = clientId();
+  const note = S.mode === 'note';
+  S.pending.set(id, { conversationId: S.selected, text, note });
+  if (!socket?.send({ type: 'send', conversation_id: S.selected, client_msg_id: id, text, note })) {
+    // Offline: fall back to REST so nothing typed is lost.
+    api('POST', `/api/conversations/${S.selected}/messages`, { text, note, client_msg_id: id }).then(r => addMessage(r.message)).catch(e => alert(e.message));
+  }
+  box.value = '';
+  localStorage.removeItem(draftKey(S.selected, S.mode));
+}
+
+async function accept() {
+  try {
+    const r = await api('POST', `/api/conversations/${S.selected}/accept`);
+    updateConversation(r.conversation);
+    selectTab('mine');
+    renderThread();
+    $('#composer-input')?.focus();
+  } catch (e) { alert(e.message); }
+}
+
+async function closeConversation() {
+  const r = await api('POST', `/api/conversations/${S.selected}/close`);
+  updateConversation(r.conversation);
+  renderThread();
+}
+
+async function openTransfer() {
+  const o = S.convs.get(S.selected);
+  const shop = o.conversation.shop_id;
+  const [agents, groups] = await Promise.all([api('GET', `/api/shops/${shop}/agents`), api('GET', `/api/shops/${shop}/skill-groups`)]);
+  const select = el('select', { 'aria-label': t('transfer_to') },
+    ...agents.agents.filter(a => a.id !== S.me.id && ['agent', 'senior', 'supervisor', 'admin'].includes(a.role))
+      .map(a => el('option', { value: 'agent:' + a.id }, `${a.display_name} (${a.role}, ${a.open_conversations}/${a.max_concurrent}, ${t(a.status)})`)),
+    ...groups.skill_groups.map(g => el('option', { value: 'group:' + g.id }, `${t('transfer_group')}: ${g.name}`)));
+  const dialog = el('dialog', {},
+    el('form', { method: 'dialog' }, el('p', {}, t('transfer_to')), select,
+      el('div', { class: 'row' }, el('button', { class: 'btn', value: 'cancel' }, t('cancel')), el('button', { class: 'btn primary', value: 'ok' }, t('confirm')))));
+  document.body.append(dialog);
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue === 'ok' && select.value) {
+      const [kind, id] = select.value.split(':');
+      try {
+        const r = await api('POST', `/api/conversations/${S.selected}/transfer`, kind === 'agent' ? { agent_id: id } : { group_id: id });
+        updateConversation(r.conversation);
+        renderThread();
+      } catch (e) { alert(e.message); }
+    }
+    dialog.remove();
+  });
+  dialog.showModal();
+}
+
+// ---------------------------------------------------------------- live events
+
+function updateConversation(c) {
+  const o = S.convs.get(c.id);
+  if (!o) { reloadSoon(); return; }
+  o.conversation = c;
+  renderList();
+  if (c.id === S.selected) renderThread();
+}
+
+function addMessage(m, conversation) {
+  const map = S.messages.get(m.conversation_id);
+  const fresh = map && !map.has(m.seq);
+  if (map) map.set(m.seq, m);
+  const o = S.convs.get(m.conversation_id);
+  if (o) {
+    if (!o.last_message || o.last_message.seq <= m.seq) o.last_message = m;
+    if (conversation) o.conversation = conversation;
+  } else reloadSoon();
+  if (m.conversation_id === S.selected && fresh) {
+    const log = $('#log');
+    if (log) {
+      const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
+      log.append(messageItem(m));
+      if (atBottom || m.sender.kind === 'agent') log.scrollTop = log.scrollHeight;
+    }
+    if (m.sender.kind === 'customer') $('#typing').textContent = '';
+  }
+  if (m.sender.kind === 'customer' && (document.hidden || m.conversation_id !== S.selected)) { S.unseen += 1; }
+  renderList();
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case 'message': addMessage(f.message, f.conversation); break;
+    case 'conversation': updateConversation(f.conversation); break;
+    case 'ack': S.pending.delete(f.client_msg_id); break;
+    case 'typing':
+      if (f.conversation_id === S.selected && f.from === 'customer') {
+        const node = $('#typing');
+        if (node) { node.textContent = f.on ? (lang() === 'en' ? 'Buyer is typing…' : '对方正在输入…') : ''; clearTimeout(node._t); node._t = setTimeout(() => { node.textContent = ''; }, 4000); }
+      }
+      break;
+    case 'read':
+      if (f.by === 'customer') {
+        S.readByCustomer.set(f.conversation_id, f.seq);
+        if (f.conversation_id === S.selected) renderThread();
+      }
+      break;
+    case 'error':
+      if (f.ref && S.pending.has(f.ref)) { alert(f.message); S.pending.delete(f.ref); }
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- context pane
+
+async function loadContext(customerId) {
+  const pane = $('#context');
+  let data;
+  try { data = await api('GET', `/api/customers/${customerId}`); } catch (e) { pane.replaceChildren(el('p', { class: 'section' }, e.message)); return; }
+  const tabs = el('div', { class: 'tabs', role: 'tablist' },
+    ...['buyer', 'orders', 'history'].map(tab => el('button', { role: 'tab', 'aria-selected': String(S.contextTab === tab), onclick: () => { S.contextTab = tab; renderContext(data, tabs); } }, t(tab))));
+  renderContext(data, tabs);
+}
+
+function renderContext(data, tabs) {
+  for (const b of tabs.children) b.setAttribute('aria-selected', String(b.textContent === t(S.contextTab)));
+  const c = data.customer;
+  let body;
+  if (S.contextTab === 'buyer') {
+    body = el('div', { class: 'section' },
+      el('h3', {}, t('buyer')),
+      el('dl', { class: 'kv' },
+        el('dt', {}, lang() === 'en' ? 'Name' : '昵称'), el('dd', {}, c.nickname, ' ', c.tier !== 'normal' ? el('span', { class: 'badge ' + c.tier }, t('tier')[c.tier]) : ''),
+        el('dt', {}, lang() === 'en' ? 'Phone' : '手机'), el('dd', { class: 'num' }, c.phone || '—'),
+        el('dt', {}, t('spend')), el('dd', { class: 'num' }, fmtFen(c.lifetime_spend_fen)),
+        el('dt', {}, t('complaints')), el('dd', { class: 'num' }, c.complaint_count ? el('span', { class: 'badge risk' }, '⚠ ' + c.complaint_count) : '0'),
+        el('dt', {}, lang() === 'en' ? 'Tags' : '标签'), el('dd', {}, c.tags.join(' · ') || '—'),
+        el('dt', {}, 'ID'), el('dd', { class: 'num' }, c.external_id || (lang() === 'en' ? 'visitor' : '访客'))),
+      data.orders[0] ? el('div', {}, el('h3', {}, t('orders')), orderCard(data.orders[0])) : null);
+  } else if (S.contextTab === 'orders') {
+    body = el('div', { class: 'section' }, data.orders.length ? data.orders.map(orderCard) : el('p', { class: 'meta' }, t('no_orders')));
+  } else {
+    body = el('div', { class: 'section' }, data.conversations.length ? el('ul', {}, ...data.conversations.map(h =>
+      el('li', {}, fmtTime(h.conversation.created_at), ' · ', h.last_message?.text || '', h.conversation.csat ? ` · ★${h.conversation.csat}` : ''))) : el('p', { class: 'meta' }, t('no_history')));
+  }
+  $('#context').replaceChildren(tabs, body);
+}
+
+function copyButton(text) {
+  return el('button', { class: 'copy', type: 'button', onclick: async e => { try { await navigator.clipboard.writeText(text); e.target.textContent = t('copied'); } catch { /* no clipboard */ } } }, t('copy'));
+}
+
+function orderCard(o) {
+  const ship = o.shipments[0];
+  return el('div', { class: 'order' },
+    el('div', { class: 'top' }, el('span', { class: 'no' }, '#', o.order_no, ' ', copyButton(o.order_no)), el('span', { class: 'badge status' }, t('status')[o.status] || o.status)),
+    el('ul', {}, ...o.items.map(i => el('li', {}, `${i.name} ×${i.quantity} `, el('span', { class: 'num' }, fmtFen(i.unit_price_fen))))),
+    el('div', { class: 'meta num' }, fmtTime(o.created_at), ' · ', fmtFen(o.total_fen), ' · ', `${o.province}${o.city}`),
+    ship ? el('div', {},
+      el('div', { class: 'meta' }, `${ship.carrier} ${t('tracking')} `, el('span', { class: 'num' }, ship.tracking_no), ' ', copyButton(ship.tracking_no)),
+      el('ol', { class: 'timeline' }, ...ship.events.map(e => el('li', {}, el('span', { class: 'num' }, fmtTime(e.at)), ' ', e.description)))) : null);
+}
+
+// ---------------------------------------------------------------- keyboard
+
+document.addEventListener('keydown', e => {
+  if (e.isComposing || e.keyCode === 229 || !e.altKey) return;
+  const rows = [...document.querySelectorAll('.conv')];
+  const i = rows.findIndex(r => r.dataset.id === S.selected);
+  if (e.code === 'ArrowDown' && e.shiftKey) { e.preventDefault(); if (rows[0]) openConversation(rows[0].dataset.id); }
+  else if (e.code === 'ArrowDown') { e.preventDefault(); const next = rows[Math.min(rows.length - 1, i + 1)]; if (next) openConversation(next.dataset.id); }
+  else if (e.code === 'ArrowUp') { e.preventDefault(); const prev = rows[Math.max(0, i - 1)]; if (prev) openConversation(prev.dataset.id); }
+});
+
+boot();

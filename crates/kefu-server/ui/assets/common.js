@@ -1,0 +1,177 @@
+// Shared helpers for every kefu page. All text from users is rendered with
+// textContent (never innerHTML), so shopper, agent and merchant strings can
+// never become markup.
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+/** el('div', {class: 'x', onclick: f}, 'text', childNode, …) */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+const STRINGS = {
+  'zh-CN': {
+    login: '登录', username: '用户名', password: '密码', logout: '退出', wrong_login: '用户名或密码错误',
+    online: '接待中', away: '挂起', offline: '离线', load: '负载',
+    tab_mine: '进行中', tab_queue: '排队', tab_history: '历史', search: '昵称 / 手机 / 订单号',
+    accept: '接入', transfer: '转接', close: '结束', reply: '回复', note: '备注',
+    note_hint: '内部备注，买家不可见', send: '发送', enter_hint: 'Enter 发送 · Shift+Enter 换行',
+    no_conversation: '从左侧选择一个会话', empty_list: '暂无会话', bot: '机器人接待中',
+    buyer: '买家', orders: '订单', history: '历史', complaints: '投诉', spend: '累计消费',
+    no_orders: '暂无订单', no_history: '暂无历史会话', tracking: '运单号', copy: '复制', copied: '已复制',
+    waiting_popup: (n, w) => `${n} 个会话等待超过 100 秒 · 最久 ${w}`,
+    over3: '超3分钟', over5: '超5分钟', queued_hint: '该会话在排队中，接入后即可回复',
+    transfer_to: '转接给…', transfer_group: '转到技能组', cancel: '取消', confirm: '确定',
+    today: '今天', yesterday: '昨天', load_more: '加载更早的消息', lang: 'English',
+    status: { created: '待付款', paid: '待发货', shipped: '已发货', delivered: '已签收', completed: '已完成', cancelled: '已取消', after_sale: '售后中', refunded: '已退款' },
+    tier: { plus: 'PLUS', vip: 'VIP', normal: '' },
+    conv_status: { bot: '机器人', queued: '排队中', assigned: '接待中', closed: '已结束' },
+    today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
+    shop: '店铺', items: '件',
+    // chat page
+    chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
+    chips: ['查物流', '退换货', '改地址', '转人工'], rate_title: '请为本次服务评分', rate_thanks: '感谢您的评价！', skip: '跳过',
+    csat: ['非常不满意', '不满意', '一般', '满意', '非常满意'], closed_note: '会话已结束', you: '我', agent: '客服', system: '系统',
+    offline_queue: '网络已断开，消息将在恢复后发送',
+  },
+  en: {
+    login: 'Log in', username: 'Username', password: 'Password', logout: 'Log out', wrong_login: 'Wrong username or password',
+    online: 'Available', away: 'Away', offline: 'Offline', load: 'Load',
+    tab_mine: 'Active', tab_queue: 'Queue', tab_history: 'History', search: 'Name / phone / order no.',
+    accept: 'Accept', transfer: 'Transfer', close: 'Close', reply: 'Reply', note: 'Note',
+    note_hint: 'Internal note, not visible to the buyer', send: 'Send', enter_hint: 'Enter to send · Shift+Enter for a new line',
+    no_conversation: 'Pick a conversation on the left', empty_list: 'No conversations', bot: 'Bot is handling',
+    buyer: 'Buyer', orders: 'Orders', history: 'History', complaints: 'Complaints', spend: 'Lifetime spend',
+    no_orders: 'No orders', no_history: 'No past conversations', tracking: 'Tracking no.', copy: 'Copy', copied: 'Copied',
+    waiting_popup: (n, w) => `${n} conversations waiting over 100 s · longest ${w}`,
+    over3: '> 3 min', over5: '> 5 min', queued_hint: 'This conversation is queued; accept it to reply',
+    transfer_to: 'Transfer to…', transfer_group: 'To skill group', cancel: 'Cancel', confirm: 'OK',
+    today: 'Today', yesterday: 'Yesterday', load_more: 'Load earlier messages', lang: '中文',
+    status: { created: 'Unpaid', paid: 'Paid', shipped: 'Shipped', delivered: 'Delivered', completed: 'Completed', cancelled: 'Cancelled', after_sale: 'After-sale', refunded: 'Refunded' },
+    tier: { plus: 'PLUS', vip: 'VIP', normal: '' },
+    conv_status: { bot: 'Bot', queued: 'Queued', assigned: 'Active', closed: 'Closed' },
+    today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
+    shop: 'Shop', items: 'items',
+    chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
+    chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
+    csat: ['Very unhappy', 'Unhappy', 'OK', 'Happy', 'Very happy'], closed_note: 'Conversation ended', you: 'Me', agent: 'Agent', system: 'System',
+    offline_queue: 'Offline: messages will be sent when the connection is back',
+  },
+};
+
+export function lang() {
+  const saved = localStorage.getItem('kefu_lang');
+  if (saved === 'en' || saved === 'zh-CN') return saved;
+  return 'zh-CN';
+}
+
+export function setLang(l) {
+  localStorage.setItem('kefu_lang', l);
+  location.reload();
+}
+
+export function t(key, ...args) {
+  const v = STRINGS[lang()][key] ?? STRINGS['zh-CN'][key] ?? key;
+  return typeof v === 'function' ? v(...args) : v;
+}
+
+document.documentElement.lang = lang();
+
+let csrfToken = '';
+export function setCsrf(token) { csrfToken = token; }
+
+export class ApiError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+/** JSON request; state-changing calls carry the CSRF token. */
+export async function api(method, path, body, headers = {}) {
+  const opts = { method, credentials: 'same-origin', headers: { ...headers } };
+  if (method !== 'GET') opts.headers['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+  const res = await fetch(path, opts);
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new ApiError(res.status, data?.error?.code || 'http_' + res.status, data?.error?.message || res.statusText);
+  return data;
+}
+
+export function clientId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  return 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+}
+
+/** m:ss, or h:mm:ss past an hour. */
+export function fmtWait(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const mm = h ? String(m).padStart(2, '0') : String(m);
+  return (h ? h + ':' : '') + mm + ':' + String(sec).padStart(2, '0');
+}
+
+const pad = n => String(n).padStart(2, '0');
+
+/** 14:05 today, 昨天 14:05, 11月22日 14:05. */
+export function fmtTime(ms) {
+  const d = new Date(ms), now = new Date();
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const day = x => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const diff = (day(now) - day(d)) / 86400000;
+  if (diff === 0) return hm;
+  if (diff === 1) return `${t('yesterday')} ${hm}`;
+  if (lang() === 'en') return `${d.getMonth() + 1}/${d.getDate()} ${hm}`;
+  return `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
+}
+
+export function fmtFen(fen) {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}¥${Math.floor(abs / 100).toLocaleString('en-US')}.${pad(abs % 100)}`;
+}
+
+/** Enter that is not part of an input method composition (pinyin!). */
+export function isPlainEnter(e) {
+  return e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229;
+}
+
+/**
+ * A WebSocket that says hello, reconnects with backoff, and calls
+ * onReady(isReconnect) after each welcome so the page can resume.
+ */
+export function connectSocket({ hello, onFrame, onReady, onState }) {
+  let ws = null, attempt = 0, closedByUs = false;
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+  const open = () => {
+    ws = new WebSocket(url);
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', v: 1, ...hello() }));
+    ws.onmessage = ev => {
+      let frame;
+      try { frame = JSON.parse(ev.data); } catch { return; }
+      if (frame.type === 'welcome') { const again = attempt > 0; attempt = 0; onState?.('up'); onReady?.(again, frame); }
+      onFrame(frame);
+    };
+    ws.onclose = () => {
+      onState?.('down');
+      if (closedByUs) return;
+      attempt += 1;
+      setTimeout(open, Math.min(10000, 300 * 2 ** Math.min(attempt, 5)));
+    };
+  };
+  open();
+  return {
+    send(frame) { if (ws?.readyState === 1) { ws.send(JSON.stringify(frame)); return true; } return false; },
+    isOpen() { return ws?.readyState === 1; },
+    close() { closedByUs = true; ws?.close(); },
+  };
+}

@@ -1,0 +1,117 @@
+// The desk in a real browser: a shopper writes, an agent accepts and replies,
+// hostile strings stay text, notes stay internal, IME Enter does not send,
+// screenshots for people to look at, and no request leaves the server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startKefu, launchBrowser, login, recordRequests, shotsDir } from './harness.mjs';
+
+let kefu, browser;
+const urls = [];
+const XSS = '<img src=x onerror=alert(1)>';
+
+before(async () => {
+  kefu = await startKefu();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await kefu?.stop();
+});
+
+test('shopper and agent talk; hostile text stays text; notes stay internal', async () => {
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const agent = await agentCtx.newPage();
+  const shopper = await shopperCtx.newPage();
+  const dialogs = [];
+  for (const p of [agent, shopper]) {
+    recordRequests(p, urls);
+    p.on('dialog', d => { dialogs.push(d.message()); d.dismiss(); });
+  }
+
+  await login(agent, kefu.base, 'zhangsan');
+
+  await shopper.goto(kefu.base + '/chat/youpin-home');
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await shopper.fill('#input', '你好，我的冰箱什么时候发货？');
+  await shopper.press('#input', 'Enter');
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+
+  // The agent sees it in the queue, longest wait first, and accepts.
+  await agent.click('[data-tab=queue]');
+  const row = agent.locator('.conv', { hasText: '你好，我的冰箱什么时候发货？' });
+  await row.waitFor();
+  await row.click();
+  await agent.click('#accept');
+  await agent.waitForSelector('#composer-input');
+  await agent.fill('#composer-input', '亲，您好！冰箱今天下午就会发出哦');
+  await agent.press('#composer-input', 'Enter');
+
+  await shopper.waitForSelector('.msg.them .bubble:has-text("冰箱今天下午就会发出哦")');
+
+  // A hostile string is shown as text on both sides and never runs.
+  await shopper.fill('#input', XSS);
+  await shopper.press('#input', 'Enter');
+  await agent.waitForSelector(`.msg.customer .bubble:text-is("${XSS}")`);
+  assert.equal(await agent.locator('#log img').count(), 0);
+  assert.equal(await shopper.locator('#log img').count(), 0);
+  assert.equal(await agent.locator('.conv .preview', { hasText: XSS }).count(), 1, 'the list preview shows it as text');
+
+  // An internal note: yellow on the agent side, absent from the shopper's page.
+  await agent.click('.composer .modes button:has-text("备注")');
+  await agent.fill('#composer-input', '内部备注：该买家需要优先发货');
+  await agent.press('#composer-input', 'Enter');
+  await agent.waitForSelector('.msg.note .bubble:has-text("优先发货")');
+  await agent.click('.composer .modes button:has-text("回复")');
+  await agent.fill('#composer-input', '还有什么可以帮您？');
+  await agent.press('#composer-input', 'Enter');
+  await shopper.waitForSelector('.msg.them .bubble:has-text("还有什么可以帮您")');
+  assert.equal(await shopper.locator('text=优先发货').count(), 0, 'notes never reach the widget');
+  assert.ok(!(await shopper.content()).includes('优先发货'));
+
+  // Enter while an input method is composing must not send.
+  await agent.fill('#composer-input', 'nihao');
+  await agent.evaluate(() => {
+    const box = document.querySelector('#composer-input');
+    box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true, isComposing: true }));
+  });
+  assert.equal(await agent.inputValue('#composer-input'), 'nihao', 'composition Enter keeps the text');
+  assert.equal(await agent.locator('.msg.agent .bubble:text-is("nihao")').count(), 0);
+
+  // The buyer panel shows the customer.
+  await agent.waitForSelector('#context .section');
+
+  assert.deepEqual(dialogs, [], 'no script ran from message text');
+  await agent.screenshot({ path: join(shotsDir, 'agent-1366x768-zh.png') });
+  await shopper.screenshot({ path: join(shotsDir, 'chat-420x760-zh.png') });
+  await agent.setViewportSize({ width: 1920, height: 1080 });
+  await agent.screenshot({ path: join(shotsDir, 'agent-1920x1080-zh.png') });
+  await agentCtx.close();
+  await shopperCtx.close();
+});
+
+test('English workspace with orders and logistics, for a known VIP', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await ctx.newPage();
+  recordRequests(page, urls);
+  await page.addInitScript(() => localStorage.setItem('kefu_lang', 'en'));
+  await login(page, kefu.base, 'lisi');
+  await page.click('[data-tab=history]');
+  const first = page.locator('.conv').first();
+  await first.waitFor();
+  await first.click();
+  await page.click('#context [role=tab]:has-text("Orders")');
+  await page.waitForSelector('#context .order');
+  await page.screenshot({ path: join(shotsDir, 'agent-1366x768-en.png') });
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.screenshot({ path: join(shotsDir, 'agent-1920x1080-en.png') });
+  await ctx.close();
+});
+
+test('no asset, font or script URL leaves the server', () => {
+  assert.ok(urls.length > 10, `requests recorded: ${urls.length}`);
+  const foreign = urls.filter(u => !u.startsWith(kefu.base) && !u.startsWith('ws://127.0.0.1') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, []);
+});
