@@ -29,13 +29,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub fn context(store: Arc<dyn Store>, auto_assign: bool) -> Ctx {
-    Ctx {
-        store,
-        bus: Arc::new(InProcessBus::new()),
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7),
-        auto_assign,
-    }
+    Ctx { store, bus: Arc::new(InProcessBus::new()), clock: Arc::new(SystemClock), ids: Arc::new(UuidV7), auto_assign }
 }
 
 /// Serves until SIGINT/SIGTERM, then drains.
@@ -43,7 +37,8 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = kefu_server::AppState::new(context(store, config.auto_assign), config.server(), shutdown_rx).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "kefu listening");
     let shutdown = async move {
         wait_for_signal().await;

@@ -1,2 +1,210 @@
-pub async fn run(_c: BenchCommand) -> anyhow::Result<()> { Ok(()) }
-#[derive(clap::Subcommand)] pub enum BenchCommand { Chat }
+//! `kefu bench …`: load generators that are benchmarks, never tests.
+//!
+//! `bench chat` starts a real `kefu serve` child on a fresh SQLite database,
+//! drives it over loopback WebSockets, then drives a bare tokio-tungstenite
+//! relay (another child: no JSON, no store) with the same clients in the
+//! same run, so the figures can be read as ratios on a noisy machine.
+
+mod load;
+mod relay;
+mod target;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::json;
+
+use load::{Kind, LoadPlan, Outcome};
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// WebSocket chat relay (BENCHMARKS.md S1/S7/S8): N shopper sockets,
+    /// some active, messages persisted then relayed to their agents.
+    Chat(ChatArgs),
+    /// The bare relay `bench chat` compares against (started by it).
+    #[command(hide = true)]
+    RelayServer {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct ChatArgs {
+    /// Shopper sockets kept open (idle and active together).
+    #[arg(long, default_value_t = 1000)]
+    pub connections: usize,
+    /// Messages per second, open loop, summed over the active shoppers.
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    /// Seconds of the open-loop phase.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Shoppers that write (default: min(connections, 1000)); the rest stay idle.
+    #[arg(long)]
+    pub active: Option<usize>,
+    /// Conversations per agent socket.
+    #[arg(long, default_value_t = 50)]
+    pub per_agent: usize,
+    /// Seconds of the saturation phase (each active shopper keeps `window` sends in flight); 0 skips it.
+    #[arg(long, default_value_t = 5.0)]
+    pub saturate: f64,
+    #[arg(long, default_value_t = 4)]
+    pub window: usize,
+    /// SQLite durability of the server under test: full or normal.
+    #[arg(long, default_value = "full")]
+    pub durability: String,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Chat(args) => chat(args).await,
+        BenchCommand::RelayServer { listen } => relay::serve(listen).await,
+    }
+}
+
+/// What one server did under the same load.
+struct Run {
+    open: Outcome,
+    saturated: Option<Outcome>,
+    rss_per_idle_socket_kib: f64,
+    handshakes_per_sec: f64,
+}
+
+async fn chat(args: ChatArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    anyhow::ensure!(args.rate > 0.0 && args.duration > 0.0, "--rate and --duration must be positive");
+    target::check_fd_limit(args.connections * 2 + 256);
+    let active = args.active.unwrap_or(args.connections.min(1000)).clamp(1, args.connections);
+    let agents = active.div_ceil(args.per_agent.max(1));
+    let say = |s: &str| {
+        if !args.json {
+            eprintln!("{s}");
+        }
+    };
+
+    say(&format!(
+        "kefu bench chat: {} sockets ({active} active, {agents} agents), {} msg/s for {} s, durability {}",
+        args.connections, args.rate, args.duration, args.durability
+    ));
+    let seeded = target::seed(args.connections, agents, args.per_agent + 1).await.context("seeding the bench store")?;
+    let kefu = target::Server::kefu(&seeded.data_dir, &args.durability).await?;
+    say(&format!("kefu serving on {} (pid {})", kefu.addr, kefu.pid()));
+    let kefu_run = drive(&kefu, Kind::Kefu(&seeded), &args, active, agents, &say).await?;
+    drop(kefu);
+    let _ = std::fs::remove_dir_all(&seeded.data_dir);
+
+    let bare = target::Server::relay().await?;
+    say(&format!("bare relay serving on {} (pid {})", bare.addr, bare.pid()));
+    let bare_run = drive(&bare, Kind::Bare, &args, active, agents, &say).await?;
+    drop(bare);
+
+    report(&args, active, agents, &kefu_run, &bare_run);
+    Ok(())
+}
+
+async fn drive(
+    server: &target::Server,
+    kind: Kind<'_>,
+    args: &ChatArgs,
+    active: usize,
+    agents: usize,
+    say: &impl Fn(&str),
+) -> anyhow::Result<Run> {
+    let baseline = server.rss_kib()?;
+    let mut fleet = load::Fleet::connect(server.addr, kind, args.connections, active, agents).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_per_idle_socket_kib = (server.rss_kib()?.saturating_sub(baseline)) as f64 / args.connections as f64;
+    say(&format!(
+        "  {} sockets open: {:.0} handshakes/s, {:.1} KiB RSS per socket",
+        args.connections, fleet.handshakes_per_sec, rss_per_idle_socket_kib
+    ));
+    fleet.warm_up().await?;
+    let cpu_before = server.cpu_ticks()?;
+    let plan = LoadPlan::OpenLoop { rate: args.rate, duration: Duration::from_secs_f64(args.duration) };
+    let mut open = fleet.run(plan).await?;
+    open.server_cpu = server.cpu_ticks()?.saturating_sub(cpu_before) as f64 / target::CLOCK_TICKS / open.elapsed;
+    say(&format!(
+        "  open loop: {:.0} msg/s, ack p99 {:.2} ms, relay p99 {:.2} ms, lost {}, server CPU {:.0}%",
+        open.msgs_per_sec,
+        open.ack.p99,
+        open.relay.p99,
+        open.lost,
+        open.server_cpu * 100.0
+    ));
+    let saturated = if args.saturate > 0.0 {
+        let plan = LoadPlan::Window { window: args.window.max(1), duration: Duration::from_secs_f64(args.saturate) };
+        let s = fleet.run(plan).await?;
+        say(&format!("  saturated: {:.0} msg/s", s.msgs_per_sec));
+        Some(s)
+    } else {
+        None
+    };
+    let handshakes_per_sec = fleet.handshakes_per_sec;
+    fleet.close().await;
+    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec })
+}
+
+fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run) {
+    let sat = |r: &Run| r.saturated.as_ref().map(|s| s.msgs_per_sec);
+    let ratio = match (sat(kefu), sat(bare)) {
+        (Some(k), Some(b)) if b > 0.0 => Some(k / b),
+        _ => None,
+    };
+    let value = json!({
+        "connections": args.connections,
+        "active": active,
+        "agents": agents,
+        "rate": args.rate,
+        "duration_s": args.duration,
+        "durability": args.durability,
+        "msgs_per_sec": kefu.open.msgs_per_sec,
+        "sent": kefu.open.sent,
+        "lost": kefu.open.lost,
+        "ack_p50_ms": kefu.open.ack.p50,
+        "ack_p99_ms": kefu.open.ack.p99,
+        "ack_p999_ms": kefu.open.ack.p999,
+        "relay_p50_ms": kefu.open.relay.p50,
+        "relay_p99_ms": kefu.open.relay.p99,
+        "relay_p999_ms": kefu.open.relay.p999,
+        "relay_max_ms": kefu.open.relay.max,
+        "server_cpu_cores": kefu.open.server_cpu,
+        "rss_per_idle_socket_kib": kefu.rss_per_idle_socket_kib,
+        "handshakes_per_sec": kefu.handshakes_per_sec,
+        "max_msgs_per_sec": sat(kefu),
+        "bare_relay_msgs_per_sec": bare.open.msgs_per_sec,
+        "bare_relay_p99_ms": bare.open.relay.p99,
+        "bare_relay_p999_ms": bare.open.relay.p999,
+        "bare_relay_cpu_cores": bare.open.server_cpu,
+        "bare_relay_max_msgs_per_sec": sat(bare),
+        "bare_rss_per_idle_socket_kib": bare.rss_per_idle_socket_kib,
+        "max_throughput_ratio_vs_bare": ratio,
+    });
+    if args.json {
+        println!("{value}");
+        return;
+    }
+    println!();
+    println!("{:<34} {:>14} {:>14}", "", "kefu", "bare relay");
+    let row = |name: &str, k: f64, b: f64| println!("{name:<34} {k:>14.2} {b:>14.2}");
+    row("open-loop msgs/s", kefu.open.msgs_per_sec, bare.open.msgs_per_sec);
+    row("ack p50 ms", kefu.open.ack.p50, bare.open.ack.p50);
+    row("ack p99 ms", kefu.open.ack.p99, bare.open.ack.p99);
+    row("ack p999 ms", kefu.open.ack.p999, bare.open.ack.p999);
+    row("relay p50 ms", kefu.open.relay.p50, bare.open.relay.p50);
+    row("relay p99 ms", kefu.open.relay.p99, bare.open.relay.p99);
+    row("relay p999 ms", kefu.open.relay.p999, bare.open.relay.p999);
+    row("lost", kefu.open.lost as f64, bare.open.lost as f64);
+    row("server CPU (cores)", kefu.open.server_cpu, bare.open.server_cpu);
+    row("RSS per idle socket KiB", kefu.rss_per_idle_socket_kib, bare.rss_per_idle_socket_kib);
+    row("handshakes/s", kefu.handshakes_per_sec, bare.handshakes_per_sec);
+    if let (Some(k), Some(b)) = (sat(kefu), sat(bare)) {
+        row("saturated msgs/s", k, b);
+    }
+    if let Some(r) = ratio {
+        println!("\nkefu saturated throughput = {:.0}% of the bare relay", r * 100.0);
+    }
+}

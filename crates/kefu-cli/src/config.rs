@@ -106,7 +106,8 @@ pub struct Overrides {
 impl Config {
     pub fn load(over: &Overrides) -> anyhow::Result<Config> {
         let mut table: toml::Table = toml::from_str(DEFAULT_FILE).context("invariant: the default file parses")?;
-        let file = over.config_file.clone().or_else(|| Path::new("kefu.toml").exists().then(|| PathBuf::from("kefu.toml")));
+        let file =
+            over.config_file.clone().or_else(|| Path::new("kefu.toml").exists().then(|| PathBuf::from("kefu.toml")));
         if let Some(path) = file {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             let user: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
@@ -122,7 +123,9 @@ impl Config {
             let var = format!("KEFU_{}", key.to_ascii_uppercase());
             if let Ok(value) = std::env::var(&var) {
                 let typed = match table.get(&key) {
-                    Some(toml::Value::Boolean(_)) => toml::Value::Boolean(matches!(value.as_str(), "1" | "true" | "yes" | "on")),
+                    Some(toml::Value::Boolean(_)) => {
+                        toml::Value::Boolean(matches!(value.as_str(), "1" | "true" | "yes" | "on"))
+                    }
                     Some(toml::Value::Integer(_)) => {
                         toml::Value::Integer(value.parse().with_context(|| format!("{var} must be a whole number"))?)
                     }
@@ -168,7 +171,11 @@ impl Config {
         if self.database_url.is_empty() {
             kefu_store::Backend::Sqlite {
                 path: kefu_store::sqlite_path(&self.data_dir),
-                durability: if self.durability == "normal" { kefu_store::Durability::Normal } else { kefu_store::Durability::Full },
+                durability: if self.durability == "normal" {
+                    kefu_store::Durability::Normal
+                } else {
+                    kefu_store::Durability::Full
+                },
             }
         } else {
             kefu_store::Backend::Postgres { url: self.database_url.clone(), schema: None, pool_size: 16 }

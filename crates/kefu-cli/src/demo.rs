@@ -7,7 +7,9 @@ use anyhow::Context;
 use kefu_core::agent::{Agent, AgentStatus, Role, Username};
 use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::{Clock, SystemClock, Timestamp};
-use kefu_core::conversation::{Channel, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender};
+use kefu_core::conversation::{
+    Channel, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+};
 use kefu_core::customer::{Customer, MaskedPhone, Tier};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
@@ -33,9 +35,18 @@ const SHOPS: &[ShopPlan] = &[
         slug: "youpin-home",
         name: "优品家电旗舰店",
         catalogue: &[
-            ("家用电器/冰箱/对开门", &[("对开门风冷无霜冰箱 520L", "BCD-520WKPZM", 3999), ("十字对开门冰箱 460L", "BCD-460WTPZM", 3299)]),
-            ("家用电器/洗衣机/滚筒", &[("10公斤滚筒洗烘一体机", "XQG100-HBD14", 2799), ("直驱变频滚筒洗衣机 12kg", "XQG120-DD", 3599)]),
-            ("家用电器/空调/挂机", &[("1.5匹新一级能效变频挂机", "KFR-35GW/N1", 2599), ("大1匹冷暖空调", "KFR-26GW/A1", 1999)]),
+            (
+                "家用电器/冰箱/对开门",
+                &[("对开门风冷无霜冰箱 520L", "BCD-520WKPZM", 3999), ("十字对开门冰箱 460L", "BCD-460WTPZM", 3299)],
+            ),
+            (
+                "家用电器/洗衣机/滚筒",
+                &[("10公斤滚筒洗烘一体机", "XQG100-HBD14", 2799), ("直驱变频滚筒洗衣机 12kg", "XQG120-DD", 3599)],
+            ),
+            (
+                "家用电器/空调/挂机",
+                &[("1.5匹新一级能效变频挂机", "KFR-35GW/N1", 2599), ("大1匹冷暖空调", "KFR-26GW/A1", 1999)],
+            ),
             ("家用电器/厨房小电/电饭煲", &[("IH电饭煲 4L", "RC-IH40", 499), ("迷你电饭煲 2L", "RC-M20", 199)]),
             ("家用电器/生活电器/扫地机器人", &[("扫拖一体机器人", "RV-X20", 2499), ("自动集尘扫地机", "RV-S10", 1699)]),
         ],
@@ -47,7 +58,10 @@ const SHOPS: &[ShopPlan] = &[
             ("手机数码/手机/5G手机", &[("旗舰5G手机 12+256G", "GX-15Pro", 5999), ("轻薄5G手机 8+128G", "GX-15", 2999)]),
             ("手机数码/耳机/无线耳机", &[("主动降噪真无线耳机", "EB-Pro3", 899), ("运动蓝牙耳机", "EB-Sport", 299)]),
             ("手机数码/智能设备/手表", &[("智能手表 GPS版", "W-7", 1599)]),
-            ("电脑办公/笔记本/轻薄本", &[("14英寸轻薄笔记本 i7/16G/1T", "NB-14X", 6499), ("16英寸全能本", "NB-16", 5299)]),
+            (
+                "电脑办公/笔记本/轻薄本",
+                &[("14英寸轻薄笔记本 i7/16G/1T", "NB-14X", 6499), ("16英寸全能本", "NB-16", 5299)],
+            ),
             ("电脑办公/外设/键鼠", &[("机械键盘 青轴", "KB-87", 349), ("无线静音鼠标", "MS-200", 99)]),
         ],
     },
@@ -65,8 +79,14 @@ const SHOPS: &[ShopPlan] = &[
     },
 ];
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "丽", "强", "欣怡", "子涵", "浩然", "雨桐", "梓萱", "一诺"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗",
+    "高",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "丽", "强",
+    "欣怡", "子涵", "浩然", "雨桐", "梓萱", "一诺",
+];
 const PLACES: &[(&str, &str, &str)] = &[
     ("北京市", "北京市", "朝阳区建国路88号"),
     ("上海市", "上海市", "浦东新区世纪大道100号"),
@@ -79,8 +99,10 @@ const PLACES: &[(&str, &str, &str)] = &[
     ("陕西省", "西安市", "雁塔区小寨东路33号"),
     ("山东省", "青岛市", "市南区香港中路61号"),
 ];
-const CARRIERS: &[(&str, &str)] = &[("顺丰速运", "SF"), ("京东物流", "JDV"), ("中通快递", "ZTO"), ("圆通速递", "YT"), ("韵达快递", "YD")];
-const HUBS: &[&str] = &["东莞转运中心", "武汉转运中心", "郑州转运中心", "上海青浦转运中心", "杭州萧山分拨中心", "成都双流分拨中心"];
+const CARRIERS: &[(&str, &str)] =
+    &[("顺丰速运", "SF"), ("京东物流", "JDV"), ("中通快递", "ZTO"), ("圆通速递", "YT"), ("韵达快递", "YD")];
+const HUBS: &[&str] =
+    &["东莞转运中心", "武汉转运中心", "郑州转运中心", "上海青浦转运中心", "杭州萧山分拨中心", "成都双流分拨中心"];
 const TAGS: &[&str] = &["老客", "爱砍价", "高退货", "企业采购", "学生", "夜猫子", "复购3次+"];
 
 const DAY: i64 = 86_400_000;
@@ -142,9 +164,16 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
         let mut customers = Vec::new();
         for _ in 0..400 {
             customer_no += 1;
-            let name = format!("{}{}", SURNAMES[rng.random_range(0..SURNAMES.len())], GIVEN[rng.random_range(0..GIVEN.len())]);
+            let name =
+                format!("{}{}", SURNAMES[rng.random_range(0..SURNAMES.len())], GIVEN[rng.random_range(0..GIVEN.len())]);
             let roll: f64 = rng.random();
-            let tier = if roll < 0.1 { Tier::Plus } else if roll < 0.3 { Tier::Vip } else { Tier::Normal };
+            let tier = if roll < 0.1 {
+                Tier::Plus
+            } else if roll < 0.3 {
+                Tier::Vip
+            } else {
+                Tier::Normal
+            };
             let mut tags: Vec<String> = Vec::new();
             if rng.random_bool(0.3) {
                 tags.push(TAGS[rng.random_range(0..TAGS.len())].into());
@@ -190,7 +219,12 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
                 let items: Vec<OrderItem> = (0..lines)
                     .map(|_| {
                         let p = &products[rng.random_range(0..products.len())];
-                        OrderItem { sku: p.sku.clone(), name: p.name.clone(), quantity: rng.random_range(1..=2), unit_price: p.price }
+                        OrderItem {
+                            sku: p.sku.clone(),
+                            name: p.name.clone(),
+                            quantity: rng.random_range(1..=2),
+                            unit_price: p.price,
+                        }
                     })
                     .collect();
                 let total = Fen(items.iter().map(|i| i.unit_price.0 * i64::from(i.quantity)).sum());
@@ -200,18 +234,26 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
                     _ => rng.random_range(3..60),
                 };
                 let created = now.plus_millis(-age_days * DAY - rng.random_range(0..DAY / 2));
-                let paid = (status != OrderStatus::Created).then(|| created.plus_millis(rng.random_range(60_000..HOUR)));
+                let paid =
+                    (status != OrderStatus::Created).then(|| created.plus_millis(rng.random_range(60_000..HOUR)));
                 let shipped = status.has_shipped().then(|| created.plus_millis(rng.random_range(6 * HOUR..36 * HOUR)));
-                let delivered = matches!(status, OrderStatus::Delivered | OrderStatus::Completed | OrderStatus::AfterSale)
-                    .then(|| shipped.unwrap_or(created).plus_millis(rng.random_range(DAY..3 * DAY)));
+                let delivered =
+                    matches!(status, OrderStatus::Delivered | OrderStatus::Completed | OrderStatus::AfterSale)
+                        .then(|| shipped.unwrap_or(created).plus_millis(rng.random_range(DAY..3 * DAY)));
                 let completed = (status == OrderStatus::Completed).then(|| delivered.unwrap_or(created).plus_days(7));
-                let cancelled = (status == OrderStatus::Cancelled).then(|| created.plus_millis(rng.random_range(HOUR..10 * HOUR)));
+                let cancelled =
+                    (status == OrderStatus::Cancelled).then(|| created.plus_millis(rng.random_range(HOUR..10 * HOUR)));
                 let (province, city, address) = PLACES[rng.random_range(0..PLACES.len())];
-                let updated = [Some(created), paid, shipped, delivered, completed, cancelled].into_iter().flatten().max().unwrap_or(created);
+                let updated = [Some(created), paid, shipped, delivered, completed, cancelled]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(created);
                 let order = Order {
                     id: OrderId::from_uuid(new("order")),
                     shop_id: shop.id,
-                    order_no: OrderNo::parse(&format!("26{:010}", 1_000_000 + order_no)).expect("invariant: demo order numbers are valid"),
+                    order_no: OrderNo::parse(&format!("26{:010}", 1_000_000 + order_no))
+                        .expect("invariant: demo order numbers are valid"),
                     customer_id: customer.id,
                     status,
                     items,
@@ -244,15 +286,34 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
             store.upsert_shipments(chunk).await?;
         }
         seed_conversations(store, shop, &customers, now).await?;
-        println!("  {} {}: {} products, {} customers, {} orders, {} shipments", shop.slug, shop.name, products.len(), customers.len(), orders.len(), shipments.len());
+        println!(
+            "  {} {}: {} products, {} customers, {} orders, {} shipments",
+            shop.slug,
+            shop.name,
+            products.len(),
+            customers.len(),
+            orders.len(),
+            shipments.len()
+        );
     }
     Ok(())
 }
 
-fn shipment_for(rng: &mut StdRng, order: &Order, shipped: Timestamp, delivered: Option<Timestamp>, city: &str, id: uuid::Uuid) -> Shipment {
+fn shipment_for(
+    rng: &mut StdRng,
+    order: &Order,
+    shipped: Timestamp,
+    delivered: Option<Timestamp>,
+    city: &str,
+    id: uuid::Uuid,
+) -> Shipment {
     let (carrier, prefix) = CARRIERS[rng.random_range(0..CARRIERS.len())];
     let tracking_no = format!("{prefix}{:012}", rng.random_range(0..1_000_000_000_000u64));
-    let mut events = vec![ShipmentEvent { at: shipped, location: "东莞仓".into(), description: format!("【东莞仓】{carrier} 已揽收") }];
+    let mut events = vec![ShipmentEvent {
+        at: shipped,
+        location: "东莞仓".into(),
+        description: format!("【东莞仓】{carrier} 已揽收"),
+    }];
     let hubs = rng.random_range(1..=3);
     let end = delivered.unwrap_or(shipped.plus_millis(2 * DAY));
     let step = (end.millis() - shipped.millis()) / (hubs + 2);
@@ -265,18 +326,44 @@ fn shipment_for(rng: &mut StdRng, order: &Order, shipped: Timestamp, delivered: 
         });
     }
     if let Some(d) = delivered {
-        events.push(ShipmentEvent { at: d.plus_millis(-3 * HOUR), location: city.into(), description: format!("【{city}】快递员正在派件，请保持电话畅通") });
-        events.push(ShipmentEvent { at: d, location: city.into(), description: format!("【{city}】已签收，签收人：本人") });
+        events.push(ShipmentEvent {
+            at: d.plus_millis(-3 * HOUR),
+            location: city.into(),
+            description: format!("【{city}】快递员正在派件，请保持电话畅通"),
+        });
+        events.push(ShipmentEvent {
+            at: d,
+            location: city.into(),
+            description: format!("【{city}】已签收，签收人：本人"),
+        });
     } else {
-        events.push(ShipmentEvent { at: shipped.plus_millis(step * (hubs + 1)), location: city.into(), description: format!("快件已到达【{city}】营业点") });
+        events.push(ShipmentEvent {
+            at: shipped.plus_millis(step * (hubs + 1)),
+            location: city.into(),
+            description: format!("快件已到达【{city}】营业点"),
+        });
     }
     events.retain(|e| e.at.millis() <= SystemClock.now().millis());
-    Shipment { id: ShipmentId::from_uuid(id), shop_id: order.shop_id, order_id: order.id, carrier: carrier.into(), tracking_no, events, updated_at: end }
+    Shipment {
+        id: ShipmentId::from_uuid(id),
+        shop_id: order.shop_id,
+        order_id: order.id,
+        carrier: carrier.into(),
+        tracking_no,
+        events,
+        updated_at: end,
+    }
 }
 
-async fn seed_agents(store: &Arc<dyn Store>, shops: &[(Shop, Vec<SkillGroupId>, &ShopPlan)], now: Timestamp) -> anyhow::Result<()> {
+async fn seed_agents(
+    store: &Arc<dyn Store>,
+    shops: &[(Shop, Vec<SkillGroupId>, &ShopPlan)],
+    now: Timestamp,
+) -> anyhow::Result<()> {
     let all: Vec<ShopId> = shops.iter().map(|s| s.0.id).collect();
-    let groups = |shop_index: &[usize], group: usize| -> Vec<SkillGroupId> { shop_index.iter().map(|i| shops[*i].1[group]).collect() };
+    let groups = |shop_index: &[usize], group: usize| -> Vec<SkillGroupId> {
+        shop_index.iter().map(|i| shops[*i].1[group]).collect()
+    };
     let hash = kefu_server::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let plan: Vec<(&str, &str, Role, Vec<ShopId>, Vec<SkillGroupId>, u32)> = vec![
         ("admin", "管理员", Role::Admin, all.clone(), vec![], 10),
@@ -309,8 +396,18 @@ async fn seed_agents(store: &Arc<dyn Store>, shops: &[(Shop, Vec<SkillGroupId>, 
 
 /// A little history: closed conversations with ratings, so the customer
 /// panel's 历史 tab has something to show.
-async fn seed_conversations(store: &Arc<dyn Store>, shop: &Shop, customers: &[Customer], now: Timestamp) -> anyhow::Result<()> {
-    let script: &[(&str, bool)] = &[("亲，在吗？我的快递怎么还没到", true), ("您好，这边帮您查询一下物流信息，请稍等", false), ("好的谢谢", true), ("已为您催促快递员尽快派送，预计明天送达", false)];
+async fn seed_conversations(
+    store: &Arc<dyn Store>,
+    shop: &Shop,
+    customers: &[Customer],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let script: &[(&str, bool)] = &[
+        ("亲，在吗？我的快递怎么还没到", true),
+        ("您好，这边帮您查询一下物流信息，请稍等", false),
+        ("好的谢谢", true),
+        ("已为您催促快递员尽快派送，预计明天送达", false),
+    ];
     for (n, customer) in customers.iter().take(12).enumerate() {
         let start = now.plus_days(-(n as i64 + 2));
         let conversation = store

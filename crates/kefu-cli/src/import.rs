@@ -35,8 +35,12 @@ pub fn read_jsonl(path: &Path, bar: &ProgressBar) -> anyhow::Result<(Vec<(usize,
 /// Reads CSV with a header row; empty cells are left out, numeric cells of
 /// numeric fields become numbers. Line numbers count the header as line 1.
 pub fn read_csv(path: &Path, bar: &ProgressBar) -> anyhow::Result<(Vec<(usize, Value)>, Vec<String>)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).with_context(|| format!("opening {}", path.display()))?;
-    let headers: Vec<String> = reader.headers().context("reading the header row")?.iter().map(|h| h.trim().to_owned()).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let headers: Vec<String> =
+        reader.headers().context("reading the header row")?.iter().map(|h| h.trim().to_owned()).collect();
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -64,7 +68,13 @@ pub fn read_csv(path: &Path, bar: &ProgressBar) -> anyhow::Result<(Vec<(usize, V
     Ok((rows, errors))
 }
 
-pub async fn run(store: &Arc<dyn Store>, kind: &str, file: &Path, shop: &str, format: Option<&str>) -> anyhow::Result<()> {
+pub async fn run(
+    store: &Arc<dyn Store>,
+    kind: &str,
+    file: &Path,
+    shop: &str,
+    format: Option<&str>,
+) -> anyhow::Result<()> {
     let Some(kind) = Kind::parse(kind) else { bail!("KIND must be customers, products, orders or shipments") };
     let shop = store.shop_by_slug(&ShopSlug::parse(shop)?).await?.with_context(|| format!("no shop {shop:?}"))?;
     let format = format.map(str::to_owned).unwrap_or_else(|| {
@@ -72,7 +82,8 @@ pub async fn run(store: &Arc<dyn Store>, kind: &str, file: &Path, shop: &str, fo
     });
     let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
     let bar = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template("{msg:10} [{bar:40}] {bytes}/{total_bytes} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{msg:10} [{bar:40}] {bytes}/{total_bytes} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("reading");
     let (rows, parse_errors) = match format.as_str() {
@@ -82,11 +93,7 @@ pub async fn run(store: &Arc<dyn Store>, kind: &str, file: &Path, shop: &str, fo
     };
     bar.set_message("validating");
     let ctx = crate::app::context(store.clone(), false);
-    let result = if parse_errors.is_empty() {
-        records::apply(&ctx, shop.id, kind, rows).await
-    } else {
-        Ok(0)
-    };
+    let result = if parse_errors.is_empty() { records::apply(&ctx, shop.id, kind, rows).await } else { Ok(0) };
     bar.finish_and_clear();
     let mut problems: Vec<String> = parse_errors;
     match result {

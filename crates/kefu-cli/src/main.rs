@@ -147,7 +147,9 @@ fn main() -> anyhow::Result<()> {
                 println!("migrations applied");
                 Ok(())
             }
-            Command::User { command: UserCommand::Add { username, password, role, shops, max_concurrent, display_name } } => {
+            Command::User {
+                command: UserCommand::Add { username, password, role, shops, max_concurrent, display_name },
+            } => {
                 let password = match password.or_else(|| std::env::var("KEFU_PASSWORD").ok()) {
                     Some(p) => p,
                     None => bail!("give --password or set KEFU_PASSWORD"),

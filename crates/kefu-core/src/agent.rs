@@ -69,9 +69,7 @@ impl AgentStatus {
         }
     }
     pub fn parse(text: &str) -> Option<Self> {
-        [AgentStatus::Online, AgentStatus::Away, AgentStatus::Offline]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [AgentStatus::Online, AgentStatus::Away, AgentStatus::Offline].into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -87,9 +85,7 @@ impl Username {
     pub fn parse(text: &str) -> Result<Self, InvalidUsername> {
         let text = text.trim().to_ascii_lowercase();
         let ok = (2..=32).contains(&text.len())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if ok { Ok(Self(text)) } else { Err(InvalidUsername) }
     }
     pub fn as_str(&self) -> &str {

@@ -134,10 +134,7 @@ impl MessageText {
     pub const MAX_CHARS: usize = 5000;
 
     pub fn parse(text: &str) -> Result<Self, InvalidText> {
-        let cleaned: String = text
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-            .collect();
+        let cleaned: String = text.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
         let trimmed = cleaned.trim();
         if trimmed.is_empty() {
             return Err(InvalidText::Empty);
@@ -166,8 +163,8 @@ pub struct InvalidClientMsgId;
 
 impl ClientMsgId {
     pub fn parse(text: &str) -> Result<Self, InvalidClientMsgId> {
-        let ok = (1..=64).contains(&text.len())
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok =
+            (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok { Ok(Self(text.to_owned())) } else { Err(InvalidClientMsgId) }
     }
     pub fn as_str(&self) -> &str {

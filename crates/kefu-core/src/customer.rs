@@ -42,12 +42,8 @@ pub struct InvalidPhone;
 impl MaskedPhone {
     /// Accepts a full number (masks it) or an already masked one.
     pub fn parse(text: &str) -> Result<Self, InvalidPhone> {
-        let digits: String = text
-            .trim()
-            .trim_start_matches("+86")
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
+        let digits: String =
+            text.trim().trim_start_matches("+86").chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let b = digits.as_bytes();
         if b.len() != 11 || b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
             return Err(InvalidPhone);

@@ -71,7 +71,10 @@ pub fn agent_may_read(agent: &Agent, conversation: &Conversation) -> bool {
     agent.role.reads_all_conversations()
         || agent.role.handles_conversations()
             && (conversation.assigned_agent == Some(agent.id)
-                || matches!(conversation.status, ConversationStatus::Queued | ConversationStatus::Bot | ConversationStatus::Closed)
+                || matches!(
+                    conversation.status,
+                    ConversationStatus::Queued | ConversationStatus::Bot | ConversationStatus::Closed
+                )
                 || agent.role == crate::agent::Role::Senior)
 }
 
@@ -195,21 +198,28 @@ async fn open_conversation(ctx: &Ctx, customer: &Customer) -> DeskResult<Convers
 }
 
 /// Offers a queued conversation to the best agent; on any failure it stays
-/// queued (an agent can still accept it).
+/// queued (an agent can still accept it). When several conversations arrive
+/// at once they may all pick the same least-loaded agent from the same read;
+/// the store refuses the ones over capacity and the next candidate is tried.
 pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
-    let Ok(loads) = ctx.store.agents_of_shop(conversation.shop_id).await else { return conversation };
-    let Some(agent_id) = routing::pick_agent(&loads, conversation.skill_group) else { return conversation };
-    let Some(max) = loads.iter().find(|l| l.agent.id == agent_id).map(|l| l.agent.max_concurrent) else {
-        return conversation;
-    };
-    match ctx.store.assign_conversation(conversation.id, agent_id, max, ctx.clock.now()).await {
-        Ok(assigned) => {
-            ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
-            assigned
+    let Ok(mut loads) = ctx.store.agents_of_shop(conversation.shop_id).await else { return conversation };
+    for _ in 0..ROUTE_ATTEMPTS {
+        let Some(agent_id) = routing::pick_agent(&loads, conversation.skill_group) else { return conversation };
+        let Some(load) = loads.iter_mut().find(|l| l.agent.id == agent_id) else { return conversation };
+        match ctx.store.assign_conversation(conversation.id, agent_id, load.agent.max_concurrent, ctx.clock.now()).await
+        {
+            Ok(assigned) => {
+                ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
+                return assigned;
+            }
+            Err(StoreError::CapacityReached) => load.open_conversations = load.agent.max_concurrent,
+            Err(_) => return conversation,
         }
-        Err(_) => conversation,
     }
+    conversation
 }
+
+const ROUTE_ATTEMPTS: usize = 5;
 
 /// An agent writes a reply or an internal note.
 pub async fn agent_send(
@@ -255,7 +265,12 @@ pub enum Transfer {
     ToGroup(SkillGroupId),
 }
 
-pub async fn transfer(ctx: &Ctx, agent: &Agent, conversation: ConversationId, to: Transfer) -> DeskResult<Conversation> {
+pub async fn transfer(
+    ctx: &Ctx,
+    agent: &Agent,
+    conversation: ConversationId,
+    to: Transfer,
+) -> DeskResult<Conversation> {
     let conv = conversation_for_agent(ctx, agent, conversation).await?;
     if !agent_may_reply(agent, &conv) {
         return Err(DeskError::Forbidden("conversation_not_yours"));

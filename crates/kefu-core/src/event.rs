@@ -37,13 +37,32 @@ pub enum Topic {
 pub enum Event {
     /// A message and the conversation as it stands after it (sequence,
     /// reply timer), so lists update without another read.
-    MessageAppended { message: Message, conversation: Conversation },
+    MessageAppended {
+        message: Message,
+        conversation: Conversation,
+    },
     /// Status, assignment, priority or rating changed.
     ConversationChanged(Conversation),
-    Typing { conversation: ConversationId, shop: ShopId, assigned: Option<AgentId>, who: Sender, on: bool },
+    Typing {
+        conversation: ConversationId,
+        shop: ShopId,
+        assigned: Option<AgentId>,
+        who: Sender,
+        on: bool,
+    },
     /// A side has read up to `seq`.
-    Read { conversation: ConversationId, shop: ShopId, assigned: Option<AgentId>, by_customer: bool, seq: i64 },
-    AgentPresence { shop: ShopId, agent: AgentId, status: AgentStatus },
+    Read {
+        conversation: ConversationId,
+        shop: ShopId,
+        assigned: Option<AgentId>,
+        by_customer: bool,
+        seq: i64,
+    },
+    AgentPresence {
+        shop: ShopId,
+        agent: AgentId,
+        status: AgentStatus,
+    },
 }
 
 fn staff_topic(shop: ShopId, assigned: Option<AgentId>) -> Topic {
@@ -58,13 +77,16 @@ impl Event {
     pub fn topics(&self) -> Vec<Topic> {
         match self {
             Event::MessageAppended { message, conversation } => {
-                let mut t = vec![staff_topic(conversation.shop_id, conversation.assigned_agent), Topic::Watch(conversation.id)];
+                let mut t =
+                    vec![staff_topic(conversation.shop_id, conversation.assigned_agent), Topic::Watch(conversation.id)];
                 if message.visible_to_customer() {
                     t.push(Topic::Conversation(conversation.id));
                 }
                 t
             }
-            Event::ConversationChanged(c) => vec![Topic::Shop(c.shop_id), Topic::Conversation(c.id), Topic::Watch(c.id)],
+            Event::ConversationChanged(c) => {
+                vec![Topic::Shop(c.shop_id), Topic::Conversation(c.id), Topic::Watch(c.id)]
+            }
             Event::Typing { conversation, shop, assigned, .. } | Event::Read { conversation, shop, assigned, .. } => {
                 vec![staff_topic(*shop, *assigned), Topic::Conversation(*conversation), Topic::Watch(*conversation)]
             }

@@ -98,10 +98,7 @@ mod tests {
     fn ids_round_trip_and_reject_garbage() {
         let id = ConversationId::from_uuid(UuidV7.new_uuid());
         assert_eq!(ConversationId::parse(&id.to_string()), Ok(id));
-        assert_eq!(
-            ConversationId::parse("not-an-id"),
-            Err(InvalidId { kind: "conversation" })
-        );
+        assert_eq!(ConversationId::parse("not-an-id"), Err(InvalidId { kind: "conversation" }));
     }
 
     #[test]

@@ -72,13 +72,7 @@ impl OrderStatus {
     /// Whether goods have left the warehouse: cancelling is no longer a
     /// plain cancellation but an intercept or a refused delivery.
     pub fn has_shipped(self) -> bool {
-        matches!(
-            self,
-            OrderStatus::Shipped
-                | OrderStatus::Delivered
-                | OrderStatus::Completed
-                | OrderStatus::AfterSale
-        )
+        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed | OrderStatus::AfterSale)
     }
 
     /// Whether moving from `self` to `next` follows the lifecycle. Updates that

@@ -19,9 +19,7 @@ pub fn pick_agent(candidates: &[AgentLoad], group: Option<SkillGroupId>) -> Opti
             // Compare a.open/a.max with b.open/b.max without floating point.
             let lhs = u64::from(a.open_conversations) * u64::from(b.agent.max_concurrent);
             let rhs = u64::from(b.open_conversations) * u64::from(a.agent.max_concurrent);
-            lhs.cmp(&rhs)
-                .then(a.open_conversations.cmp(&b.open_conversations))
-                .then(a.agent.id.cmp(&b.agent.id))
+            lhs.cmp(&rhs).then(a.open_conversations.cmp(&b.open_conversations)).then(a.agent.id.cmp(&b.agent.id))
         })
         .map(|c| c.agent.id)
 }
@@ -60,9 +58,9 @@ mod tests {
         let g = Some(SkillGroupId::from_uuid(Uuid::from_u128(100)));
         let agents = [
             load(1, AgentStatus::Online, 1, 5, &[100]),
-            load(2, AgentStatus::Online, 0, 5, &[200]), // wrong group
-            load(3, AgentStatus::Away, 0, 5, &[100]),   // 挂起
-            load(4, AgentStatus::Online, 3, 3, &[100]), // full
+            load(2, AgentStatus::Online, 0, 5, &[200]),  // wrong group
+            load(3, AgentStatus::Away, 0, 5, &[100]),    // 挂起
+            load(4, AgentStatus::Online, 3, 3, &[100]),  // full
             load(5, AgentStatus::Online, 2, 10, &[100]), // 20% < 1/5=20%? tie on ratio, more open
         ];
         assert_eq!(pick_agent(&agents, g), Some(id(1)));

@@ -155,7 +155,17 @@ pub trait Store: Send + Sync + 'static {
     /// message with `duplicate` set and writes nothing.
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
     /// Messages with `seq > after_seq`, oldest first.
-    async fn messages_after(&self, conversation: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Message>>;
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
     /// The newest messages with `seq < before_seq`, returned oldest first.
-    async fn messages_before(&self, conversation: ConversationId, before_seq: i64, limit: u32) -> StoreResult<Vec<Message>>;
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
 }

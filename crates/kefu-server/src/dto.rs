@@ -183,7 +183,11 @@ impl From<&Shipment> for ShipmentDto {
             events: s
                 .events
                 .iter()
-                .map(|e| ShipmentEventDto { at: e.at.millis(), location: e.location.clone(), description: e.description.clone() })
+                .map(|e| ShipmentEventDto {
+                    at: e.at.millis(),
+                    location: e.location.clone(),
+                    description: e.description.clone(),
+                })
                 .collect(),
         }
     }

@@ -69,7 +69,11 @@ pub type SharedState = Arc<AppState>;
 
 impl AppState {
     /// Builds the state; `shutdown` turning true tells WebSockets to close.
-    pub async fn new(ctx: Ctx, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Result<SharedState, kefu_core::store::StoreError> {
+    pub async fn new(
+        ctx: Ctx,
+        config: ServerConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
         Ok(Arc::new(AppState { ctx, config, server_key, metrics: metrics::Metrics::default(), shutdown }))
     }
@@ -116,7 +120,12 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin", get(|| async { assets::serve("admin.html") }))
         .route("/chat/{shop}", get(|| async { assets::serve("chat.html") }))
         .route("/widget.js", get(|| async { assets::serve("widget.js") }))
-        .route("/assets/{*path}", get(|axum::extract::Path(path): axum::extract::Path<String>| async move { assets::serve(&format!("assets/{path}")) }))
+        .route(
+            "/assets/{*path}",
+            get(|axum::extract::Path(path): axum::extract::Path<String>| async move {
+                assets::serve(&format!("assets/{path}"))
+            }),
+        )
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
@@ -146,7 +155,10 @@ async fn count_requests(
 async fn healthz(State(state): State<SharedState>) -> impl IntoResponse {
     match state.ctx.store.shops().await {
         Ok(_) => (axum::http::StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))),
-        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "store_unavailable"}))),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "store_unavailable"})),
+        ),
     }
 }
 
@@ -162,7 +174,15 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let app = router(state);
+    // Chat frames are small and latency-bound: without TCP_NODELAY a reply
+    // can wait out a delayed ACK (40 ms) behind the previous frame.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -29,15 +29,53 @@ impl Metrics {
         let mut gauge = |name: &str, help: &str, kind: &str, v: i128| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        gauge("kefu_ws_connections", "Open WebSocket connections.", "gauge", self.ws_connections.load(Ordering::Relaxed).into());
-        gauge("kefu_ws_connections_total", "WebSocket connections accepted.", "counter", self.ws_connections_total.load(Ordering::Relaxed).into());
-        gauge("kefu_ws_frames_received_total", "WebSocket frames received.", "counter", self.ws_frames_received_total.load(Ordering::Relaxed).into());
-        gauge("kefu_messages_stored_total", "Messages committed to the store.", "counter", self.messages_stored_total.load(Ordering::Relaxed).into());
-        gauge("kefu_messages_duplicate_total", "Retried sends answered from the store.", "counter", self.messages_duplicate_total.load(Ordering::Relaxed).into());
-        gauge("kefu_http_requests_total", "HTTP requests served.", "counter", self.http_requests_total.load(Ordering::Relaxed).into());
-        let _ = writeln!(out, "# HELP kefu_errors_total Errors answered, by stable code.\n# TYPE kefu_errors_total counter");
+        gauge(
+            "kefu_ws_connections",
+            "Open WebSocket connections.",
+            "gauge",
+            self.ws_connections.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_ws_connections_total",
+            "WebSocket connections accepted.",
+            "counter",
+            self.ws_connections_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_ws_frames_received_total",
+            "WebSocket frames received.",
+            "counter",
+            self.ws_frames_received_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_messages_stored_total",
+            "Messages committed to the store.",
+            "counter",
+            self.messages_stored_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_messages_duplicate_total",
+            "Retried sends answered from the store.",
+            "counter",
+            self.messages_duplicate_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_http_requests_total",
+            "HTTP requests served.",
+            "counter",
+            self.http_requests_total.load(Ordering::Relaxed).into(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kefu_errors_total Errors answered, by stable code.\n# TYPE kefu_errors_total counter"
+        );
         for (i, code) in Code::ALL.iter().enumerate() {
-            let _ = writeln!(out, "kefu_errors_total{{code=\"{}\"}} {}", code.as_str(), self.errors[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "kefu_errors_total{{code=\"{}\"}} {}",
+                code.as_str(),
+                self.errors[i].load(Ordering::Relaxed)
+            );
         }
         out
     }

@@ -94,7 +94,9 @@ impl TagList {
     fn into_vec(self) -> Vec<String> {
         match self {
             TagList::List(v) => v,
-            TagList::Joined(s) => s.split(['|', ',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+            TagList::Joined(s) => {
+                s.split(['|', ',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+            }
         }
     }
 }
@@ -267,7 +269,10 @@ impl Row<'_> {
 }
 
 /// Parses raw JSON values into records of type `T`, collecting errors.
-pub fn decode<T: serde::de::DeserializeOwned>(rows: Vec<(usize, Value)>, errors: &mut Vec<RowError>) -> Vec<(usize, T)> {
+pub fn decode<T: serde::de::DeserializeOwned>(
+    rows: Vec<(usize, Value)>,
+    errors: &mut Vec<RowError>,
+) -> Vec<(usize, T)> {
     rows.into_iter()
         .filter_map(|(line, v)| match serde_json::from_value::<T>(v) {
             Ok(r) => Some((line, r)),
@@ -310,8 +315,12 @@ pub async fn apply(ctx: &Ctx, shop: ShopId, kind: Kind, rows: Vec<(usize, Value)
         Kind::Orders => {
             let recs = decode::<OrderRecord>(rows, &mut errors);
             reject_duplicates(recs.iter().map(|(l, r)| (*l, r.order_no.as_str())), "order_no", &mut errors);
-            let wanted: Vec<String> =
-                recs.iter().map(|(_, r)| r.customer_id.trim().to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
+            let wanted: Vec<String> = recs
+                .iter()
+                .map(|(_, r)| r.customer_id.trim().to_owned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let known = ctx.store.customer_ids_by_external(shop, &wanted).await?;
             let list = orders(ctx, shop, recs, &known, &mut errors);
             finish(errors)?;
@@ -392,7 +401,15 @@ fn products(ctx: &Ctx, shop: ShopId, recs: Vec<(usize, ProductRecord)>, errors: 
             let model = Some(row.optional_text("model", r.model, 64)).filter(|m| !m.is_empty());
             let price = row.amount("price_fen", r.price_fen);
             let category = CategoryPath::parse(&r.category).map_err(|e| row.fail("category", e.to_string())).ok()?;
-            Some(Product { id: ProductId::from_uuid(ctx.ids.new_uuid()), shop_id: shop, sku, name, model, category, price })
+            Some(Product {
+                id: ProductId::from_uuid(ctx.ids.new_uuid()),
+                shop_id: shop,
+                sku,
+                name,
+                model,
+                category,
+                price,
+            })
         })
         .collect()
 }
@@ -410,11 +427,17 @@ fn orders(
             let order_no = OrderNo::parse(&r.order_no).map_err(|e| row.fail("order_no", e.to_string())).ok();
             let customer = known.get(r.customer_id.trim()).copied();
             if customer.is_none() {
-                row.fail("customer_id", format!("no customer {:?} in this shop (import customers first)", r.customer_id));
+                row.fail(
+                    "customer_id",
+                    format!("no customer {:?} in this shop (import customers first)", r.customer_id),
+                );
             }
             let status = OrderStatus::parse(&r.status);
             if status.is_none() {
-                row.fail("status", "must be one of created, paid, shipped, delivered, completed, cancelled, after_sale, refunded");
+                row.fail(
+                    "status",
+                    "must be one of created, paid, shipped, delivered, completed, cancelled, after_sale, refunded",
+                );
             }
             let items: Vec<OrderItem> = match r.items.into_vec() {
                 Ok(items) => items

@@ -34,6 +34,10 @@ pub const PROTOCOL_VERSION: u64 = 1;
 /// this are read and refused politely, larger ones end the connection.
 const HARD_LIMIT: usize = 1 << 20;
 const MAILBOX: usize = 1024;
+/// Tungstenite allocates its read buffer eagerly (128 KiB by default); chat
+/// frames are small and most sockets idle, so 4 KiB keeps an idle socket cheap.
+/// Writes go out at once (write buffer 0): a frame is written as it is sent.
+const READ_BUFFER: usize = 4 * 1024;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const RESUME_PAGE: u32 = 500;
 /// Consecutive rate-limited frames after which a flooding client is cut off.
@@ -66,6 +70,8 @@ impl FromRequestParts<SharedState> for UpgradeAuth {
 pub async fn upgrade(State(state): State<SharedState>, auth: UpgradeAuth, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(HARD_LIMIT)
         .max_frame_size(HARD_LIMIT)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
             state.metrics.ws_connections_total.fetch_add(1, Ordering::Relaxed);
@@ -168,7 +174,19 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
     tokio::pin!(hello_deadline);
     let mut greeted = false;
     loop {
+        // Biased: shut down first, then hand over what the bus already
+        // delivered before reading the client's next frame, so a `ping`
+        // answered with `pong` proves every earlier event was written.
         tokio::select! {
+            biased;
+            _ = shutdown.changed() => {
+                let _ = conn.socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }))).await;
+                break;
+            }
+            delivery = inbox.recv() => {
+                let Some(delivery) = delivery else { break };
+                if conn.on_delivery(delivery).await.is_err() { break }
+            }
             frame = conn.socket.recv() => {
                 let Some(Ok(frame)) = frame else { break };
                 match conn.on_frame(frame, &mut greeted).await {
@@ -176,16 +194,8 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
                     Ok(false) | Err(_) => break,
                 }
             }
-            delivery = inbox.recv() => {
-                let Some(delivery) = delivery else { break };
-                if conn.on_delivery(delivery).await.is_err() { break }
-            }
             _ = &mut hello_deadline, if !greeted => {
                 let _ = conn.send_json(json!({"type": "error", "code": Code::Unauthenticated.as_str(), "message": "no hello within 10 seconds"})).await;
-                break;
-            }
-            _ = shutdown.changed() => {
-                let _ = conn.socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }))).await;
                 break;
             }
         }
@@ -220,13 +230,17 @@ impl Conn {
         self.state.metrics.ws_frames_received_total.fetch_add(1, Ordering::Relaxed);
         if text.len() > self.state.config.max_frame_bytes {
             let max = self.state.config.max_frame_bytes;
-            self.send_error(frame_error(Code::FrameTooLarge, format!("frames are limited to {max} bytes")), None).await?;
+            self.send_error(frame_error(Code::FrameTooLarge, format!("frames are limited to {max} bytes")), None)
+                .await?;
             return Ok(true);
         }
         if !self.bucket.take(Instant::now()) {
             self.limited_in_a_row += 1;
             if self.limited_in_a_row >= FLOOD_CUTOFF {
-                let _ = self.socket.send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("flood") }))).await;
+                let _ = self
+                    .socket
+                    .send(WsMessage::Close(Some(CloseFrame { code: 1008, reason: Utf8Bytes::from_static("flood") })))
+                    .await;
                 return Ok(false);
             }
             // Tell the client once per burst, not once per dropped frame.
@@ -246,13 +260,21 @@ impl Conn {
         let kind = value.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
         let reference = value.get("client_msg_id").and_then(Value::as_str).map(str::to_owned);
         if !FRAME_TYPES.contains(&kind.as_str()) {
-            self.send_error(frame_error(Code::UnknownFrameType, format!("unknown frame type {kind:?}")), reference.as_deref()).await?;
+            self.send_error(
+                frame_error(Code::UnknownFrameType, format!("unknown frame type {kind:?}")),
+                reference.as_deref(),
+            )
+            .await?;
             return Ok(true);
         }
         let frame: ClientFrame = match serde_json::from_value(value) {
             Ok(f) => f,
             Err(e) => {
-                self.send_error(frame_error(Code::MalformedFrame, format!("bad {kind} frame: {e}")), reference.as_deref()).await?;
+                self.send_error(
+                    frame_error(Code::MalformedFrame, format!("bad {kind} frame: {e}")),
+                    reference.as_deref(),
+                )
+                .await?;
                 return Ok(true);
             }
         };
@@ -269,7 +291,9 @@ impl Conn {
             ClientFrame::Resume { conversation_id, after_seq } => self.resume(&conversation_id, after_seq).await,
             ClientFrame::Typing { conversation_id, on } => self.typing(&conversation_id, on).await,
             ClientFrame::Read { conversation_id, seq } => self.read(&conversation_id, seq).await,
-            ClientFrame::Ping { t } => self.send_json(json!({"type": "pong", "t": t})).await.map_err(|_| frame_error(Code::Internal, "socket")),
+            ClientFrame::Ping { t } => {
+                self.send_json(json!({"type": "pong", "t": t})).await.map_err(|_| frame_error(Code::Internal, "socket"))
+            }
         };
         if let Err(e) = result {
             self.send_error(e, reference.as_deref()).await?;
@@ -279,7 +303,10 @@ impl Conn {
 
     async fn hello(&mut self, v: u64, token: Option<String>) -> Result<(), FrameError> {
         if v != PROTOCOL_VERSION {
-            return Err(frame_error(Code::UnsupportedVersion, format!("this server speaks protocol v{PROTOCOL_VERSION}")));
+            return Err(frame_error(
+                Code::UnsupportedVersion,
+                format!("this server speaks protocol v{PROTOCOL_VERSION}"),
+            ));
         }
         if let Some(token) = token {
             let auth = customer_from_token(&self.state, &token).await?;
@@ -299,7 +326,8 @@ impl Conn {
                 json!({"type": "welcome", "v": PROTOCOL_VERSION, "role": "agent", "agent_id": agent.id.to_string()})
             }
             Some(Who::Customer(customer)) => {
-                let open = self.state.ctx.store.open_conversation_of_customer(customer.id).await.map_err(ApiError::from)?;
+                let open =
+                    self.state.ctx.store.open_conversation_of_customer(customer.id).await.map_err(ApiError::from)?;
                 topics.extend(open.as_ref().map(|c| Topic::Conversation(c.id)));
                 json!({
                     "type": "welcome", "v": PROTOCOL_VERSION, "role": "customer",
@@ -325,7 +353,13 @@ impl Conn {
         ConversationId::parse(text).map_err(|_| frame_error(Code::NotFound, "conversation not found"))
     }
 
-    async fn send_message(&mut self, conversation: Option<String>, client_msg_id: String, text: String, note: bool) -> Result<(), FrameError> {
+    async fn send_message(
+        &mut self,
+        conversation: Option<String>,
+        client_msg_id: String,
+        text: String,
+        note: bool,
+    ) -> Result<(), FrameError> {
         let client = ClientMsgId::parse(&client_msg_id).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let text = MessageText::parse(&text).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let ctx = &self.state.ctx;
@@ -341,16 +375,23 @@ impl Conn {
                 desk::customer_send(ctx, customer, text, Some(client)).await?
             }
             Some(Who::Agent(agent)) => {
-                let id = conversation.as_deref().ok_or_else(|| frame_error(Code::InvalidInput, "conversation_id is required"))?;
+                let id = conversation
+                    .as_deref()
+                    .ok_or_else(|| frame_error(Code::InvalidInput, "conversation_id is required"))?;
                 let kind = if note { MessageKind::Note } else { MessageKind::Text };
                 desk::agent_send(ctx, agent, Self::conversation_id(id)?, kind, text, Some(client)).await?
             }
             None => return Err(frame_error(Code::Unauthenticated, "send hello first")),
         };
-        let m = if appended.duplicate { &self.state.metrics.messages_duplicate_total } else { &self.state.metrics.messages_stored_total };
+        let m = if appended.duplicate {
+            &self.state.metrics.messages_duplicate_total
+        } else {
+            &self.state.metrics.messages_stored_total
+        };
         m.fetch_add(1, Ordering::Relaxed);
         let conversation_id = appended.message.conversation_id;
-        let newly_joined = self.for_customer() && !self.subscriptions.contains_key(&Topic::Conversation(conversation_id));
+        let newly_joined =
+            self.for_customer() && !self.subscriptions.contains_key(&Topic::Conversation(conversation_id));
         self.send_json(json!({
             "type": "ack",
             "client_msg_id": client_msg_id,
@@ -371,7 +412,6 @@ impl Conn {
         }
         Ok(())
     }
-
 
     fn for_customer(&self) -> bool {
         matches!(self.who, Some(Who::Customer(_)))
@@ -424,20 +464,40 @@ impl Conn {
 
     async fn typing(&mut self, id: &str, on: bool) -> Result<(), FrameError> {
         let id = Self::conversation_id(id)?;
-        let conversation = self.state.ctx.store.conversation(id).await.map_err(ApiError::from)?.ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
+        let conversation = self
+            .state
+            .ctx
+            .store
+            .conversation(id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
         check_access(&self.state, &self.who, id).await?;
         let who = match &self.who {
             Some(Who::Customer(c)) => Sender::Customer(c.id),
             Some(Who::Agent(a)) => Sender::Agent(a.id),
             None => return Err(frame_error(Code::Unauthenticated, "send hello first")),
         };
-        self.state.ctx.bus.publish(Event::Typing { conversation: id, shop: conversation.shop_id, assigned: conversation.assigned_agent, who, on });
+        self.state.ctx.bus.publish(Event::Typing {
+            conversation: id,
+            shop: conversation.shop_id,
+            assigned: conversation.assigned_agent,
+            who,
+            on,
+        });
         Ok(())
     }
 
     async fn read(&mut self, id: &str, seq: i64) -> Result<(), FrameError> {
         let id = Self::conversation_id(id)?;
-        let conversation = self.state.ctx.store.conversation(id).await.map_err(ApiError::from)?.ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
+        let conversation = self
+            .state
+            .ctx
+            .store
+            .conversation(id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
         check_access(&self.state, &self.who, id).await?;
         let seq = seq.clamp(0, conversation.last_seq);
         self.state.ctx.bus.publish(Event::Read {
@@ -465,15 +525,21 @@ impl Conn {
             }
         };
         match &*event {
-            Event::MessageAppended { message: m, conversation } => match self.delivered.get(&m.conversation_id).copied() {
-                Some(last) if m.seq <= last => Ok(()),
-                Some(last) if m.seq > last + 1 => self.fill_gap(m.conversation_id).await.or(Ok(())),
-                _ => self.deliver_message(m, Some(conversation)).await.or(Ok(())),
-            },
+            Event::MessageAppended { message: m, conversation } => {
+                match self.delivered.get(&m.conversation_id).copied() {
+                    Some(last) if m.seq <= last => Ok(()),
+                    Some(last) if m.seq > last + 1 => self.fill_gap(m.conversation_id).await.or(Ok(())),
+                    _ => self.deliver_message(m, Some(conversation)).await.or(Ok(())),
+                }
+            }
             Event::ConversationChanged(c) => {
                 let v = match &self.who {
-                    Some(Who::Customer(me)) if c.customer_id == me.id => json!({"type": "conversation", "conversation": CustomerConversationDto::from(c)}),
-                    Some(Who::Agent(a)) if a.can_access_shop(c.shop_id) => json!({"type": "conversation", "conversation": ConversationDto::from(c)}),
+                    Some(Who::Customer(me)) if c.customer_id == me.id => {
+                        json!({"type": "conversation", "conversation": CustomerConversationDto::from(c)})
+                    }
+                    Some(Who::Agent(a)) if a.can_access_shop(c.shop_id) => {
+                        json!({"type": "conversation", "conversation": ConversationDto::from(c)})
+                    }
                     _ => return Ok(()),
                 };
                 self.send_json(v).await
@@ -484,7 +550,10 @@ impl Conn {
                     (Sender::Agent(a), Some(Who::Agent(me))) if *a == me.id => return Ok(()),
                     (s, _) => s.kind(),
                 };
-                self.send_json(json!({"type": "typing", "conversation_id": conversation.to_string(), "from": from, "on": on})).await
+                self.send_json(
+                    json!({"type": "typing", "conversation_id": conversation.to_string(), "from": from, "on": on}),
+                )
+                .await
             }
             Event::Read { conversation, by_customer, seq, .. } => {
                 // Each side hears when the other side has read.
@@ -492,13 +561,17 @@ impl Conn {
                     return Ok(());
                 }
                 let by = if *by_customer { "customer" } else { "agent" };
-                self.send_json(json!({"type": "read", "conversation_id": conversation.to_string(), "by": by, "seq": seq})).await
+                self.send_json(
+                    json!({"type": "read", "conversation_id": conversation.to_string(), "by": by, "seq": seq}),
+                )
+                .await
             }
             Event::AgentPresence { agent, status, .. } => {
                 if self.for_customer() {
                     return Ok(());
                 }
-                self.send_json(json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()})).await
+                self.send_json(json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()}))
+                    .await
             }
         }
     }
@@ -540,7 +613,6 @@ impl TokenBucket {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -65,10 +65,7 @@ pub fn sender(kind: &str, id: Option<Uuid>) -> Result<Sender, StoreError> {
 const TAG_SEPARATOR: char = '\u{1f}';
 
 pub fn join_tags(tags: &[String]) -> String {
-    tags.iter()
-        .map(|t| t.replace(TAG_SEPARATOR, " "))
-        .collect::<Vec<_>>()
-        .join(&TAG_SEPARATOR.to_string())
+    tags.iter().map(|t| t.replace(TAG_SEPARATOR, " ")).collect::<Vec<_>>().join(&TAG_SEPARATOR.to_string())
 }
 
 pub fn split_tags(text: &str) -> Vec<String> {

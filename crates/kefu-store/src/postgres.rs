@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
 use kefu_core::catalog::{CategoryPath, Product};
@@ -19,7 +20,6 @@ use kefu_core::order::{Order, OrderItem, OrderNo, Shipment, ShipmentEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 use tokio_postgres::types::ToSql;
-use deadpool_postgres::GenericClient;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
@@ -35,7 +35,11 @@ fn be(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 }
 
 fn unique_or(e: tokio_postgres::Error, conflict: &'static str) -> StoreError {
-    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(conflict) } else { be(e) }
+    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        StoreError::Conflict(conflict)
+    } else {
+        be(e)
+    }
 }
 
 impl PostgresStore {
@@ -71,13 +75,19 @@ impl PostgresStore {
         .await
         .map_err(be)?;
         for (version, name, sql) in POSTGRES_MIGRATIONS {
-            let done = tx.query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version]).await.map_err(be)?;
+            let done = tx
+                .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version])
+                .await
+                .map_err(be)?;
             if done.is_none() {
                 tx.batch_execute(sql).await.map_err(be)?;
                 let now = kefu_core::clock::Clock::now(&kefu_core::clock::SystemClock).millis();
-                tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", &[version, name, &now])
-                    .await
-                    .map_err(be)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    &[version, name, &now],
+                )
+                .await
+                .map_err(be)?;
                 tracing::info!(migration = name, "postgres: applied migration");
             }
         }
@@ -107,10 +117,12 @@ fn shop_from(r: &Row) -> StoreResult<Shop> {
     })
 }
 
-const AGENT_COLS: &str = "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at";
+const AGENT_COLS: &str =
+    "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at";
 async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<Agent> {
     let id: Uuid = r.get(0);
-    let shops = c.query("SELECT shop_id FROM agent_shops WHERE agent_id = $1 ORDER BY shop_id", &[&id]).await.map_err(be)?;
+    let shops =
+        c.query("SELECT shop_id FROM agent_shops WHERE agent_id = $1 ORDER BY shop_id", &[&id]).await.map_err(be)?;
     let groups = c
         .query("SELECT group_id FROM agent_skill_groups WHERE agent_id = $1 ORDER BY group_id", &[&id])
         .await
@@ -213,7 +225,8 @@ fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
+const MESSAGE_COLS: &str =
+    "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
 fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
     let client: Option<String> = r.get(o + 8);
     Ok(Message {
@@ -230,17 +243,18 @@ fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
 }
 
 async fn load_conversation(c: &impl GenericClient, id: ConversationId, lock: bool) -> StoreResult<Conversation> {
-    let sql = format!(
-        "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}",
-        if lock { " FOR UPDATE" } else { "" }
-    );
+    let sql =
+        format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
     let row = c.query_opt(&sql, &[&id.as_uuid()]).await.map_err(be)?.ok_or(StoreError::NotFound("conversation"))?;
     conversation_from(&row, 0)
 }
 
 async fn open_load(c: &impl GenericClient, agent: AgentId) -> StoreResult<u32> {
     let n: i64 = c
-        .query_one("SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned'", &[&agent.as_uuid()])
+        .query_one(
+            "SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned'",
+            &[&agent.as_uuid()],
+        )
         .await
         .map_err(be)?
         .get(0);
@@ -260,7 +274,9 @@ async fn save_agent_links(c: &impl GenericClient, agent: &Agent) -> StoreResult<
     c.execute("DELETE FROM agent_shops WHERE agent_id = $1", &[&id]).await.map_err(be)?;
     c.execute("DELETE FROM agent_skill_groups WHERE agent_id = $1", &[&id]).await.map_err(be)?;
     for shop in &agent.shops {
-        c.execute("INSERT INTO agent_shops (agent_id, shop_id) VALUES ($1, $2)", &[&id, &shop.as_uuid()]).await.map_err(be)?;
+        c.execute("INSERT INTO agent_shops (agent_id, shop_id) VALUES ($1, $2)", &[&id, &shop.as_uuid()])
+            .await
+            .map_err(be)?;
     }
     for group in &agent.skill_groups {
         c.execute("INSERT INTO agent_skill_groups (agent_id, group_id) VALUES ($1, $2)", &[&id, &group.as_uuid()])
@@ -278,9 +294,12 @@ fn prefixed(alias: &str, cols: &str) -> String {
 impl Store for PostgresStore {
     async fn server_key(&self, candidate: &str) -> StoreResult<String> {
         let c = self.client().await?;
-        c.execute("INSERT INTO meta (key, value) VALUES ('server_key', $1) ON CONFLICT (key) DO NOTHING", &[&candidate])
-            .await
-            .map_err(be)?;
+        c.execute(
+            "INSERT INTO meta (key, value) VALUES ('server_key', $1) ON CONFLICT (key) DO NOTHING",
+            &[&candidate],
+        )
+        .await
+        .map_err(be)?;
         Ok(c.query_one("SELECT value FROM meta WHERE key = 'server_key'", &[]).await.map_err(be)?.get(0))
     }
 
@@ -297,19 +316,24 @@ impl Store for PostgresStore {
 
     async fn shops(&self) -> StoreResult<Vec<Shop>> {
         let c = self.client().await?;
-        let rows = c.query(&format!("SELECT {SHOP_COLS} FROM shops ORDER BY created_at, slug"), &[]).await.map_err(be)?;
+        let rows =
+            c.query(&format!("SELECT {SHOP_COLS} FROM shops ORDER BY created_at, slug"), &[]).await.map_err(be)?;
         rows.iter().map(shop_from).collect()
     }
 
     async fn shop(&self, id: ShopId) -> StoreResult<Option<Shop>> {
         let c = self.client().await?;
-        let row = c.query_opt(&format!("SELECT {SHOP_COLS} FROM shops WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        let row =
+            c.query_opt(&format!("SELECT {SHOP_COLS} FROM shops WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
         row.as_ref().map(shop_from).transpose()
     }
 
     async fn shop_by_slug(&self, slug: &ShopSlug) -> StoreResult<Option<Shop>> {
         let c = self.client().await?;
-        let row = c.query_opt(&format!("SELECT {SHOP_COLS} FROM shops WHERE slug = $1"), &[&slug.as_str()]).await.map_err(be)?;
+        let row = c
+            .query_opt(&format!("SELECT {SHOP_COLS} FROM shops WHERE slug = $1"), &[&slug.as_str()])
+            .await
+            .map_err(be)?;
         row.as_ref().map(shop_from).transpose()
     }
 
@@ -341,7 +365,11 @@ impl Store for PostgresStore {
             .map_err(be)?;
         Ok(rows
             .iter()
-            .map(|r| SkillGroup { id: SkillGroupId::from_uuid(r.get(0)), shop_id: ShopId::from_uuid(r.get(1)), name: r.get(2) })
+            .map(|r| SkillGroup {
+                id: SkillGroupId::from_uuid(r.get(0)),
+                shop_id: ShopId::from_uuid(r.get(1)),
+                name: r.get(2),
+            })
             .collect())
     }
 
@@ -377,7 +405,10 @@ impl Store for PostgresStore {
 
     async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
         let c = self.client().await?;
-        let row = c.query_opt(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        let row = c
+            .query_opt(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.id = $1"), &[&id.as_uuid()])
+            .await
+            .map_err(be)?;
         match row {
             Some(r) => Ok(Some(agent_from(&c, &r).await?)),
             None => Ok(None),
@@ -496,11 +527,18 @@ impl Store for PostgresStore {
 
     async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
         let c = self.client().await?;
-        let row = c.query_opt(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        let row = c
+            .query_opt(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1"), &[&id.as_uuid()])
+            .await
+            .map_err(be)?;
         row.map(|r| customer_from(&r, 0)).transpose()
     }
 
-    async fn customer_ids_by_external(&self, shop: ShopId, external_ids: &[String]) -> StoreResult<HashMap<String, CustomerId>> {
+    async fn customer_ids_by_external(
+        &self,
+        shop: ShopId,
+        external_ids: &[String],
+    ) -> StoreResult<HashMap<String, CustomerId>> {
         let c = self.client().await?;
         let rows = c
             .query(
@@ -524,9 +562,12 @@ impl Store for PostgresStore {
             .await
             .map_err(be)?;
         for p in products {
-            tx.execute(&stmt, &[&p.id.as_uuid(), &p.shop_id.as_uuid(), &p.sku, &p.name, &p.model, &p.category.joined(), &p.price.0])
-                .await
-                .map_err(be)?;
+            tx.execute(
+                &stmt,
+                &[&p.id.as_uuid(), &p.shop_id.as_uuid(), &p.sku, &p.name, &p.model, &p.category.joined(), &p.price.0],
+            )
+            .await
+            .map_err(be)?;
         }
         tx.commit().await.map_err(be)
     }
@@ -602,7 +643,14 @@ impl Store for PostgresStore {
             for (line, it) in o.items.iter().enumerate() {
                 tx.execute(
                     &item,
-                    &[&id, &(line as i32), &it.sku, &it.name, &(it.quantity.min(i32::MAX as u32) as i32), &it.unit_price.0],
+                    &[
+                        &id,
+                        &(line as i32),
+                        &it.sku,
+                        &it.name,
+                        &(it.quantity.min(i32::MAX as u32) as i32),
+                        &it.unit_price.0,
+                    ],
                 )
                 .await
                 .map_err(be)?;
@@ -613,7 +661,10 @@ impl Store for PostgresStore {
 
     async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         let c = self.client().await?;
-        let row = c.query_opt(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+        let row = c
+            .query_opt(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"), &[&id.as_uuid()])
+            .await
+            .map_err(be)?;
         match row {
             Some(r) => Ok(Some(order_from(&c, &r).await?)),
             None => Ok(None),
@@ -623,7 +674,10 @@ impl Store for PostgresStore {
     async fn order_by_no(&self, shop: ShopId, order_no: &OrderNo) -> StoreResult<Option<Order>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(&format!("SELECT {ORDER_COLS} FROM orders WHERE shop_id = $1 AND order_no = $2"), &[&shop.as_uuid(), &order_no.as_str()])
+            .query_opt(
+                &format!("SELECT {ORDER_COLS} FROM orders WHERE shop_id = $1 AND order_no = $2"),
+                &[&shop.as_uuid(), &order_no.as_str()],
+            )
             .await
             .map_err(be)?;
         match row {
@@ -636,7 +690,10 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         let nos: Vec<&str> = order_nos.iter().map(OrderNo::as_str).collect();
         let rows = c
-            .query("SELECT order_no, id FROM orders WHERE shop_id = $1 AND order_no = ANY($2)", &[&shop.as_uuid(), &nos])
+            .query(
+                "SELECT order_no, id FROM orders WHERE shop_id = $1 AND order_no = ANY($2)",
+                &[&shop.as_uuid(), &nos],
+            )
             .await
             .map_err(be)?;
         rows.iter()
@@ -704,7 +761,10 @@ impl Store for PostgresStore {
         for r in &rows {
             let id: Uuid = r.get(0);
             let events = c
-                .query("SELECT at, location, description FROM shipment_events WHERE shipment_id = $1 ORDER BY line", &[&id])
+                .query(
+                    "SELECT at, location, description FROM shipment_events WHERE shipment_id = $1 ORDER BY line",
+                    &[&id],
+                )
                 .await
                 .map_err(be)?
                 .iter()
@@ -809,10 +869,7 @@ impl Store for PostgresStore {
             prefixed("cu", CUSTOMER_COLS),
             prefixed("m", MESSAGE_COLS),
         );
-        let rows = c
-            .query(&sql, &[&shops, &statuses, &agent, &customer, &search, &like, &limit])
-            .await
-            .map_err(be)?;
+        let rows = c.query(&sql, &[&shops, &statuses, &agent, &customer, &search, &like, &limit]).await.map_err(be)?;
         rows.iter()
             .map(|r| {
                 let mo = CONVERSATION_COUNT + CUSTOMER_COUNT;
@@ -826,7 +883,13 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn assign_conversation(&self, id: ConversationId, agent: AgentId, max_concurrent: u32, now: Timestamp) -> StoreResult<Conversation> {
+    async fn assign_conversation(
+        &self,
+        id: ConversationId,
+        agent: AgentId,
+        max_concurrent: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
         // Lock the agent first so two assignments to one agent count in turn.
@@ -852,7 +915,12 @@ impl Store for PostgresStore {
         Ok(conv)
     }
 
-    async fn transfer_conversation(&self, id: ConversationId, to: TransferTarget, now: Timestamp) -> StoreResult<Conversation> {
+    async fn transfer_conversation(
+        &self,
+        id: ConversationId,
+        to: TransferTarget,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
         if let TransferTarget::Agent { agent, .. } = to {
@@ -912,7 +980,9 @@ impl Store for PostgresStore {
         if conv.csat.is_some() {
             return Err(StoreError::Conflict("already_rated"));
         }
-        tx.execute("UPDATE conversations SET csat = $2 WHERE id = $1", &[&id.as_uuid(), &i16::from(csat)]).await.map_err(be)?;
+        tx.execute("UPDATE conversations SET csat = $2 WHERE id = $1", &[&id.as_uuid(), &i16::from(csat)])
+            .await
+            .map_err(be)?;
         let conv = load_conversation(&tx, id, false).await?;
         tx.commit().await.map_err(be)?;
         Ok(conv)
@@ -975,15 +1045,23 @@ impl Store for PostgresStore {
         .await
         .map_err(be)?;
         tx.commit().await.map_err(be)?;
-        let conversation = Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+        let conversation =
+            Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
         Ok(Appended { message, conversation, duplicate: false })
     }
 
-    async fn messages_after(&self, conversation: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
         let c = self.client().await?;
         let rows = c
             .query(
-                &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"),
+                &format!(
+                    "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                ),
                 &[&conversation.as_uuid(), &after_seq, &i64::from(limit)],
             )
             .await
@@ -991,7 +1069,12 @@ impl Store for PostgresStore {
         rows.iter().map(|r| message_from(r, 0)).collect()
     }
 
-    async fn messages_before(&self, conversation: ConversationId, before_seq: i64, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
         let c = self.client().await?;
         let rows = c
             .query(

@@ -178,7 +178,8 @@ fn customer_from(t: CustomerRow) -> StoreResult<Customer> {
 }
 
 const PRODUCT_COLS: &str = "id, shop_id, sku, name, model, category, price";
-fn product_from(r: &Row) -> rusqlite::Result<(Uuid, Uuid, String, String, Option<String>, String, i64)> {
+type ProductRow = (Uuid, Uuid, String, String, Option<String>, String, i64);
+fn product_from(r: &Row) -> rusqlite::Result<ProductRow> {
     Ok((uuid_col(r, 0)?, uuid_col(r, 1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
 }
 
@@ -269,7 +270,12 @@ fn conversation_row_at(r: &Row, o: usize) -> rusqlite::Result<ConversationRow> {
 fn conversation_row(r: &Row) -> rusqlite::Result<ConversationRow> {
     conversation_row_at(r, 0)
 }
-fn conversation_from(((id, shop, customer, channel, status, agent, group, priority), (tags, csat, last_seq, waiting, created, updated, closed)): ConversationRow) -> StoreResult<Conversation> {
+fn conversation_from(
+    (
+        (id, shop, customer, channel, status, agent, group, priority),
+        (tags, csat, last_seq, waiting, created, updated, closed),
+    ): ConversationRow,
+) -> StoreResult<Conversation> {
     Ok(Conversation {
         id: ConversationId::from_uuid(id),
         shop_id: ShopId::from_uuid(shop),
@@ -289,7 +295,8 @@ fn conversation_from(((id, shop, customer, channel, status, agent, group, priori
     })
 }
 
-const MESSAGE_COLS: &str = "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
+const MESSAGE_COLS: &str =
+    "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
 type MessageRow = (Uuid, Uuid, Uuid, i64, String, Option<Uuid>, String, String, Option<String>, i64);
 fn message_row_at(r: &Row, o: usize) -> rusqlite::Result<MessageRow> {
     Ok((
@@ -415,20 +422,26 @@ impl Store for SqliteStore {
 
     async fn shops(&self) -> StoreResult<Vec<Shop>> {
         self.pool
-            .read(|c| many(c, &format!("SELECT {SHOP_COLS} FROM shops ORDER BY created_at, slug"), [], shop_row, shop_from))
+            .read(|c| {
+                many(c, &format!("SELECT {SHOP_COLS} FROM shops ORDER BY created_at, slug"), [], shop_row, shop_from)
+            })
             .await
     }
 
     async fn shop(&self, id: ShopId) -> StoreResult<Option<Shop>> {
         self.pool
-            .read(move |c| one(c, &format!("SELECT {SHOP_COLS} FROM shops WHERE id = ?1"), [id.as_uuid()], shop_row, shop_from))
+            .read(move |c| {
+                one(c, &format!("SELECT {SHOP_COLS} FROM shops WHERE id = ?1"), [id.as_uuid()], shop_row, shop_from)
+            })
             .await
     }
 
     async fn shop_by_slug(&self, slug: &ShopSlug) -> StoreResult<Option<Shop>> {
         let slug = slug.as_str().to_owned();
         self.pool
-            .read(move |c| one(c, &format!("SELECT {SHOP_COLS} FROM shops WHERE slug = ?1"), [slug], shop_row, shop_from))
+            .read(move |c| {
+                one(c, &format!("SELECT {SHOP_COLS} FROM shops WHERE slug = ?1"), [slug], shop_row, shop_from)
+            })
             .await
     }
 
@@ -436,7 +449,9 @@ impl Store for SqliteStore {
         let secret = secret.expose().to_owned();
         self.pool
             .write(move |c| {
-                let n = c.execute("UPDATE shops SET secret = ?1 WHERE id = ?2", params![secret, id.as_uuid()]).map_err(be)?;
+                let n = c
+                    .execute("UPDATE shops SET secret = ?1 WHERE id = ?2", params![secret, id.as_uuid()])
+                    .map_err(be)?;
                 if n == 0 { Err(StoreError::NotFound("shop")) } else { Ok(()) }
             })
             .await
@@ -450,7 +465,9 @@ impl Store for SqliteStore {
                     "INSERT INTO skill_groups (id, shop_id, name) VALUES (?1, ?2, ?3)",
                     params![g.id.as_uuid(), g.shop_id.as_uuid(), g.name],
                 )
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("skill_group_exists") } else { be(e) })?;
+                .map_err(|e| {
+                    if is_unique_violation(&e) { StoreError::Conflict("skill_group_exists") } else { be(e) }
+                })?;
                 Ok(())
             })
             .await
@@ -464,7 +481,9 @@ impl Store for SqliteStore {
                     "SELECT id, shop_id, name FROM skill_groups WHERE shop_id = ?1 ORDER BY name",
                     [shop.as_uuid()],
                     |r| Ok((uuid_col(r, 0)?, uuid_col(r, 1)?, r.get::<_, String>(2)?)),
-                    |(id, shop, name)| Ok(SkillGroup { id: SkillGroupId::from_uuid(id), shop_id: ShopId::from_uuid(shop), name }),
+                    |(id, shop, name)| {
+                        Ok(SkillGroup { id: SkillGroupId::from_uuid(id), shop_id: ShopId::from_uuid(shop), name })
+                    },
                 )
             })
             .await
@@ -505,7 +524,8 @@ impl Store for SqliteStore {
     async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
         self.pool
             .read(move |c| {
-                let row = one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE id = ?1"), [id.as_uuid()], agent_row, Ok)?;
+                let row =
+                    one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE id = ?1"), [id.as_uuid()], agent_row, Ok)?;
                 row.map(|r| agent_from(c, r)).transpose()
             })
             .await
@@ -515,7 +535,8 @@ impl Store for SqliteStore {
         let username = username.trim().to_ascii_lowercase();
         self.pool
             .read(move |c| {
-                let row = one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE username = ?1"), [username], agent_row, Ok)?;
+                let row =
+                    one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE username = ?1"), [username], agent_row, Ok)?;
                 row.map(|r| agent_from(c, r)).transpose()
             })
             .await
@@ -647,16 +668,21 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn customer_ids_by_external(&self, shop: ShopId, external_ids: &[String]) -> StoreResult<HashMap<String, CustomerId>> {
+    async fn customer_ids_by_external(
+        &self,
+        shop: ShopId,
+        external_ids: &[String],
+    ) -> StoreResult<HashMap<String, CustomerId>> {
         let ids = external_ids.to_vec();
         self.pool
             .read(move |c| {
-                let mut stmt = c
-                    .prepare_cached("SELECT id FROM customers WHERE shop_id = ?1 AND external_id = ?2")
-                    .map_err(be)?;
+                let mut stmt =
+                    c.prepare_cached("SELECT id FROM customers WHERE shop_id = ?1 AND external_id = ?2").map_err(be)?;
                 let mut out = HashMap::new();
                 for ext in ids {
-                    if let Some(id) = stmt.query_row(params![shop.as_uuid(), ext], |r| uuid_col(r, 0)).optional().map_err(be)? {
+                    if let Some(id) =
+                        stmt.query_row(params![shop.as_uuid(), ext], |r| uuid_col(r, 0)).optional().map_err(be)?
+                    {
                         out.insert(ext, CustomerId::from_uuid(id));
                     }
                 }
@@ -700,7 +726,8 @@ impl Store for SqliteStore {
                             sku,
                             name,
                             model,
-                            category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
+                            category: CategoryPath::parse(&category)
+                                .map_err(|_| corrupt("category", category.clone()))?,
                             price: Fen(price),
                         })
                     },
@@ -769,7 +796,8 @@ impl Store for SqliteStore {
     async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         self.pool
             .read(move |c| {
-                let row = one(c, &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"), [id.as_uuid()], order_row, Ok)?;
+                let row =
+                    one(c, &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"), [id.as_uuid()], order_row, Ok)?;
                 row.map(|r| order_from(c, r)).transpose()
             })
             .await
@@ -795,10 +823,15 @@ impl Store for SqliteStore {
         let nos = order_nos.to_vec();
         self.pool
             .read(move |c| {
-                let mut stmt = c.prepare_cached("SELECT id FROM orders WHERE shop_id = ?1 AND order_no = ?2").map_err(be)?;
+                let mut stmt =
+                    c.prepare_cached("SELECT id FROM orders WHERE shop_id = ?1 AND order_no = ?2").map_err(be)?;
                 let mut out = HashMap::new();
                 for no in nos {
-                    if let Some(id) = stmt.query_row(params![shop.as_uuid(), no.as_str()], |r| uuid_col(r, 0)).optional().map_err(be)? {
+                    if let Some(id) = stmt
+                        .query_row(params![shop.as_uuid(), no.as_str()], |r| uuid_col(r, 0))
+                        .optional()
+                        .map_err(be)?
+                    {
                         out.insert(no, OrderId::from_uuid(id));
                     }
                 }
@@ -812,7 +845,9 @@ impl Store for SqliteStore {
             .read(move |c| {
                 let rows = many(
                     c,
-                    &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2"),
+                    &format!(
+                        "SELECT {ORDER_COLS} FROM orders WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2"
+                    ),
                     params![customer.as_uuid(), limit],
                     order_row,
                     Ok,
@@ -891,7 +926,9 @@ impl Store for SqliteStore {
             .write(move |c| {
                 let existing = one(
                     c,
-                    &format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE customer_id = ?1 AND status <> 'closed'"),
+                    &format!(
+                        "SELECT {CONVERSATION_COLS} FROM conversations WHERE customer_id = ?1 AND status <> 'closed'"
+                    ),
                     [x.customer_id.as_uuid()],
                     conversation_row,
                     conversation_from,
@@ -900,7 +937,10 @@ impl Store for SqliteStore {
                     return Ok(existing);
                 }
                 c.execute(
-                    &format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ({})", in_list(CONVERSATION_COUNT, 1)),
+                    &format!(
+                        "INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ({})",
+                        in_list(CONVERSATION_COUNT, 1)
+                    ),
                     params![
                         x.id.as_uuid(),
                         x.shop_id.as_uuid(),
@@ -934,7 +974,9 @@ impl Store for SqliteStore {
             .read(move |c| {
                 one(
                     c,
-                    &format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE customer_id = ?1 AND status <> 'closed'"),
+                    &format!(
+                        "SELECT {CONVERSATION_COLS} FROM conversations WHERE customer_id = ?1 AND status <> 'closed'"
+                    ),
                     [customer.as_uuid()],
                     conversation_row,
                     conversation_from,
@@ -1013,7 +1055,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn assign_conversation(&self, id: ConversationId, agent: AgentId, max_concurrent: u32, now: Timestamp) -> StoreResult<Conversation> {
+    async fn assign_conversation(
+        &self,
+        id: ConversationId,
+        agent: AgentId,
+        max_concurrent: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
         self.pool
             .write(move |c| {
                 let conv = load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))?;
@@ -1036,7 +1084,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn transfer_conversation(&self, id: ConversationId, to: TransferTarget, now: Timestamp) -> StoreResult<Conversation> {
+    async fn transfer_conversation(
+        &self,
+        id: ConversationId,
+        to: TransferTarget,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
         self.pool
             .write(move |c| {
                 let conv = load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))?;
@@ -1088,7 +1141,8 @@ impl Store for SqliteStore {
                 if conv.csat.is_some() {
                     return Err(StoreError::Conflict("already_rated"));
                 }
-                c.execute("UPDATE conversations SET csat = ?2 WHERE id = ?1", params![id.as_uuid(), csat]).map_err(be)?;
+                c.execute("UPDATE conversations SET csat = ?2 WHERE id = ?1", params![id.as_uuid(), csat])
+                    .map_err(be)?;
                 load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))
             })
             .await
@@ -1101,7 +1155,9 @@ impl Store for SqliteStore {
                 if let Some(client_id) = &m.client_msg_id {
                     let existing = one(
                         c,
-                        &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2"),
+                        &format!(
+                            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2"
+                        ),
                         params![m.conversation_id.as_uuid(), client_id.as_str()],
                         message_row,
                         message_from,
@@ -1125,33 +1181,54 @@ impl Store for SqliteStore {
                     created_at: m.at,
                 };
                 let (sender_kind, sender_id) = codec::sender_columns(message.sender);
-                c.prepare_cached(&format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            message.id.as_uuid(),
-                            message.conversation_id.as_uuid(),
-                            message.shop_id.as_uuid(),
-                            message.seq,
-                            sender_kind,
-                            sender_id,
-                            message.kind.as_str(),
-                            message.text,
-                            message.client_msg_id.as_ref().map(|c| c.as_str()),
-                            message.created_at.millis()
-                        ])
-                    })
-                    .map_err(be)?;
+                c.prepare_cached(&format!(
+                    "INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        message.id.as_uuid(),
+                        message.conversation_id.as_uuid(),
+                        message.shop_id.as_uuid(),
+                        message.seq,
+                        sender_kind,
+                        sender_id,
+                        message.kind.as_str(),
+                        message.text,
+                        message.client_msg_id.as_ref().map(|c| c.as_str()),
+                        message.created_at.millis()
+                    ])
+                })
+                .map_err(be)?;
                 let waiting = waiting_since_after(conv.waiting_since, &message);
-                c.prepare_cached("UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4 WHERE id = ?1")
-                    .and_then(|mut s| s.execute(params![conv.id.as_uuid(), message.seq, waiting.map(Timestamp::millis), message.created_at.millis()]))
-                    .map_err(be)?;
-                let conversation = Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+                c.prepare_cached(
+                    "UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4 WHERE id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        conv.id.as_uuid(),
+                        message.seq,
+                        waiting.map(Timestamp::millis),
+                        message.created_at.millis()
+                    ])
+                })
+                .map_err(be)?;
+                let conversation = Conversation {
+                    last_seq: message.seq,
+                    waiting_since: waiting,
+                    updated_at: message.created_at,
+                    ..conv
+                };
                 Ok(Appended { message, conversation, duplicate: false })
             })
             .await
     }
 
-    async fn messages_after(&self, conversation: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
         self.pool
             .read(move |c| {
                 many(
@@ -1165,7 +1242,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn messages_before(&self, conversation: ConversationId, before_seq: i64, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
         self.pool
             .read(move |c| {
                 let mut list = many(

@@ -42,9 +42,8 @@ async fn sqlite() -> TestDb {
 async fn postgres() -> Option<TestDb> {
     let url = std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
     let schema = format!("t_{}", new_id().simple());
-    let store = kefu_store::open(&Backend::Postgres { url, schema: Some(schema), pool_size: 8 })
-        .await
-        .expect("open postgres");
+    let store =
+        kefu_store::open(&Backend::Postgres { url, schema: Some(schema), pool_size: 8 }).await.expect("open postgres");
     Some(TestDb { store, _cleanup: None })
 }
 
@@ -177,7 +176,10 @@ async fn shops_agents_and_sessions(store: &dyn Store) {
     assert_eq!(store.skill_groups(a.id).await.expect("groups"), vec![group.clone()]);
 
     let mut zhang = agent(store, "zhangsan", &[a.id], 5).await;
-    assert!(matches!(store.create_agent(&Agent { id: AgentId::from_uuid(new_id()), ..zhang.clone() }).await, Err(StoreError::Conflict("username_taken"))));
+    assert!(matches!(
+        store.create_agent(&Agent { id: AgentId::from_uuid(new_id()), ..zhang.clone() }).await,
+        Err(StoreError::Conflict("username_taken"))
+    ));
     zhang.skill_groups = vec![group.id];
     zhang.shops = vec![a.id, b.id];
     zhang.max_concurrent = 8;
@@ -215,7 +217,7 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
     c.tier = Tier::Plus;
     c.tags = vec!["老客".into(), "爱砍价".into()];
     c.phone = Some(MaskedPhone::parse("13812345678").expect("phone"));
-    store.upsert_customers(&[c.clone()]).await.expect("customers");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customers");
     // Upserting again with a new id keeps the first id and takes the new fields.
     let again = Customer { id: CustomerId::from_uuid(new_id()), nickname: "改名了".into(), ..c.clone() };
     store.upsert_customers(&[again]).await.expect("customers again");
@@ -236,8 +238,11 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
         category: CategoryPath::parse("家用电器/冰箱/对开门").expect("path"),
         price: Fen(399_900),
     };
-    store.upsert_products(&[product.clone()]).await.expect("products");
-    store.upsert_products(&[Product { price: Fen(359_900), id: ProductId::from_uuid(new_id()), ..product.clone() }]).await.expect("again");
+    store.upsert_products(std::slice::from_ref(&product)).await.expect("products");
+    store
+        .upsert_products(&[Product { price: Fen(359_900), id: ProductId::from_uuid(new_id()), ..product.clone() }])
+        .await
+        .expect("again");
     let products = store.products(s.id, 10).await.expect("list");
     assert_eq!(products.len(), 1);
     assert_eq!(products[0].price, Fen(359_900));
@@ -249,7 +254,12 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
         order_no: OrderNo::parse("88120001").expect("no"),
         customer_id: c.id,
         status: OrderStatus::Shipped,
-        items: vec![OrderItem { sku: "FR-500".into(), name: "对开门冰箱".into(), quantity: 1, unit_price: Fen(359_900) }],
+        items: vec![OrderItem {
+            sku: "FR-500".into(),
+            name: "对开门冰箱".into(),
+            quantity: 1,
+            unit_price: Fen(359_900),
+        }],
         total: Fen(359_900),
         province: "广东省".into(),
         city: "深圳市".into(),
@@ -262,9 +272,15 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
         cancelled_at: None,
         updated_at: T0.plus_days(1),
     };
-    store.upsert_orders(&[order.clone()]).await.expect("orders");
+    store.upsert_orders(std::slice::from_ref(&order)).await.expect("orders");
     // A newer update wins …
-    let delivered = Order { status: OrderStatus::Delivered, delivered_at: Some(T0.plus_days(3)), updated_at: T0.plus_days(3), id: OrderId::from_uuid(new_id()), ..order.clone() };
+    let delivered = Order {
+        status: OrderStatus::Delivered,
+        delivered_at: Some(T0.plus_days(3)),
+        updated_at: T0.plus_days(3),
+        id: OrderId::from_uuid(new_id()),
+        ..order.clone()
+    };
     store.upsert_orders(&[delivered]).await.expect("newer");
     // … and a late, older one is ignored.
     let stale = Order { status: OrderStatus::Paid, updated_at: T0.plus_days(2), items: vec![], ..order.clone() };
@@ -275,7 +291,7 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
     assert_eq!(got.items, order.items);
     assert_eq!(store.orders_of_customer(c.id, 10).await.expect("of customer").len(), 1);
     assert_eq!(store.order(order.id).await.expect("by id").map(|o| o.order_no), Some(order.order_no.clone()));
-    let ids = store.order_ids_by_no(s.id, &[order.order_no.clone()]).await.expect("ids");
+    let ids = store.order_ids_by_no(s.id, std::slice::from_ref(&order.order_no)).await.expect("ids");
     assert_eq!(ids.get(&order.order_no), Some(&order.id));
 
     let shipment = Shipment {
@@ -290,11 +306,12 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
         ],
         updated_at: T0.plus_days(2),
     };
-    store.upsert_shipments(&[shipment.clone()]).await.expect("shipments");
+    store.upsert_shipments(std::slice::from_ref(&shipment)).await.expect("shipments");
     let mut more = shipment.clone();
     more.id = ShipmentId::from_uuid(new_id());
-    more.events.push(ShipmentEvent { at: T0.plus_days(3), location: "深圳南山".into(), description: "已签收".into() });
-    store.upsert_shipments(&[more.clone()]).await.expect("again");
+    more.events
+        .push(ShipmentEvent { at: T0.plus_days(3), location: "深圳南山".into(), description: "已签收".into() });
+    store.upsert_shipments(std::slice::from_ref(&more)).await.expect("again");
     let got = store.shipments_of_order(order.id).await.expect("of order");
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, shipment.id);
@@ -304,7 +321,7 @@ async fn merchant_data_upserts_are_idempotent_and_ignore_stale_updates(store: &d
 async fn messages_get_consecutive_seqs_and_retries_are_stored_once(store: &dyn Store) {
     let s = shop(store, "delta").await;
     let c = customer(s.id, "u1");
-    store.upsert_customers(&[c.clone()]).await.expect("customer");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
     let zhang = agent(store, "zhang", &[s.id], 5).await;
     let conv = conversation_for(store, s.id, c.id).await;
     let me = Sender::Customer(c.id);
@@ -319,10 +336,12 @@ async fn messages_get_consecutive_seqs_and_retries_are_stored_once(store: &dyn S
     let second = store.append_message(text(conv.id, me, "我的快递到哪了", Some("c2"), 30)).await.expect("append");
     assert_eq!(second.message.seq, 2);
     assert_eq!(second.conversation.waiting_since, Some(T0.plus_millis(10)), "the oldest unanswered message counts");
-    let note = NewMessage { kind: MessageKind::Note, ..text(conv.id, Sender::Agent(zhang.id), "VIP, 小心", None, 40) };
+    let note =
+        NewMessage { kind: MessageKind::Note, ..text(conv.id, Sender::Agent(zhang.id), "VIP, 小心", None, 40) };
     let note = store.append_message(note).await.expect("note");
     assert_eq!(note.conversation.waiting_since, Some(T0.plus_millis(10)), "a note is no answer");
-    let reply = store.append_message(text(conv.id, Sender::Agent(zhang.id), "亲，在的", None, 50)).await.expect("reply");
+    let reply =
+        store.append_message(text(conv.id, Sender::Agent(zhang.id), "亲，在的", None, 50)).await.expect("reply");
     assert_eq!(reply.message.seq, 4);
     assert_eq!(reply.conversation.waiting_since, None);
 
@@ -353,7 +372,7 @@ async fn messages_get_consecutive_seqs_and_retries_are_stored_once(store: &dyn S
 async fn concurrent_appends_never_share_a_seq(store: &dyn Store) {
     let s = shop(store, "epsilon").await;
     let c = customer(s.id, "u1");
-    store.upsert_customers(&[c.clone()]).await.expect("customer");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
     let conv = conversation_for(store, s.id, c.id).await;
     let store_ptr: &dyn Store = store;
     let sends = (0..100).map(|i| {
@@ -361,7 +380,8 @@ async fn concurrent_appends_never_share_a_seq(store: &dyn Store) {
         store_ptr.append_message(msg)
     });
     let results = futures_join_all(sends).await;
-    let fresh: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok()).filter(|a| !a.duplicate).map(|a| a.message.seq).collect();
+    let fresh: Vec<i64> =
+        results.iter().filter_map(|r| r.as_ref().ok()).filter(|a| !a.duplicate).map(|a| a.message.seq).collect();
     assert!(results.iter().all(Result::is_ok));
     let mut seqs = fresh.clone();
     seqs.sort();
@@ -404,13 +424,25 @@ async fn assignment_respects_capacity_and_state(store: &dyn Store) {
     assert_eq!(assigned.assigned_agent, Some(a.id));
     // Idempotent for the same agent, refused for another.
     assert!(store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0).await.is_ok());
-    assert!(matches!(store.assign_conversation(conv1.id, b.id, 2, T0).await, Err(StoreError::Conflict("already_assigned"))));
-    assert!(matches!(store.assign_conversation(conv2.id, a.id, a.max_concurrent, T0).await, Err(StoreError::CapacityReached)));
-    assert!(matches!(store.transfer_conversation(conv2.id, TransferTarget::Agent { agent: a.id, max_concurrent: 1 }, T0).await, Err(StoreError::CapacityReached)));
+    assert!(matches!(
+        store.assign_conversation(conv1.id, b.id, 2, T0).await,
+        Err(StoreError::Conflict("already_assigned"))
+    ));
+    assert!(matches!(
+        store.assign_conversation(conv2.id, a.id, a.max_concurrent, T0).await,
+        Err(StoreError::CapacityReached)
+    ));
+    assert!(matches!(
+        store.transfer_conversation(conv2.id, TransferTarget::Agent { agent: a.id, max_concurrent: 1 }, T0).await,
+        Err(StoreError::CapacityReached)
+    ));
     let loads = store.agents_of_shop(s.id).await.expect("loads");
     assert_eq!(loads.iter().find(|l| l.agent.id == a.id).map(|l| l.open_conversations), Some(1));
 
-    let moved = store.transfer_conversation(conv1.id, TransferTarget::Agent { agent: b.id, max_concurrent: 2 }, T0).await.expect("transfer");
+    let moved = store
+        .transfer_conversation(conv1.id, TransferTarget::Agent { agent: b.id, max_concurrent: 2 }, T0)
+        .await
+        .expect("transfer");
     assert_eq!(moved.assigned_agent, Some(b.id));
     let group = SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "售后".into() };
     store.create_skill_group(&group).await.expect("group");
@@ -426,13 +458,16 @@ async fn assignment_respects_capacity_and_state(store: &dyn Store) {
     let rated = store.rate_conversation(conv1.id, 5).await.expect("rate");
     assert_eq!(rated.csat, Some(5));
     assert!(matches!(store.rate_conversation(conv1.id, 1).await, Err(StoreError::Conflict("already_rated"))));
-    assert!(matches!(store.close_conversation(ConversationId::from_uuid(new_id()), T0).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.close_conversation(ConversationId::from_uuid(new_id()), T0).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn a_customer_has_one_open_conversation(store: &dyn Store) {
     let s = shop(store, "eta").await;
     let c = customer(s.id, "u1");
-    store.upsert_customers(&[c.clone()]).await.expect("customer");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
     let first = conversation_for(store, s.id, c.id).await;
     let second = conversation_for(store, s.id, c.id).await;
     assert_eq!(first.id, second.id);

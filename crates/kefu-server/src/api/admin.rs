@@ -37,7 +37,11 @@ pub struct NewShop {
     name: String,
 }
 
-pub async fn create_shop(State(state): State<SharedState>, auth: AgentAuth, Body(body): Body<NewShop>) -> ApiResult<Json> {
+pub async fn create_shop(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Body(body): Body<NewShop>,
+) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
@@ -54,7 +58,11 @@ pub async fn create_shop(State(state): State<SharedState>, auth: AgentAuth, Body
     Ok(axum::Json(json!({ "shop": ShopDto::from(&shop), "secret": shop.secret.expose() })))
 }
 
-pub async fn rotate_secret(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+pub async fn rotate_secret(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     let id = parse_id(&id, ShopId::parse)?;
     let secret = ShopSecret::new(auth::random_token());
@@ -81,7 +89,11 @@ pub async fn shop_agents(State(state): State<SharedState>, auth: AgentAuth, Path
     Ok(axum::Json(json!({ "agents": list })))
 }
 
-pub async fn skill_groups(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+pub async fn skill_groups(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json> {
     let shop = shop_for(&state, &auth.agent, &id).await?;
     let groups = state.ctx.store.skill_groups(shop).await?;
     let list: Vec<SkillGroupDto> = groups.iter().map(SkillGroupDto::from).collect();
@@ -94,14 +106,20 @@ pub struct NewGroup {
     name: String,
 }
 
-pub async fn create_skill_group(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>, Body(body): Body<NewGroup>) -> ApiResult<Json> {
+pub async fn create_skill_group(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Body(body): Body<NewGroup>,
+) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     let shop = shop_for(&state, &auth.agent, &id).await?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 32 {
         return Err(ApiError::new(Code::InvalidInput, "name must be 1-32 characters"));
     }
-    let group = SkillGroup { id: SkillGroupId::from_uuid(state.ctx.ids.new_uuid()), shop_id: shop, name: name.to_owned() };
+    let group =
+        SkillGroup { id: SkillGroupId::from_uuid(state.ctx.ids.new_uuid()), shop_id: shop, name: name.to_owned() };
     state.ctx.store.create_skill_group(&group).await?;
     Ok(axum::Json(json!({ "skill_group": SkillGroupDto::from(&group) })))
 }
@@ -144,7 +162,8 @@ async fn apply_agent_body(state: &SharedState, agent: &mut Agent, body: AgentBod
         d.clone_into(&mut agent.display_name);
     }
     if let Some(r) = body.role {
-        agent.role = Role::parse(&r).ok_or_else(|| ApiError::new(Code::InvalidInput, "role must be agent, senior, qa, supervisor or admin"))?;
+        agent.role = Role::parse(&r)
+            .ok_or_else(|| ApiError::new(Code::InvalidInput, "role must be agent, senior, qa, supervisor or admin"))?;
     }
     if let Some(m) = body.max_concurrent {
         if !(1..=100).contains(&m) {
@@ -158,7 +177,11 @@ async fn apply_agent_body(state: &SharedState, agent: &mut Agent, body: AgentBod
             .iter()
             .map(|s| {
                 let id = ShopId::parse(s).map_err(invalid)?;
-                known.iter().any(|k| k.id == id).then_some(id).ok_or_else(|| ApiError::new(Code::InvalidInput, format!("unknown shop {s}")))
+                known
+                    .iter()
+                    .any(|k| k.id == id)
+                    .then_some(id)
+                    .ok_or_else(|| ApiError::new(Code::InvalidInput, format!("unknown shop {s}")))
             })
             .collect::<ApiResult<_>>()?;
     }
@@ -171,7 +194,9 @@ async fn apply_agent_body(state: &SharedState, agent: &mut Agent, body: AgentBod
             .iter()
             .map(|g| {
                 let id = SkillGroupId::parse(g).map_err(invalid)?;
-                known.contains(&id).then_some(id).ok_or_else(|| ApiError::new(Code::InvalidInput, format!("skill group {g} is not in the agent's shops")))
+                known.contains(&id).then_some(id).ok_or_else(|| {
+                    ApiError::new(Code::InvalidInput, format!("skill group {g} is not in the agent's shops"))
+                })
             })
             .collect::<ApiResult<_>>()?;
     }
@@ -187,7 +212,11 @@ async fn apply_agent_body(state: &SharedState, agent: &mut Agent, body: AgentBod
     Ok(())
 }
 
-pub async fn create_agent(State(state): State<SharedState>, auth: AgentAuth, Body(body): Body<AgentBody>) -> ApiResult<Json> {
+pub async fn create_agent(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Body(body): Body<AgentBody>,
+) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     if body.username.is_none() || body.password.is_none() {
         return Err(ApiError::new(Code::InvalidInput, "username and password are required"));
@@ -212,7 +241,12 @@ pub async fn create_agent(State(state): State<SharedState>, auth: AgentAuth, Bod
     Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
 }
 
-pub async fn update_agent(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>, Body(body): Body<AgentBody>) -> ApiResult<Json> {
+pub async fn update_agent(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Body(body): Body<AgentBody>,
+) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     let id = parse_id(&id, AgentId::parse)?;
     let mut agent = state.ctx.store.agent(id).await?.ok_or_else(|| ApiError::new(Code::NotFound, "agent not found"))?;

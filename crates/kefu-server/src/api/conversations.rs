@@ -41,7 +41,10 @@ pub async fn list(State(state): State<SharedState>, auth: AgentAuth, Query(q): Q
         None | Some("") => vec![ConversationStatus::Bot, ConversationStatus::Queued, ConversationStatus::Assigned],
         Some(list) => list
             .split(',')
-            .map(|s| ConversationStatus::parse(s.trim()).ok_or_else(|| ApiError::new(Code::InvalidInput, format!("unknown status {s:?}"))))
+            .map(|s| {
+                ConversationStatus::parse(s.trim())
+                    .ok_or_else(|| ApiError::new(Code::InvalidInput, format!("unknown status {s:?}")))
+            })
             .collect::<Result<_, _>>()?,
     };
     let filter = ConversationFilter {
@@ -64,7 +67,12 @@ pub async fn list(State(state): State<SharedState>, auth: AgentAuth, Query(q): Q
 pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
     let id = parse_id(&id, ConversationId::parse)?;
     let conversation = desk::open_for_agent(&state.ctx, &auth.agent, id).await?;
-    let customer = state.ctx.store.customer(conversation.customer_id).await?.ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?;
+    let customer = state
+        .ctx
+        .store
+        .customer(conversation.customer_id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?;
     Ok(axum::Json(json!({
         "conversation": ConversationDto::from(&conversation),
         "customer": CustomerDto::from(&customer),
@@ -78,7 +86,12 @@ pub struct PageQuery {
     limit: Option<u32>,
 }
 
-pub async fn messages(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>, Query(q): Query<PageQuery>) -> ApiResult<Json> {
+pub async fn messages(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json> {
     let id = parse_id(&id, ConversationId::parse)?;
     let conversation = desk::open_for_agent(&state.ctx, &auth.agent, id).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
@@ -98,7 +111,12 @@ pub struct SendBody {
     client_msg_id: Option<String>,
 }
 
-pub async fn send(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>, Body(body): Body<SendBody>) -> ApiResult<Json> {
+pub async fn send(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Body(body): Body<SendBody>,
+) -> ApiResult<Json> {
     let id = parse_id(&id, ConversationId::parse)?;
     let text = MessageText::parse(&body.text).map_err(|e| ApiError::new(Code::InvalidInput, e.to_string()))?;
     let client = body
@@ -124,7 +142,12 @@ pub struct TransferBody {
     group_id: Option<String>,
 }
 
-pub async fn transfer(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>, Body(body): Body<TransferBody>) -> ApiResult<Json> {
+pub async fn transfer(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    Body(body): Body<TransferBody>,
+) -> ApiResult<Json> {
     let id = parse_id(&id, ConversationId::parse)?;
     let to = match (body.agent_id.as_deref(), body.group_id.as_deref()) {
         (Some(a), None) => Transfer::ToAgent(parse_id(a, AgentId::parse)?),

@@ -11,7 +11,11 @@ use crate::SharedState;
 use crate::dto::{ConversationOverviewDto, CustomerDto, OrderDto};
 use crate::error::{ApiError, ApiResult, Code};
 
-pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+pub async fn show(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
     let id = parse_id(&id, CustomerId::parse)?;
     let customer = state
         .ctx

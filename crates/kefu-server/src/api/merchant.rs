@@ -16,17 +16,21 @@ pub const SIGNATURE_HEADER: &str = "x-kefu-signature";
 
 async fn verified_shop(state: &SharedState, slug: &str, headers: &HeaderMap, body: &[u8]) -> ApiResult<Shop> {
     let slug = ShopSlug::parse(slug).map_err(|_| ApiError::new(Code::NotFound, "shop not found"))?;
-    let shop = state.ctx.store.shop_by_slug(&slug).await?.ok_or_else(|| ApiError::new(Code::NotFound, "shop not found"))?;
+    let shop =
+        state.ctx.store.shop_by_slug(&slug).await?.ok_or_else(|| ApiError::new(Code::NotFound, "shop not found"))?;
     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     auth::verify_webhook(shop.secret.expose(), header, body, state.ctx.clock.now()).map_err(|e| match e {
-        TokenError::Expired => ApiError::new(Code::SignatureInvalid, "the signature timestamp is too old (more than 5 minutes)"),
+        TokenError::Expired => {
+            ApiError::new(Code::SignatureInvalid, "the signature timestamp is too old (more than 5 minutes)")
+        }
         TokenError::Invalid => ApiError::new(Code::SignatureInvalid, "missing or wrong X-Kefu-Signature"),
     })?;
     Ok(shop)
 }
 
 fn kind(text: &str) -> ApiResult<Kind> {
-    Kind::parse(text).ok_or_else(|| ApiError::new(Code::NotFound, "kind must be customers, products, orders or shipments"))
+    Kind::parse(text)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "kind must be customers, products, orders or shipments"))
 }
 
 fn import_error(e: ImportError) -> ApiError {
@@ -49,7 +53,12 @@ fn json_body(body: &[u8]) -> ApiResult<Value> {
 }
 
 /// `POST /api/merchant/{shop}/{kind}` with a JSON array of records: all or nothing.
-pub async fn upsert(State(state): State<SharedState>, Path((shop, kind_text)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> ApiResult<axum::Json<Value>> {
+pub async fn upsert(
+    State(state): State<SharedState>,
+    Path((shop, kind_text)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<axum::Json<Value>> {
     let kind = kind(&kind_text)?;
     let shop = verified_shop(&state, &shop, &headers, &body).await?;
     let Value::Array(rows) = json_body(&body)? else {
@@ -65,7 +74,12 @@ pub async fn upsert(State(state): State<SharedState>, Path((shop, kind_text)): P
 
 /// `POST /webhooks/{shop}/{orders|shipments|…}` with one record, e.g. when an
 /// order ships.
-pub async fn webhook(State(state): State<SharedState>, Path((shop, kind_text)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> ApiResult<axum::Json<Value>> {
+pub async fn webhook(
+    State(state): State<SharedState>,
+    Path((shop, kind_text)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<axum::Json<Value>> {
     let kind = kind(&kind_text)?;
     let shop = verified_shop(&state, &shop, &headers, &body).await?;
     let record = json_body(&body)?;

@@ -64,16 +64,13 @@ pub async fn logout(State(state): State<SharedState>, auth: AgentAuth) -> ApiRes
     Ok(([(SET_COOKIE, session_cookie(&state, "", 0))], axum::Json(json!({"ok": true}))).into_response())
 }
 
-async fn me_body(state: &SharedState, agent: &kefu_core::agent::Agent, session: &AgentSession) -> ApiResult<serde_json::Value> {
-    let shops: Vec<ShopDto> = state
-        .ctx
-        .store
-        .shops()
-        .await?
-        .iter()
-        .filter(|s| agent.can_access_shop(s.id))
-        .map(ShopDto::from)
-        .collect();
+async fn me_body(
+    state: &SharedState,
+    agent: &kefu_core::agent::Agent,
+    session: &AgentSession,
+) -> ApiResult<serde_json::Value> {
+    let shops: Vec<ShopDto> =
+        state.ctx.store.shops().await?.iter().filter(|s| agent.can_access_shop(s.id)).map(ShopDto::from).collect();
     Ok(json!({ "agent": AgentDto::from(agent), "csrf_token": session.csrf_token, "shops": shops }))
 }
 
@@ -86,7 +83,11 @@ pub struct StatusBody {
     status: String,
 }
 
-pub async fn set_status(State(state): State<SharedState>, auth: AgentAuth, Body(body): Body<StatusBody>) -> ApiResult<axum::Json<serde_json::Value>> {
+pub async fn set_status(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Body(body): Body<StatusBody>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
     let status = AgentStatus::parse(&body.status)
         .ok_or_else(|| ApiError::new(Code::InvalidInput, "status must be online, away or offline"))?;
     desk::set_status(&state.ctx, &auth.agent, status).await?;

@@ -41,27 +41,48 @@ pub struct SessionBody {
 
 pub async fn session(State(state): State<SharedState>, Body(body): Body<SessionBody>) -> ApiResult<Json> {
     let slug = ShopSlug::parse(&body.shop).map_err(|_| ApiError::new(Code::NotFound, "shop not found"))?;
-    let shop = state.ctx.store.shop_by_slug(&slug).await?.ok_or_else(|| ApiError::new(Code::NotFound, "shop not found"))?;
+    let shop =
+        state.ctx.store.shop_by_slug(&slug).await?.ok_or_else(|| ApiError::new(Code::NotFound, "shop not found"))?;
     let now = state.ctx.clock.now();
     let customer = if let Some(id) = body.identity {
-        auth::verify_identity(shop.secret.expose(), &id.customer_id, id.expires, &id.signature, now).map_err(|e| match e {
-            TokenError::Expired => ApiError::new(Code::IdentityExpired, "the identity signature has expired"),
-            TokenError::Invalid => ApiError::new(Code::IdentityInvalid, "the identity signature is not valid for this shop"),
+        auth::verify_identity(shop.secret.expose(), &id.customer_id, id.expires, &id.signature, now).map_err(|e| {
+            match e {
+                TokenError::Expired => ApiError::new(Code::IdentityExpired, "the identity signature has expired"),
+                TokenError::Invalid => {
+                    ApiError::new(Code::IdentityInvalid, "the identity signature is not valid for this shop")
+                }
+            }
         })?;
         let external = id.customer_id.trim().to_owned();
         if external.is_empty() || external.chars().count() > 64 {
             return Err(ApiError::new(Code::InvalidInput, "customer_id must be 1-64 characters"));
         }
         match state.ctx.store.customer_ids_by_external(shop.id, std::slice::from_ref(&external)).await?.get(&external) {
-            Some(cid) => state.ctx.store.customer(*cid).await?.ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?,
+            Some(cid) => state
+                .ctx
+                .store
+                .customer(*cid)
+                .await?
+                .ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?,
             None => {
                 // A shopper the merchant has not imported yet: remember them.
-                let nickname = id.nickname.map(|n| n.trim().chars().take(32).collect::<String>()).filter(|n| !n.is_empty());
-                let c = new_customer(&state, shop.id, Some(external.clone()), nickname.unwrap_or_else(|| format!("买家{external}")));
+                let nickname =
+                    id.nickname.map(|n| n.trim().chars().take(32).collect::<String>()).filter(|n| !n.is_empty());
+                let c = new_customer(
+                    &state,
+                    shop.id,
+                    Some(external.clone()),
+                    nickname.unwrap_or_else(|| format!("买家{external}")),
+                );
                 state.ctx.store.upsert_customers(std::slice::from_ref(&c)).await?;
-                let cid = state.ctx.store.customer_ids_by_external(shop.id, &[external.clone()]).await?;
+                let cid = state.ctx.store.customer_ids_by_external(shop.id, std::slice::from_ref(&external)).await?;
                 let cid = cid.get(&external).ok_or_else(|| ApiError::new(Code::Internal, "customer vanished"))?;
-                state.ctx.store.customer(*cid).await?.ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?
+                state
+                    .ctx
+                    .store
+                    .customer(*cid)
+                    .await?
+                    .ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?
             }
         }
     } else if let Some(existing) = body.token.as_deref().filter(|t| !t.is_empty()) {
@@ -89,7 +110,12 @@ pub async fn session(State(state): State<SharedState>, Body(body): Body<SessionB
     })))
 }
 
-fn new_customer(state: &SharedState, shop: kefu_core::id::ShopId, external_id: Option<String>, nickname: String) -> Customer {
+fn new_customer(
+    state: &SharedState,
+    shop: kefu_core::id::ShopId,
+    external_id: Option<String>,
+    nickname: String,
+) -> Customer {
     Customer {
         id: CustomerId::from_uuid(state.ctx.ids.new_uuid()),
         shop_id: shop,
@@ -122,9 +148,15 @@ pub struct PageQuery {
 }
 
 /// History of the shopper's conversation (their open one by default).
-pub async fn messages(State(state): State<SharedState>, auth: CustomerAuth, Query(q): Query<PageQuery>) -> ApiResult<Json> {
+pub async fn messages(
+    State(state): State<SharedState>,
+    auth: CustomerAuth,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json> {
     let conversation = match q.conversation_id.as_deref() {
-        Some(id) => Some(desk::open_for_customer(&state.ctx, &auth.customer, parse_id(id, ConversationId::parse)?).await?),
+        Some(id) => {
+            Some(desk::open_for_customer(&state.ctx, &auth.customer, parse_id(id, ConversationId::parse)?).await?)
+        }
         None => state.ctx.store.open_conversation_of_customer(auth.customer.id).await?,
     };
     let Some(conversation) = conversation else {
@@ -132,7 +164,8 @@ pub async fn messages(State(state): State<SharedState>, auth: CustomerAuth, Quer
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let list = state.ctx.store.messages_before(conversation.id, q.before.unwrap_or(i64::MAX), limit).await?;
-    let dtos: Vec<MessageDto> = list.iter().filter(|m| m.visible_to_customer()).map(|m| MessageDto::new(m, true)).collect();
+    let dtos: Vec<MessageDto> =
+        list.iter().filter(|m| m.visible_to_customer()).map(|m| MessageDto::new(m, true)).collect();
     Ok(axum::Json(json!({ "conversation": CustomerConversationDto::from(&conversation), "messages": dtos })))
 }
 

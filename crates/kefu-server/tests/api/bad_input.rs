@@ -39,7 +39,8 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_up() {
 
     // Still up, and nothing was stored.
     assert!(ws.drain().await.is_empty());
-    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    let (_, history, _) =
+        app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
     assert_eq!(history["messages"], json!([]));
     ws.send(json!({"type": "send", "client_msg_id": "ok", "text": "正常消息"})).await;
     assert_eq!(ws.recv_type("ack").await["seq"], 1);
@@ -84,7 +85,9 @@ async fn a_flood_is_rate_limited_without_hurting_others() {
     assert!(acks <= 5, "at most the burst got through, got {acks}");
     calm.send(json!({"type": "send", "client_msg_id": "c1", "text": "我正常说话"})).await;
     assert_eq!(calm.recv_type("ack").await["seq"], 1);
-    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {flooder_token}"))]).await;
+    let (_, history, _) = app
+        .request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {flooder_token}"))])
+        .await;
     assert!(history["messages"].as_array().map(Vec::len).unwrap_or(0) <= 5);
 }
 

@@ -28,7 +28,8 @@ async fn customer_and_agent_talk_in_real_time() {
     assert_eq!(status, 200);
     assert_eq!(list["conversations"][0]["conversation"]["id"], conversation_id.as_str());
 
-    let (status, body) = app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
+    let (status, body) =
+        app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["conversation"]["status"], "assigned");
 
@@ -83,7 +84,8 @@ async fn a_retried_send_is_stored_once() {
     assert_eq!(second["duplicate"], true);
     assert_eq!(second["message_id"], first["message_id"]);
     assert_eq!(second["seq"], 1);
-    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    let (_, history, _) =
+        app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
     assert_eq!(history["messages"].as_array().map(Vec::len), Some(1));
 }
 
@@ -108,7 +110,9 @@ async fn resume_delivers_every_missed_message_exactly_once_in_order() {
     let mut customer = app.customer_ws(&token).await;
     customer.send(json!({"type": "resume", "conversation_id": conversation_id, "after_seq": 1})).await;
     // One more arrives while resuming.
-    agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": "a-late", "text": "还在吗"})).await;
+    agent_ws
+        .send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": "a-late", "text": "还在吗"}))
+        .await;
     agent_ws.recv_type("ack").await;
 
     let mut seqs = Vec::new();
@@ -133,15 +137,27 @@ async fn notes_never_reach_the_customer() {
     let conversation_id = customer.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
     app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
     let (status, _) = app
-        .as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/messages"), Some(json!({"text": "内部：此人是职业差评师", "note": true})))
+        .as_agent(
+            &agent,
+            "POST",
+            &format!("/api/conversations/{conversation_id}/messages"),
+            Some(json!({"text": "内部：此人是职业差评师", "note": true})),
+        )
         .await;
     assert_eq!(status, 200);
-    app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/messages"), Some(json!({"text": "您好"}))).await;
+    app.as_agent(
+        &agent,
+        "POST",
+        &format!("/api/conversations/{conversation_id}/messages"),
+        Some(json!({"text": "您好"})),
+    )
+    .await;
     let frames = customer.drain().await;
     let texts: Vec<&str> = frames.iter().filter_map(|f| f["message"]["text"].as_str()).collect();
     assert!(texts.contains(&"您好"));
     assert!(!frames.iter().any(|f| f.to_string().contains("差评师")), "{frames:?}");
-    let (_, history, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    let (_, history, _) =
+        app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
     assert!(!history.to_string().contains("差评师"));
     customer.send(json!({"type": "resume", "conversation_id": conversation_id, "after_seq": 0})).await;
     let frames = customer.drain().await;
@@ -172,7 +188,45 @@ async fn accepting_respects_the_concurrency_limit() {
     assert_eq!(app.as_agent(&other, "POST", &format!("/api/conversations/{}/accept", ids[1]), None).await.0, 200);
     // Transfer to the full agent is refused too.
     let (status, body) = app
-        .as_agent(&other, "POST", &format!("/api/conversations/{}/transfer", ids[1]), Some(json!({"agent_id": agent.agent_id})))
+        .as_agent(
+            &other,
+            "POST",
+            &format!("/api/conversations/{}/transfer", ids[1]),
+            Some(json!({"agent_id": agent.agent_id})),
+        )
         .await;
     assert_eq!(status, 409, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_new_conversations_is_spread_over_agents_with_room() {
+    // agent-a holds 5, agent-a2 holds 1: six shoppers writing at once all get
+    // an agent, though they all read the same loads and race for agent-a2.
+    let app = TestApp::spawn_auto_assign().await;
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(app.visitor(&app.shop_a).await.0);
+    }
+    let mut clients = Vec::new();
+    for token in &tokens {
+        clients.push(app.customer_ws(token).await);
+    }
+    let sends = clients.iter_mut().map(|ws| async move {
+        ws.send(json!({"type": "send", "client_msg_id": "first", "text": "在吗"})).await;
+        ws.recv_type("ack").await
+    });
+    futures_util::future::join_all(sends).await;
+    let admin = app.login("admin").await;
+    let (status, list) = app.as_agent(&admin, "GET", "/api/conversations?status=queued", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["conversations"].as_array().map(Vec::len), Some(0), "none left in the queue: {list}");
+    let (_, list) = app.as_agent(&admin, "GET", "/api/conversations?status=assigned", None).await;
+    assert_eq!(list["conversations"].as_array().map(Vec::len), Some(6), "{list}");
+    // A seventh finds everyone full and waits in the queue.
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+    ws.send(json!({"type": "send", "client_msg_id": "first", "text": "在吗"})).await;
+    ws.recv_type("ack").await;
+    let (_, list) = app.as_agent(&admin, "GET", "/api/conversations?status=queued", None).await;
+    assert_eq!(list["conversations"].as_array().map(Vec::len), Some(1), "{list}");
 }

@@ -60,25 +60,38 @@ impl TestApp {
         Self::spawn_with(ServerConfig::default()).await
     }
 
+    /// New conversations go straight to the least-loaded online agent.
+    pub async fn spawn_auto_assign() -> TestApp {
+        Self::spawn_inner(ServerConfig::default(), true).await
+    }
+
     pub async fn spawn_with(config: ServerConfig) -> TestApp {
-        let (store, dir): (Arc<dyn Store>, _) = match std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => {
-                let schema = format!("api_{}", uuid::Uuid::now_v7().simple());
-                let backend = kefu_store::Backend::Postgres { url, schema: Some(schema), pool_size: 8 };
-                (kefu_store::open(&backend).await.expect("postgres"), None)
-            }
-            None => {
-                let dir = std::env::temp_dir().join(format!("kefu-api-{}", uuid::Uuid::now_v7().simple()));
-                let backend = kefu_store::Backend::Sqlite { path: dir.join("kefu.db"), durability: kefu_store::Durability::Normal };
-                (kefu_store::open(&backend).await.expect("sqlite"), Some(TempDir(dir)))
-            }
-        };
+        Self::spawn_inner(config, false).await
+    }
+
+    async fn spawn_inner(config: ServerConfig, auto_assign: bool) -> TestApp {
+        let (store, dir): (Arc<dyn Store>, _) =
+            match std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+                Some(url) => {
+                    let schema = format!("api_{}", uuid::Uuid::now_v7().simple());
+                    let backend = kefu_store::Backend::Postgres { url, schema: Some(schema), pool_size: 8 };
+                    (kefu_store::open(&backend).await.expect("postgres"), None)
+                }
+                None => {
+                    let dir = std::env::temp_dir().join(format!("kefu-api-{}", uuid::Uuid::now_v7().simple()));
+                    let backend = kefu_store::Backend::Sqlite {
+                        path: dir.join("kefu.db"),
+                        durability: kefu_store::Durability::Normal,
+                    };
+                    (kefu_store::open(&backend).await.expect("sqlite"), Some(TempDir(dir)))
+                }
+            };
         let ctx = Ctx {
             store: store.clone(),
             bus: Arc::new(InProcessBus::new()),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
-            auto_assign: false,
+            auto_assign,
         };
         let (tx, rx) = tokio::sync::watch::channel(false);
         let state = AppState::new(ctx, config, rx).await.expect("state");
@@ -155,7 +168,13 @@ impl TestApp {
         c
     }
 
-    pub async fn request(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (StatusCode, Value, axum::http::HeaderMap) {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
         let mut req = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -178,8 +197,9 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str) -> Session {
-        let (status, body, headers) =
-            self.request("POST", "/api/auth/login", Some(json!({"username": username, "password": PASSWORD})), &[]).await;
+        let (status, body, headers) = self
+            .request("POST", "/api/auth/login", Some(json!({"username": username, "password": PASSWORD})), &[])
+            .await;
         assert_eq!(status, StatusCode::OK, "login {username}: {body}");
         let set_cookie = headers.get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").to_owned();
         assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
@@ -198,7 +218,8 @@ impl TestApp {
 
     /// A chat token for a new anonymous visitor of `shop`.
     pub async fn visitor(&self, shop: &Shop) -> (String, String) {
-        let (status, body, _) = self.request("POST", "/api/widget/session", Some(json!({"shop": shop.slug.as_str()})), &[]).await;
+        let (status, body, _) =
+            self.request("POST", "/api/widget/session", Some(json!({"shop": shop.slug.as_str()})), &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         (body["token"].as_str().expect("token").to_owned(), body["customer"]["id"].as_str().expect("id").to_owned())
     }
@@ -260,7 +281,11 @@ impl WsClient {
 
     pub async fn recv(&mut self) -> Value {
         loop {
-            let frame = tokio::time::timeout(GUARD, self.stream.next()).await.expect("a frame in time").expect("open").expect("ok");
+            let frame = tokio::time::timeout(GUARD, self.stream.next())
+                .await
+                .expect("a frame in time")
+                .expect("open")
+                .expect("ok");
             if let Ws::Text(t) = frame {
                 return serde_json::from_str(&t).expect("json frame");
             }

@@ -13,7 +13,11 @@ fn now_unix() -> i64 {
 async fn signed(app: &TestApp, path: &str, body: &Value, secret: &str, unix: i64) -> (u16, Value) {
     let raw = body.to_string();
     let sig = kefu_server::auth::webhook_signature(secret, unix, raw.as_bytes());
-    let req = Request::post(path).header("content-type", "application/json").header("x-kefu-signature", sig).body(Body::from(raw)).expect("req");
+    let req = Request::post(path)
+        .header("content-type", "application/json")
+        .header("x-kefu-signature", sig)
+        .body(Body::from(raw))
+        .expect("req");
     let (status, v, _) = app.raw(req).await;
     (status.as_u16(), v)
 }
@@ -46,7 +50,12 @@ async fn batches_are_all_or_nothing_with_line_numbers() {
     }]);
     let (status, v) = signed(&app, "/api/merchant/shop-a/orders", &orders, &secret, now_unix()).await;
     assert_eq!(status, 200, "{v}");
-    let order = app.store.order_by_no(app.shop_a.id, &kefu_core::order::OrderNo::parse("88120001").expect("no")).await.expect("q").expect("order");
+    let order = app
+        .store
+        .order_by_no(app.shop_a.id, &kefu_core::order::OrderNo::parse("88120001").expect("no"))
+        .await
+        .expect("q")
+        .expect("order");
     assert_eq!(order.total.0, 399_900);
 }
 
@@ -70,7 +79,12 @@ async fn webhooks_need_a_valid_fresh_signature() {
 
     let (status, v) = signed(&app, "/webhooks/shop-a/shipments", &shipment, &secret, now_unix()).await;
     assert_eq!(status, 200, "{v}");
-    let order = app.store.order_by_no(app.shop_a.id, &kefu_core::order::OrderNo::parse("u100-0001").expect("no")).await.expect("q").expect("o");
+    let order = app
+        .store
+        .order_by_no(app.shop_a.id, &kefu_core::order::OrderNo::parse("u100-0001").expect("no"))
+        .await
+        .expect("q")
+        .expect("o");
     let shipments = app.store.shipments_of_order(order.id).await.expect("shipments");
     assert_eq!(shipments[0].tracking_no, "SF100200300");
 
@@ -85,10 +99,14 @@ async fn the_openapi_document_describes_the_api() {
     let (status, doc, _) = app.request("GET", "/api/openapi.json", None, &[]).await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/api/conversations", "/api/widget/session", "/api/merchant/{shop}/{kind}", "/webhooks/{shop}/{kind}", "/ws"] {
+    for path in
+        ["/api/conversations", "/api/widget/session", "/api/merchant/{shop}/{kind}", "/webhooks/{shop}/{kind}", "/ws"]
+    {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
-    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"].as_array().expect("codes");
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("codes");
     for code in kefu_server::error::Code::ALL {
         assert!(codes.iter().any(|c| c == code.as_str()), "{} documented", code.as_str());
     }

@@ -11,20 +11,29 @@ async fn agents_need_a_session_and_a_csrf_token() {
     let (status, body, _) = app.request("GET", "/api/me", None, &[]).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthenticated");
-    let (status, body, _) = app.request("POST", "/api/auth/login", Some(json!({"username": "agent-a", "password": "wrong"})), &[]).await;
+    let (status, body, _) =
+        app.request("POST", "/api/auth/login", Some(json!({"username": "agent-a", "password": "wrong"})), &[]).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "invalid_credentials");
-    let (status, body, _) = app.request("POST", "/api/auth/login", Some(json!({"username": "nobody", "password": "wrong"})), &[]).await;
+    let (status, body, _) =
+        app.request("POST", "/api/auth/login", Some(json!({"username": "nobody", "password": "wrong"})), &[]).await;
     assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (401, Some("invalid_credentials")));
 
     let s = app.login("agent-a").await;
     let (status, _, _) = app.request("GET", "/api/me", None, &[("cookie", &s.cookie)]).await;
     assert_eq!(status, 200, "reads need no CSRF token");
-    let (status, body, _) = app.request("PUT", "/api/me/status", Some(json!({"status": "away"})), &[("cookie", &s.cookie)]).await;
+    let (status, body, _) =
+        app.request("PUT", "/api/me/status", Some(json!({"status": "away"})), &[("cookie", &s.cookie)]).await;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["code"], "csrf_failed");
-    let (status, body, _) =
-        app.request("PUT", "/api/me/status", Some(json!({"status": "away"})), &[("cookie", &s.cookie), ("x-csrf-token", "guess")]).await;
+    let (status, body, _) = app
+        .request(
+            "PUT",
+            "/api/me/status",
+            Some(json!({"status": "away"})),
+            &[("cookie", &s.cookie), ("x-csrf-token", "guess")],
+        )
+        .await;
     assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (403, Some("csrf_failed")));
     assert_eq!(app.as_agent(&s, "PUT", "/api/me/status", Some(json!({"status": "away"}))).await.0, 200);
 
@@ -44,7 +53,8 @@ async fn roles_are_enforced() {
         assert_eq!(v["error"]["code"], "forbidden");
     }
     let admin = app.login("admin").await;
-    let (status, v) = app.as_agent(&admin, "POST", "/api/admin/shops", Some(json!({"slug": "new-shop", "name": "新店"}))).await;
+    let (status, v) =
+        app.as_agent(&admin, "POST", "/api/admin/shops", Some(json!({"slug": "new-shop", "name": "新店"}))).await;
     assert_eq!(status, 200, "{v}");
     // QA reads but does not take conversations.
     let qa = app.login("qa").await;
@@ -56,7 +66,8 @@ async fn roles_are_enforced() {
     let (status, v) = app.as_agent(&qa, "POST", &format!("/api/conversations/{id}/accept"), None).await;
     assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (403, Some("forbidden")));
     // A plain agent cannot reply to a conversation they don't hold.
-    let (status, _) = app.as_agent(&agent, "POST", &format!("/api/conversations/{id}/messages"), Some(json!({"text": "抢答"}))).await;
+    let (status, _) =
+        app.as_agent(&agent, "POST", &format!("/api/conversations/{id}/messages"), Some(json!({"text": "抢答"}))).await;
     assert_eq!(status, 403);
 }
 
@@ -69,7 +80,11 @@ async fn shops_are_isolated() {
     let id = ws.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
 
     let outsider = app.login("agent-b").await;
-    for path in [format!("/api/conversations/{id}"), format!("/api/conversations/{id}/messages"), format!("/api/customers/{customer_id}")] {
+    for path in [
+        format!("/api/conversations/{id}"),
+        format!("/api/conversations/{id}/messages"),
+        format!("/api/customers/{customer_id}"),
+    ] {
         let (status, v) = app.as_agent(&outsider, "GET", &path, None).await;
         assert_eq!(status, 404, "{path}: {v}");
     }
@@ -90,7 +105,8 @@ async fn shops_are_isolated() {
     assert!(outsider_ws.drain().await.iter().all(|f| f["type"] != "message"));
 
     // A chat token of shop A does not open a session in shop B.
-    let (status, v, _) = app.request("POST", "/api/widget/session", Some(json!({"shop": "shop-b", "token": token})), &[]).await;
+    let (status, v, _) =
+        app.request("POST", "/api/widget/session", Some(json!({"shop": "shop-b", "token": token})), &[]).await;
     assert_eq!(status, 200);
     assert_ne!(v["customer"]["id"], customer_id.as_str(), "a new visitor, not the shop-A customer");
 }
@@ -111,14 +127,25 @@ async fn a_customer_never_sees_another_customers_conversation() {
     assert_eq!(bob_ws.recv_type("error").await["code"], "not_found");
     bob_ws.send(json!({"type": "typing", "conversation_id": id, "on": true})).await;
     assert_eq!(bob_ws.recv_type("error").await["code"], "not_found");
-    let (status, v, _) =
-        app.request("GET", &format!("/api/widget/messages?conversation_id={id}"), None, &[("authorization", &format!("Bearer {bob}"))]).await;
+    let (status, v, _) = app
+        .request(
+            "GET",
+            &format!("/api/widget/messages?conversation_id={id}"),
+            None,
+            &[("authorization", &format!("Bearer {bob}"))],
+        )
+        .await;
     assert_eq!(status, 404, "{v}");
     alice_ws.send(json!({"type": "send", "client_msg_id": "a2", "text": "还是秘密"})).await;
     alice_ws.recv_type("ack").await;
     assert!(!bob_ws.drain().await.iter().any(|f| f.to_string().contains("秘密")));
     let (status, _, _) = app
-        .request("POST", "/api/widget/rate", Some(json!({"conversation_id": id, "csat": 1})), &[("authorization", &format!("Bearer {bob}"))])
+        .request(
+            "POST",
+            "/api/widget/rate",
+            Some(json!({"conversation_id": id, "csat": 1})),
+            &[("authorization", &format!("Bearer {bob}"))],
+        )
         .await;
     assert_eq!(status, 404);
 }
@@ -130,16 +157,15 @@ async fn signed_identities_are_checked() {
     let secret = app.shop_a.secret.expose();
     let future = (kefu_core::clock::Clock::now(&kefu_core::clock::SystemClock).millis() / 1000) + 3600;
     let sig = kefu_server::auth::identity_signature(secret, "u100", future);
-    let session = |customer_id: &str, expires: i64, signature: &str| {
-        json!({"shop": "shop-a", "identity": {"customer_id": customer_id, "expires": expires, "signature": signature}})
-    };
+    let session = |customer_id: &str, expires: i64, signature: &str| json!({"shop": "shop-a", "identity": {"customer_id": customer_id, "expires": expires, "signature": signature}});
 
     let (status, v, _) = app.request("POST", "/api/widget/session", Some(session("u100", future, &sig)), &[]).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["customer"]["id"], customer.id.to_string());
     assert_eq!(v["customer"]["identified"], true);
     let token = v["token"].as_str().expect("token").to_owned();
-    let (_, orders, _) = app.request("GET", "/api/widget/orders", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    let (_, orders, _) =
+        app.request("GET", "/api/widget/orders", None, &[("authorization", &format!("Bearer {token}"))]).await;
     assert_eq!(orders["orders"][0]["order_no"], "u100-0001");
 
     // Forged: signed for someone else, or with another shop's secret.
@@ -156,7 +182,8 @@ async fn signed_identities_are_checked() {
     // A tampered chat token.
     let mut forged = token.clone();
     forged.insert(3, 'x');
-    let (status, v, _) = app.request("GET", "/api/widget/orders", None, &[("authorization", &format!("Bearer {forged}"))]).await;
+    let (status, v, _) =
+        app.request("GET", "/api/widget/orders", None, &[("authorization", &format!("Bearer {forged}"))]).await;
     assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (401, Some("identity_invalid")));
 }
 

@@ -34,16 +34,24 @@ pub struct Pool {
 fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", match durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    })?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        },
+    )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
 
 impl Pool {
-    pub fn open(path: &Path, durability: Durability, migrate: impl FnOnce(&mut Connection) -> StoreResult<()>) -> StoreResult<Self> {
+    pub fn open(
+        path: &Path,
+        durability: Durability,
+        migrate: impl FnOnce(&mut Connection) -> StoreResult<()>,
+    ) -> StoreResult<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }

@@ -1,0 +1,214 @@
+//! The servers under test: a seeded `kefu serve` child and the bare relay
+//! child, each its own process so its RSS and CPU can be read from /proc.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kefu_core::agent::{AgentSession, AgentStatus};
+use kefu_core::clock::{Clock, SystemClock};
+use kefu_core::customer::{Customer, Tier};
+use kefu_core::id::{CustomerId, IdGen, ShopId, UuidV7};
+use kefu_core::money::Fen;
+use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
+use kefu_core::store::Store;
+use kefu_server::auth;
+
+/// /proc reports CPU time in USER_HZ ticks, 100 per second on Linux.
+pub const CLOCK_TICKS: f64 = 100.0;
+
+/// A bench database: one shop, its shoppers' chat tokens and its agents'
+/// session cookies, written before the server starts.
+pub struct Seeded {
+    pub data_dir: PathBuf,
+    pub customer_tokens: Vec<String>,
+    pub agent_cookies: Vec<String>,
+}
+
+pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> anyhow::Result<Seeded> {
+    let data_dir = std::env::temp_dir().join(format!("kefu-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let store = kefu_store::open(&kefu_store::Backend::Sqlite {
+        path: kefu_store::sqlite_path(&data_dir),
+        durability: kefu_store::Durability::Normal,
+    })
+    .await?;
+    let now = SystemClock.now();
+    let shop = Shop {
+        id: ShopId::from_uuid(UuidV7.new_uuid()),
+        slug: ShopSlug::parse("bench")?,
+        name: "压测店铺".into(),
+        secret: ShopSecret::new(auth::random_token()),
+        created_at: now,
+    };
+    store.create_shop(&shop).await?;
+    let server_key = store.server_key(&auth::random_token()).await?;
+
+    let mut customer_tokens = Vec::with_capacity(customers);
+    let mut batch = Vec::new();
+    for i in 0..customers {
+        let id = CustomerId::from_uuid(UuidV7.new_uuid());
+        batch.push(Customer {
+            id,
+            shop_id: shop.id,
+            external_id: Some(format!("bench-{i}")),
+            nickname: format!("压测买家{i}"),
+            tier: Tier::Normal,
+            tags: Vec::new(),
+            phone: None,
+            lifetime_spend: Fen(0),
+            complaint_count: 0,
+            created_at: now,
+        });
+        let claims = auth::CustomerClaims { shop: shop.id, customer: id, expires_at: now.plus_days(1) };
+        customer_tokens.push(auth::sign_customer_token(&server_key, &claims));
+        if batch.len() == 1000 {
+            store.upsert_customers(&batch).await?;
+            batch.clear();
+        }
+    }
+    store.upsert_customers(&batch).await?;
+
+    let mut agent_cookies = Vec::with_capacity(agents);
+    let shops = vec![shop.slug.as_str().to_owned()];
+    for i in 0..agents {
+        let agent = crate::app::add_user(
+            &store,
+            &format!("bench-agent-{i}"),
+            &auth::random_token(),
+            "agent",
+            &shops,
+            max_concurrent as u32,
+            None,
+        )
+        .await?;
+        store.set_agent_status(agent.id, AgentStatus::Online).await?;
+        let token = auth::random_token();
+        store
+            .create_session(&AgentSession {
+                token_hash: auth::token_hash(&token),
+                agent_id: agent.id,
+                csrf_token: auth::random_token(),
+                created_at: now,
+                expires_at: now.plus_days(1),
+            })
+            .await?;
+        agent_cookies.push(format!("kefu_session={token}"));
+    }
+    close(store).await;
+    Ok(Seeded { data_dir, customer_tokens, agent_cookies })
+}
+
+/// Lets the store's writer finish before the server opens the file.
+async fn close(store: Arc<dyn Store>) {
+    drop(store);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// A child process serving on loopback; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    pub async fn kefu(data_dir: &Path, durability: &str) -> anyhow::Result<Server> {
+        let addr = free_addr()?;
+        let child = Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .env("KEFU_DURABILITY", durability)
+            .env("KEFU_AUTO_ASSIGN", "true")
+            // The limiter still runs on every frame; it just must not cap the saturation phase.
+            .env("KEFU_RATE_BURST", "100000")
+            .env("KEFU_RATE_PER_SECOND", "100000")
+            .env("KEFU_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting kefu serve")?;
+        Server::ready(child, addr).await
+    }
+
+    pub async fn relay() -> anyhow::Result<Server> {
+        let addr = free_addr()?;
+        let child = Command::new(std::env::current_exe()?)
+            .args(["bench", "relay-server", "--listen", &addr.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the bare relay")?;
+        Server::ready(child, addr).await
+    }
+
+    async fn ready(mut child: Child, addr: SocketAddr) -> anyhow::Result<Server> {
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Ok(Server { child, addr });
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("the server under test exited early: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        bail!("the server under test did not listen on {addr} within 30 s")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident set size.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).context("reading /proc")?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in /proc/PID/status")
+    }
+
+    /// User plus system CPU time so far, in ticks.
+    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).context("reading /proc")?;
+        // The command name may hold spaces; fields are counted after its ')'.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).context("malformed /proc/PID/stat")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // utime and stime are fields 14 and 15 of stat; 12 and 13 after the name.
+        Ok(field(11) + field(12))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Each socket is a file descriptor on both sides; say so up front rather
+/// than failing halfway through connecting.
+pub fn check_fd_limit(needed: usize) {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|limits| {
+        limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse::<usize>().ok()))
+    });
+    if let Some(soft) = soft.filter(|s| *s < needed) {
+        eprintln!(
+            "warning: the open-file limit is {soft}, this run needs about {needed}; raise it with `ulimit -n {needed}`"
+        );
+    }
+}

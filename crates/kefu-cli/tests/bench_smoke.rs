@@ -1,0 +1,24 @@
+//! `kefu bench chat` is a benchmark, not a test; this only keeps it working:
+//! a tiny run completes, loses nothing and prints the documented keys.
+//! No figure it prints is asserted.
+
+use std::process::Command;
+
+#[test]
+fn a_tiny_bench_run_prints_every_documented_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "chat", "--connections", "20", "--active", "10", "--rate", "40"])
+        .args(["--duration", "1", "--saturate", "0.5", "--per-agent", "4", "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in
+        ["msgs_per_sec", "relay_p99_ms", "ack_p99_ms", "rss_per_idle_socket_kib", "bare_relay_msgs_per_sec", "lost"]
+    {
+        assert!(report[key].is_number(), "{key} missing: {report}");
+    }
+    assert_eq!(report["lost"], 0, "every message reached its agent: {report}");
+    assert!(report["sent"].as_u64() > Some(0), "something was sent: {report}");
+}
