@@ -6,6 +6,7 @@ mod bench;
 mod config;
 mod demo;
 mod import;
+mod nlu;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Language understanding: train, evaluate and run text classifiers.
+    Nlu {
+        #[command(subcommand)]
+        command: nlu::NluCommand,
+    },
     /// Benchmarks (not tests): see docs/PERFORMANCE.md.
     Bench {
         #[command(subcommand)]
@@ -125,6 +131,9 @@ fn main() -> anyhow::Result<()> {
     if let Command::Config { command: ConfigCommand::PrintDefault } = cli.command {
         print!("{}", config::DEFAULT_FILE);
         return Ok(());
+    }
+    if let Command::Nlu { command } = cli.command {
+        return nlu::run(command);
     }
     let config = Config::load(&overrides)?;
     app::init_logging(&config);
@@ -181,6 +190,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Config { command: ConfigCommand::PrintDefault } => Ok(()),
+            Command::Nlu { .. } => Ok(()),
             Command::Bench { command } => bench::run(command).await,
         }
     })

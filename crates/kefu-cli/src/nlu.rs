@@ -1,0 +1,213 @@
+//! `kefu nlu train|eval|predict`: the text classifier on JSONL files of
+//! `{"text": …, "label": …}` (other label fields and split filters by flag).
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use kefu_nlu::metrics::{self, Report};
+use kefu_nlu::{Classifier, Example, TrainConfig};
+use serde_json::{Value, json};
+
+#[derive(clap::Subcommand)]
+pub enum NluCommand {
+    /// Train a classifier; the label `oos` marks out-of-scope examples.
+    Train {
+        /// JSONL training data (repeat to combine files).
+        #[arg(long, required = true)]
+        data: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        rows: RowArgs,
+        /// SVM cost.
+        #[arg(long, default_value_t = 1.0)]
+        c: f32,
+        /// Drop features seen in fewer texts.
+        #[arg(long, default_value_t = 2)]
+        min_df: u32,
+    },
+    /// Accuracy, macro-F1, per-label precision/recall, confusions, out-of-scope recall.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        rows: RowArgs,
+        #[arg(long)]
+        json: bool,
+        /// Override the model's out-of-scope confidence threshold (0 turns it off).
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+    /// Reads lines on stdin, writes one JSON prediction per line.
+    Predict {
+        #[arg(long)]
+        model: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RowArgs {
+    /// The field holding the label.
+    #[arg(long, default_value = "label")]
+    label_field: String,
+    /// Keep only rows whose `split` field has this value.
+    #[arg(long)]
+    split: Option<String>,
+}
+
+pub fn run(command: NluCommand) -> anyhow::Result<()> {
+    match command {
+        NluCommand::Train { data, out, rows, c, min_df } => {
+            let mut examples = Vec::new();
+            for path in &data {
+                examples.extend(read_examples(path, &rows)?);
+            }
+            let config = TrainConfig { c, min_df, ..TrainConfig::default() };
+            let bar = bar();
+            let started = std::time::Instant::now();
+            let report = |stage: &str, done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(stage.to_owned());
+            };
+            let model = Classifier::train(&examples, &config, &report)?;
+            bar.finish_and_clear();
+            std::fs::write(&out, model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "trained on {} examples, {} labels in {:.1} s (temperature {:.3}, out-of-scope threshold {:.2}) → {}",
+                examples.len(),
+                model.labels().len(),
+                started.elapsed().as_secs_f64(),
+                model.temperature(),
+                model.threshold(),
+                out.display()
+            );
+            Ok(())
+        }
+        NluCommand::Eval { model, data, rows, json, threshold } => {
+            let mut model = load(&model)?;
+            if let Some(t) = threshold {
+                model.set_threshold(t);
+            }
+            let examples = read_examples(&data, &rows)?;
+            let bar = bar();
+            bar.set_length(examples.len() as u64);
+            bar.set_message("evaluating");
+            let started = std::time::Instant::now();
+            let mut pairs = Vec::with_capacity(examples.len());
+            for (i, e) in examples.into_iter().enumerate() {
+                pairs.push((e.label, model.predict(&e.text).label));
+                if i % 256 == 0 {
+                    bar.set_position(i as u64);
+                }
+            }
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            let report = metrics::evaluate(&pairs);
+            if json {
+                println!("{}", report_json(&report, seconds));
+            } else {
+                print_report(&report, seconds);
+            }
+            Ok(())
+        }
+        NluCommand::Predict { model } => {
+            let model = load(&model)?;
+            let stdin = std::io::stdin();
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in stdin.lock().lines() {
+                let line = line.context("reading stdin")?;
+                let p = model.predict(&line);
+                let top: Vec<Value> = p.top.iter().map(|(l, c)| json!({"label": l, "confidence": c})).collect();
+                let v =
+                    json!({"label": p.label, "confidence": p.confidence, "out_of_scope": p.out_of_scope, "top": top});
+                writeln!(out, "{v}")?;
+                out.flush()?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn bar() -> ProgressBar {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:30}] {pos}/{len} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar
+}
+
+fn load(path: &Path) -> anyhow::Result<Classifier> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Classifier::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
+}
+
+/// Every row or an error naming the line: a half-read file trains nothing.
+pub fn read_examples(path: &Path, rows: &RowArgs) -> anyhow::Result<Vec<Example>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: not UTF-8", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value =
+            serde_json::from_str(&line).with_context(|| format!("{}:{}: not a JSON object", path.display(), i + 1))?;
+        if let Some(split) = &rows.split
+            && v["split"].as_str() != Some(split.as_str())
+        {
+            continue;
+        }
+        let Some(text) = v["text"].as_str() else { bail!("{}:{}: no \"text\" string", path.display(), i + 1) };
+        let label = match &v[rows.label_field.as_str()] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => bail!("{}:{}: no {:?} label", path.display(), i + 1, rows.label_field),
+        };
+        out.push(Example { text: text.to_owned(), label });
+    }
+    if out.is_empty() {
+        bail!("{}: no examples", path.display());
+    }
+    Ok(out)
+}
+
+fn report_json(r: &Report, seconds: f64) -> Value {
+    let mut v = json!({
+        "n": r.n,
+        "accuracy": r.accuracy,
+        "macro_f1": r.macro_f1,
+        "msgs_per_sec": r.n as f64 / seconds.max(1e-9),
+        "labels": r.labels.iter().map(|l| json!({"label": l.label, "precision": l.precision, "recall": l.recall, "f1": l.f1, "support": l.support})).collect::<Vec<_>>(),
+        "confusions": r.confusions.iter().map(|(g, p, n)| json!({"gold": g, "predicted": p, "count": n})).collect::<Vec<_>>(),
+    });
+    if let Some(oos) = r.oos_recall {
+        v["oos_recall"] = json!(oos);
+    }
+    v
+}
+
+fn print_report(r: &Report, seconds: f64) {
+    println!("examples      {}", r.n);
+    println!("accuracy      {:.4}{}", r.accuracy, if r.oos_recall.is_some() { " (in-scope rows)" } else { "" });
+    println!("macro-F1      {:.4}", r.macro_f1);
+    if let Some(oos) = r.oos_recall {
+        println!("oos recall    {oos:.4}");
+    }
+    println!("speed         {:.0} texts/s", r.n as f64 / seconds.max(1e-9));
+    println!("\n{:<32} {:>9} {:>9} {:>9} {:>8}", "label", "precision", "recall", "f1", "support");
+    for l in &r.labels {
+        println!("{:<32} {:>9.3} {:>9.3} {:>9.3} {:>8}", l.label, l.precision, l.recall, l.f1, l.support);
+    }
+    if !r.confusions.is_empty() {
+        println!("\ntop confusions (gold → predicted)");
+        for (g, p, n) in &r.confusions {
+            println!("  {n:>5}  {g} → {p}");
+        }
+    }
+}
