@@ -142,13 +142,21 @@ fn bar() -> ProgressBar {
     bar
 }
 
+/// A model file, or `builtin:intents` for the embedded intent model.
 fn load(path: &Path) -> anyhow::Result<Classifier> {
+    if path == Path::new("builtin:intents") {
+        return Ok(Classifier::from_bytes(kefu_nlu::builtin::intent_model_bytes())?);
+    }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Classifier::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
 }
 
 /// Every row or an error naming the line: a half-read file trains nothing.
+/// `builtin:intents-eval` names the held-out messages written for the built-in intent model.
 pub fn read_examples(path: &Path, rows: &RowArgs) -> anyhow::Result<Vec<Example>> {
+    if path == Path::new("builtin:intents-eval") {
+        return Ok(kefu_nlu::builtin::intent_eval_examples());
+    }
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -169,7 +177,7 @@ pub fn read_examples(path: &Path, rows: &RowArgs) -> anyhow::Result<Vec<Example>
             Value::Number(n) => n.to_string(),
             _ => bail!("{}:{}: no {:?} label", path.display(), i + 1, rows.label_field),
         };
-        out.push(Example { text: text.to_owned(), label });
+        out.push(Example::new(text, label));
     }
     if out.is_empty() {
         bail!("{}: no examples", path.display());

@@ -14,6 +14,15 @@ use crate::{OUT_OF_SCOPE, Tokenizer, features, normalize};
 pub struct Example {
     pub text: String,
     pub label: String,
+    /// Variants of one written phrase share a group, so calibration holds
+    /// out whole phrases rather than near-copies of trained ones.
+    pub group: Option<u32>,
+}
+
+impl Example {
+    pub fn new(text: impl Into<String>, label: impl Into<String>) -> Self {
+        Example { text: text.into(), label: label.into(), group: None }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +128,8 @@ impl Classifier {
         }
         progress("features", examples.len() as u64, examples.len() as u64);
 
-        let (fit_rows, held_rows) = split(&y, labels.len(), config);
+        let groups: Vec<Option<u32>> = examples.iter().map(|e| e.group).collect();
+        let (fit_rows, held_rows) = split(&y, &groups, labels.len(), config);
         let mut model = fit(&labels, &docs, &y, &fit_rows, config, progress, "training (calibration split)");
         if !held_rows.is_empty() {
             let held: Vec<(Vector, usize)> = held_rows.iter().map(|&i| (model.vectorize(&docs[i]), y[i])).collect();
@@ -209,19 +219,32 @@ fn softmax(margins: &[f32], temperature: f32) -> Vec<f32> {
 }
 
 /// A deterministic stratified split: `holdout` of each label's rows (none
-/// when a label has fewer than 5).
-fn split(y: &[usize], labels: usize, config: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
-    let mut by_label = vec![Vec::new(); labels];
+/// when a label has fewer than 5), keeping each group on one side.
+fn split(y: &[usize], groups: &[Option<u32>], labels: usize, config: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
+    // Units of one row, or of all rows of a group, per label.
+    let mut units: Vec<Vec<Vec<usize>>> = vec![Vec::new(); labels];
+    let mut unit_of: HashMap<(usize, u32), usize> = HashMap::new();
     for (i, l) in y.iter().enumerate() {
-        by_label[*l].push(i);
+        match groups[i] {
+            Some(g) => {
+                let slot = *unit_of.entry((*l, g)).or_insert_with(|| {
+                    units[*l].push(Vec::new());
+                    units[*l].len() - 1
+                });
+                units[*l][slot].push(i);
+            }
+            None => units[*l].push(vec![i]),
+        }
     }
     let mut rng = SplitMix(config.seed);
     let (mut fit, mut held) = (Vec::new(), Vec::new());
-    for mut rows in by_label {
-        rng.shuffle(&mut rows);
-        let n_held = if rows.len() >= 5 { (rows.len() as f32 * config.holdout).round() as usize } else { 0 };
-        held.extend_from_slice(&rows[..n_held]);
-        fit.extend_from_slice(&rows[n_held..]);
+    for mut label_units in units {
+        rng.shuffle(&mut label_units);
+        let n = label_units.len();
+        let n_held = if n >= 5 { (n as f32 * config.holdout).round() as usize } else { 0 };
+        for (k, unit) in label_units.into_iter().enumerate() {
+            if k < n_held { held.extend(unit) } else { fit.extend(unit) }
+        }
     }
     fit.sort_unstable();
     held.sort_unstable();
@@ -504,7 +527,7 @@ mod tests {
     use super::*;
 
     fn ex(text: &str, label: &str) -> Example {
-        Example { text: text.into(), label: label.into() }
+        Example::new(text, label)
     }
 
     fn quiet(_: &str, _: u64, _: u64) {}

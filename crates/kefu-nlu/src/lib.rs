@@ -6,6 +6,7 @@
 //! emotion, QA rules, search) goes through the same normalisation and the
 //! same tokeniser, so a word means the same thing everywhere.
 
+pub mod builtin;
 pub mod classifier;
 pub mod features;
 pub mod metrics;

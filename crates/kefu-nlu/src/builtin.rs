@@ -1,0 +1,296 @@
+//! The built-in models, trained only on text the kefu team wrote
+//! (`data/*.txt`), committed under `models/` and embedded in the binary.
+//!
+//! The committed model must equal a fresh training run on the committed
+//! data (`tests::builtin_models_are_fresh`); after changing the data or the
+//! classifier, regenerate with
+//! `KEFU_UPDATE_MODELS=1 cargo test -p kefu-nlu builtin`.
+
+use std::sync::OnceLock;
+
+use crate::classifier::{Classifier, Example, TrainConfig};
+
+const INTENT_DATA: &str = include_str!("../data/intents.txt");
+const INTENT_MODEL: &[u8] = include_bytes!("../models/intents.kfm");
+const INTENT_EVAL: &str = include_str!("../data/intents_eval.txt");
+/// Phrases per intent and language after expansion.
+const PER_INTENT_LANGUAGE: usize = 80;
+
+/// The training configuration of the built-in models.
+pub fn config() -> TrainConfig {
+    TrainConfig { min_df: 1, ..TrainConfig::default() }
+}
+
+/// The e-commerce intent model (zh and en), loaded on first use.
+pub fn intent_model() -> &'static Classifier {
+    static MODEL: OnceLock<Classifier> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        Classifier::from_bytes(INTENT_MODEL).expect("the embedded intent model is checked by builtin_models_are_fresh")
+    })
+}
+
+/// The committed intent model file, as embedded.
+pub fn intent_model_bytes() -> &'static [u8] {
+    INTENT_MODEL
+}
+
+/// Held-out messages written apart from the training phrases.
+pub fn intent_eval_examples() -> Vec<Example> {
+    INTENT_EVAL
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(label, text)| Example::new(text, label))
+        .collect()
+}
+
+/// The written phrases expanded the way shoppers vary them: greetings and
+/// particles around the request, punctuation or none, slots filled with
+/// order numbers, products, carriers and cities, and (English) typos.
+pub fn intent_examples() -> Vec<Example> {
+    let mut rng = Rng(0x6b65_6675);
+    let mut out = Vec::new();
+    let mut next_group = 0u32;
+    for (intent, zh, en) in sections(INTENT_DATA) {
+        for (phrases, lang) in [(zh, Lang::Zh), (en, Lang::En)] {
+            let mut seen = std::collections::HashSet::new();
+            let first_group = next_group;
+            next_group += phrases.len() as u32;
+            let mut push = |text: String, phrase: usize, out: &mut Vec<Example>| {
+                if seen.insert(text.clone()) {
+                    out.push(Example { text, label: intent.clone(), group: Some(first_group + phrase as u32) });
+                }
+                seen.len()
+            };
+            // The phrases as written first, then variations until the quota is met.
+            let mut made = 0;
+            for (i, p) in phrases.iter().enumerate() {
+                made = push(fill(p, lang, &mut rng), i, &mut out);
+            }
+            let quota = PER_INTENT_LANGUAGE.max(phrases.len());
+            for _ in 0..20 * PER_INTENT_LANGUAGE {
+                if made >= quota {
+                    break;
+                }
+                let i = rng.below(phrases.len());
+                made = push(vary(&fill(&phrases[i], lang, &mut rng), lang, &mut rng), i, &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Lang {
+    Zh,
+    En,
+}
+
+/// (intent, zh phrases, en phrases) in file order.
+fn sections(data: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    for line in data.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            out.push((name.to_owned(), Vec::new(), Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            if let Some(p) = line.strip_prefix("zh:") {
+                last.1.push(p.trim().to_owned());
+            } else if let Some(p) = line.strip_prefix("en:") {
+                last.2.push(p.trim().to_owned());
+            }
+        }
+    }
+    out
+}
+
+const ZH_PRODUCTS: &[&str] = &[
+    "冰箱",
+    "洗衣机",
+    "空调",
+    "手机",
+    "蓝牙耳机",
+    "笔记本",
+    "连衣裙",
+    "羽绒服",
+    "面霜",
+    "口红",
+    "车厘子",
+    "牛排",
+    "显示器",
+    "机械键盘",
+    "热水器",
+];
+const EN_PRODUCTS: &[&str] = &[
+    "fridge",
+    "washing machine",
+    "phone",
+    "headphones",
+    "laptop",
+    "dress",
+    "jacket",
+    "face cream",
+    "lipstick",
+    "monitor",
+    "keyboard",
+];
+const ZH_CARRIERS: &[&str] = &["顺丰", "京东物流", "中通", "圆通", "韵达", "极兔", "邮政"];
+const EN_CARRIERS: &[&str] = &["sf express", "ups", "fedex", "dhl", "jd logistics"];
+const ZH_CITIES: &[&str] = &["北京", "上海", "广州", "深圳", "成都", "杭州", "武汉", "西安", "乌鲁木齐", "拉萨"];
+const EN_CITIES: &[&str] = &["beijing", "shanghai", "shenzhen", "chengdu", "new york", "london"];
+
+const ZH_PREFIXES: &[&str] = &[
+    "",
+    "",
+    "",
+    "亲，",
+    "亲 ",
+    "在吗，",
+    "在吗 ",
+    "你好，",
+    "您好 ",
+    "请问",
+    "客服，",
+    "亲亲",
+    "hello ",
+    "那个",
+    "喂 ",
+];
+const ZH_SUFFIXES: &[&str] = &[
+    "",
+    "",
+    "",
+    "？",
+    "?",
+    "??",
+    "。",
+    "！",
+    "!!",
+    "，急",
+    " 急急急",
+    " 谢谢",
+    "，谢谢亲",
+    "～",
+    " 在线等",
+    "呀",
+    "哈",
+];
+const EN_PREFIXES: &[&str] = &["", "", "", "hi ", "hello, ", "hey ", "excuse me, ", "pls ", "um ", "hi team, "];
+const EN_SUFFIXES: &[&str] = &["", "", "", "?", "??", ".", "!", " thanks", " asap", " pls", " thx", "!!!"];
+
+fn fill(phrase: &str, lang: Lang, rng: &mut Rng) -> String {
+    let pick = |list: &[&str], rng: &mut Rng| list[rng.below(list.len())].to_owned();
+    let mut text = phrase.to_owned();
+    while let Some(start) = text.find('{') {
+        let Some(len) = text[start..].find('}') else { break };
+        let value = match &text[start + 1..start + len] {
+            "order" => order_number(rng),
+            "product" => pick(if lang == Lang::Zh { ZH_PRODUCTS } else { EN_PRODUCTS }, rng),
+            "carrier" => pick(if lang == Lang::Zh { ZH_CARRIERS } else { EN_CARRIERS }, rng),
+            "city" => pick(if lang == Lang::Zh { ZH_CITIES } else { EN_CITIES }, rng),
+            _ => String::new(),
+        };
+        text.replace_range(start..=start + len, &value);
+    }
+    text
+}
+
+fn order_number(rng: &mut Rng) -> String {
+    let digits = |n: usize, rng: &mut Rng| (0..n).map(|_| char::from(b'0' + rng.below(10) as u8)).collect::<String>();
+    match rng.below(4) {
+        0 => digits(13, rng),
+        1 => format!("JD{}", digits(12, rng)),
+        2 => format!("DD2026{}", digits(10, rng)),
+        _ => format!(" {} ", digits(18, rng)),
+    }
+}
+
+fn vary(text: &str, lang: Lang, rng: &mut Rng) -> String {
+    let (prefixes, suffixes) = match lang {
+        Lang::Zh => (ZH_PREFIXES, ZH_SUFFIXES),
+        Lang::En => (EN_PREFIXES, EN_SUFFIXES),
+    };
+    let mut body = text.to_owned();
+    if lang == Lang::En && rng.below(4) == 0 {
+        body = typo(&body, rng);
+    }
+    if lang == Lang::En && rng.below(3) == 0 {
+        body = body.replace("i ", "I ").replace("i'm", "im").replace("don't", "dont").replace("can't", "cant");
+    }
+    format!("{}{}{}", prefixes[rng.below(prefixes.len())], body, suffixes[rng.below(suffixes.len())])
+}
+
+/// One slip of the fingers in a word of four letters or more.
+fn typo(text: &str, rng: &mut Rng) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let long: Vec<usize> = (0..words.len()).filter(|i| words[*i].chars().count() >= 4).collect();
+    if long.is_empty() {
+        return text.to_owned();
+    }
+    let target = long[rng.below(long.len())];
+    let mut chars: Vec<char> = words[target].chars().collect();
+    let at = 1 + rng.below(chars.len() - 2);
+    match rng.below(3) {
+        0 => {
+            chars.remove(at);
+        }
+        1 => chars.swap(at, at + 1),
+        _ => chars.insert(at, chars[at]),
+    }
+    let changed: String = chars.into_iter().collect();
+    words.iter().enumerate().map(|(i, w)| if i == target { changed.as_str() } else { w }).collect::<Vec<_>>().join(" ")
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_intent_has_enough_examples_in_both_languages() {
+        let examples = intent_examples();
+        for (intent, zh, en) in sections(INTENT_DATA) {
+            let is_zh = |t: &str| t.chars().any(crate::tokenize::is_han);
+            let of: Vec<&Example> = examples.iter().filter(|e| e.label == intent).collect();
+            let n_zh = of.iter().filter(|e| is_zh(&e.text)).count();
+            assert!(n_zh >= 60, "{intent}: {n_zh} zh examples");
+            assert!(of.len() - n_zh >= 60, "{intent}: {} en examples", of.len() - n_zh);
+            assert!(zh.len() >= 8 && en.len() >= 8, "{intent}: write at least 8 phrases per language");
+        }
+    }
+
+    #[test]
+    fn the_intent_model_understands_held_out_messages() {
+        let eval = intent_eval_examples();
+        assert!(eval.len() >= 90);
+        let pairs: Vec<(String, String)> =
+            eval.iter().map(|e| (e.label.clone(), intent_model().predict(&e.text).label)).collect();
+        let report = crate::metrics::evaluate(&pairs);
+        // Deterministic; a floor against regressions, the figure itself is in docs/QUALITY.md.
+        assert!(report.accuracy >= 0.75, "accuracy {:.3}: {:?}", report.accuracy, report.confusions);
+    }
+
+    #[test]
+    fn builtin_models_are_fresh() {
+        let trained = Classifier::train(&intent_examples(), &config(), &|_, _, _| {}).expect("train").to_bytes();
+        if std::env::var_os("KEFU_UPDATE_MODELS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/intents.kfm");
+            std::fs::write(path, &trained).expect("write the model");
+            return;
+        }
+        assert!(
+            trained == INTENT_MODEL,
+            "models/intents.kfm is stale: run `KEFU_UPDATE_MODELS=1 cargo test -p kefu-nlu builtin` and commit it"
+        );
+    }
+}
