@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod classifier;
+pub mod entities;
 pub mod features;
 pub mod metrics;
 mod normalize;

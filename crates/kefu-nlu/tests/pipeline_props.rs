@@ -2,6 +2,7 @@
 //! tokenises and featurises without a panic, and token offsets stay inside
 //! the text.
 
+use kefu_nlu::entities::{CatalogueEntry, DEFAULT_ORDER_PATTERN, Day, Extractor};
 use kefu_nlu::{Tokenizer, features::features, normalize};
 use proptest::prelude::*;
 
@@ -9,6 +10,7 @@ fn shopper_text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         "[亲在吗订单号物流退货發貨請問！？。，～ ａ-ｚＡ-Ｚ０-９a-zA-Z0-9 😡👍🏻❤️\u{200D}\u{FE0F}\n\t]{0,80}",
+        "[0-9一二两三四五六七八九十百千万零元块号月日天前后上下周星期¥$.+ -]{0,40}",
     ]
 }
 
@@ -26,5 +28,26 @@ proptest! {
         }
         let mut out = Vec::new();
         features(&tokens, &mut out);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn entity_extraction_never_panics_and_spans_are_in_bounds(text in shopper_text()) {
+        static EXTRACTOR: std::sync::OnceLock<Extractor> = std::sync::OnceLock::new();
+        let x = EXTRACTOR.get_or_init(|| {
+            let catalogue = [CatalogueEntry { sku: "HA-10001".into(), name: "海尔冰箱".into(), model: Some("BCD-470".into()) }];
+            Extractor::new(DEFAULT_ORDER_PATTERN, &catalogue).expect("extractor")
+        });
+        let n = normalize(&text);
+        let today = Day::new(2026, 11, 22).expect("day");
+        let mut last_end = 0;
+        for e in x.extract(&n, today) {
+            prop_assert!(e.start < e.end && e.end <= n.len());
+            prop_assert!(e.start >= last_end, "no overlaps");
+            last_end = e.end;
+        }
     }
 }
