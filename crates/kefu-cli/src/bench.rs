@@ -6,6 +6,7 @@
 //! same run, so the figures can be read as ratios on a noisy machine.
 
 mod load;
+mod nlu;
 mod relay;
 mod target;
 
@@ -21,6 +22,8 @@ pub enum BenchCommand {
     /// WebSocket chat relay (BENCHMARKS.md S1/S7/S8): N shopper sockets,
     /// some active, messages persisted then relayed to their agents.
     Chat(ChatArgs),
+    /// Text pipeline and classifier speed against raw jieba-rs (BENCHMARKS.md S3/S4).
+    Nlu(nlu::NluArgs),
     /// The bare relay `bench chat` compares against (started by it).
     #[command(hide = true)]
     RelayServer {
@@ -62,6 +65,7 @@ pub struct ChatArgs {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Chat(args) => chat(args).await,
+        BenchCommand::Nlu(args) => nlu::run(args),
         BenchCommand::RelayServer { listen } => relay::serve(listen).await,
     }
 }

@@ -13,7 +13,9 @@ use crate::classifier::{Classifier, Example, TrainConfig};
 const INTENT_DATA: &str = include_str!("../data/intents.txt");
 const INTENT_MODEL: &[u8] = include_bytes!("../models/intents.kfm");
 const INTENT_EVAL: &str = include_str!("../data/intents_eval.txt");
-/// Phrases per intent and language after expansion.
+const EMOTION_DATA: &str = include_str!("../data/emotion.txt");
+const EMOTION_MODEL: &[u8] = include_bytes!("../models/emotion.kfm");
+/// Examples per label and language after expansion.
 const PER_INTENT_LANGUAGE: usize = 80;
 
 /// The training configuration of the built-in models.
@@ -27,6 +29,56 @@ pub fn intent_model() -> &'static Classifier {
     MODEL.get_or_init(|| {
         Classifier::from_bytes(INTENT_MODEL).expect("the embedded intent model is checked by builtin_models_are_fresh")
     })
+}
+
+/// How a shopper sounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmotionLevel {
+    Calm,
+    Dissatisfied,
+    Angry,
+}
+
+impl EmotionLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmotionLevel::Calm => "calm",
+            EmotionLevel::Dissatisfied => "dissatisfied",
+            EmotionLevel::Angry => "angry",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Emotion {
+    pub level: EmotionLevel,
+    /// 0 (calm) … 1 (angry): P(dissatisfied) / 2 + P(angry).
+    pub score: f32,
+}
+
+/// The shopper-emotion model (calm / dissatisfied / angry), loaded on first use.
+pub fn emotion_model() -> &'static Classifier {
+    static MODEL: OnceLock<Classifier> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        Classifier::from_bytes(EMOTION_MODEL)
+            .expect("the embedded emotion model is checked by builtin_models_are_fresh")
+    })
+}
+
+pub fn emotion_model_bytes() -> &'static [u8] {
+    EMOTION_MODEL
+}
+
+/// The emotion of one shopper message.
+pub fn emotion(text: &str) -> Emotion {
+    let p = emotion_model().predict(text);
+    let prob = |label: &str| p.top.iter().find(|(l, _)| l == label).map_or(0.0, |(_, c)| *c);
+    let level = match p.label.as_str() {
+        "angry" => EmotionLevel::Angry,
+        "dissatisfied" => EmotionLevel::Dissatisfied,
+        _ => EmotionLevel::Calm,
+    };
+    Emotion { level, score: (prob("dissatisfied") / 2.0 + prob("angry")).clamp(0.0, 1.0) }
 }
 
 /// The committed intent model file, as embedded.
@@ -48,17 +100,42 @@ pub fn intent_eval_examples() -> Vec<Example> {
 /// particles around the request, punctuation or none, slots filled with
 /// order numbers, products, carriers and cities, and (English) typos.
 pub fn intent_examples() -> Vec<Example> {
-    let mut rng = Rng(0x6b65_6675);
+    expand(INTENT_DATA, 0x6b65_6675, &|_, lang| match lang {
+        Lang::Zh => ZH_SUFFIXES,
+        Lang::En => EN_SUFFIXES,
+    })
+}
+
+/// The emotion phrases, expanded with endings that fit each level.
+pub fn emotion_examples() -> Vec<Example> {
+    expand(EMOTION_DATA, 0x656d_6f74, &|label, lang| match (label, lang) {
+        ("angry", Lang::Zh) => &["", "", "!", "!!!", "！！", "？？", " 气死了"],
+        ("angry", Lang::En) => &["", "", "!", "!!!", "??", " seriously"],
+        ("dissatisfied", Lang::Zh) => &["", "", "。", "...", "？", " 唉", "哎"],
+        ("dissatisfied", Lang::En) => &["", "", ".", "...", "?", " sigh"],
+        (_, Lang::Zh) => &["", "", "。", "~", " 谢谢", "哈"],
+        (_, Lang::En) => &["", "", ".", " :)", " thanks"],
+    })
+}
+
+/// Endings to vary a phrase of a label with.
+type Endings<'a> = &'a dyn Fn(&str, Lang) -> &'static [&'static str];
+
+fn expand(data: &str, seed: u64, endings: Endings<'_>) -> Vec<Example> {
+    let mut rng = Rng(seed);
     let mut out = Vec::new();
     let mut next_group = 0u32;
-    for (intent, zh, en) in sections(INTENT_DATA) {
+    for (label, zh, en) in sections(data) {
         for (phrases, lang) in [(zh, Lang::Zh), (en, Lang::En)] {
+            if phrases.is_empty() {
+                continue;
+            }
             let mut seen = std::collections::HashSet::new();
             let first_group = next_group;
             next_group += phrases.len() as u32;
             let mut push = |text: String, phrase: usize, out: &mut Vec<Example>| {
                 if seen.insert(text.clone()) {
-                    out.push(Example { text, label: intent.clone(), group: Some(first_group + phrase as u32) });
+                    out.push(Example { text, label: label.clone(), group: Some(first_group + phrase as u32) });
                 }
                 seen.len()
             };
@@ -73,7 +150,8 @@ pub fn intent_examples() -> Vec<Example> {
                     break;
                 }
                 let i = rng.below(phrases.len());
-                made = push(vary(&fill(&phrases[i], lang, &mut rng), lang, &mut rng), i, &mut out);
+                let text = vary(&fill(&phrases[i], lang, &mut rng), lang, endings(&label, lang), &mut rng);
+                made = push(text, i, &mut out);
             }
         }
     }
@@ -81,7 +159,7 @@ pub fn intent_examples() -> Vec<Example> {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Lang {
+pub enum Lang {
     Zh,
     En,
 }
@@ -204,10 +282,10 @@ fn order_number(rng: &mut Rng) -> String {
     }
 }
 
-fn vary(text: &str, lang: Lang, rng: &mut Rng) -> String {
-    let (prefixes, suffixes) = match lang {
-        Lang::Zh => (ZH_PREFIXES, ZH_SUFFIXES),
-        Lang::En => (EN_PREFIXES, EN_SUFFIXES),
+fn vary(text: &str, lang: Lang, suffixes: &[&str], rng: &mut Rng) -> String {
+    let prefixes = match lang {
+        Lang::Zh => ZH_PREFIXES,
+        Lang::En => EN_PREFIXES,
     };
     let mut body = text.to_owned();
     if lang == Lang::En && rng.below(4) == 0 {
@@ -281,16 +359,31 @@ mod tests {
     }
 
     #[test]
+    fn emotion_levels_on_plain_messages() {
+        assert_eq!(emotion("好的，谢谢亲").level, EmotionLevel::Calm);
+        assert_eq!(emotion("你们这群骗子，我要投诉！！！").level, EmotionLevel::Angry);
+        let calm = emotion("请问什么时候发货");
+        let angry = emotion("垃圾商家 退钱！！！");
+        assert!(angry.score > calm.score);
+        assert!((0.0..=1.0).contains(&calm.score));
+    }
+
+    #[test]
     fn builtin_models_are_fresh() {
-        let trained = Classifier::train(&intent_examples(), &config(), &|_, _, _| {}).expect("train").to_bytes();
-        if std::env::var_os("KEFU_UPDATE_MODELS").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/intents.kfm");
-            std::fs::write(path, &trained).expect("write the model");
-            return;
+        let update = std::env::var_os("KEFU_UPDATE_MODELS").is_some();
+        for (name, examples, committed) in
+            [("intents", intent_examples(), INTENT_MODEL), ("emotion", emotion_examples(), EMOTION_MODEL)]
+        {
+            let trained = Classifier::train(&examples, &config(), &|_, _, _| {}).expect("train").to_bytes();
+            if update {
+                let path = format!("{}/models/{name}.kfm", env!("CARGO_MANIFEST_DIR"));
+                std::fs::write(path, &trained).expect("write the model");
+                continue;
+            }
+            assert!(
+                trained == committed,
+                "models/{name}.kfm is stale: run `KEFU_UPDATE_MODELS=1 cargo test -p kefu-nlu builtin` and commit it"
+            );
         }
-        assert!(
-            trained == INTENT_MODEL,
-            "models/intents.kfm is stale: run `KEFU_UPDATE_MODELS=1 cargo test -p kefu-nlu builtin` and commit it"
-        );
     }
 }

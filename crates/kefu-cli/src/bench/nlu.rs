@@ -1,0 +1,110 @@
+//! `kefu bench nlu`: the text pipeline against the raw library it is built
+//! on (jieba-rs, measured in the same run), and the classifier's speed.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use kefu_nlu::{Classifier, Tokenizer, normalize};
+use serde_json::json;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct NluArgs {
+    /// JSONL with a "text" field (default: the built-in intent examples).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// A model file (default: the built-in intent model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Passes over the corpus per measurement.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: NluArgs) -> anyhow::Result<()> {
+    let texts: Vec<String> = match &args.data {
+        Some(path) => std::fs::read_to_string(path)?
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["text"].as_str().map(str::to_owned))
+            .collect(),
+        None => kefu_nlu::builtin::intent_examples().into_iter().map(|e| e.text).collect(),
+    };
+    anyhow::ensure!(!texts.is_empty(), "no texts to measure");
+    let model = match &args.model {
+        Some(path) => Classifier::from_bytes(&std::fs::read(path)?)?,
+        None => Classifier::from_bytes(kefu_nlu::builtin::intent_model_bytes())?,
+    };
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let mb = bytes as f64 / 1e6 * args.rounds as f64;
+    let rounds = args.rounds.max(1);
+
+    // Raw jieba-rs: the same segmentation call our tokeniser makes, on the raw text.
+    let jieba = jieba_rs::Jieba::new();
+    let mut sink = 0usize;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for t in &texts {
+            sink += jieba.cut(t, true).len();
+        }
+    }
+    let jieba_mb_s = mb / started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for t in &texts {
+            sink += normalize(t).len();
+        }
+    }
+    let normalize_mb_s = mb / started.elapsed().as_secs_f64();
+
+    // Ours: normalise + tokenise (jieba inside, plus our dictionary and the Latin/number split).
+    let tokenizer = Tokenizer::shared();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for t in &texts {
+            sink += tokenizer.tokens(&normalize(t)).len();
+        }
+    }
+    let ours_mb_s = mb / started.elapsed().as_secs_f64();
+
+    // Classification, one message at a time, with per-message latency.
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3)?;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for t in &texts {
+            let one = Instant::now();
+            sink += model.predict(t).label.len();
+            latency.record((one.elapsed().as_nanos() as u64).max(1))?;
+        }
+    }
+    let classify_per_sec = (texts.len() * rounds) as f64 / started.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+
+    let us = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
+    let report = json!({
+        "texts": texts.len(),
+        "mean_bytes": bytes as f64 / texts.len() as f64,
+        "jieba_raw_mb_per_sec": jieba_mb_s,
+        "normalize_mb_per_sec": normalize_mb_s,
+        "tokenize_mb_per_sec": ours_mb_s,
+        "tokenize_vs_jieba": ours_mb_s / jieba_mb_s,
+        "classify_per_sec_one_thread": classify_per_sec,
+        "classify_p50_us": us(0.5),
+        "classify_p99_us": us(0.99),
+        "classify_p999_us": us(0.999),
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!("texts                    {} (mean {:.0} bytes)", texts.len(), bytes as f64 / texts.len() as f64);
+        println!("raw jieba-rs cut         {jieba_mb_s:.2} MB/s");
+        println!("normalise only           {normalize_mb_s:.2} MB/s");
+        println!("normalise + tokenise     {ours_mb_s:.2} MB/s  ({:.2}× raw jieba-rs)", ours_mb_s / jieba_mb_s);
+        println!("classify, one thread     {classify_per_sec:.0} texts/s");
+        println!("classify latency         p50 {:.1} µs, p99 {:.1} µs, p999 {:.1} µs", us(0.5), us(0.99), us(0.999));
+    }
+    Ok(())
+}
