@@ -11,6 +11,7 @@
 //!
 //! Start reading at [`conversation`] and [`store`].
 
+pub mod aftersales;
 pub mod agent;
 pub mod catalog;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod customer;
 pub mod desk;
 pub mod event;
 pub mod id;
+pub mod invoice;
 pub mod money;
 pub mod order;
 pub mod routing;

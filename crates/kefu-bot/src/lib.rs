@@ -1,0 +1,6 @@
+//! kefu-bot: the self-service bot. Pure decisions over data the caller
+//! loads (the shopper, their orders and shipments, the shop's rules); the
+//! server applies what it decides (messages, records, hand-offs) through the
+//! store. Start at [`rules`].
+
+pub mod rules;

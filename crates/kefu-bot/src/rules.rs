@@ -1,0 +1,220 @@
+//! A shop's rules file (TOML): after-sales policy, shipping promise, price
+//! protection and when to hand off to a person. Every key is optional and
+//! defaults to common marketplace practice; unknown keys and bad values are
+//! refused with the key's name and line, so a typo never silently changes
+//! a policy.
+
+use kefu_core::aftersales::Policy;
+use kefu_core::money::Fen;
+use serde::Deserialize;
+
+/// The rules file `kefu` writes for a new shop, with every default.
+pub const DEFAULT_FILE: &str = r#"# kefu shop rules. Every key is optional; shown here with its default.
+
+[order]
+# The shape of this shop's order numbers (regular expression, lower case).
+number_pattern = "[a-z]{0,4}[0-9]{8,20}"
+# Hours after payment within which an order ships (the promise the bot quotes when urged).
+promised_ship_hours = 48
+
+[returns]
+no_reason_days = 7           # 七天无理由, counted from delivery
+quality_return_days = 7      # return for a quality problem
+quality_exchange_days = 15   # exchange for a quality problem
+member_extra_days = 0        # extra days for PLUS / VIP members
+no_reason_excluded = ["生鲜", "定制"]   # categories (any level) never returned without a reason
+opened_excluded = ["美妆"]             # categories not returned without a reason once opened
+review_above_yuan = "5000.00"          # larger requests are confirmed by a person
+
+[price_protection]
+days = 30                    # 价保: price drops within this many days of payment are refunded
+
+[handoff]
+misunderstandings = 2        # hand off after this many misunderstood messages in a row
+high_value_yuan = "2000.00"  # a complaint about an order worth more goes to a person at once
+"#;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopRules {
+    pub order_number_pattern: String,
+    pub promised_ship_hours: u32,
+    pub returns: Policy,
+    pub price_protection_days: u32,
+    pub handoff_misunderstandings: u32,
+    pub handoff_high_value: Fen,
+}
+
+impl Default for ShopRules {
+    fn default() -> Self {
+        ShopRules::parse(DEFAULT_FILE).unwrap_or_else(|e| unreachable!("the default rules file is valid: {e}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rules file, {location}: {message}")]
+pub struct RulesError {
+    /// `line N` (or `file` when the position is unknown).
+    pub location: String,
+    pub message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct File {
+    order: OrderSection,
+    returns: ReturnsSection,
+    price_protection: PriceSection,
+    handoff: HandoffSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct OrderSection {
+    number_pattern: Option<String>,
+    promised_ship_hours: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ReturnsSection {
+    no_reason_days: Option<u32>,
+    quality_return_days: Option<u32>,
+    quality_exchange_days: Option<u32>,
+    member_extra_days: Option<u32>,
+    no_reason_excluded: Option<Vec<String>>,
+    opened_excluded: Option<Vec<String>>,
+    review_above_yuan: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PriceSection {
+    days: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct HandoffSection {
+    misunderstandings: Option<u32>,
+    high_value_yuan: Option<String>,
+}
+
+impl ShopRules {
+    pub fn parse(text: &str) -> Result<ShopRules, RulesError> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let location = e
+                .span()
+                .map(|s| format!("line {}", text[..s.start.min(text.len())].matches('\n').count() + 1))
+                .unwrap_or_else(|| "file".into());
+            RulesError { location, message: e.message().to_owned() }
+        })?;
+        let defaults = Policy::default();
+        let bad = |key: &str, message: String| RulesError { location: format!("key {key}"), message };
+        let days = |key: &str, value: Option<u32>, default: u32| -> Result<u32, RulesError> {
+            match value {
+                Some(d) if d > 365 => Err(bad(key, format!("{d} days is more than a year"))),
+                Some(d) => Ok(d),
+                None => Ok(default),
+            }
+        };
+        let yuan = |key: &str, value: Option<String>, default: Fen| -> Result<Fen, RulesError> {
+            match value {
+                Some(text) => {
+                    Fen::parse_yuan(&text).map_err(|_| bad(key, format!("{text:?} is not an amount in yuan")))
+                }
+                None => Ok(default),
+            }
+        };
+        let pattern = file.order.number_pattern.unwrap_or_else(|| kefu_nlu::entities::DEFAULT_ORDER_PATTERN.into());
+        kefu_nlu::entities::NumberFinder::new(&pattern).map_err(|e| bad("order.number_pattern", e.to_string()))?;
+        let categories = |key: &str, value: Option<Vec<String>>, default: Vec<String>| {
+            let list = value.unwrap_or(default);
+            match list.iter().find(|c| c.trim().is_empty() || c.contains('/')) {
+                Some(c) => Err(bad(key, format!("{c:?}: name one category level, without '/'"))),
+                None => Ok(list),
+            }
+        };
+        let r = file.returns;
+        Ok(ShopRules {
+            order_number_pattern: pattern,
+            promised_ship_hours: match file.order.promised_ship_hours {
+                Some(h) if !(1..=24 * 60).contains(&h) => {
+                    return Err(bad("order.promised_ship_hours", format!("{h} is not between 1 and 1440")));
+                }
+                Some(h) => h,
+                None => 48,
+            },
+            returns: Policy {
+                no_reason_days: days("returns.no_reason_days", r.no_reason_days, defaults.no_reason_days)?,
+                quality_return_days: days(
+                    "returns.quality_return_days",
+                    r.quality_return_days,
+                    defaults.quality_return_days,
+                )?,
+                quality_exchange_days: days(
+                    "returns.quality_exchange_days",
+                    r.quality_exchange_days,
+                    defaults.quality_exchange_days,
+                )?,
+                member_extra_days: days("returns.member_extra_days", r.member_extra_days, defaults.member_extra_days)?,
+                no_reason_excluded: categories(
+                    "returns.no_reason_excluded",
+                    r.no_reason_excluded,
+                    defaults.no_reason_excluded,
+                )?,
+                opened_excluded: categories("returns.opened_excluded", r.opened_excluded, defaults.opened_excluded)?,
+                review_above: yuan("returns.review_above_yuan", r.review_above_yuan, defaults.review_above)?,
+            },
+            price_protection_days: days("price_protection.days", file.price_protection.days, 30)?,
+            handoff_misunderstandings: match file.handoff.misunderstandings {
+                Some(0) => return Err(bad("handoff.misunderstandings", "must be at least 1".into())),
+                Some(n) => n.min(10),
+                None => 2,
+            },
+            handoff_high_value: yuan("handoff.high_value_yuan", file.handoff.high_value_yuan, Fen(200_000))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_parses_to_the_defaults() {
+        let rules = ShopRules::default();
+        assert_eq!(rules.returns, Policy::default());
+        assert_eq!(rules.promised_ship_hours, 48);
+        assert_eq!(rules.handoff_high_value, Fen(200_000));
+        assert_eq!(ShopRules::parse("").expect("empty is all defaults"), rules);
+    }
+
+    #[test]
+    fn a_shop_overrides_what_it_needs() {
+        let rules = ShopRules::parse("[returns]\nno_reason_days = 15\nno_reason_excluded = [\"生鲜\", \"图书\"]\n")
+            .expect("valid");
+        assert_eq!(rules.returns.no_reason_days, 15);
+        assert_eq!(rules.returns.no_reason_excluded, ["生鲜", "图书"]);
+        assert_eq!(rules.returns.quality_exchange_days, 15, "untouched keys keep their default");
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_the_key_or_line() {
+        let cases = [
+            ("[returns]\nno_reson_days = 7\n", "line 2"),
+            ("[returns]\nno_reason_days = \"seven\"\n", "line 2"),
+            ("[returns]\nno_reason_days = 400\n", "returns.no_reason_days"),
+            ("[returns]\nreview_above_yuan = \"lots\"\n", "returns.review_above_yuan"),
+            ("[order]\nnumber_pattern = \"([\"\n", "order.number_pattern"),
+            ("[order]\npromised_ship_hours = 0\n", "order.promised_ship_hours"),
+            ("[handoff]\nmisunderstandings = 0\n", "handoff.misunderstandings"),
+            ("[returns]\nopened_excluded = [\"美妆/面霜\"]\n", "returns.opened_excluded"),
+            ("[refunds]\n", "line 1"),
+            ("not toml at all", "line 1"),
+        ];
+        for (text, expected) in cases {
+            let err = ShopRules::parse(text).expect_err(text);
+            assert!(err.to_string().contains(expected), "{text:?}: {err}");
+        }
+    }
+}
