@@ -3,4 +3,5 @@
 //! server applies what it decides (messages, records, hand-offs) through the
 //! store. Start at [`rules`].
 
+pub mod flow;
 pub mod rules;

@@ -106,9 +106,37 @@ pub fn intent_examples() -> Vec<Example> {
     })
 }
 
-/// The emotion phrases, expanded with endings that fit each level.
+/// The emotion phrases, expanded with endings that fit each level. Every
+/// ordinary request from the intent phrases is a calm example too (urging
+/// is impatience, complaints are anger), so "我要取消订单" is not mistaken
+/// for "我要投诉".
 pub fn emotion_examples() -> Vec<Example> {
-    expand(EMOTION_DATA, 0x656d_6f74, &|label, lang| match (label, lang) {
+    let mut merged: Vec<(String, Vec<String>, Vec<String>)> = sections(EMOTION_DATA);
+    for (intent, zh, en) in sections(INTENT_DATA) {
+        let level = match intent.as_str() {
+            "complaint" => "angry",
+            "urge_shipment" => "dissatisfied",
+            _ => "calm",
+        };
+        if let Some(section) = merged.iter_mut().find(|(label, _, _)| label == level) {
+            section.1.extend(zh);
+            section.2.extend(en);
+        }
+    }
+    let data: String = merged
+        .iter()
+        .map(|(label, zh, en)| {
+            let mut block = format!("[{label}]\n");
+            for p in zh {
+                block.push_str(&format!("zh: {p}\n"));
+            }
+            for p in en {
+                block.push_str(&format!("en: {p}\n"));
+            }
+            block
+        })
+        .collect();
+    expand(&data, 0x656d_6f74, &|label, lang| match (label, lang) {
         ("angry", Lang::Zh) => &["", "", "!", "!!!", "！！", "？？", " 气死了"],
         ("angry", Lang::En) => &["", "", "!", "!!!", "??", " seriously"],
         ("dissatisfied", Lang::Zh) => &["", "", "。", "...", "？", " 唉", "哎"],
