@@ -143,22 +143,32 @@ fn publish_appended(ctx: &Ctx, appended: &Appended) {
 }
 
 /// A customer writes. Their open conversation is used, or a new one is
-/// opened in the queue (and routed when auto-assign is on).
+/// opened in the queue (and routed when auto-assign is on). `known` is the
+/// open conversation the caller already knows of (a connection remembers it
+/// from its last send), which saves a read per message; it must be one the
+/// caller learned from the server for this customer.
 pub async fn customer_send(
     ctx: &Ctx,
     customer: &Customer,
+    known: Option<ConversationId>,
     text: MessageText,
     client_msg_id: Option<ClientMsgId>,
 ) -> DeskResult<Appended> {
-    let conversation = match ctx.store.open_conversation_of_customer(customer.id).await? {
-        Some(c) => c,
-        None => open_conversation(ctx, customer).await?,
+    let conversation = match known {
+        Some(id) => id,
+        None => match ctx.store.open_conversation_of_customer(customer.id).await? {
+            Some(c) => c.id,
+            None => open_conversation(ctx, customer).await?.id,
+        },
     };
-    let msg = new_message(ctx, conversation.id, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
+    let msg = new_message(ctx, conversation, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
     let appended = match ctx.store.append_message(msg.clone()).await {
-        // Closed between the lookup and the append: start a new conversation.
-        Err(StoreError::ConversationClosed) => {
-            let fresh = open_conversation(ctx, customer).await?;
+        // Closed (or gone) since it was looked up: start a new conversation.
+        Err(StoreError::ConversationClosed | StoreError::NotFound(_)) => {
+            let fresh = match ctx.store.open_conversation_of_customer(customer.id).await? {
+                Some(c) if Some(c.id) != known => c,
+                _ => open_conversation(ctx, customer).await?,
+            };
             ctx.store.append_message(NewMessage { conversation_id: fresh.id, ..msg }).await?
         }
         other => other?,

@@ -132,6 +132,8 @@ struct Conn {
     delivered: HashMap<ConversationId, i64>,
     bucket: TokenBucket,
     limited_in_a_row: u32,
+    /// A shopper's open conversation as the server last told this connection.
+    open_conversation: Option<ConversationId>,
 }
 
 /// A frame that could not be handled: its code and message.
@@ -169,6 +171,7 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
         delivered: HashMap::new(),
         bucket,
         limited_in_a_row: 0,
+        open_conversation: None,
     };
     let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
     tokio::pin!(hello_deadline);
@@ -329,6 +332,7 @@ impl Conn {
                 let open =
                     self.state.ctx.store.open_conversation_of_customer(customer.id).await.map_err(ApiError::from)?;
                 topics.extend(open.as_ref().map(|c| Topic::Conversation(c.id)));
+                self.open_conversation = open.as_ref().map(|c| c.id);
                 json!({
                     "type": "welcome", "v": PROTOCOL_VERSION, "role": "customer",
                     "customer_id": customer.id.to_string(),
@@ -372,7 +376,7 @@ impl Conn {
                     // A customer may only name their own conversation.
                     desk::open_for_customer(ctx, customer, Self::conversation_id(id)?).await?;
                 }
-                desk::customer_send(ctx, customer, text, Some(client)).await?
+                desk::customer_send(ctx, customer, self.open_conversation, text, Some(client)).await?
             }
             Some(Who::Agent(agent)) => {
                 let id = conversation
@@ -390,6 +394,9 @@ impl Conn {
         };
         m.fetch_add(1, Ordering::Relaxed);
         let conversation_id = appended.message.conversation_id;
+        if self.for_customer() {
+            self.open_conversation = Some(conversation_id);
+        }
         let newly_joined =
             self.for_customer() && !self.subscriptions.contains_key(&Topic::Conversation(conversation_id));
         self.send_json(json!({

@@ -43,6 +43,9 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         },
     )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 64 MiB of page cache per connection (the default is 2 MiB): the hot
+    // conversations and their latest messages stay in memory.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     Ok(())
 }
 
