@@ -11,7 +11,8 @@ const urls = [];
 const XSS = '<img src=x onerror=alert(1)>';
 
 before(async () => {
-  kefu = await startKefu();
+  // These stories are about people talking; the bot has its own test.
+  kefu = await startKefu({ env: { KEFU_BOT: 'false' } });
   browser = await launchBrowser();
 });
 

@@ -19,11 +19,11 @@ async function freePort() {
   });
 }
 
-export async function startKefu() {
+export async function startKefu({ env = {} } = {}) {
   const bin = process.env.KEFU_BIN || join(root, 'target', 'release', 'kefu');
   const dataDir = mkdtempSync(join(tmpdir(), 'kefu-e2e-'));
   const port = await freePort();
-  const child = spawn(bin, ['demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, ['demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', d => { output += d; });
   child.stderr.on('data', d => { output += d; });

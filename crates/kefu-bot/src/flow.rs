@@ -729,7 +729,16 @@ fn act_on_order(
             "answered:order_status".into()
         }
         "logistics" => {
-            if o.shipments.is_empty() || !o.order.status.has_shipped() {
+            if o.order.status.has_shipped() && o.shipments.is_empty() {
+                turn.replies.push(say(
+                    lang,
+                    format!("订单{no}已发货，物流公司还没有回传轨迹，一般揽收后几小时内会更新。"),
+                    format!(
+                        "Order {no} has shipped; the carrier hasn't posted tracking yet, usually within a few hours."
+                    ),
+                ));
+                "answered:no_tracking_yet".into()
+            } else if !o.order.status.has_shipped() {
                 let when = promised.map(local_time).unwrap_or_default();
                 turn.replies.push(say(
                     lang,

@@ -4,4 +4,5 @@
 //! store. Start at [`rules`].
 
 pub mod flow;
+pub mod metrics;
 pub mod rules;

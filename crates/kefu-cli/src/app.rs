@@ -28,15 +28,24 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     kefu_store::open(&config.backend()).await.context("opening the database")
 }
 
-pub fn context(store: Arc<dyn Store>, auto_assign: bool) -> Ctx {
-    Ctx { store, bus: Arc::new(InProcessBus::new()), clock: Arc::new(SystemClock), ids: Arc::new(UuidV7), auto_assign }
+pub fn context(store: Arc<dyn Store>, auto_assign: bool, bot: bool) -> Ctx {
+    Ctx {
+        store,
+        bus: Arc::new(InProcessBus::new()),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7),
+        auto_assign,
+        bot,
+    }
 }
 
 /// Serves until SIGINT/SIGTERM, then drains.
 pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let state = kefu_server::AppState::new(context(store, config.auto_assign), config.server(), shutdown_rx).await?;
+    let mut server = config.server();
+    server.bot_rules = load_rules(&config.data_dir.join("rules"))?;
+    let state = kefu_server::AppState::new(context(store, config.auto_assign, config.bot), server, shutdown_rx).await?;
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "kefu listening");
@@ -48,6 +57,27 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     kefu_server::serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every `<slug>.toml` in `dir` (absent is fine): a bad file stops the start
+/// with its name and the mistake, rather than serving with a policy nobody wrote.
+pub fn load_rules(
+    dir: &std::path::Path,
+) -> anyhow::Result<std::collections::HashMap<String, kefu_bot::rules::ShopRules>> {
+    let mut rules = std::collections::HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(rules) };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let Some(slug) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let parsed = kefu_bot::rules::ShopRules::parse(&text).with_context(|| format!("{}", path.display()))?;
+        tracing::info!(shop = slug, "bot rules loaded");
+        rules.insert(slug.to_owned(), parsed);
+    }
+    Ok(rules)
 }
 
 async fn wait_for_signal() {

@@ -32,6 +32,12 @@ log_format = "text"
 # (otherwise they wait in the queue for an agent to accept).
 auto_assign = false
 
+# Greet new conversations with the self-service bot: it answers from the
+# shopper's orders under each shop's rules (<data_dir>/rules/<shop>.toml,
+# see `kefu rules print-default`) and hands over to the queue when a person
+# is needed.
+bot = true
+
 # WebSocket frames larger than this get the error code frame_too_large.
 max_frame_bytes = 16384
 
@@ -55,6 +61,7 @@ pub struct Config {
     pub durability: String,
     pub log_format: String,
     pub auto_assign: bool,
+    pub bot: bool,
     pub max_frame_bytes: usize,
     pub rate_burst: u32,
     pub rate_per_second: u32,
@@ -71,6 +78,7 @@ impl fmt::Debug for Config {
             .field("durability", &self.durability)
             .field("log_format", &self.log_format)
             .field("auto_assign", &self.auto_assign)
+            .field("bot", &self.bot)
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("rate_burst", &self.rate_burst)
             .field("rate_per_second", &self.rate_per_second)

@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// A shop's bot rules file: print the defaults, or check a file.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Language understanding: train, evaluate and run text classifiers.
     Nlu {
         #[command(subcommand)]
@@ -110,6 +115,14 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum RulesCommand {
+    /// Print an annotated rules file with every default (save as <data_dir>/rules/<shop>.toml).
+    PrintDefault,
+    /// Check a rules file; exits non-zero with the key or line of the first mistake.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print an annotated kefu.toml with every default.
     PrintDefault,
@@ -131,6 +144,20 @@ fn main() -> anyhow::Result<()> {
     if let Command::Config { command: ConfigCommand::PrintDefault } = cli.command {
         print!("{}", config::DEFAULT_FILE);
         return Ok(());
+    }
+    if let Command::Rules { command } = &cli.command {
+        return match command {
+            RulesCommand::PrintDefault => {
+                print!("{}", kefu_bot::rules::DEFAULT_FILE);
+                Ok(())
+            }
+            RulesCommand::Check { file } => {
+                let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                kefu_bot::rules::ShopRules::parse(&text)?;
+                println!("{}: ok", file.display());
+                Ok(())
+            }
+        };
     }
     if let Command::Nlu { command } = cli.command {
         return nlu::run(command);
@@ -190,7 +217,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Config { command: ConfigCommand::PrintDefault } => Ok(()),
-            Command::Nlu { .. } => Ok(()),
+            Command::Nlu { .. } | Command::Rules { .. } => Ok(()),
             Command::Bench { command } => bench::run(command).await,
         }
     })

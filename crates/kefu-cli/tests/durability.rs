@@ -27,6 +27,7 @@ fn serve(dir: &std::path::Path, port: u16) -> Child {
         .arg(dir)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("KEFU_DURABILITY", "full")
+        .env("KEFU_BOT", "false")
         // The chatters send as fast as acks come back; the flood limit is not under test here.
         .env("KEFU_RATE_BURST", "100000")
         .env("KEFU_RATE_PER_SECOND", "100000")

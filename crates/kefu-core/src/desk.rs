@@ -27,6 +27,9 @@ pub struct Ctx {
     /// Route new conversations to the least-loaded online agent at once,
     /// instead of leaving them in the queue for an agent to accept.
     pub auto_assign: bool,
+    /// New conversations start with the self-service bot, which hands them
+    /// to the queue when a person is needed.
+    pub bot: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +136,8 @@ fn new_message(
     }
 }
 
-fn publish_appended(ctx: &Ctx, appended: &Appended) {
+/// Tells everyone concerned about a stored message (no-op for a duplicate).
+pub fn publish_appended(ctx: &Ctx, appended: &Appended) {
     if !appended.duplicate {
         ctx.bus.publish(Event::MessageAppended {
             message: appended.message.clone(),
@@ -187,7 +191,7 @@ async fn open_conversation(ctx: &Ctx, customer: &Customer) -> DeskResult<Convers
             shop_id: customer.shop_id,
             customer_id: customer.id,
             channel: Channel::Web,
-            status: ConversationStatus::Queued,
+            status: if ctx.bot { ConversationStatus::Bot } else { ConversationStatus::Queued },
             assigned_agent: None,
             skill_group: None,
             priority,

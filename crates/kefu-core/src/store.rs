@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::agent::{Agent, AgentSession, AgentStatus};
+use crate::botturn::{BotAuditRow, BotTurnWrite, BotTurnWritten};
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
@@ -168,4 +169,16 @@ pub trait Store: Send + Sync + 'static {
         before_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
+
+    // The self-service bot
+    /// The bot's memory of a conversation, as last written.
+    async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>>;
+    /// Writes a whole bot turn in one transaction: messages (appended in
+    /// order), state, audit line, order requests, order changes (refused with
+    /// `Conflict("order_state")` when the order has moved on), and the
+    /// hand-off. The conversation must be in `bot` status
+    /// (`Conflict("not_bot")` otherwise, e.g. an agent took it meanwhile).
+    async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten>;
+    /// The bot's audit lines of a shop since `since`, oldest first.
+    async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>>;
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod bot;
 pub mod dto;
 pub mod error;
 pub mod metrics;
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     /// Set the `Secure` flag on cookies (behind HTTPS).
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    /// Each shop's bot rules by slug; shops without an entry use the defaults.
+    pub bot_rules: std::collections::HashMap<String, kefu_bot::rules::ShopRules>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
             customer_token_days: 30,
             secure_cookies: false,
             max_body_bytes: 16 * 1024 * 1024,
+            bot_rules: std::collections::HashMap::new(),
         }
     }
 }
@@ -62,6 +66,7 @@ pub struct AppState {
     /// Signs customer tokens; shared by every node through the store.
     pub server_key: String,
     pub metrics: metrics::Metrics,
+    pub bot: bot::Bot,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -75,7 +80,8 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
-        Ok(Arc::new(AppState { ctx, config, server_key, metrics: metrics::Metrics::default(), shutdown }))
+        let bot = bot::Bot::new(config.bot_rules.clone());
+        Ok(Arc::new(AppState { ctx, config, server_key, metrics: metrics::Metrics::default(), bot, shutdown }))
     }
 
     pub fn shutting_down(&self) -> watch::Receiver<bool> {
@@ -97,6 +103,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/conversations/{id}/close", post(api::conversations::close))
         .route("/customers/{id}", get(api::customers::show))
         .route("/shops/{id}/agents", get(api::admin::shop_agents))
+        .route("/shops/{id}/bot-metrics", get(api::bot::metrics))
         .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))
         .route("/admin/shops", get(api::admin::shops).post(api::admin::create_shop))
         .route("/admin/shops/{id}/secret", post(api::admin::rotate_secret))

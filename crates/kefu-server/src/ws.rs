@@ -366,6 +366,7 @@ impl Conn {
     ) -> Result<(), FrameError> {
         let client = ClientMsgId::parse(&client_msg_id).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let text = MessageText::parse(&text).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
+        let said = text.as_str().to_owned();
         let ctx = &self.state.ctx;
         let appended = match &self.who {
             Some(Who::Customer(customer)) => {
@@ -416,6 +417,12 @@ impl Conn {
             self.subscribe(Topic::Conversation(conversation_id));
             self.delivered.insert(conversation_id, 0);
             self.fill_gap(conversation_id).await?;
+        }
+        if let Some(Who::Customer(customer)) = &self.who
+            && !appended.duplicate
+        {
+            // The shopper already has their ack; the bot's replies arrive through the bus.
+            self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &said).await;
         }
         Ok(())
     }

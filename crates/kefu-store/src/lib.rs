@@ -46,9 +46,15 @@ pub async fn open(backend: &Backend) -> Result<Arc<dyn Store>, StoreError> {
 /// The migrations of one backend, in order: (number, name, SQL).
 pub type Migration = (i64, &'static str, &'static str);
 
-pub const SQLITE_MIGRATIONS: &[Migration] = &[(1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql"))];
+pub const SQLITE_MIGRATIONS: &[Migration] = &[
+    (1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "0002_bot", include_str!("../migrations/sqlite/0002_bot.sql")),
+];
 
-pub const POSTGRES_MIGRATIONS: &[Migration] = &[(1, "0001_init", include_str!("../migrations/postgres/0001_init.sql"))];
+pub const POSTGRES_MIGRATIONS: &[Migration] = &[
+    (1, "0001_init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "0002_bot", include_str!("../migrations/postgres/0002_bot.sql")),
+];
 
 /// The default SQLite file inside a data directory.
 pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {

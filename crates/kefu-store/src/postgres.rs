@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
+use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange};
 use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
@@ -16,7 +17,7 @@ use kefu_core::conversation::{
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderItem, OrderNo, Shipment, ShipmentEvent};
+use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 use tokio_postgres::types::ToSql;
@@ -240,6 +241,66 @@ fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
         client_msg_id: client.map(|c| ClientMsgId::parse(&c).map_err(|_| corrupt("client_msg_id", c))).transpose()?,
         created_at: Timestamp(r.get(o + 9)),
     })
+}
+
+/// Appends inside the caller's transaction (which must commit it).
+async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreResult<Appended> {
+    // The row lock serialises seq assignment and the duplicate check.
+    let conv = load_conversation(tx, m.conversation_id, true).await?;
+    if let Some(client_id) = &m.client_msg_id {
+        let existing = tx
+            .query_opt(
+                &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
+                &[&m.conversation_id.as_uuid(), &client_id.as_str()],
+            )
+            .await
+            .map_err(be)?;
+        if let Some(row) = existing {
+            return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
+        }
+    }
+    if conv.status == ConversationStatus::Closed {
+        return Err(StoreError::ConversationClosed);
+    }
+    let message = Message {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        shop_id: conv.shop_id,
+        seq: conv.last_seq + 1,
+        sender: m.sender,
+        kind: m.kind,
+        text: m.text.into_string(),
+        client_msg_id: m.client_msg_id,
+        created_at: m.at,
+    };
+    let (sender_kind, sender_id) = codec::sender_columns(message.sender);
+    tx.execute(
+        &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+        &[
+            &message.id.as_uuid(),
+            &message.conversation_id.as_uuid(),
+            &message.shop_id.as_uuid(),
+            &message.seq,
+            &sender_kind,
+            &sender_id,
+            &message.kind.as_str(),
+            &message.text,
+            &message.client_msg_id.as_ref().map(|c| c.as_str()),
+            &message.created_at.millis(),
+        ],
+    )
+    .await
+    .map_err(be)?;
+    let waiting = waiting_since_after(conv.waiting_since, &message);
+    tx.execute(
+        "UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1",
+        &[&conv.id.as_uuid(), &message.seq, &waiting.map(Timestamp::millis), &message.created_at.millis()],
+    )
+    .await
+    .map_err(be)?;
+    let conversation =
+        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+    Ok(Appended { message, conversation, duplicate: false })
 }
 
 async fn load_conversation(c: &impl GenericClient, id: ConversationId, lock: bool) -> StoreResult<Conversation> {
@@ -991,63 +1052,11 @@ impl Store for PostgresStore {
     async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
-        // The row lock serialises seq assignment and the duplicate check.
-        let conv = load_conversation(&tx, m.conversation_id, true).await?;
-        if let Some(client_id) = &m.client_msg_id {
-            let existing = tx
-                .query_opt(
-                    &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
-                    &[&m.conversation_id.as_uuid(), &client_id.as_str()],
-                )
-                .await
-                .map_err(be)?;
-            if let Some(row) = existing {
-                return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
-            }
+        let appended = append_in(&tx, m).await?;
+        if !appended.duplicate {
+            tx.commit().await.map_err(be)?;
         }
-        if conv.status == ConversationStatus::Closed {
-            return Err(StoreError::ConversationClosed);
-        }
-        let message = Message {
-            id: m.id,
-            conversation_id: m.conversation_id,
-            shop_id: conv.shop_id,
-            seq: conv.last_seq + 1,
-            sender: m.sender,
-            kind: m.kind,
-            text: m.text.into_string(),
-            client_msg_id: m.client_msg_id,
-            created_at: m.at,
-        };
-        let (sender_kind, sender_id) = codec::sender_columns(message.sender);
-        tx.execute(
-            &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
-            &[
-                &message.id.as_uuid(),
-                &message.conversation_id.as_uuid(),
-                &message.shop_id.as_uuid(),
-                &message.seq,
-                &sender_kind,
-                &sender_id,
-                &message.kind.as_str(),
-                &message.text,
-                &message.client_msg_id.as_ref().map(|c| c.as_str()),
-                &message.created_at.millis(),
-            ],
-        )
-        .await
-        .map_err(be)?;
-        let waiting = waiting_since_after(conv.waiting_since, &message);
-        tx.execute(
-            "UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1",
-            &[&conv.id.as_uuid(), &message.seq, &waiting.map(Timestamp::millis), &message.created_at.millis()],
-        )
-        .await
-        .map_err(be)?;
-        tx.commit().await.map_err(be)?;
-        let conversation =
-            Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
-        Ok(Appended { message, conversation, duplicate: false })
+        Ok(appended)
     }
 
     async fn messages_after(
@@ -1086,5 +1095,146 @@ impl Store for PostgresStore {
         let mut list: Vec<Message> = rows.iter().map(|r| message_from(r, 0)).collect::<StoreResult<_>>()?;
         list.reverse();
         Ok(list)
+    }
+
+    async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt("SELECT state FROM bot_states WHERE conversation_id = $1", &[&conversation.as_uuid()])
+            .await
+            .map_err(be)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let conv = load_conversation(&tx, turn.conversation, true).await?;
+        if conv.status != ConversationStatus::Bot {
+            return Err(StoreError::Conflict("not_bot"));
+        }
+        let at = turn.at.millis();
+        for change in &turn.order_changes {
+            let order = match change {
+                OrderChange::Cancel { order } | OrderChange::Address { order, .. } => *order,
+            };
+            let row = tx
+                .query_opt(
+                    "SELECT status FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE",
+                    &[&order.as_uuid(), &turn.shop.as_uuid()],
+                )
+                .await
+                .map_err(be)?
+                .ok_or(StoreError::NotFound("order"))?;
+            let status: String = row.get(0);
+            let status = codec::order_status(&status)?;
+            match change {
+                OrderChange::Cancel { .. } => {
+                    if status.has_shipped() || !status.can_become(OrderStatus::Cancelled) {
+                        return Err(StoreError::Conflict("order_state"));
+                    }
+                    tx.execute(
+                        "UPDATE orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1",
+                        &[&order.as_uuid(), &at],
+                    )
+                    .await
+                    .map_err(be)?;
+                }
+                OrderChange::Address { province, city, address, .. } => {
+                    if status.has_shipped() || matches!(status, OrderStatus::Cancelled | OrderStatus::Refunded) {
+                        return Err(StoreError::Conflict("order_state"));
+                    }
+                    tx.execute(
+                        "UPDATE orders SET province = $2, city = $3, address = $4, updated_at = $5 WHERE id = $1",
+                        &[&order.as_uuid(), province, city, address, &at],
+                    )
+                    .await
+                    .map_err(be)?;
+                }
+            }
+        }
+        for r in &turn.requests {
+            tx.execute(
+                "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &r.id,
+                    &turn.shop.as_uuid(),
+                    &r.order.as_uuid(),
+                    &turn.conversation.as_uuid(),
+                    &r.kind.as_str(),
+                    &r.detail,
+                    &r.needs_review,
+                    &at,
+                ],
+            )
+            .await
+            .map_err(be)?;
+        }
+        let mut appended = Vec::with_capacity(turn.messages.len());
+        for m in turn.messages {
+            appended.push(append_in(&tx, m).await?);
+        }
+        tx.execute(
+            "INSERT INTO bot_states (conversation_id, state, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (conversation_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at",
+            &[&turn.conversation.as_uuid(), &turn.state, &at],
+        )
+        .await
+        .map_err(be)?;
+        let a = &turn.audit;
+        tx.execute(
+            "INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &turn.shop.as_uuid(),
+                &turn.conversation.as_uuid(),
+                &at,
+                &a.intent,
+                &a.confidence,
+                &a.emotion,
+                &a.order_no,
+                &a.outcome,
+            ],
+        )
+        .await
+        .map_err(be)?;
+        if let Some(raise) = turn.handoff_priority {
+            tx.execute(
+                "UPDATE conversations SET status = 'queued', priority = priority + $2, updated_at = $3 WHERE id = $1",
+                &[&turn.conversation.as_uuid(), &raise, &at],
+            )
+            .await
+            .map_err(be)?;
+        }
+        let conversation = load_conversation(&tx, turn.conversation, false).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(BotTurnWritten { appended, conversation })
+    }
+
+    async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT conversation_id, at, intent, confidence, emotion, order_no, outcome FROM bot_audit \
+                 WHERE shop_id = $1 AND at >= $2 ORDER BY seq LIMIT $3",
+                &[&shop.as_uuid(), &since.millis(), &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| BotAuditRow {
+                conversation: ConversationId::from_uuid(r.get(0)),
+                at: Timestamp(r.get(1)),
+                audit: BotAudit {
+                    intent: r.get(2),
+                    confidence: r.get(3),
+                    emotion: r.get(4),
+                    order_no: r.get(5),
+                    outcome: r.get(6),
+                },
+            })
+            .collect())
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
+use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange};
 use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
@@ -15,7 +16,7 @@ use kefu_core::conversation::{
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderItem, OrderNo, Shipment, ShipmentEvent};
+use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 use rusqlite::types::Value;
@@ -352,6 +353,70 @@ fn many<T, R>(
         .and_then(|mut s| s.query_map(params, row)?.collect::<Result<Vec<_>, _>>())
         .map_err(be)?;
     rows.into_iter().map(&mut map).collect()
+}
+
+/// Appends inside the writer's transaction.
+fn append_in(c: &Connection, m: NewMessage) -> StoreResult<Appended> {
+    let conv = load_conversation(c, m.conversation_id)?.ok_or(StoreError::NotFound("conversation"))?;
+    if let Some(client_id) = &m.client_msg_id {
+        let existing = one(
+            c,
+            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2"),
+            params![m.conversation_id.as_uuid(), client_id.as_str()],
+            message_row,
+            message_from,
+        )?;
+        if let Some(message) = existing {
+            return Ok(Appended { message, conversation: conv, duplicate: true });
+        }
+    }
+    if conv.status == ConversationStatus::Closed {
+        return Err(StoreError::ConversationClosed);
+    }
+    let message = Message {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        shop_id: conv.shop_id,
+        seq: conv.last_seq + 1,
+        sender: m.sender,
+        kind: m.kind,
+        text: m.text.into_string(),
+        client_msg_id: m.client_msg_id,
+        created_at: m.at,
+    };
+    let (sender_kind, sender_id) = codec::sender_columns(message.sender);
+    c.prepare_cached(&format!(
+        "INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            message.id.as_uuid(),
+            message.conversation_id.as_uuid(),
+            message.shop_id.as_uuid(),
+            message.seq,
+            sender_kind,
+            sender_id,
+            message.kind.as_str(),
+            message.text,
+            message.client_msg_id.as_ref().map(|c| c.as_str()),
+            message.created_at.millis()
+        ])
+    })
+    .map_err(be)?;
+    let waiting = waiting_since_after(conv.waiting_since, &message);
+    c.prepare_cached("UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4 WHERE id = ?1")
+        .and_then(|mut s| {
+            s.execute(params![
+                conv.id.as_uuid(),
+                message.seq,
+                waiting.map(Timestamp::millis),
+                message.created_at.millis()
+            ])
+        })
+        .map_err(be)?;
+    let conversation =
+        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+    Ok(Appended { message, conversation, duplicate: false })
 }
 
 fn load_conversation(conn: &Connection, id: ConversationId) -> StoreResult<Option<Conversation>> {
@@ -1149,78 +1214,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
-        self.pool
-            .write(move |c| {
-                let conv = load_conversation(c, m.conversation_id)?.ok_or(StoreError::NotFound("conversation"))?;
-                if let Some(client_id) = &m.client_msg_id {
-                    let existing = one(
-                        c,
-                        &format!(
-                            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND client_msg_id = ?2"
-                        ),
-                        params![m.conversation_id.as_uuid(), client_id.as_str()],
-                        message_row,
-                        message_from,
-                    )?;
-                    if let Some(message) = existing {
-                        return Ok(Appended { message, conversation: conv, duplicate: true });
-                    }
-                }
-                if conv.status == ConversationStatus::Closed {
-                    return Err(StoreError::ConversationClosed);
-                }
-                let message = Message {
-                    id: m.id,
-                    conversation_id: m.conversation_id,
-                    shop_id: conv.shop_id,
-                    seq: conv.last_seq + 1,
-                    sender: m.sender,
-                    kind: m.kind,
-                    text: m.text.into_string(),
-                    client_msg_id: m.client_msg_id,
-                    created_at: m.at,
-                };
-                let (sender_kind, sender_id) = codec::sender_columns(message.sender);
-                c.prepare_cached(&format!(
-                    "INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                ))
-                .and_then(|mut s| {
-                    s.execute(params![
-                        message.id.as_uuid(),
-                        message.conversation_id.as_uuid(),
-                        message.shop_id.as_uuid(),
-                        message.seq,
-                        sender_kind,
-                        sender_id,
-                        message.kind.as_str(),
-                        message.text,
-                        message.client_msg_id.as_ref().map(|c| c.as_str()),
-                        message.created_at.millis()
-                    ])
-                })
-                .map_err(be)?;
-                let waiting = waiting_since_after(conv.waiting_since, &message);
-                c.prepare_cached(
-                    "UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4 WHERE id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        conv.id.as_uuid(),
-                        message.seq,
-                        waiting.map(Timestamp::millis),
-                        message.created_at.millis()
-                    ])
-                })
-                .map_err(be)?;
-                let conversation = Conversation {
-                    last_seq: message.seq,
-                    waiting_since: waiting,
-                    updated_at: message.created_at,
-                    ..conv
-                };
-                Ok(Appended { message, conversation, duplicate: false })
-            })
-            .await
+        self.pool.write(move |c| append_in(c, m)).await
     }
 
     async fn messages_after(
@@ -1259,6 +1253,154 @@ impl Store for SqliteStore {
                 )?;
                 list.reverse();
                 Ok(list)
+            })
+            .await
+    }
+
+    async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {
+        self.pool
+            .read(move |c| {
+                one(
+                    c,
+                    "SELECT state FROM bot_states WHERE conversation_id = ?1",
+                    [conversation.as_uuid()],
+                    |r| r.get::<_, String>(0),
+                    Ok,
+                )
+            })
+            .await
+    }
+
+    async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
+        self.pool
+            .write(move |c| {
+                let conv =
+                    load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
+                if conv.status != ConversationStatus::Bot {
+                    return Err(StoreError::Conflict("not_bot"));
+                }
+                let at = turn.at.millis();
+                for change in &turn.order_changes {
+                    let order = match change {
+                        OrderChange::Cancel { order } | OrderChange::Address { order, .. } => *order,
+                    };
+                    let status = one(
+                        c,
+                        "SELECT status FROM orders WHERE id = ?1 AND shop_id = ?2",
+                        params![order.as_uuid(), turn.shop.as_uuid()],
+                        |r| r.get::<_, String>(0),
+                        |s| codec::order_status(&s),
+                    )?
+                    .ok_or(StoreError::NotFound("order"))?;
+                    match change {
+                        OrderChange::Cancel { .. } => {
+                            if status.has_shipped() || !status.can_become(OrderStatus::Cancelled) {
+                                return Err(StoreError::Conflict("order_state"));
+                            }
+                            c.execute(
+                                "UPDATE orders SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
+                                params![order.as_uuid(), at],
+                            )
+                            .map_err(be)?;
+                        }
+                        OrderChange::Address { province, city, address, .. } => {
+                            if status.has_shipped() || matches!(status, OrderStatus::Cancelled | OrderStatus::Refunded) {
+                                return Err(StoreError::Conflict("order_state"));
+                            }
+                            c.execute(
+                                "UPDATE orders SET province = ?2, city = ?3, address = ?4, updated_at = ?5 WHERE id = ?1",
+                                params![order.as_uuid(), province, city, address, at],
+                            )
+                            .map_err(be)?;
+                        }
+                    }
+                }
+                for r in &turn.requests {
+                    c.prepare_cached(
+                        "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            r.id,
+                            turn.shop.as_uuid(),
+                            r.order.as_uuid(),
+                            turn.conversation.as_uuid(),
+                            r.kind.as_str(),
+                            r.detail,
+                            r.needs_review,
+                            at
+                        ])
+                    })
+                    .map_err(be)?;
+                }
+                let mut appended = Vec::with_capacity(turn.messages.len());
+                for m in turn.messages {
+                    appended.push(append_in(c, m)?);
+                }
+                c.prepare_cached(
+                    "INSERT INTO bot_states (conversation_id, state, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                )
+                .and_then(|mut s| s.execute(params![turn.conversation.as_uuid(), turn.state, at]))
+                .map_err(be)?;
+                let a = &turn.audit;
+                c.prepare_cached(
+                    "INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        turn.shop.as_uuid(),
+                        turn.conversation.as_uuid(),
+                        at,
+                        a.intent,
+                        f64::from(a.confidence),
+                        a.emotion,
+                        a.order_no,
+                        a.outcome
+                    ])
+                })
+                .map_err(be)?;
+                if let Some(raise) = turn.handoff_priority {
+                    c.execute(
+                        "UPDATE conversations SET status = 'queued', priority = priority + ?2, updated_at = ?3 WHERE id = ?1",
+                        params![turn.conversation.as_uuid(), raise, at],
+                    )
+                    .map_err(be)?;
+                }
+                let conversation =
+                    load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
+                Ok(BotTurnWritten { appended, conversation })
+            })
+            .await
+    }
+
+    async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
+        self.pool
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT conversation_id, at, intent, confidence, emotion, order_no, outcome FROM bot_audit \
+                         WHERE shop_id = ?1 AND at >= ?2 ORDER BY seq LIMIT ?3",
+                    )
+                    .map_err(be)?;
+                let rows = stmt
+                    .query_map(params![shop.as_uuid(), since.millis(), limit], |r| {
+                        Ok(BotAuditRow {
+                            conversation: ConversationId::from_uuid(r.get(0)?),
+                            at: Timestamp(r.get(1)?),
+                            audit: BotAudit {
+                                intent: r.get(2)?,
+                                confidence: r.get::<_, f64>(3)? as f32,
+                                emotion: r.get(4)?,
+                                order_no: r.get(5)?,
+                                outcome: r.get(6)?,
+                            },
+                        })
+                    })
+                    .map_err(be)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(be)
             })
             .await
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Role, Username};
+use kefu_core::botturn::*;
 use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::*;
@@ -74,6 +75,7 @@ contract!(
     a_customer_has_one_open_conversation,
     conversation_list_filters_searches_and_sorts_by_longest_wait,
     server_key_is_created_once,
+    a_bot_turn_is_written_whole_or_not_at_all,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
@@ -541,4 +543,115 @@ async fn server_key_is_created_once(store: &dyn Store) {
     let second = store.server_key("k2").await.expect("key");
     assert_eq!(first, "k1");
     assert_eq!(second, "k1");
+}
+
+fn order_in(shop: ShopId, customer: CustomerId, no: &str, status: OrderStatus) -> Order {
+    Order {
+        id: OrderId::from_uuid(new_id()),
+        shop_id: shop,
+        order_no: OrderNo::parse(no).expect("no"),
+        customer_id: customer,
+        status,
+        items: vec![OrderItem { sku: "S1".into(), name: "商品".into(), quantity: 1, unit_price: Fen(9_900) }],
+        total: Fen(9_900),
+        province: "北京".into(),
+        city: "北京".into(),
+        address: "朝阳区".into(),
+        created_at: T0,
+        paid_at: Some(T0),
+        shipped_at: None,
+        delivered_at: None,
+        completed_at: None,
+        cancelled_at: None,
+        updated_at: T0,
+    }
+}
+
+fn bot_turn(
+    conv: &Conversation,
+    replies: &[&str],
+    changes: Vec<OrderChange>,
+    handoff: Option<i32>,
+    at: i64,
+) -> BotTurnWrite {
+    BotTurnWrite {
+        conversation: conv.id,
+        shop: conv.shop_id,
+        state: format!("state@{at}"),
+        messages: replies.iter().map(|r| text(conv.id, Sender::Bot, r, None, at)).collect(),
+        audit: BotAudit {
+            intent: "cancel_order".into(),
+            confidence: 0.9,
+            emotion: "calm".into(),
+            order_no: None,
+            outcome: format!("outcome@{at}"),
+        },
+        requests: vec![],
+        order_changes: changes,
+        handoff_priority: handoff,
+        at: T0.plus_millis(at),
+    }
+}
+
+async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
+    let s = shop(store, "bot-shop").await;
+    let c = customer(s.id, "b1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let paid = order_in(s.id, c.id, "90000001", OrderStatus::Paid);
+    let shipped = order_in(s.id, c.id, "90000002", OrderStatus::Shipped);
+    store.upsert_orders(&[paid.clone(), shipped.clone()]).await.expect("orders");
+    let queued = conversation_for(store, s.id, c.id).await;
+    // Only a conversation the bot holds takes bot turns.
+    let refused = store.apply_bot_turn(bot_turn(&queued, &["hi"], vec![], None, 1)).await;
+    assert!(matches!(refused, Err(StoreError::Conflict("not_bot"))), "{refused:?}");
+    store.close_conversation(queued.id, T0).await.expect("close");
+    let conv = store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            status: ConversationStatus::Bot,
+            ..queued.clone()
+        })
+        .await
+        .expect("bot conversation");
+    assert_eq!(conv.status, ConversationStatus::Bot);
+
+    // A turn: two replies, a cancellation, a request, memory and an audit line.
+    let mut turn = bot_turn(&conv, &["好的", "已取消"], vec![OrderChange::Cancel { order: paid.id }], None, 10);
+    turn.requests.push(OrderRequest {
+        id: new_id(),
+        order: paid.id,
+        kind: RequestKind::Cancel,
+        detail: "客户取消".into(),
+        needs_review: false,
+    });
+    let written = store.apply_bot_turn(turn).await.expect("turn");
+    assert_eq!(written.appended.iter().map(|a| a.message.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(written.conversation.last_seq, 2);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    assert_eq!(store.order(paid.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Cancelled));
+
+    // Cancelling a shipped order fails the whole turn: no message, no memory, no audit.
+    let failed = store
+        .apply_bot_turn(bot_turn(&conv, &["不会出现"], vec![OrderChange::Cancel { order: shipped.id }], None, 20))
+        .await;
+    assert!(matches!(failed, Err(StoreError::Conflict("order_state"))), "{failed:?}");
+    assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(2));
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    assert_eq!(store.bot_audit(s.id, T0, 100).await.expect("audit").len(), 1);
+    assert_eq!(store.order(shipped.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Shipped));
+    // An address change is refused after shipment too.
+    let moved =
+        OrderChange::Address {
+            order: shipped.id, province: "上海".into(), city: "上海".into(), address: "x".into()
+        };
+    assert!(store.apply_bot_turn(bot_turn(&conv, &["x"], vec![moved], None, 25)).await.is_err());
+
+    // A hand-off moves it to the queue with a higher priority; the bot is then done.
+    let handed = store.apply_bot_turn(bot_turn(&conv, &["转人工"], vec![], Some(2), 30)).await.expect("handoff");
+    assert_eq!(handed.conversation.status, ConversationStatus::Queued);
+    assert_eq!(handed.conversation.priority, conv.priority + 2);
+    let after = store.apply_bot_turn(bot_turn(&conv, &["还在吗"], vec![], None, 40)).await;
+    assert!(matches!(after, Err(StoreError::Conflict("not_bot"))), "{after:?}");
+    let audit = store.bot_audit(s.id, T0, 100).await.expect("audit");
+    assert_eq!(audit.iter().map(|a| a.audit.outcome.as_str()).collect::<Vec<_>>(), ["outcome@10", "outcome@30"]);
 }

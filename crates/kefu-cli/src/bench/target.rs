@@ -125,6 +125,8 @@ impl Server {
             .arg("--listen")
             .arg(addr.to_string())
             .env("KEFU_DURABILITY", durability)
+            // The relay is under test, not the bot: shoppers talk to their agents.
+            .env("KEFU_BOT", "false")
             .env("KEFU_AUTO_ASSIGN", "true")
             // The limiter still runs on every frame; it just must not cap the saturation phase.
             .env("KEFU_RATE_BURST", "100000")

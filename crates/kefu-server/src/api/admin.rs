@@ -70,7 +70,7 @@ pub async fn rotate_secret(
     Ok(axum::Json(json!({ "secret": secret.expose() })))
 }
 
-async fn shop_for(state: &SharedState, agent: &Agent, id: &str) -> ApiResult<ShopId> {
+pub(crate) async fn shop_for(state: &SharedState, agent: &Agent, id: &str) -> ApiResult<ShopId> {
     let id = parse_id(id, ShopId::parse)?;
     if !agent.can_access_shop(id) || state.ctx.store.shop(id).await?.is_none() {
         return Err(ApiError::new(Code::NotFound, "shop not found"));

@@ -62,14 +62,19 @@ impl TestApp {
 
     /// New conversations go straight to the least-loaded online agent.
     pub async fn spawn_auto_assign() -> TestApp {
-        Self::spawn_inner(ServerConfig::default(), true).await
+        Self::spawn_inner(ServerConfig::default(), true, false).await
     }
 
     pub async fn spawn_with(config: ServerConfig) -> TestApp {
-        Self::spawn_inner(config, false).await
+        Self::spawn_inner(config, false, false).await
     }
 
-    async fn spawn_inner(config: ServerConfig, auto_assign: bool) -> TestApp {
+    /// New conversations start with the self-service bot.
+    pub async fn spawn_bot() -> TestApp {
+        Self::spawn_inner(ServerConfig::default(), false, true).await
+    }
+
+    async fn spawn_inner(config: ServerConfig, auto_assign: bool, bot: bool) -> TestApp {
         let (store, dir): (Arc<dyn Store>, _) =
             match std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
                 Some(url) => {
@@ -92,6 +97,7 @@ impl TestApp {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
             auto_assign,
+            bot,
         };
         let (tx, rx) = tokio::sync::watch::channel(false);
         let state = AppState::new(ctx, config, rx).await.expect("state");

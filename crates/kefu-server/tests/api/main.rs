@@ -1,6 +1,7 @@
 //! The server's integration tests: one binary, a real server per test.
 
 mod bad_input;
+mod bot;
 mod chat;
 mod helpers;
 mod merchant;

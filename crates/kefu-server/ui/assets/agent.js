@@ -37,6 +37,8 @@ async function boot() {
 }
 
 function showLogin() {
+  // A quick login can finish before the first session check answers 401.
+  if (S.me) return;
   $('#app').hidden = true;
   $('#login').hidden = false;
   $('#login-form input[name=username]').focus();
@@ -58,6 +60,7 @@ function start(me) {
   S.me = me.agent;
   S.shops = me.shops;
   setCsrf(me.csrf_token);
+  $('#login').hidden = true;
   $('#app').hidden = false;
   $('#me').textContent = S.me.display_name;
   $('#lang').textContent = t('lang');
@@ -270,7 +273,7 @@ function messageItem(m) {
   const status = m.sender.kind === 'agent' && m.kind === 'text' ? (m.seq <= readSeq ? ' · ' + t('read') : ' · ' + t('sent')) : '';
   return el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
     el('div', { class: 'bubble' }, m.text),
-    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + fmtTime(m.created_at) + status));
+    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + (m.sender.kind === 'bot' ? '🤖 ' + t('bot_name') + ' · ' : '') + fmtTime(m.created_at) + status));
 }
 
 async function loadEarlier() {

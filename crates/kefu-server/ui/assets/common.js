@@ -41,7 +41,7 @@ const STRINGS = {
     today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
     shop: '店铺', items: '件',
     // chat page
-    chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
+    chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
     chips: ['查物流', '退换货', '改地址', '转人工'], rate_title: '请为本次服务评分', rate_thanks: '感谢您的评价！', skip: '跳过',
     csat: ['非常不满意', '不满意', '一般', '满意', '非常满意'], closed_note: '会话已结束', you: '我', agent: '客服', system: '系统',
     offline_queue: '网络已断开，消息将在恢复后发送',
@@ -64,7 +64,7 @@ const STRINGS = {
     conv_status: { bot: 'Bot', queued: 'Queued', assigned: 'Active', closed: 'Closed' },
     today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
     shop: 'Shop', items: 'items',
-    chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
+    chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
     csat: ['Very unhappy', 'Unhappy', 'OK', 'Happy', 'Very happy'], closed_note: 'Conversation ended', you: 'Me', agent: 'Agent', system: 'System',
     offline_queue: 'Offline: messages will be sent when the connection is back',

@@ -1,0 +1,106 @@
+//! What one turn of the self-service bot writes: its replies, its memory,
+//! an audit line, the requests it filed against orders, the order changes it
+//! made, and a hand-off. [`Store::apply_bot_turn`](crate::store::Store::apply_bot_turn)
+//! writes all of it in one transaction or none of it.
+
+use crate::clock::Timestamp;
+use crate::conversation::{Appended, Conversation, NewMessage};
+use crate::id::{ConversationId, OrderId, ShopId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotTurnWrite {
+    pub conversation: ConversationId,
+    pub shop: ShopId,
+    /// The bot's memory for this conversation; opaque to the store.
+    pub state: String,
+    /// The bot's replies (and, on a hand-off, the summary note), in order.
+    pub messages: Vec<NewMessage>,
+    pub audit: BotAudit,
+    pub requests: Vec<OrderRequest>,
+    pub order_changes: Vec<OrderChange>,
+    /// Hand the conversation to people: bot → queued, priority raised by this much.
+    pub handoff_priority: Option<i32>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotAudit {
+    pub intent: String,
+    pub confidence: f32,
+    pub emotion: String,
+    pub order_no: Option<String>,
+    /// `asked:*`, `answered:*`, `refused:*`, `handoff:*`, `misunderstood` or an action code.
+    pub outcome: String,
+}
+
+/// A row of the bot's audit trail, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotAuditRow {
+    pub conversation: ConversationId,
+    pub at: Timestamp,
+    pub audit: BotAudit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Urge,
+    Cancel,
+    AddressChange,
+    AfterSale,
+    PriceProtection,
+    Invoice,
+}
+
+impl RequestKind {
+    pub const ALL: [RequestKind; 6] = [
+        RequestKind::Urge,
+        RequestKind::Cancel,
+        RequestKind::AddressChange,
+        RequestKind::AfterSale,
+        RequestKind::PriceProtection,
+        RequestKind::Invoice,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Urge => "urge",
+            RequestKind::Cancel => "cancel",
+            RequestKind::AddressChange => "address_change",
+            RequestKind::AfterSale => "after_sale",
+            RequestKind::PriceProtection => "price_protection",
+            RequestKind::Invoice => "invoice",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        RequestKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Something filed against an order for the merchant's people or systems:
+/// an urge, an after-sales request, an invoice task…
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub id: uuid::Uuid,
+    pub order: OrderId,
+    pub kind: RequestKind,
+    /// Human-readable details (reason, amount, address, invoice title…).
+    pub detail: String,
+    /// A person must confirm before anything happens.
+    pub needs_review: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderChange {
+    /// Only while the order may still become cancelled (not shipped).
+    Cancel { order: OrderId },
+    /// Only before shipment.
+    Address { order: OrderId, province: String, city: String, address: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotTurnWritten {
+    pub appended: Vec<Appended>,
+    /// The conversation after the turn (status and priority after a hand-off).
+    pub conversation: Conversation,
+}

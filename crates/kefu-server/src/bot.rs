@@ -1,0 +1,233 @@
+//! Runs the self-service bot for conversations in `bot` status: loads what
+//! [`kefu_bot::flow`] needs, lets it decide, writes the whole turn in one
+//! store transaction, then tells everyone (replies, hand-off, routing).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use kefu_bot::flow::{self, Action, BotState, Facts, OrderFacts, Turn};
+use kefu_bot::rules::ShopRules;
+use kefu_core::botturn::{BotAudit, BotTurnWrite, OrderChange, OrderRequest, RequestKind};
+use kefu_core::catalog::CategoryPath;
+use kefu_core::conversation::{Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender};
+use kefu_core::customer::Customer;
+use kefu_core::desk::{self, Ctx};
+use kefu_core::event::Event;
+use kefu_core::id::{MessageId, ShopId};
+use kefu_core::invoice::Title;
+use kefu_core::store::StoreError;
+use kefu_nlu::entities::{CatalogueEntry, Extractor};
+
+/// Orders the bot looks through, newest first.
+const ORDERS: u32 = 20;
+/// Catalogue entries loaded per shop for categories and product mentions.
+const CATALOGUE: u32 = 20_000;
+
+/// What the bot knows of one shop: its rules, its catalogue's categories and
+/// an entity extractor with its order-number pattern and products.
+struct ShopBrain {
+    rules: ShopRules,
+    categories: HashMap<String, CategoryPath>,
+    extractor: Extractor,
+}
+
+/// Per-shop rules (from the rules files) and lazily built brains.
+#[derive(Default)]
+pub struct Bot {
+    rules: HashMap<String, ShopRules>,
+    brains: Mutex<HashMap<ShopId, Arc<ShopBrain>>>,
+}
+
+impl Bot {
+    /// `rules` by shop slug; shops without a file use the defaults.
+    pub fn new(rules: HashMap<String, ShopRules>) -> Bot {
+        Bot { rules, brains: Mutex::default() }
+    }
+
+    async fn brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
+        if let Some(b) = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop) {
+            return Ok(b.clone());
+        }
+        let slug = ctx.store.shop(shop).await?.map(|s| s.slug.as_str().to_owned()).unwrap_or_default();
+        let rules = self.rules.get(&slug).cloned().unwrap_or_default();
+        let products = ctx.store.products(shop, CATALOGUE).await?;
+        let catalogue: Vec<CatalogueEntry> = products
+            .iter()
+            .map(|p| CatalogueEntry { sku: p.sku.clone(), name: p.name.clone(), model: p.model.clone() })
+            .collect();
+        // The pattern was validated when the rules were parsed.
+        let extractor = Extractor::new(&rules.order_number_pattern, &catalogue)
+            .or_else(|_| Extractor::new(kefu_nlu::entities::DEFAULT_ORDER_PATTERN, &catalogue))
+            .map_err(StoreError::backend)?;
+        let categories = products.into_iter().map(|p| (p.sku, p.category)).collect();
+        let brain = Arc::new(ShopBrain { rules, categories, extractor });
+        self.brains.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, brain.clone());
+        Ok(brain)
+    }
+
+    /// One turn for a shopper's message in a bot conversation. Errors are
+    /// logged, never sent to the shopper: their message is already stored,
+    /// and an agent can pick the conversation up from the queue.
+    pub async fn answer(&self, ctx: &Ctx, customer: &Customer, conversation: &Conversation, text: &str) {
+        if conversation.status != ConversationStatus::Bot {
+            return;
+        }
+        if let Err(e) = self.try_answer(ctx, customer, conversation, text).await {
+            tracing::warn!(error = %e, conversation = %conversation.id, "bot turn failed");
+        }
+    }
+
+    async fn try_answer(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        conversation: &Conversation,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let brain = self.brain(ctx, conversation.shop_id).await?;
+        let mut state: BotState = match ctx.store.bot_state(conversation.id).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => BotState::default(),
+        };
+        let mut orders = Vec::new();
+        for order in ctx.store.orders_of_customer(customer.id, ORDERS).await? {
+            let shipments = ctx.store.shipments_of_order(order.id).await?;
+            orders.push(OrderFacts { order, shipments });
+        }
+        let now = ctx.clock.now();
+        let facts = Facts {
+            customer,
+            orders: &orders,
+            categories: &brain.categories,
+            rules: &brain.rules,
+            extractor: &brain.extractor,
+            now,
+        };
+        let turn = flow::respond(&facts, &mut state, text);
+        let write = self.to_write(ctx, conversation, &orders, &state, &turn);
+        let written = match ctx.store.apply_bot_turn(write).await {
+            Ok(w) => w,
+            // An agent took the conversation meanwhile: the bot steps back.
+            Err(StoreError::Conflict("not_bot")) => return Ok(()),
+            // The order moved on (shipped, cancelled) between reading and writing.
+            Err(StoreError::Conflict("order_state")) => {
+                let mut fallback = turn.clone();
+                fallback.actions.clear();
+                fallback.replies = vec!["抱歉，订单状态刚刚发生了变化，正在为您转接人工客服核实。".into()];
+                fallback.handoff = Some(flow::Handoff {
+                    reason: flow::HandoffReason::NeedsHuman,
+                    priority: 1,
+                    summary: format!("机器人操作时订单状态已变化，请人工核实；{}", turn.audit.outcome),
+                });
+                fallback.audit.outcome = "handoff:order_changed".into();
+                let write = self.to_write(ctx, conversation, &orders, &state, &fallback);
+                match ctx.store.apply_bot_turn(write).await {
+                    Ok(w) => w,
+                    Err(StoreError::Conflict("not_bot")) => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        for appended in &written.appended {
+            desk::publish_appended(ctx, appended);
+        }
+        if written.conversation.status != ConversationStatus::Bot {
+            ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));
+            if ctx.auto_assign {
+                desk::route(ctx, written.conversation).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn to_write(
+        &self,
+        ctx: &Ctx,
+        conversation: &Conversation,
+        orders: &[OrderFacts],
+        state: &BotState,
+        turn: &Turn,
+    ) -> BotTurnWrite {
+        let now = ctx.clock.now();
+        let message = |sender: Sender, kind: MessageKind, text: &str| {
+            MessageText::parse(text).ok().map(|text| NewMessage {
+                id: MessageId::from_uuid(ctx.ids.new_uuid()),
+                conversation_id: conversation.id,
+                sender,
+                kind,
+                text,
+                client_msg_id: None,
+                at: now,
+            })
+        };
+        let mut messages: Vec<NewMessage> =
+            turn.replies.iter().filter_map(|r| message(Sender::Bot, MessageKind::Text, r)).collect();
+        if let Some(h) = &turn.handoff {
+            messages.extend(message(Sender::System, MessageKind::Note, &format!("【机器人转人工】{}", h.summary)));
+        }
+        let order_id = |no: &str| orders.iter().find(|o| o.order.order_no.as_str() == no).map(|o| o.order.id);
+        let mut requests = Vec::new();
+        let mut order_changes = Vec::new();
+        for action in &turn.actions {
+            let (no, kind, detail, review) = match action {
+                Action::RecordUrge { order_no, promised_by } => {
+                    (order_no, RequestKind::Urge, format!("客户催发货，承诺发货时间 {}", promised_by.millis()), false)
+                }
+                Action::CancelOrder { order_no } => {
+                    if let Some(order) = order_id(order_no) {
+                        order_changes.push(OrderChange::Cancel { order });
+                    }
+                    (order_no, RequestKind::Cancel, "客户通过机器人取消订单，请原路退款".to_owned(), false)
+                }
+                Action::ChangeAddress { order_no, address, province, city } => {
+                    if let Some(order) = order_id(order_no) {
+                        order_changes.push(OrderChange::Address {
+                            order,
+                            province: province.clone().unwrap_or_default(),
+                            city: city.clone().unwrap_or_default(),
+                            address: address.clone(),
+                        });
+                    }
+                    (order_no, RequestKind::AddressChange, format!("新地址：{address}"), false)
+                }
+                Action::AfterSale { order_no, sku, exchange, reason, amount, needs_review } => (
+                    order_no,
+                    RequestKind::AfterSale,
+                    format!("{} {sku}，原因 {reason:?}，金额 ¥{amount}", if *exchange { "换货" } else { "退货退款" }),
+                    *needs_review,
+                ),
+                Action::PriceProtection { order_no } => {
+                    (order_no, RequestKind::PriceProtection, "价保申请，请核实降价金额".to_owned(), true)
+                }
+                Action::InvoiceTask { order_no, title, email } => {
+                    let title = match title {
+                        Title::Personal { name } => format!("个人：{name}"),
+                        Title::Company { name, credit_code } => format!("公司：{name}，税号 {credit_code}"),
+                    };
+                    (order_no, RequestKind::Invoice, format!("电子发票，抬头 {title}，邮箱 {}", email.as_str()), false)
+                }
+            };
+            if let Some(order) = order_id(no) {
+                requests.push(OrderRequest { id: ctx.ids.new_uuid(), order, kind, detail, needs_review: review });
+            }
+        }
+        BotTurnWrite {
+            conversation: conversation.id,
+            shop: conversation.shop_id,
+            state: serde_json::to_string(state).unwrap_or_default(),
+            messages,
+            audit: BotAudit {
+                intent: turn.audit.intent.clone(),
+                confidence: turn.audit.confidence,
+                emotion: turn.audit.emotion.to_owned(),
+                order_no: turn.audit.order_no.clone(),
+                outcome: turn.audit.outcome.clone(),
+            },
+            requests,
+            order_changes,
+            handoff_priority: turn.handoff.as_ref().map(|h| h.priority),
+            at: now,
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The self-service bot on a real server: it answers from the shopper's
+//! orders over the WebSocket, hands off with a summary the agents see, and
+//! leaves an audit trail.
+
+use kefu_core::clock::{Clock, SystemClock};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, WsClient};
+
+async fn identified(app: &TestApp, external: &str) -> String {
+    let future = SystemClock.now().millis() / 1000 + 3600;
+    let sig = kefu_server::auth::identity_signature(app.shop_a.secret.expose(), external, future);
+    let body = json!({"shop": "shop-a", "identity": {"customer_id": external, "expires": future, "signature": sig}});
+    let (status, v, _) = app.request("POST", "/api/widget/session", Some(body), &[]).await;
+    assert_eq!(status, 200, "{v}");
+    v["token"].as_str().expect("token").to_owned()
+}
+
+/// The next message the bot sends, skipping the shopper's own echo and other frames.
+async fn bot_says(ws: &mut WsClient) -> Value {
+    loop {
+        let v = ws.recv_type("message").await;
+        if v["message"]["sender"]["kind"] == "bot" {
+            return v;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_answers_from_the_orders_and_hands_off_with_a_summary() {
+    let app = TestApp::spawn_bot().await;
+    app.known_customer(&app.shop_a, "u200").await;
+    let token = identified(&app, "u200").await;
+    let mut shopper = app.customer_ws(&token).await;
+
+    shopper.send(json!({"type": "send", "client_msg_id": "b-1", "text": "我的快递到哪了"})).await;
+    let ack = shopper.recv_type("ack").await;
+    let conversation_id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let reply = bot_says(&mut shopper).await;
+    let text = reply["message"]["text"].as_str().expect("text");
+    assert!(text.contains("u200-0001") && text.contains("已发货"), "{text}");
+
+    // Not yet with people: no agent queue entry.
+    let agent = app.login("agent-a").await;
+    let (_, queued) = app.as_agent(&agent, "GET", "/api/conversations?status=queued", None).await;
+    assert_eq!(queued["conversations"].as_array().map(Vec::len), Some(0), "{queued}");
+
+    shopper.send(json!({"type": "send", "client_msg_id": "b-2", "text": "转人工"})).await;
+    let reply = bot_says(&mut shopper).await;
+    assert!(reply["message"]["text"].as_str().is_some_and(|t| t.contains("转接")), "{reply}");
+    let changed = shopper.recv_type("conversation").await;
+    assert_eq!(changed["conversation"]["status"], "queued");
+
+    let (_, queued) = app.as_agent(&agent, "GET", "/api/conversations?status=queued", None).await;
+    assert_eq!(queued["conversations"][0]["conversation"]["id"], conversation_id.as_str(), "{queued}");
+    assert_eq!(queued["conversations"][0]["conversation"]["priority"], 1, "a VIP starts at 1; a request adds nothing");
+    let (_, history) =
+        app.as_agent(&agent, "GET", &format!("/api/conversations/{conversation_id}/messages"), None).await;
+    let notes: Vec<&str> = history["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["kind"] == "note")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert!(notes.iter().any(|n| n.contains("转人工原因") && n.contains("human_agent")), "{notes:?}");
+    // The shopper never sees the note.
+    let frames = shopper.drain().await;
+    assert!(!frames.iter().any(|f| f.to_string().contains("转人工原因")), "{frames:?}");
+
+    let audit = app.store.bot_audit(app.shop_a.id, kefu_core::clock::Timestamp(0), 10).await.expect("audit");
+    let outcomes: Vec<&str> = audit.iter().map(|a| a.audit.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["answered:no_tracking_yet", "handoff:requested"]);
+
+    // Supervisors see the bot's figures; agents may not.
+    let path = format!("/api/shops/{}/bot-metrics?days=7", app.shop_a.id);
+    let (status, body) = app.as_agent(&agent, "GET", &path, None).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    app.agent("boss", kefu_core::agent::Role::Supervisor, &[app.shop_a.id], 5).await;
+    let boss = app.login("boss").await;
+    let (status, m) = app.as_agent(&boss, "GET", &path, None).await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["conversations"], 1);
+    assert_eq!(m["handed_off"], 1);
+    assert_eq!(m["handoff_reasons"]["requested"], 1);
+    assert_eq!(m["per_intent"]["logistics"]["containment"], 0.0);
+    let (status, body) =
+        app.as_agent(&boss, "GET", &format!("/api/shops/{}/bot-metrics?days=0", app.shop_a.id), None).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (400, Some("invalid_input")));
+    let (status, _) = app.as_agent(&boss, "GET", &format!("/api/shops/{}/bot-metrics", app.shop_b.id), None).await;
+    assert_eq!(status, 404, "another shop's figures do not exist for this supervisor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_without_orders_is_told_so() {
+    let app = TestApp::spawn_bot().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "v-1", "text": "帮我查一下订单"})).await;
+    let reply = bot_says(&mut shopper).await;
+    assert!(reply["message"]["text"].as_str().is_some_and(|t| t.contains("没有查到")), "{reply}");
+}
