@@ -1,6 +1,8 @@
-// The self-service bot in a real browser: an anonymous shopper on the demo
-// store's chat page is greeted, asks for a person, and the conversation
-// reaches the agents' queue with the bot's hand-off note.
+// The self-service bot in a real browser, on the demo store: the demo's
+// known shopper (signed in by the link `kefu demo` prints) asks where their
+// parcel is and gets the timeline, asks to cancel the shipped order and is
+// refused with the alternative, says 转人工, and an agent receives the
+// hand-off summary. An anonymous visitor is greeted too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -18,30 +20,59 @@ after(async () => {
   await kefu?.stop();
 });
 
-test('the bot greets, hands off on request, and the agent sees why', async () => {
+async function ask(page, text, expect) {
+  const before = await page.locator('.msg.them').count();
+  await page.fill('#input', text);
+  await page.press('#input', 'Enter');
+  await page.waitForFunction(n => document.querySelectorAll('.msg.them').length > n, before, { polling: 200, timeout: 15000 }).catch(async e => { throw new Error(e.message + '\n' + await page.locator('#log').innerText()); });
+  const reply = page.locator('.msg.them .bubble').last();
+  await reply.waitFor();
+  if (expect) await page.waitForSelector(`.msg.them .bubble:has-text("${expect}")`);
+  return reply.textContent();
+}
+
+test('timeline, refused cancellation with the alternative, hand-off with a summary', async () => {
+  const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
+  assert.ok(link, 'kefu demo prints a signed link for the known shopper:\n' + kefu.output());
   const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
   const shopper = await shopperCtx.newPage();
-  const agent = await agentCtx.newPage();
-
-  await shopper.goto(kefu.base + '/chat/youpin-home');
+  await shopper.goto(link);
   await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
-  await shopper.fill('#input', '在吗');
-  await shopper.press('#input', 'Enter');
-  await shopper.waitForSelector('.msg.them .meta:has-text("智能客服")');
-  assert.match(await shopper.locator('.msg.them .bubble').first().textContent(), /智能客服|查订单/);
 
-  await shopper.fill('#input', '转人工');
-  await shopper.press('#input', 'Enter');
-  await shopper.waitForSelector('.msg.them .bubble:has-text("转接")');
+  const timeline = await ask(shopper, '我的快递到哪了', '运单号');
+  assert.match(timeline, /运单号/);
+  assert.match(timeline, /已揽收|派件|到达|发往/, 'the carrier events are listed');
+
+  const refusal = await ask(shopper, '这个订单我不要了，帮我取消', '拦截');
+  assert.match(refusal, /已经发货/);
+  assert.match(refusal, /拒收/, 'the alternative is offered');
+
+  await ask(shopper, '转人工', '转接');
   await shopper.screenshot({ path: join(shotsDir, 'bot-shopper-420.png') });
   assert.equal(await shopper.locator('text=转人工原因').count(), 0, 'the hand-off note stays internal');
 
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const agent = await agentCtx.newPage();
   await login(agent, kefu.base, 'zhangsan');
   await agent.click('[data-tab=queue]');
-  const row = agent.locator('.conv', { hasText: '机器人转人工' });
+  const row = agent.locator('.conv', { hasText: '王小明' });
   await row.waitFor();
   await row.click();
-  await agent.waitForSelector('.msg.note .bubble:has-text("转人工原因")');
+  const note = agent.locator('.msg.note .bubble', { hasText: '转人工原因' });
+  await note.waitFor();
+  const summary = await note.textContent();
+  assert.match(summary, /客户要求人工/);
+  assert.match(summary, /logistics/);
+  assert.match(summary, /订单：\d+/);
   await agent.screenshot({ path: join(shotsDir, 'bot-handoff-agent-1366.png') });
+});
+
+test('an anonymous visitor is greeted by the bot', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await page.goto(kefu.base + '/chat/youpin-home');
+  await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const greeting = await ask(page, '在吗');
+  assert.match(greeting, /智能客服/);
+  await page.waitForSelector('.msg.them .meta:has-text("智能客服")');
 });

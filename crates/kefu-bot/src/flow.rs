@@ -558,7 +558,7 @@ fn continue_flow(
         Pending::ReturnReason { order_no, exchange } => {
             let reason = reason_of(&r.normalized).unwrap_or(aftersales::Reason::NoReason);
             let o = order(&order_no)?;
-            Some(after_sale(facts, state, r, o, exchange, reason, turn))
+            Some(after_sale(facts, r, o, exchange, reason, turn))
         }
         Pending::InvoiceTitle { order_no } => {
             let t = r.normalized.trim();
@@ -775,9 +775,6 @@ fn act_on_order(
             } else {
                 say(lang, format!("已为您催促仓库，{extra}订单{no}将在{}前发出，请耐心等待。", local_time(by)), format!("I've hurried the warehouse; order {no} will ship by {}.", local_time(by)))
             });
-            if overdue {
-                turn.handoff = Some(handoff(facts, state, r, HandoffReason::NeedsHuman, 1));
-            }
             "urge_recorded".into()
         }
         "cancel_order" => match o.order.status {
@@ -791,8 +788,7 @@ fn act_on_order(
                 "asked:confirm_cancel".into()
             }
             OrderStatus::Shipped => {
-                turn.replies.push(say(lang, format!("订单{no}已经发货，无法直接取消。您可以：1）我们联系快递拦截退回；2）快递送达时拒收。包裹退回仓库后为您退款。"), format!("Order {no} has shipped and can't be cancelled directly: we can ask the courier to intercept it, or you can refuse delivery; you're refunded once it's back.")));
-                turn.handoff = Some(handoff(facts, state, r, HandoffReason::NeedsHuman, 0));
+                turn.replies.push(say(lang, format!("订单{no}已经发货，无法直接取消。您可以：1）快递送达时拒收；2）需要拦截退回的话回复“转人工”，由客服联系快递公司。包裹退回仓库后为您退款。"), format!("Order {no} has shipped and can't be cancelled directly: refuse the delivery, or say \"human\" and a colleague will ask the courier to intercept it; you're refunded once it's back.")));
                 "refused:already_shipped".into()
             }
             OrderStatus::Delivered | OrderStatus::Completed => {
@@ -837,7 +833,7 @@ fn act_on_order(
             let exchange =
                 intent == "return_exchange" && (r.normalized.contains('换') || r.normalized.contains("exchange"));
             match reason_of(&r.normalized) {
-                Some(reason) => after_sale(facts, state, r, o, exchange, reason, turn),
+                Some(reason) => after_sale(facts, r, o, exchange, reason, turn),
                 None => {
                     state.pending = Some(Pending::ReturnReason { order_no: no.clone(), exchange });
                     turn.replies.push(say(lang, "请问是什么原因呢？质量问题、发错货、运输破损，还是七天无理由？".into(), "What's the reason: a quality problem, wrong item, damaged in transit, or just changed your mind?".into()));
@@ -905,7 +901,6 @@ fn act_on_order(
 
 fn after_sale(
     facts: &Facts<'_>,
-    state: &mut BotState,
     r: &Reading,
     o: &OrderFacts,
     exchange: bool,
@@ -962,9 +957,6 @@ fn after_sale(
                     local_time(deadline)
                 ),
             ));
-            if needs_review {
-                turn.handoff = Some(handoff(facts, state, r, HandoffReason::NeedsHuman, 0));
-            }
             "after_sale_requested".into()
         }
         Decision::Refused(refusal) => {

@@ -277,6 +277,25 @@ fn english_shoppers_get_english_replies() {
     assert!(all(&t).contains("Which order"), "{}", all(&t));
 }
 
+#[test]
+fn odd_messages_get_a_sensible_reply() {
+    let w = world(Tier::Normal, 0);
+    let long = "我的快递到哪了".repeat(500); // ~10 KB
+    let cases = [
+        String::new(),
+        long,
+        "\u{0}\u{7}\u{1b}[31m\r\n".to_owned(),
+        "😡😡😡👍🏻❤️".to_owned(),
+        "hi 我的 order JD2026112000001 где посылка 🚚".to_owned(),
+        "\u{202e}\u{200d}\u{feff}".to_owned(),
+    ];
+    for text in cases {
+        let t = w.say(&mut BotState::default(), &text);
+        assert!(!t.replies.is_empty(), "{text:?}: {t:?}");
+        assert!(t.replies.iter().all(|r| !r.trim().is_empty()), "{text:?}: {t:?}");
+    }
+}
+
 mod properties {
     use super::*;
     use kefu_bot::flow::Pending;

@@ -54,6 +54,10 @@ pub struct ChatArgs {
     pub saturate: f64,
     #[arg(long, default_value_t = 4)]
     pub window: usize,
+    /// Shoppers talk to the self-service bot instead of agents: "relay" figures become the
+    /// time from a shopper's send to the bot's reply (BENCHMARKS.md S2).
+    #[arg(long)]
+    pub bot: bool,
     /// SQLite durability of the server under test: full or normal.
     #[arg(long, default_value = "full")]
     pub durability: String,
@@ -95,7 +99,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         args.connections, args.rate, args.duration, args.durability
     ));
     let seeded = target::seed(args.connections, agents, args.per_agent + 1).await.context("seeding the bench store")?;
-    let kefu = target::Server::kefu(&seeded.data_dir, &args.durability).await?;
+    let kefu = target::Server::kefu(&seeded.data_dir, &args.durability, args.bot).await?;
     say(&format!("kefu serving on {} (pid {})", kefu.addr, kefu.pid()));
     let kefu_run = drive(&kefu, Kind::Kefu(&seeded), &args, active, agents, &say).await?;
     drop(kefu);
@@ -120,6 +124,7 @@ async fn drive(
 ) -> anyhow::Result<Run> {
     let baseline = server.rss_kib()?;
     let mut fleet = load::Fleet::connect(server.addr, kind, args.connections, active, agents).await?;
+    fleet.bot = args.bot && matches!(kind, Kind::Kefu(_));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_per_idle_socket_kib = (server.rss_kib()?.saturating_sub(baseline)) as f64 / args.connections as f64;
     say(&format!(
@@ -165,6 +170,7 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run)
         "rate": args.rate,
         "duration_s": args.duration,
         "durability": args.durability,
+        "bot": args.bot,
         "msgs_per_sec": kefu.open.msgs_per_sec,
         "sent": kefu.open.sent,
         "lost": kefu.open.lost,

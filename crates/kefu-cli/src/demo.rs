@@ -193,14 +193,38 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
             });
         }
 
+        if shop.slug.as_str() == SHOPS[0].slug {
+            // A known shopper with a fixed history, signed in through the link `kefu demo` prints.
+            customers.push(Customer {
+                id: CustomerId::from_uuid(new("customer")),
+                shop_id: shop.id,
+                external_id: Some(DEMO_SHOPPER.into()),
+                nickname: "王小明".into(),
+                tier: Tier::Normal,
+                tags: Vec::new(),
+                phone: MaskedPhone::parse("13800138000").ok(),
+                lifetime_spend: Fen(0),
+                complaint_count: 0,
+                created_at: now.plus_days(-200),
+            });
+        }
+
         let mut orders = Vec::new();
         let mut shipments = Vec::new();
         for (i, customer) in customers.iter_mut().enumerate() {
+            // One order on its way, one delivered, one completed: what the bot demo walks through.
+            let fixed: Option<&[OrderStatus]> = (customer.external_id.as_deref() == Some(DEMO_SHOPPER)).then_some(&[
+                OrderStatus::Shipped,
+                OrderStatus::Delivered,
+                OrderStatus::Completed,
+            ]);
             // The first customers of each shop get a fixed mix so every status is present.
-            let count = rng.random_range(3..9);
+            let count = fixed.map_or_else(|| rng.random_range(3..9), <[OrderStatus]>::len);
             for k in 0..count {
                 order_no += 1;
-                let status = if i < 8 && k == 0 {
+                let status = if let Some(fixed) = fixed {
+                    fixed[k]
+                } else if i < 8 && k == 0 {
                     OrderStatus::ALL[i]
                 } else {
                     let r: f64 = rng.random();
@@ -448,13 +472,32 @@ async fn seed_conversations(
     Ok(())
 }
 
-pub fn print_welcome(config: &Config) {
+/// The merchant's own id of the demo shopper with a fixed order history.
+pub const DEMO_SHOPPER: &str = "demo-shopper";
+
+/// A chat link that signs the demo shopper in (valid 30 days), as a
+/// merchant's site would build it with the shop's secret.
+pub async fn shopper_link(store: &Arc<dyn Store>, config: &Config) -> anyhow::Result<Option<String>> {
+    let Some(shop) = store.shop_by_slug(&ShopSlug::parse(SHOPS[0].slug)?).await? else { return Ok(None) };
+    let expires = SystemClock.now().millis() / 1000 + 30 * 86_400;
+    let signature = kefu_server::auth::identity_signature(shop.secret.expose(), DEMO_SHOPPER, expires);
+    Ok(Some(format!(
+        "http://{}/chat/{}?customer_id={DEMO_SHOPPER}&expires={expires}&signature={signature}",
+        config.listen, SHOPS[0].slug
+    )))
+}
+
+pub fn print_welcome(config: &Config, shopper: Option<&str>) {
     let base = format!("http://{}", config.listen);
     println!();
     println!("kefu demo is starting at {base}");
     println!("  Agent workspace : {base}/agent");
     println!("  Admin           : {base}/admin");
     println!("  Shopper chat    : {base}/chat/youpin-home   (also /chat/geek-digital, /chat/yuexiang-life)");
+    if let Some(link) = shopper {
+        println!("  Known shopper   : {link}");
+        println!("                    (王小明, with an order on its way: ask the bot 我的快递到哪了)");
+    }
     println!("  Logins (password {DEMO_PASSWORD}): admin, zhangsan, lisi, wangwu (senior), zhaoliu, qa, supervisor");
     println!("  Stop with Ctrl+C. Data lives in {}", config.data_dir.display());
     println!();

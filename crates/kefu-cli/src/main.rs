@@ -174,8 +174,9 @@ fn main() -> anyhow::Result<()> {
                 if seed_only {
                     return Ok(());
                 }
+                let shopper = demo::shopper_link(&store, &config).await?;
                 drop(store);
-                demo::print_welcome(&config);
+                demo::print_welcome(&config, shopper.as_deref());
                 app::serve(&config).await
             }
             Command::Migrate => {

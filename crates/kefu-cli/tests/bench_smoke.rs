@@ -22,3 +22,17 @@ fn a_tiny_bench_run_prints_every_documented_key() {
     assert_eq!(report["lost"], 0, "every message reached its agent: {report}");
     assert!(report["sent"].as_u64() > Some(0), "something was sent: {report}");
 }
+
+#[test]
+fn a_tiny_bot_run_answers_every_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "chat", "--connections", "10", "--active", "5", "--rate", "10"])
+        .args(["--duration", "1", "--saturate", "0", "--per-agent", "4", "--bot", "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["bot"], true);
+    assert_eq!(report["lost"], 0, "the bot answered every message: {report}");
+}

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::mpsc;
 
 use crate::agent::AgentStatus;
-use crate::conversation::{Conversation, Message, Sender};
+use crate::conversation::{Conversation, ConversationStatus, Message, Sender};
 use crate::id::{AgentId, ConversationId, ShopId};
 
 /// Where events go. Topics are chosen so each event reaches only those who
@@ -77,8 +77,14 @@ impl Event {
     pub fn topics(&self) -> Vec<Topic> {
         match self {
             Event::MessageAppended { message, conversation } => {
-                let mut t =
-                    vec![staff_topic(conversation.shop_id, conversation.assigned_agent), Topic::Watch(conversation.id)];
+                // While the bot holds a conversation its messages are not the
+                // team's business: the shop topic would carry every bot turn
+                // to every agent. Watchers still see them.
+                let mut t = if conversation.status == ConversationStatus::Bot {
+                    vec![Topic::Watch(conversation.id)]
+                } else {
+                    vec![staff_topic(conversation.shop_id, conversation.assigned_agent), Topic::Watch(conversation.id)]
+                };
                 if message.visible_to_customer() {
                     t.push(Topic::Conversation(conversation.id));
                 }
@@ -267,6 +273,14 @@ mod tests {
             client_msg_id: None,
             created_at: Timestamp(0),
         }
+    }
+
+    #[test]
+    fn bot_conversations_do_not_flood_the_shop_topic() {
+        let Event::MessageAppended { message, mut conversation } = appended(MessageKind::Text) else { unreachable!() };
+        conversation.status = crate::conversation::ConversationStatus::Bot;
+        let topics = Event::MessageAppended { message, conversation: conversation.clone() }.topics();
+        assert_eq!(topics, [Topic::Watch(conversation.id), Topic::Conversation(conversation.id)]);
     }
 
     #[tokio::test]

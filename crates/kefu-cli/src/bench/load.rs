@@ -99,6 +99,8 @@ pub struct Fleet {
     customers: Vec<Socket>,
     active: usize,
     pub handshakes_per_sec: f64,
+    /// The server's bot answers the shoppers: measure its replies instead of the relay to agents.
+    pub bot: bool,
 }
 
 impl Fleet {
@@ -138,6 +140,7 @@ impl Fleet {
             customers: customer_sockets,
             active,
             handshakes_per_sec,
+            bot: false,
         })
     }
 
@@ -195,11 +198,13 @@ impl Fleet {
                 Some(p) => Schedule::Fixed { first: start + p.mul_f64(k as f64 / self.active as f64), period: p },
                 None => Schedule::Window(window),
             };
-            customer_tasks.push(tokio::spawn(customer_loop(ws, base, start, end, schedule)));
+            let bot = self.bot.then(|| relayed.clone());
+            customer_tasks.push(tokio::spawn(customer_loop(ws, base, start, end, schedule, bot)));
         }
 
         let mut outcome = Outcome::default();
         let mut ack_hist = histogram();
+        let mut relay_hist = histogram();
         let mut last_ack = start;
         let mut returned = Vec::with_capacity(customer_tasks.len());
         for task in customer_tasks {
@@ -207,6 +212,7 @@ impl Fleet {
             outcome.sent += c.sent;
             outcome.acked += c.acked;
             ack_hist.add(&c.hist).context("merging histograms")?;
+            relay_hist.add(&c.replies).context("merging histograms")?;
             last_ack = last_ack.max(c.last_ack);
             returned.push(c.ws);
         }
@@ -215,7 +221,6 @@ impl Fleet {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = stop_tx.send(true);
-        let mut relay_hist = histogram();
         for task in agent_tasks {
             let (ws, hist) = task.await?;
             relay_hist.add(&hist).context("merging histograms")?;
@@ -290,6 +295,8 @@ struct CustomerResult {
     sent: u64,
     acked: u64,
     hist: Histogram<u64>,
+    /// Bot mode: from the scheduled send to the bot's first reply.
+    replies: Histogram<u64>,
     last_ack: Instant,
 }
 
@@ -310,9 +317,13 @@ async fn customer_loop(
     start: Instant,
     end: Instant,
     schedule: Schedule,
+    bot: Option<Arc<AtomicU64>>,
 ) -> CustomerResult {
     let mut hist = histogram();
-    let (mut sent, mut acked) = (0u64, 0u64);
+    let mut replies = histogram();
+    // Bot mode: (scheduled time, seq) of messages the bot has not answered yet.
+    let mut unanswered: std::collections::VecDeque<(u64, i64)> = std::collections::VecDeque::new();
+    let (mut sent, mut acked, mut answered) = (0u64, 0u64, 0u64);
     let mut last_ack = start;
     let mut next = match schedule {
         Schedule::Fixed { first, .. } => first,
@@ -330,7 +341,8 @@ async fn customer_loop(
     }
     loop {
         let sending = matches!(schedule, Schedule::Fixed { .. }) && next < end;
-        if !sending && acked >= sent {
+        let waiting_for_bot = bot.is_some() && answered < sent;
+        if !sending && acked >= sent && !waiting_for_bot {
             break;
         }
         tokio::select! {
@@ -343,27 +355,74 @@ async fn customer_loop(
                 let Some(Ok(Message::Text(text))) = frame else {
                     if frame.is_none() { break } else { continue }
                 };
-                let Some(t) = acked_at(&text) else { continue };
                 let now = Instant::now();
-                let _ = hist.record((nanos_since(base, now).saturating_sub(t) / 1000).max(1));
-                acked += 1;
-                last_ack = now;
-                if let Schedule::Window(_) = schedule && now < end {
-                    if ws.send(send_frame(base, now)).await.is_err() { break }
-                    sent += 1;
+                match classify(&text) {
+                    Seen::Ack { scheduled, seq } => {
+                        let _ = hist.record((nanos_since(base, now).saturating_sub(scheduled) / 1000).max(1));
+                        acked += 1;
+                        last_ack = now;
+                        if bot.is_some() {
+                            unanswered.push_back((scheduled, seq));
+                        }
+                        if let Schedule::Window(_) = schedule && now < end {
+                            if ws.send(send_frame(base, now)).await.is_err() { break }
+                            sent += 1;
+                        }
+                    }
+                    // The bot's first reply after a message answers it.
+                    Seen::Bot { seq } => {
+                        if let (Some(counter), Some(&(scheduled, asked))) = (&bot, unanswered.front())
+                            && asked < seq
+                        {
+                            unanswered.pop_front();
+                            let _ = replies.record((nanos_since(base, now).saturating_sub(scheduled) / 1000).max(1));
+                            answered += 1;
+                            counter.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Seen::Other => {}
                 }
             }
             _ = tokio::time::sleep_until(give_up.into()) => break,
         }
     }
-    CustomerResult { ws, sent, acked, hist, last_ack }
+    CustomerResult { ws, sent, acked, hist, replies, last_ack }
+}
+
+enum Seen {
+    /// kefu's `ack`, or the bare relay's echo (seq 0).
+    Ack {
+        scheduled: u64,
+        seq: i64,
+    },
+    /// A message from the bot.
+    Bot {
+        seq: i64,
+    },
+    Other,
+}
+
+fn classify(text: &str) -> Seen {
+    let Ok(v) = serde_json::from_str::<Value>(text) else { return Seen::Other };
+    match v["type"].as_str() {
+        Some("ack" | "send") => {
+            match v["client_msg_id"].as_str().and_then(|id| id.strip_prefix('m')).and_then(|t| t.parse().ok()) {
+                Some(scheduled) => Seen::Ack { scheduled, seq: v["seq"].as_i64().unwrap_or(0) },
+                None => Seen::Other,
+            }
+        }
+        Some("message") if v["message"]["sender"]["kind"] == "bot" => {
+            Seen::Bot { seq: v["message"]["seq"].as_i64().unwrap_or(0) }
+        }
+        _ => Seen::Other,
+    }
 }
 
 /// The scheduled time of the message an `ack` (kefu) or an echo (bare relay) answers.
+#[cfg(test)]
 fn acked_at(text: &str) -> Option<u64> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    match v["type"].as_str()? {
-        "ack" | "send" => v["client_msg_id"].as_str()?.strip_prefix('m')?.parse().ok(),
+    match classify(text) {
+        Seen::Ack { scheduled, .. } => Some(scheduled),
         _ => None,
     }
 }

@@ -116,7 +116,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn kefu(data_dir: &Path, durability: &str) -> anyhow::Result<Server> {
+    pub async fn kefu(data_dir: &Path, durability: &str, bot: bool) -> anyhow::Result<Server> {
         let addr = free_addr()?;
         let child = Command::new(std::env::current_exe()?)
             .arg("serve")
@@ -125,8 +125,8 @@ impl Server {
             .arg("--listen")
             .arg(addr.to_string())
             .env("KEFU_DURABILITY", durability)
-            // The relay is under test, not the bot: shoppers talk to their agents.
-            .env("KEFU_BOT", "false")
+            // Without --bot the relay is under test: shoppers talk to their agents.
+            .env("KEFU_BOT", if bot { "true" } else { "false" })
             .env("KEFU_AUTO_ASSIGN", "true")
             // The limiter still runs on every frame; it just must not cap the saturation phase.
             .env("KEFU_RATE_BURST", "100000")
