@@ -78,10 +78,11 @@ pub fn run(command: NluCommand) -> anyhow::Result<()> {
             bar.finish_and_clear();
             std::fs::write(&out, model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
-                "trained on {} examples, {} labels in {:.1} s (temperature {:.3}, out-of-scope threshold {:.2}) → {}",
+                "trained on {} examples, {} labels in {:.1} s ({}, temperature {:.3}, out-of-scope threshold {:.2}) → {}",
                 examples.len(),
                 model.labels().len(),
                 started.elapsed().as_secs_f64(),
+                model.chosen(),
                 model.temperature(),
                 model.threshold(),
                 out.display()

@@ -36,11 +36,28 @@ pub struct TrainConfig {
     /// Share of each label held out to calibrate confidence and the threshold.
     pub holdout: f32,
     pub seed: u64,
+    /// NB-SVM: scale features by their per-class log-count ratio.
+    pub nb: bool,
+    /// Also try a looser SVM and the other feature scaling on the held-out
+    /// slice, and keep whichever is most accurate there.
+    pub select: bool,
+    /// With `oos` rows in the data: the share of correctly answered in-scope
+    /// questions the out-of-scope threshold may turn away.
+    pub in_scope_loss: f32,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { c: 1.0, max_epochs: 40, min_df: 2, holdout: 0.1, seed: 7 }
+        TrainConfig {
+            c: 1.0,
+            max_epochs: 40,
+            min_df: 2,
+            holdout: 0.1,
+            seed: 7,
+            nb: false,
+            select: true,
+            in_scope_loss: 0.005,
+        }
     }
 }
 
@@ -83,6 +100,8 @@ pub struct Classifier {
     temperature: f32,
     threshold: f32,
     oos_class: Option<usize>,
+    /// Which candidate training chose (not stored in the model file).
+    chosen: String,
 }
 
 /// A text as sparse TF-IDF, L2-normalised: (column, value).
@@ -130,18 +149,45 @@ impl Classifier {
 
         let groups: Vec<Option<u32>> = examples.iter().map(|e| e.group).collect();
         let (fit_rows, held_rows) = split(&y, &groups, labels.len(), config);
-        let mut model = fit(&labels, &docs, &y, &fit_rows, config, progress, "training (calibration split)");
+        // Model selection on the held-out slice only (never on anyone's test data):
+        // the configured SVM, a looser one, and NB-SVM; the best in-scope accuracy wins,
+        // ties to the configured one.
+        let candidates: Vec<TrainConfig> = if config.select && !held_rows.is_empty() {
+            vec![
+                config.clone(),
+                TrainConfig { c: config.c * 2.0, ..config.clone() },
+                TrainConfig { nb: !config.nb, ..config.clone() },
+            ]
+        } else {
+            vec![config.clone()]
+        };
+        let mut best: Option<(f64, TrainConfig, Classifier)> = None;
+        for (i, candidate) in candidates.into_iter().enumerate() {
+            let stage = format!("selecting model {}/3", i + 1);
+            let model = fit(&labels, &docs, &y, &fit_rows, &candidate, progress, &stage);
+            let score = held_accuracy(&model, &docs, &y, &held_rows);
+            if best.as_ref().is_none_or(|(s, _, _)| score > *s + 1e-9) {
+                best = Some((score, candidate, model));
+            }
+        }
+        let Some((_, chosen, mut model)) = best else { return Err(TrainError::Empty) };
         if !held_rows.is_empty() {
             let held: Vec<(Vector, usize)> = held_rows.iter().map(|&i| (model.vectorize(&docs[i]), y[i])).collect();
             model.temperature = fit_temperature(&model, &held);
-            model.threshold = fit_threshold(&model, &held);
+            model.threshold = fit_threshold(&model, &held, config.in_scope_loss);
         }
         let (temperature, threshold) = (model.temperature, model.threshold);
         let all: Vec<usize> = (0..docs.len()).collect();
-        let mut model = fit(&labels, &docs, &y, &all, config, progress, "training");
+        let mut model = fit(&labels, &docs, &y, &all, &chosen, progress, "training");
         model.temperature = temperature;
         model.threshold = threshold;
+        model.chosen = format!("{}svm c={}", if chosen.nb { "nb-" } else { "" }, chosen.c);
         Ok(model)
+    }
+
+    /// The configuration model selection chose, e.g. `nb-svm c=1`.
+    pub fn chosen(&self) -> &str {
+        &self.chosen
     }
 
     pub fn predict(&self, text: &str) -> Prediction {
@@ -285,6 +331,7 @@ fn fit(
         temperature: 1.0,
         threshold: 0.0,
         oos_class: labels.iter().position(|l| l == OUT_OF_SCOPE),
+        chosen: String::new(),
     };
     let xs: Vec<Vector> = rows.iter().map(|&i| model.vectorize(&docs[i])).collect();
     let ys: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
@@ -301,7 +348,11 @@ fn fit(
             scope.spawn(move || {
                 for (offset, slot) in chunk.iter_mut().enumerate() {
                     let class = first + offset;
-                    *slot = binary_svm(xs, ys, class, features, config);
+                    *slot = if config.nb {
+                        nb_svm(xs, ys, class, features, config)
+                    } else {
+                        binary_svm(xs, ys, class, features, config)
+                    };
                     let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     progress(stage, d, k as u64);
                 }
@@ -317,6 +368,26 @@ fn fit(
     }
     model.weights = weights;
     model
+}
+
+/// NB-SVM (Wang & Manning, 2012): each feature scaled by its log-count ratio
+/// between this class and the rest before the SVM; the ratios are folded
+/// into the weights afterwards, so prediction costs the same.
+fn nb_svm(xs: &[Vector], ys: &[usize], class: usize, features: usize, config: &TrainConfig) -> (Vec<f32>, f32) {
+    const ALPHA: f32 = 1.0;
+    let mut p = vec![ALPHA; features];
+    let mut q = vec![ALPHA; features];
+    for (x, y) in xs.iter().zip(ys) {
+        let side = if *y == class { &mut p } else { &mut q };
+        for (c, _) in x {
+            side[*c as usize] += 1.0;
+        }
+    }
+    let (ps, qs) = (p.iter().sum::<f32>(), q.iter().sum::<f32>());
+    let r: Vec<f32> = p.iter().zip(&q).map(|(a, b)| ((a / ps) / (b / qs)).ln()).collect();
+    let scaled: Vec<Vector> = xs.iter().map(|x| x.iter().map(|(c, v)| (*c, v * r[*c as usize])).collect()).collect();
+    let (w, b) = binary_svm(&scaled, ys, class, features, config);
+    (w.iter().zip(&r).map(|(w, r)| w * r).collect(), b)
 }
 
 /// One class against the rest: squared-hinge L2 SVM by dual coordinate
@@ -356,6 +427,23 @@ fn binary_svm(xs: &[Vector], ys: &[usize], class: usize, features: usize, config
     (w, b)
 }
 
+/// Accuracy of the plain arg-max on held-out in-scope rows.
+fn held_accuracy(model: &Classifier, docs: &[Vec<u64>], y: &[usize], held: &[usize]) -> f64 {
+    let in_scope: Vec<usize> = held.iter().copied().filter(|&i| Some(y[i]) != model.oos_class).collect();
+    if in_scope.is_empty() {
+        return 0.0;
+    }
+    let right = in_scope
+        .iter()
+        .filter(|&&i| {
+            let m = model.margins(&model.vectorize(&docs[i]));
+            let best = (0..m.len()).max_by(|a, b| m[*a].total_cmp(&m[*b]).then(b.cmp(a)));
+            best == Some(y[i])
+        })
+        .count();
+    right as f64 / in_scope.len() as f64
+}
+
 /// The temperature that makes held-out probabilities honest (least log loss).
 fn fit_temperature(model: &Classifier, held: &[(Vector, usize)]) -> f32 {
     let margins: Vec<(Vec<f32>, usize)> = held.iter().map(|(v, y)| (model.margins(v), *y)).collect();
@@ -370,37 +458,30 @@ fn fit_temperature(model: &Classifier, held: &[(Vector, usize)]) -> f32 {
     best.1
 }
 
-/// The confidence under which a guess is called out of scope: with
-/// out-of-scope examples held out, the one that best balances in-scope
-/// accuracy and out-of-scope recall; without, none.
-fn fit_threshold(model: &Classifier, held: &[(Vector, usize)]) -> f32 {
+/// The confidence under which a guess is called out of scope (only when
+/// the training data has `oos` rows): the highest threshold that turns away
+/// at most `budget` of the held-out in-scope questions the model answers
+/// right. It is set on in-scope rows, which are many, rather than on the
+/// few held-out `oos` rows, whose recall would be an optimistic guess.
+fn fit_threshold(model: &Classifier, held: &[(Vector, usize)], budget: f32) -> f32 {
     let Some(oos) = model.oos_class else { return 0.0 };
-    if !held.iter().any(|(_, y)| *y == oos) || !held.iter().any(|(_, y)| *y != oos) {
-        return 0.0;
-    }
     let mut model_without = Classifier { threshold: 0.0, ..model.shallow() };
     model_without.temperature = model.temperature;
-    let guesses: Vec<(Prediction, usize)> = held.iter().map(|(v, y)| (model_without.predict_vector(v), *y)).collect();
-    let mut best = (f32::NEG_INFINITY, 0.0);
-    for step in 0..=50 {
-        let t = step as f32 / 100.0;
-        let (mut in_ok, mut in_n, mut oos_ok, mut oos_n) = (0.0, 0.0, 0.0, 0.0);
-        for (p, y) in &guesses {
-            let rejected = p.out_of_scope || p.confidence < t;
-            if *y == oos {
-                oos_n += 1.0;
-                oos_ok += f32::from(u8::from(rejected));
-            } else {
-                in_n += 1.0;
-                in_ok += f32::from(u8::from(!rejected && p.label == model.labels[*y]));
-            }
-        }
-        let score = in_ok / in_n + oos_ok / oos_n;
-        if score > best.0 + 1e-6 {
-            best = (score, t);
-        }
+    // Confidences of the correct in-scope answers, lowest first.
+    let mut right: Vec<f32> = held
+        .iter()
+        .filter(|(_, y)| *y != oos)
+        .map(|(v, y)| (model_without.predict_vector(v), *y))
+        .filter(|(p, y)| !p.out_of_scope && p.label == model.labels[*y])
+        .map(|(p, _)| p.confidence)
+        .collect();
+    if right.is_empty() {
+        return 0.0;
     }
-    best.1
+    right.sort_by(f32::total_cmp);
+    let may_lose = (right.len() as f32 * budget).floor() as usize;
+    // Just at the confidence of the first answer we may not lose.
+    right[may_lose.min(right.len() - 1)].clamp(0.0, 0.95)
 }
 
 impl Classifier {
@@ -415,6 +496,7 @@ impl Classifier {
             temperature: self.temperature,
             threshold: self.threshold,
             oos_class: self.oos_class,
+            chosen: self.chosen.clone(),
         }
     }
 
@@ -471,7 +553,7 @@ impl Classifier {
         let weights = r.f32s(n * k)?;
         let bias = r.f32s(k)?;
         let oos_class = labels.iter().position(|l| l == OUT_OF_SCOPE);
-        Ok(Classifier { labels, index, idf, weights, bias, temperature, threshold, oos_class })
+        Ok(Classifier { labels, index, idf, weights, bias, temperature, threshold, oos_class, chosen: String::new() })
     }
 }
 
