@@ -65,6 +65,18 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   assert.match(summary, /logistics/);
   assert.match(summary, /订单：\d+/);
   await agent.screenshot({ path: join(shotsDir, 'bot-handoff-agent-1366.png') });
+
+  // The supervisor sees the bot's figures, with this hand-off among them.
+  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const boss = await bossCtx.newPage();
+  await login(boss, kefu.base, 'supervisor');
+  await boss.goto(kefu.base + '/admin');
+  const card = boss.locator('.bot-shop', { hasText: '优品家电旗舰店' });
+  await card.waitFor();
+  assert.match(await card.textContent(), /客户要求 1/);
+  assert.match(await card.textContent(), /查物流/);
+  assert.equal(await boss.locator('#shops').isVisible(), false, 'shop secrets stay with admins');
+  await boss.screenshot({ path: join(shotsDir, 'bot-metrics-supervisor-1366.png') });
 });
 
 test('an anonymous visitor is greeted by the bot', async () => {

@@ -38,6 +38,9 @@ auto_assign = false
 # is needed.
 bot = true
 
+# A bot conversation nobody writes in for this many minutes is closed.
+bot_idle_minutes = 30
+
 # WebSocket frames larger than this get the error code frame_too_large.
 max_frame_bytes = 16384
 
@@ -62,6 +65,7 @@ pub struct Config {
     pub log_format: String,
     pub auto_assign: bool,
     pub bot: bool,
+    pub bot_idle_minutes: i64,
     pub max_frame_bytes: usize,
     pub rate_burst: u32,
     pub rate_per_second: u32,
@@ -79,6 +83,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("auto_assign", &self.auto_assign)
             .field("bot", &self.bot)
+            .field("bot_idle_minutes", &self.bot_idle_minutes)
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("rate_burst", &self.rate_burst)
             .field("rate_per_second", &self.rate_per_second)
@@ -197,6 +202,7 @@ impl Config {
             rate_per_second: self.rate_per_second,
             session_hours: self.session_hours,
             secure_cookies: self.secure_cookies,
+            bot_idle_minutes: self.bot_idle_minutes,
             ..kefu_server::ServerConfig::default()
         }
     }

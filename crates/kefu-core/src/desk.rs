@@ -235,6 +235,17 @@ pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
 
 const ROUTE_ATTEMPTS: usize = 5;
 
+/// Closes bot conversations quiet for `quiet_ms` and tells everyone (the
+/// shopper's widget then offers the rating). Returns how many it closed.
+pub async fn close_idle_bot_conversations(ctx: &Ctx, quiet_ms: i64) -> DeskResult<usize> {
+    let now = ctx.clock.now();
+    let closed = ctx.store.close_idle_bot_conversations(now.plus_millis(-quiet_ms), now, 500).await?;
+    for c in &closed {
+        ctx.bus.publish(Event::ConversationChanged(c.clone()));
+    }
+    Ok(closed.len())
+}
+
 /// An agent writes a reply or an internal note.
 pub async fn agent_send(
     ctx: &Ctx,

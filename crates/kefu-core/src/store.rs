@@ -179,6 +179,14 @@ pub trait Store: Send + Sync + 'static {
     /// hand-off. The conversation must be in `bot` status
     /// (`Conflict("not_bot")` otherwise, e.g. an agent took it meanwhile).
     async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten>;
+    /// Closes bot conversations nobody has written in since `quiet_since`
+    /// (at most `limit`), returning them as closed.
+    async fn close_idle_bot_conversations(
+        &self,
+        quiet_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>>;
     /// The bot's audit lines of a shop since `since`, oldest first.
     async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>>;
 }

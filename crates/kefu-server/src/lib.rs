@@ -41,6 +41,8 @@ pub struct ServerConfig {
     /// Set the `Secure` flag on cookies (behind HTTPS).
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    /// A bot conversation nobody writes in for this long is closed.
+    pub bot_idle_minutes: i64,
     /// Each shop's bot rules by slug; shops without an entry use the defaults.
     pub bot_rules: std::collections::HashMap<String, kefu_bot::rules::ShopRules>,
 }
@@ -55,6 +57,7 @@ impl Default for ServerConfig {
             customer_token_days: 30,
             secure_cookies: false,
             max_body_bytes: 16 * 1024 * 1024,
+            bot_idle_minutes: 30,
             bot_rules: std::collections::HashMap::new(),
         }
     }
@@ -173,6 +176,24 @@ async fn metrics_text(State(state): State<SharedState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
+/// Once a minute, closes bot conversations the shopper has left.
+async fn sweep_idle_bot_conversations(state: SharedState) {
+    let mut shutdown = state.shutting_down();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let quiet = state.config.bot_idle_minutes.max(1) * 60_000;
+        match kefu_core::desk::close_idle_bot_conversations(&state.ctx, quiet).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(closed = n, "closed idle bot conversations"),
+            Err(e) => tracing::warn!(error = %e, "closing idle bot conversations failed"),
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, lets WebSockets
 /// finish the frame in hand and close, and returns once in-flight requests
 /// are done.
@@ -182,6 +203,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
+    if state.ctx.bot {
+        tokio::spawn(sweep_idle_bot_conversations(state.clone()));
+    }
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply
     // can wait out a delayed ACK (40 ms) behind the previous frame.

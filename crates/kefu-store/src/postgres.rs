@@ -1212,6 +1212,27 @@ impl Store for PostgresStore {
         Ok(BotTurnWritten { appended, conversation })
     }
 
+    async fn close_idle_bot_conversations(
+        &self,
+        quiet_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = $2, updated_at = $2 \
+                     WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < $1 LIMIT $3 \
+                     FOR UPDATE SKIP LOCKED) RETURNING {CONVERSATION_COLS}"
+                ),
+                &[&quiet_since.millis(), &now.millis(), &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        rows.iter().map(|r| conversation_from(r, 0)).collect()
+    }
+
     async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
         let c = self.client().await?;
         let rows = c

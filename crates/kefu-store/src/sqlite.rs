@@ -1376,6 +1376,31 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn close_idle_bot_conversations(
+        &self,
+        quiet_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.pool
+            .write(move |c| {
+                let mut stmt = c
+                    .prepare_cached(&format!(
+                        "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = ?2, updated_at = ?2 \
+                         WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < ?1 LIMIT ?3) \
+                         RETURNING {CONVERSATION_COLS}"
+                    ))
+                    .map_err(be)?;
+                let rows = stmt
+                    .query_map(params![quiet_since.millis(), now.millis(), limit], conversation_row)
+                    .map_err(be)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(be)?;
+                rows.into_iter().map(conversation_from).collect()
+            })
+            .await
+    }
+
     async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
         self.pool
             .read(move |c| {

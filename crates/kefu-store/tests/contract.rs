@@ -654,4 +654,31 @@ async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
     assert!(matches!(after, Err(StoreError::Conflict("not_bot"))), "{after:?}");
     let audit = store.bot_audit(s.id, T0, 100).await.expect("audit");
     assert_eq!(audit.iter().map(|a| a.audit.outcome.as_str()).collect::<Vec<_>>(), ["outcome@10", "outcome@30"]);
+
+    // Quiet bot conversations are closed; busy ones and people's queues are not.
+    let c2 = customer(s.id, "b2");
+    let c3 = customer(s.id, "b3");
+    store.upsert_customers(&[c2.clone(), c3.clone()]).await.expect("customers");
+    let quiet = store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            customer_id: c2.id,
+            ..conv.clone()
+        })
+        .await
+        .expect("quiet");
+    let busy = store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            customer_id: c3.id,
+            updated_at: T0.plus_days(1),
+            ..conv.clone()
+        })
+        .await
+        .expect("busy");
+    let closed = store.close_idle_bot_conversations(T0.plus_millis(1000), T0.plus_days(2), 100).await.expect("sweep");
+    assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), [quiet.id]);
+    assert_eq!(closed[0].status, ConversationStatus::Closed);
+    assert_eq!(store.conversation(busy.id).await.expect("busy").map(|c| c.status), Some(ConversationStatus::Bot));
+    assert_eq!(store.conversation(conv.id).await.expect("queued").map(|c| c.status), Some(ConversationStatus::Queued));
 }

@@ -100,3 +100,19 @@ async fn a_visitor_without_orders_is_told_so() {
     let reply = bot_says(&mut shopper).await;
     assert!(reply["message"]["text"].as_str().is_some_and(|t| t.contains("没有查到")), "{reply}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_conversation_the_shopper_left_is_closed() {
+    let app = TestApp::spawn_bot().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "q-1", "text": "你好"})).await;
+    bot_says(&mut shopper).await;
+    // Not quiet long enough: nothing closes.
+    assert_eq!(kefu_core::desk::close_idle_bot_conversations(&app.state.ctx, 3_600_000).await.expect("sweep"), 0);
+    // Quiet for "no time at all" closes it, and the shopper is told (the widget then asks for a rating).
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(kefu_core::desk::close_idle_bot_conversations(&app.state.ctx, 1).await.expect("sweep"), 1);
+    let closed = shopper.recv_type("conversation").await;
+    assert_eq!(closed["conversation"]["status"], "closed");
+}

@@ -1,11 +1,18 @@
-// Admin: shops (with their signing secrets), agents and skill groups.
+// Admin: shops (with their signing secrets), agents and skill groups; for
+// supervisors and admins, the self-service bot's figures per shop.
 import { $, el, api, setCsrf } from './common.js';
 
 async function load() {
   let me;
   try { me = await api('GET', '/api/me'); } catch { location.href = '/agent'; return; }
   setCsrf(me.csrf_token);
-  if (me.agent.role !== 'admin') { $('#error').textContent = '仅管理员可访问'; return; }
+  const supervises = me.agent.role === 'admin' || me.agent.role === 'supervisor';
+  if (supervises) loadBot(me.shops);
+  if (me.agent.role !== 'admin') {
+    for (const s of document.querySelectorAll('.admin-only')) s.hidden = true;
+    if (!supervises) $('#error').textContent = '仅管理员和主管可访问';
+    return;
+  }
   const [{ shops }, { agents }] = await Promise.all([api('GET', '/api/admin/shops'), api('GET', '/api/admin/agents')]);
   const shopName = Object.fromEntries(shops.map(s => [s.id, s.name]));
   $('#shops').replaceChildren(
@@ -20,6 +27,39 @@ async function load() {
   const groups = await Promise.all(shops.map(s => api('GET', `/api/shops/${s.id}/skill-groups`).then(r => [s, r.skill_groups])));
   $('#groups').replaceChildren(...groups.map(([s, gs]) => el('p', {}, el('strong', {}, s.name), '：', gs.map(g => g.name).join('、') || '—', ' ',
     el('button', { class: 'btn', onclick: async () => { const name = prompt('技能组名称'); if (name) { await api('POST', `/api/shops/${s.id}/skill-groups`, { name }); load(); } } }, '添加'))));
+}
+
+const REASONS = {
+  requested: '客户要求', misunderstood: '连续未理解', angry: '情绪激动', complaint: '投诉',
+  high_value_complaint: '高价值投诉', vip_with_complaints: 'VIP 有投诉史', needs_human: '需人工处理', order_changed: '订单已变化',
+};
+const INTENTS = {
+  order_status: '查订单', logistics: '查物流', urge_shipment: '催发货', cancel_order: '取消订单', change_address: '修改地址',
+  return_exchange: '退货/换货', refund_status: '退款进度', apply_refund: '申请退款', price_protection: '价保', invoice: '发票',
+  product_inquiry: '商品咨询', stock_arrival: '库存/到货', coupon_promotion: '优惠券/活动', payment_issue: '支付问题',
+  install_repair: '安装/维修', complaint: '投诉', human_agent: '转人工', greeting: '问候', thanks_bye: '感谢/再见',
+};
+const pct = x => (x * 100).toFixed(1) + '%';
+
+async function loadBot(shops) {
+  $('#bot-card').hidden = false;
+  const rows = await Promise.all(shops.map(s => api('GET', `/api/shops/${s.id}/bot-metrics?days=7`).then(m => [s, m]).catch(() => [s, null])));
+  $('#bot').replaceChildren(...rows.map(([s, m]) => {
+    if (!m) return el('p', {}, el('strong', {}, s.name), '：暂无数据');
+    const reasons = Object.entries(m.handoff_reasons).sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${REASONS[k] || k} ${n}`).join('、') || '—';
+    const intents = Object.entries(m.per_intent).sort((a, b) => b[1].conversations - a[1].conversations).slice(0, 10);
+    return el('div', { class: 'bot-shop' },
+      el('h3', {}, s.name),
+      el('p', { class: 'kpis' },
+        el('span', {}, `会话 ${m.conversations}`), el('span', {}, `进行中 ${m.in_progress}`),
+        el('span', {}, `已解决 ${m.resolved}（解决率 ${pct(m.resolution_rate)}）`), el('span', {}, `转人工 ${m.handed_off}`)),
+      el('p', {}, '转人工原因：', reasons),
+      el('table', {},
+        el('tr', {}, el('th', {}, '意图'), el('th', { class: 'num' }, '会话'), el('th', { class: 'num' }, '转人工'), el('th', { class: 'num' }, '承接率')),
+        ...intents.map(([intent, x]) => el('tr', {}, el('td', { title: intent }, INTENTS[intent] || intent), el('td', { class: 'num' }, String(x.conversations)),
+          el('td', { class: 'num' }, String(x.handed_off)), el('td', { class: 'num' }, pct(x.containment))))));
+  }));
 }
 
 function onSubmit(form, build) {
