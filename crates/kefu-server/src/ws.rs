@@ -477,16 +477,8 @@ impl Conn {
     }
 
     async fn typing(&mut self, id: &str, on: bool) -> Result<(), FrameError> {
-        let id = Self::conversation_id(id)?;
-        let conversation = self
-            .state
-            .ctx
-            .store
-            .conversation(id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
-        check_access(&self.state, &self.who, id).await?;
+        let conversation = accessible_conversation(&self.state, &self.who, Self::conversation_id(id)?).await?;
+        let id = conversation.id;
         let who = match &self.who {
             Some(Who::Customer(c)) => Sender::Customer(c.id),
             Some(Who::Agent(a)) => Sender::Agent(a.id),
@@ -503,16 +495,8 @@ impl Conn {
     }
 
     async fn read(&mut self, id: &str, seq: i64) -> Result<(), FrameError> {
-        let id = Self::conversation_id(id)?;
-        let conversation = self
-            .state
-            .ctx
-            .store
-            .conversation(id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
-        check_access(&self.state, &self.who, id).await?;
+        let conversation = accessible_conversation(&self.state, &self.who, Self::conversation_id(id)?).await?;
+        let id = conversation.id;
         let seq = seq.clamp(0, conversation.last_seq);
         self.state.ctx.bus.publish(Event::Read {
             conversation: id,
@@ -592,6 +576,24 @@ impl Conn {
 }
 
 /// Takes the fields rather than the connection: the socket is not `Sync`.
+/// The conversation a frame names, if this connection may see it. (A free
+/// function: the socket itself must not be borrowed across the await.)
+async fn accessible_conversation(
+    state: &SharedState,
+    who: &Option<Who>,
+    id: ConversationId,
+) -> Result<Conversation, FrameError> {
+    let conversation = state
+        .ctx
+        .store
+        .conversation(id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| frame_error(Code::NotFound, "conversation not found"))?;
+    check_access(state, who, id).await?;
+    Ok(conversation)
+}
+
 async fn check_access(state: &SharedState, who: &Option<Who>, id: ConversationId) -> Result<(), FrameError> {
     match who {
         Some(Who::Customer(c)) => desk::open_for_customer(&state.ctx, c, id).await.map(|_| ()).map_err(Into::into),
