@@ -13,7 +13,7 @@ use kefu_core::conversation::{Conversation, ConversationStatus, MessageKind, Mes
 use kefu_core::customer::Customer;
 use kefu_core::desk::{self, Ctx};
 use kefu_core::event::Event;
-use kefu_core::id::{MessageId, ShopId};
+use kefu_core::id::{ConversationId, MessageId, ShopId};
 use kefu_core::invoice::Title;
 use kefu_core::store::StoreError;
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
@@ -31,17 +31,21 @@ struct ShopBrain {
     extractor: Extractor,
 }
 
-/// Per-shop rules (from the rules files) and lazily built brains.
+/// Per-shop rules (from the rules files), lazily built brains, and one
+/// lock per conversation with a turn in progress.
 #[derive(Default)]
 pub struct Bot {
     rules: HashMap<String, ShopRules>,
     brains: Mutex<HashMap<ShopId, Arc<ShopBrain>>>,
+    /// Turns of one conversation run one after another (a shopper with two
+    /// tabs open), so each reads the state the previous one wrote.
+    turns: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Bot {
     /// `rules` by shop slug; shops without a file use the defaults.
     pub fn new(rules: HashMap<String, ShopRules>) -> Bot {
-        Bot { rules, brains: Mutex::default() }
+        Bot { rules, brains: Mutex::default(), turns: Mutex::default() }
     }
 
     async fn brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
@@ -72,7 +76,19 @@ impl Bot {
         if conversation.status != ConversationStatus::Bot {
             return;
         }
-        if let Err(e) = self.try_answer(ctx, customer, conversation, text).await {
+        let lock = self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(conversation.id).or_default().clone();
+        let result = {
+            let _turn = lock.lock().await;
+            self.try_answer(ctx, customer, conversation, text).await
+        };
+        {
+            let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            // Ours plus the map's: nobody else is waiting, the entry can go.
+            if Arc::strong_count(&lock) <= 2 {
+                turns.remove(&conversation.id);
+            }
+        }
+        if let Err(e) = result {
             tracing::warn!(error = %e, conversation = %conversation.id, "bot turn failed");
         }
     }

@@ -116,3 +116,21 @@ async fn a_bot_conversation_the_shopper_left_is_closed() {
     let closed = shopper.recv_type("conversation").await;
     assert_eq!(closed["conversation"]["status"], "closed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_tabs_of_one_shopper_get_one_turn_each() {
+    let app = TestApp::spawn_bot().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut first = app.customer_ws(&token).await;
+    first.send(json!({"type": "send", "client_msg_id": "t-0", "text": "你好"})).await;
+    bot_says(&mut first).await;
+    let mut second = app.customer_ws(&token).await;
+    tokio::join!(
+        first.send(json!({"type": "send", "client_msg_id": "t-1", "text": "我的快递到哪了"})),
+        second.send(json!({"type": "send", "client_msg_id": "t-2", "text": "帮我查一下订单"})),
+    );
+    bot_says(&mut first).await;
+    bot_says(&mut second).await;
+    let audit = app.store.bot_audit(app.shop_a.id, kefu_core::clock::Timestamp(0), 10).await.expect("audit");
+    assert_eq!(audit.len(), 3, "one turn per message, none lost: {audit:?}");
+}
