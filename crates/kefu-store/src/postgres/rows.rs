@@ -1,0 +1,257 @@
+//! Row mapping to domain types, the column lists, and the helpers every
+//! verb uses inside its transaction (including the append).
+
+use super::*;
+
+pub(super) fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+pub(super) const SHOP_COLS: &str = "id, slug, name, secret, created_at";
+pub(super) fn shop_from(r: &Row) -> StoreResult<Shop> {
+    let slug: String = r.get(1);
+    Ok(Shop {
+        id: ShopId::from_uuid(r.get(0)),
+        slug: ShopSlug::parse(&slug).map_err(|_| corrupt("shop slug", slug.clone()))?,
+        name: r.get(2),
+        secret: ShopSecret::new(r.get(3)),
+        created_at: Timestamp(r.get(4)),
+    })
+}
+
+pub(super) const AGENT_COLS: &str =
+    "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at";
+pub(super) async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<Agent> {
+    let id: Uuid = r.get(0);
+    let shops =
+        c.query("SELECT shop_id FROM agent_shops WHERE agent_id = $1 ORDER BY shop_id", &[&id]).await.map_err(be)?;
+    let groups = c
+        .query("SELECT group_id FROM agent_skill_groups WHERE agent_id = $1 ORDER BY group_id", &[&id])
+        .await
+        .map_err(be)?;
+    let username: String = r.get(1);
+    let max: i32 = r.get(5);
+    Ok(Agent {
+        id: AgentId::from_uuid(id),
+        username: Username::parse(&username).map_err(|_| corrupt("username", username.clone()))?,
+        display_name: r.get(2),
+        password_hash: r.get(3),
+        role: codec::role(r.get(4))?,
+        shops: shops.iter().map(|r| ShopId::from_uuid(r.get(0))).collect(),
+        skill_groups: groups.iter().map(|r| SkillGroupId::from_uuid(r.get(0))).collect(),
+        max_concurrent: u32::try_from(max).map_err(|_| corrupt("max_concurrent", max.to_string()))?,
+        status: codec::agent_status(r.get(6))?,
+        created_at: Timestamp(r.get(7)),
+    })
+}
+
+pub(super) const CUSTOMER_COLS: &str =
+    "id, shop_id, external_id, nickname, tier, tags, phone, lifetime_spend, complaint_count, created_at";
+pub(super) const CUSTOMER_COUNT: usize = 10;
+pub(super) fn customer_from(r: &Row, o: usize) -> StoreResult<Customer> {
+    let phone: Option<String> = r.get(o + 6);
+    let complaints: i32 = r.get(o + 8);
+    Ok(Customer {
+        id: CustomerId::from_uuid(r.get(o)),
+        shop_id: ShopId::from_uuid(r.get(o + 1)),
+        external_id: r.get(o + 2),
+        nickname: r.get(o + 3),
+        tier: codec::tier(r.get(o + 4))?,
+        tags: r.get(o + 5),
+        phone: phone.map(|p| MaskedPhone::parse(&p).map_err(|_| corrupt("phone", p))).transpose()?,
+        lifetime_spend: Fen(r.get(o + 7)),
+        complaint_count: u32::try_from(complaints).unwrap_or(0),
+        created_at: Timestamp(r.get(o + 9)),
+    })
+}
+
+pub(super) const ORDER_COLS: &str = "id, shop_id, order_no, customer_id, status, total, province, city, address, created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at";
+pub(super) async fn order_from(c: &impl GenericClient, r: &Row) -> StoreResult<Order> {
+    let id: Uuid = r.get(0);
+    let items = c
+        .query("SELECT sku, name, quantity, unit_price FROM order_items WHERE order_id = $1 ORDER BY line", &[&id])
+        .await
+        .map_err(be)?
+        .iter()
+        .map(|i| OrderItem {
+            sku: i.get(0),
+            name: i.get(1),
+            quantity: u32::try_from(i.get::<_, i32>(2)).unwrap_or(0),
+            unit_price: Fen(i.get(3)),
+        })
+        .collect();
+    let order_no: String = r.get(2);
+    Ok(Order {
+        id: OrderId::from_uuid(id),
+        shop_id: ShopId::from_uuid(r.get(1)),
+        order_no: OrderNo::parse(&order_no).map_err(|_| corrupt("order_no", order_no.clone()))?,
+        customer_id: CustomerId::from_uuid(r.get(3)),
+        status: codec::order_status(r.get(4))?,
+        items,
+        total: Fen(r.get(5)),
+        province: r.get(6),
+        city: r.get(7),
+        address: r.get(8),
+        created_at: Timestamp(r.get(9)),
+        paid_at: opt_ts(r.get(10)),
+        shipped_at: opt_ts(r.get(11)),
+        delivered_at: opt_ts(r.get(12)),
+        completed_at: opt_ts(r.get(13)),
+        cancelled_at: opt_ts(r.get(14)),
+        updated_at: Timestamp(r.get(15)),
+    })
+}
+
+pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at";
+pub(super) const CONVERSATION_COUNT: usize = 15;
+pub(super) fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> {
+    let agent: Option<Uuid> = r.get(o + 5);
+    let group: Option<Uuid> = r.get(o + 6);
+    let csat: Option<i16> = r.get(o + 9);
+    Ok(Conversation {
+        id: ConversationId::from_uuid(r.get(o)),
+        shop_id: ShopId::from_uuid(r.get(o + 1)),
+        customer_id: CustomerId::from_uuid(r.get(o + 2)),
+        channel: codec::channel(r.get(o + 3))?,
+        status: codec::conversation_status(r.get(o + 4))?,
+        assigned_agent: agent.map(AgentId::from_uuid),
+        skill_group: group.map(SkillGroupId::from_uuid),
+        priority: r.get(o + 7),
+        tags: r.get(o + 8),
+        csat: csat.map(|c| c.clamp(0, 5) as u8),
+        last_seq: r.get(o + 10),
+        waiting_since: opt_ts(r.get(o + 11)),
+        created_at: Timestamp(r.get(o + 12)),
+        updated_at: Timestamp(r.get(o + 13)),
+        closed_at: opt_ts(r.get(o + 14)),
+    })
+}
+
+pub(super) const MESSAGE_COLS: &str =
+    "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
+pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
+    let client: Option<String> = r.get(o + 8);
+    Ok(Message {
+        id: MessageId::from_uuid(r.get(o)),
+        conversation_id: ConversationId::from_uuid(r.get(o + 1)),
+        shop_id: ShopId::from_uuid(r.get(o + 2)),
+        seq: r.get(o + 3),
+        sender: codec::sender(r.get(o + 4), r.get(o + 5))?,
+        kind: codec::message_kind(r.get(o + 6))?,
+        text: r.get(o + 7),
+        client_msg_id: client.map(|c| ClientMsgId::parse(&c).map_err(|_| corrupt("client_msg_id", c))).transpose()?,
+        created_at: Timestamp(r.get(o + 9)),
+    })
+}
+
+/// Appends inside the caller's transaction (which must commit it).
+pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreResult<Appended> {
+    // The row lock serialises seq assignment and the duplicate check.
+    let conv = load_conversation(tx, m.conversation_id, true).await?;
+    if let Some(client_id) = &m.client_msg_id {
+        let existing = tx
+            .query_opt(
+                &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
+                &[&m.conversation_id.as_uuid(), &client_id.as_str()],
+            )
+            .await
+            .map_err(be)?;
+        if let Some(row) = existing {
+            return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
+        }
+    }
+    if conv.status == ConversationStatus::Closed {
+        return Err(StoreError::ConversationClosed);
+    }
+    let message = Message {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        shop_id: conv.shop_id,
+        seq: conv.last_seq + 1,
+        sender: m.sender,
+        kind: m.kind,
+        text: m.text.into_string(),
+        client_msg_id: m.client_msg_id,
+        created_at: m.at,
+    };
+    let (sender_kind, sender_id) = codec::sender_columns(message.sender);
+    tx.execute(
+        &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+        &[
+            &message.id.as_uuid(),
+            &message.conversation_id.as_uuid(),
+            &message.shop_id.as_uuid(),
+            &message.seq,
+            &sender_kind,
+            &sender_id,
+            &message.kind.as_str(),
+            &message.text,
+            &message.client_msg_id.as_ref().map(|c| c.as_str()),
+            &message.created_at.millis(),
+        ],
+    )
+    .await
+    .map_err(be)?;
+    let waiting = waiting_since_after(conv.waiting_since, &message);
+    tx.execute(
+        "UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1",
+        &[&conv.id.as_uuid(), &message.seq, &waiting.map(Timestamp::millis), &message.created_at.millis()],
+    )
+    .await
+    .map_err(be)?;
+    let conversation =
+        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+    Ok(Appended { message, conversation, duplicate: false })
+}
+
+pub(super) async fn load_conversation(
+    c: &impl GenericClient,
+    id: ConversationId,
+    lock: bool,
+) -> StoreResult<Conversation> {
+    let sql =
+        format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
+    let row = c.query_opt(&sql, &[&id.as_uuid()]).await.map_err(be)?.ok_or(StoreError::NotFound("conversation"))?;
+    conversation_from(&row, 0)
+}
+
+pub(super) async fn open_load(c: &impl GenericClient, agent: AgentId) -> StoreResult<u32> {
+    let n: i64 = c
+        .query_one(
+            "SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned'",
+            &[&agent.as_uuid()],
+        )
+        .await
+        .map_err(be)?
+        .get(0);
+    Ok(n as u32)
+}
+
+pub(super) async fn lock_agent(c: &impl GenericClient, agent: AgentId) -> StoreResult<()> {
+    c.query_opt("SELECT id FROM agents WHERE id = $1 FOR UPDATE", &[&agent.as_uuid()])
+        .await
+        .map_err(be)?
+        .ok_or(StoreError::NotFound("agent"))?;
+    Ok(())
+}
+
+pub(super) async fn save_agent_links(c: &impl GenericClient, agent: &Agent) -> StoreResult<()> {
+    let id = agent.id.as_uuid();
+    c.execute("DELETE FROM agent_shops WHERE agent_id = $1", &[&id]).await.map_err(be)?;
+    c.execute("DELETE FROM agent_skill_groups WHERE agent_id = $1", &[&id]).await.map_err(be)?;
+    for shop in &agent.shops {
+        c.execute("INSERT INTO agent_shops (agent_id, shop_id) VALUES ($1, $2)", &[&id, &shop.as_uuid()])
+            .await
+            .map_err(be)?;
+    }
+    for group in &agent.skill_groups {
+        c.execute("INSERT INTO agent_skill_groups (agent_id, group_id) VALUES ($1, $2)", &[&id, &group.as_uuid()])
+            .await
+            .map_err(be)?;
+    }
+    Ok(())
+}
+
+pub(super) fn prefixed(alias: &str, cols: &str) -> String {
+    cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}

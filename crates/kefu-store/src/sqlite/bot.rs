@@ -1,0 +1,150 @@
+//! The bot's verbs: a turn written in the writer's transaction (order
+//! changes, requests, replies, memory, audit line and hand-off, or nothing),
+//! closing quiet bot conversations, and reading the audit trail.
+
+use super::*;
+
+pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
+    let conv = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
+    if conv.status != ConversationStatus::Bot {
+        return Err(StoreError::Conflict("not_bot"));
+    }
+    let at = turn.at.millis();
+    for change in &turn.order_changes {
+        let order = match change {
+            OrderChange::Cancel { order } | OrderChange::Address { order, .. } => *order,
+        };
+        let status = one(
+            c,
+            "SELECT status FROM orders WHERE id = ?1 AND shop_id = ?2",
+            params![order.as_uuid(), turn.shop.as_uuid()],
+            |r| r.get::<_, String>(0),
+            |s| codec::order_status(&s),
+        )?
+        .ok_or(StoreError::NotFound("order"))?;
+        match change {
+            OrderChange::Cancel { .. } => {
+                if status.has_shipped() || !status.can_become(OrderStatus::Cancelled) {
+                    return Err(StoreError::Conflict("order_state"));
+                }
+                c.execute(
+                    "UPDATE orders SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
+                    params![order.as_uuid(), at],
+                )
+                .map_err(be)?;
+            }
+            OrderChange::Address { province, city, address, .. } => {
+                if status.has_shipped() || matches!(status, OrderStatus::Cancelled | OrderStatus::Refunded) {
+                    return Err(StoreError::Conflict("order_state"));
+                }
+                c.execute(
+                    "UPDATE orders SET province = ?2, city = ?3, address = ?4, updated_at = ?5 WHERE id = ?1",
+                    params![order.as_uuid(), province, city, address, at],
+                )
+                .map_err(be)?;
+            }
+        }
+    }
+    for r in &turn.requests {
+        c.prepare_cached(
+            "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                r.id,
+                turn.shop.as_uuid(),
+                r.order.as_uuid(),
+                turn.conversation.as_uuid(),
+                r.kind.as_str(),
+                r.detail,
+                r.needs_review,
+                at
+            ])
+        })
+        .map_err(be)?;
+    }
+    let mut appended = Vec::with_capacity(turn.messages.len());
+    for m in turn.messages {
+        appended.push(append_in(c, m)?);
+    }
+    c.prepare_cached(
+        "INSERT INTO bot_states (conversation_id, state, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+    )
+    .and_then(|mut s| s.execute(params![turn.conversation.as_uuid(), turn.state, at]))
+    .map_err(be)?;
+    let a = &turn.audit;
+    c.prepare_cached(
+        "INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            turn.shop.as_uuid(),
+            turn.conversation.as_uuid(),
+            at,
+            a.intent,
+            f64::from(a.confidence),
+            a.emotion,
+            a.order_no,
+            a.outcome
+        ])
+    })
+    .map_err(be)?;
+    if let Some(raise) = turn.handoff_priority {
+        c.execute(
+            "UPDATE conversations SET status = 'queued', priority = priority + ?2, updated_at = ?3 WHERE id = ?1",
+            params![turn.conversation.as_uuid(), raise, at],
+        )
+        .map_err(be)?;
+    }
+    let conversation = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
+    Ok(BotTurnWritten { appended, conversation })
+}
+
+pub(super) fn close_idle(
+    c: &Connection,
+    quiet_since: Timestamp,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<Conversation>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = ?2, updated_at = ?2 \
+             WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < ?1 LIMIT ?3) \
+             RETURNING {CONVERSATION_COLS}"
+        ))
+        .map_err(be)?;
+    let rows = stmt
+        .query_map(params![quiet_since.millis(), now.millis(), limit], conversation_row)
+        .map_err(be)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(be)?;
+    rows.into_iter().map(conversation_from).collect()
+}
+
+pub(super) fn audit(c: &Connection, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT conversation_id, at, intent, confidence, emotion, order_no, outcome FROM bot_audit \
+             WHERE shop_id = ?1 AND at >= ?2 ORDER BY seq LIMIT ?3",
+        )
+        .map_err(be)?;
+    let rows = stmt
+        .query_map(params![shop.as_uuid(), since.millis(), limit], |r| {
+            Ok(BotAuditRow {
+                conversation: ConversationId::from_uuid(r.get(0)?),
+                at: Timestamp(r.get(1)?),
+                audit: BotAudit {
+                    intent: r.get(2)?,
+                    confidence: r.get::<_, f64>(3)? as f32,
+                    emotion: r.get(4)?,
+                    order_no: r.get(5)?,
+                    outcome: r.get(6)?,
+                },
+            })
+        })
+        .map_err(be)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(be)
+}
