@@ -25,6 +25,8 @@ use crate::rules::ShopRules;
 const HOUR_MS: i64 = 3_600_000;
 /// Below this intent confidence the bot asks again instead of acting.
 const MIN_CONFIDENCE: f32 = 0.35;
+/// Confidence that overrides a question the bot is waiting on.
+const SURE: f32 = 0.6;
 const PICK_LIST: usize = 5;
 
 /// An order with what the bot may say about it.
@@ -116,6 +118,36 @@ impl Action {
             Action::AfterSale { .. } => "after_sale_requested",
             Action::PriceProtection { .. } => "price_protection_requested",
             Action::InvoiceTask { .. } => "invoice_requested",
+        }
+    }
+
+    /// One line: the code, the order, then `key=value` details (the address,
+    /// which may hold spaces, last). Dialogue stories match on its words.
+    pub fn describe(&self) -> String {
+        let code = self.code();
+        match self {
+            Action::RecordUrge { order_no, promised_by } => {
+                format!("{code} {order_no} by={}", local_time(*promised_by).replace(' ', "T"))
+            }
+            Action::CancelOrder { order_no } | Action::PriceProtection { order_no } => format!("{code} {order_no}"),
+            Action::ChangeAddress { order_no, address, province, city } => format!(
+                "{code} {order_no} province={} city={} address={address}",
+                province.as_deref().unwrap_or("-"),
+                city.as_deref().unwrap_or("-")
+            ),
+            Action::AfterSale { order_no, sku, exchange, reason, amount, needs_review } => format!(
+                "{code} {order_no} sku={sku} kind={} reason={} amount={amount} review={}",
+                if *exchange { "exchange" } else { "return" },
+                reason.code(),
+                if *needs_review { "yes" } else { "no" }
+            ),
+            Action::InvoiceTask { order_no, title, email } => {
+                let title = match title {
+                    Title::Personal { name } => format!("title=personal name={name}"),
+                    Title::Company { name, credit_code } => format!("title=company code={credit_code} name={name}"),
+                };
+                format!("{code} {order_no} email={} {title}", email.as_str())
+            }
         }
     }
 }
@@ -256,7 +288,8 @@ fn local_day(t: Timestamp) -> Day {
     Day::from_ordinal((t.0 + 8 * HOUR_MS).div_euclid(24 * HOUR_MS))
 }
 
-fn local_time(t: Timestamp) -> String {
+/// `YYYY-MM-DD HH:MM` in the shop's time zone (UTC+8).
+pub fn local_time(t: Timestamp) -> String {
     let day = local_day(t);
     let minutes = (t.0 + 8 * HOUR_MS).rem_euclid(24 * HOUR_MS) / 60_000;
     format!("{}-{:02}-{:02} {:02}:{:02}", day.year, day.month, day.day, minutes / 60, minutes % 60)
@@ -278,10 +311,16 @@ pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
         },
     };
 
-    // People first: these go to a person whatever the bot was doing.
+    // People first: these go to a person whatever the bot was doing. A
+    // doubtful "human" reading gives way to a question the bot asked (个人
+    // as an invoice title reads a little like 人工).
     let c = facts.customer;
-    if r.intent == "human_agent" {
+    let asked = state.pending.is_some();
+    if r.intent == "human_agent" && r.confidence >= if asked { SURE } else { MIN_CONFIDENCE } {
         return hand_off(facts, state, &r, turn, HandoffReason::Requested);
+    }
+    if r.intent == "complaint" && r.confidence >= MIN_CONFIDENCE {
+        return hand_off(facts, state, &r, turn, complaint_reason(facts));
     }
     if r.angry {
         return hand_off(facts, state, &r, turn, HandoffReason::Angry);
@@ -322,6 +361,13 @@ pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
     turn.audit.outcome = outcome;
     turn.audit.order_no = state.order_no.clone();
     turn
+}
+
+/// A complaint about the shopper's latest order; one worth more than the
+/// shop's limit goes to a person first.
+fn complaint_reason(facts: &Facts<'_>) -> HandoffReason {
+    let high = facts.orders.first().is_some_and(|o| o.order.total >= facts.rules.handoff_high_value);
+    if high { HandoffReason::HighValueComplaint } else { HandoffReason::Complaint }
 }
 
 /// Intents that act on one order.
@@ -381,11 +427,7 @@ fn start_flow(facts: &Facts<'_>, state: &mut BotState, r: &Reading, turn: &mut T
             ));
             "answered:bye".into()
         }
-        "complaint" => {
-            let high = facts.orders.first().is_some_and(|o| o.order.total >= facts.rules.handoff_high_value);
-            let reason = if high { HandoffReason::HighValueComplaint } else { HandoffReason::Complaint };
-            hand_off_into(facts, state, r, turn, reason)
-        }
+        "complaint" => hand_off_into(facts, state, r, turn, complaint_reason(facts)),
         // No merchant data to answer from yet: a person does it, with the context.
         _ => hand_off_into(facts, state, r, turn, HandoffReason::NeedsHuman),
     }

@@ -6,3 +6,4 @@
 pub mod flow;
 pub mod metrics;
 pub mod rules;
+pub mod stories;

@@ -3,6 +3,7 @@
 
 mod app;
 mod bench;
+mod bot;
 mod config;
 mod demo;
 mod import;
@@ -80,6 +81,11 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// The self-service bot: play dialogue stories.
+    Bot {
+        #[command(subcommand)]
+        command: bot::BotCommand,
     },
     /// Language understanding: train, evaluate and run text classifiers.
     Nlu {
@@ -159,6 +165,9 @@ fn main() -> anyhow::Result<()> {
             }
         };
     }
+    if let Command::Bot { command } = cli.command {
+        return bot::run(command);
+    }
     if let Command::Nlu { command } = cli.command {
         return nlu::run(command);
     }
@@ -218,7 +227,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Config { command: ConfigCommand::PrintDefault } => Ok(()),
-            Command::Nlu { .. } | Command::Rules { .. } => Ok(()),
+            Command::Nlu { .. } | Command::Rules { .. } | Command::Bot { .. } => Ok(()),
             Command::Bench { command } => bench::run(command).await,
         }
     })

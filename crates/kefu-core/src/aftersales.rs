@@ -36,6 +36,26 @@ pub enum Reason {
     Damaged,
 }
 
+impl Reason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NoReason => "no_reason",
+            Reason::Quality => "quality",
+            Reason::WrongItem => "wrong_item",
+            Reason::Damaged => "damaged",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Reason::NoReason => "七天无理由",
+            Reason::Quality => "质量问题",
+            Reason::WrongItem => "发错货/少件",
+            Reason::Damaged => "运输破损",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub no_reason_days: u32,

@@ -187,9 +187,12 @@ impl Bot {
         let mut order_changes = Vec::new();
         for action in &turn.actions {
             let (no, kind, detail, review) = match action {
-                Action::RecordUrge { order_no, promised_by } => {
-                    (order_no, RequestKind::Urge, format!("客户催发货，承诺发货时间 {}", promised_by.millis()), false)
-                }
+                Action::RecordUrge { order_no, promised_by } => (
+                    order_no,
+                    RequestKind::Urge,
+                    format!("客户催发货，承诺发货时间 {}", flow::local_time(*promised_by)),
+                    false,
+                ),
                 Action::CancelOrder { order_no } => {
                     if let Some(order) = order_id(order_no) {
                         order_changes.push(OrderChange::Cancel { order });
@@ -210,7 +213,11 @@ impl Bot {
                 Action::AfterSale { order_no, sku, exchange, reason, amount, needs_review } => (
                     order_no,
                     RequestKind::AfterSale,
-                    format!("{} {sku}，原因 {reason:?}，金额 ¥{amount}", if *exchange { "换货" } else { "退货退款" }),
+                    format!(
+                        "{} {sku}，原因 {}，金额 ¥{amount}",
+                        if *exchange { "换货" } else { "退货退款" },
+                        reason.zh()
+                    ),
                     *needs_review,
                 ),
                 Action::PriceProtection { order_no } => {

@@ -23,6 +23,8 @@ pub(super) fn hand_off_into(
 ) -> String {
     let priority = match reason {
         HandoffReason::Angry | HandoffReason::HighValueComplaint | HandoffReason::VipWithComplaints => 2,
+        // An angry complaint is as urgent as anger alone.
+        HandoffReason::Complaint if r.angry => 2,
         HandoffReason::Complaint => 1,
         _ => 0,
     };

@@ -23,6 +23,8 @@ pub(super) fn resolve_order<'a>(facts: &'a Facts<'_>, state: &BotState, r: &Read
     let fits: Vec<&OrderFacts> = facts.orders.iter().filter(|o| fits_intent(intent, o.order.status)).collect();
     match fits.as_slice() {
         [] if facts.orders.is_empty() => Resolved::None,
+        // The shopper's only order, even if it does not fit: the flow says why.
+        [] if facts.orders.len() == 1 => Resolved::One(&facts.orders[0]),
         [] => {
             Resolved::Ask(facts.orders.iter().take(PICK_LIST).map(|o| o.order.order_no.as_str().to_owned()).collect())
         }
