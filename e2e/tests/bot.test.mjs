@@ -88,3 +88,34 @@ test('an anonymous visitor is greeted by the bot', async () => {
   assert.match(greeting, /智能客服/);
   await page.waitForSelector('.msg.them .meta:has-text("智能客服")');
 });
+
+test('a supervisor adds knowledge on /admin and the bot answers with it', async () => {
+  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const boss = await bossCtx.newPage();
+  await login(boss, kefu.base, 'supervisor');
+  await boss.goto(kefu.base + '/admin');
+  await boss.waitForSelector('#kb-card:not([hidden])');
+  await boss.selectOption('#kb-shop', { label: '优品家电旗舰店' });
+  // The demo's entries are listed; trying a shopper's words ranks the closest first.
+  await boss.waitForSelector('#kb td:has-text("你们发什么快递")');
+  await boss.fill('#kb-q', '默认发啥快递');
+  await boss.waitForSelector('#kb th:has-text("相似度")');
+  assert.match(await boss.locator('#kb tr').nth(1).textContent(), /你们发什么快递/);
+  await boss.fill('#kb-q', '');
+
+  await boss.fill('#kb-form [name=question]', '以旧换新怎么参加');
+  await boss.fill('#kb-form [name=alternates]', '旧冰箱可以抵钱吗\n有以旧换新活动吗');
+  await boss.fill('#kb-form [name=answer]', '以旧换新：下单时勾选“以旧换新”，送新机时师傅上门回收旧机，按品类补贴最高500元。');
+  await boss.click('#kb-save');
+  await boss.waitForSelector('#kb td:has-text("以旧换新怎么参加")');
+  await boss.screenshot({ path: join(shotsDir, 'knowledge-admin-1366.png') });
+
+  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await page.goto(kefu.base + '/chat/youpin-home');
+  await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const answer = await ask(page, '亲 旧冰箱能抵钱吗', '以旧换新');
+  assert.match(answer, /最高500元/);
+  await page.screenshot({ path: join(shotsDir, 'knowledge-shopper-420.png') });
+});
+

@@ -12,6 +12,7 @@ use kefu_core::aftersales::{self, Decision, Refusal};
 use kefu_core::catalog::CategoryPath;
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::{Customer, Tier};
+use kefu_core::id::KnowledgeId;
 use kefu_core::invoice::{CreditCode, Email, Title};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderStatus, Shipment};
@@ -20,6 +21,7 @@ use kefu_nlu::entities::{Day, Extractor, Value};
 use kefu_nlu::normalize;
 use serde::{Deserialize, Serialize};
 
+use crate::knowledge::Knowledge;
 use crate::rules::ShopRules;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -45,6 +47,8 @@ pub struct Facts<'a> {
     pub categories: &'a HashMap<String, CategoryPath>,
     pub rules: &'a ShopRules,
     pub extractor: &'a Extractor,
+    /// The shop's knowledge base, for questions no flow answers.
+    pub knowledge: &'a Knowledge,
     pub now: Timestamp,
 }
 
@@ -216,6 +220,8 @@ pub struct Turn {
     pub actions: Vec<Action>,
     pub handoff: Option<Handoff>,
     pub audit: Audit,
+    /// The knowledge-base entry the reply quotes, when it does.
+    pub answered_from: Option<KnowledgeId>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -302,6 +308,7 @@ pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
         replies: Vec::new(),
         actions: Vec::new(),
         handoff: None,
+        answered_from: None,
         audit: Audit {
             intent: r.intent.clone(),
             confidence: r.confidence,
@@ -340,6 +347,15 @@ pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
     }
 
     let understood = r.intent != kefu_nlu::OUT_OF_SCOPE && r.confidence >= MIN_CONFIDENCE;
+    let flow_answers = ORDER_INTENTS.contains(&r.intent.as_str()) || SMALL_TALK.contains(&r.intent.as_str());
+    if !understood || !flow_answers || r.confidence < SURE {
+        // A question no flow answers (or one the intent model is unsure of):
+        // the merchant's knowledge base may answer it.
+        if let Some(outcome) = answer_from_knowledge(facts, state, &r, &mut turn) {
+            turn.audit.outcome = outcome;
+            return turn;
+        }
+    }
     if !understood {
         state.misunderstood += 1;
         if state.misunderstood >= facts.rules.handoff_misunderstandings {
@@ -361,6 +377,21 @@ pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
     turn.audit.outcome = outcome;
     turn.audit.order_no = state.order_no.clone();
     turn
+}
+
+/// Intents the bot answers itself, whatever the knowledge base says.
+const SMALL_TALK: [&str; 2] = ["greeting", "thanks_bye"];
+
+fn answer_from_knowledge(facts: &Facts<'_>, state: &mut BotState, r: &Reading, turn: &mut Turn) -> Option<String> {
+    let found = facts.knowledge.answer(&r.normalized, facts.rules.knowledge_min_similarity)?;
+    turn.replies.push(found.entry.answer.clone());
+    turn.answered_from = Some(found.entry.id);
+    state.misunderstood = 0;
+    let topic = format!("知识库「{}」", found.entry.question);
+    if !state.tried.contains(&topic) {
+        state.tried.push(topic);
+    }
+    Some("answered:faq".into())
 }
 
 /// A complaint about the shopper's latest order; one worth more than the

@@ -4,6 +4,7 @@
 //! store. Start at [`rules`].
 
 pub mod flow;
+pub mod knowledge;
 pub mod metrics;
 pub mod rules;
 pub mod stories;

@@ -32,9 +32,14 @@ days = 30                    # 价保: price drops within this many days of paym
 [handoff]
 misunderstandings = 2        # hand off after this many misunderstood messages in a row
 high_value_yuan = "2000.00"  # a complaint about an order worth more goes to a person at once
+
+[knowledge]
+# The bot answers from the knowledge base when a message is at least this
+# similar (0-1) to one of an entry's questions; lower answers more, and more wrongly.
+min_similarity = 0.45
 "#;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShopRules {
     pub order_number_pattern: String,
     pub promised_ship_hours: u32,
@@ -42,6 +47,7 @@ pub struct ShopRules {
     pub price_protection_days: u32,
     pub handoff_misunderstandings: u32,
     pub handoff_high_value: Fen,
+    pub knowledge_min_similarity: f32,
 }
 
 impl Default for ShopRules {
@@ -65,6 +71,13 @@ struct File {
     returns: ReturnsSection,
     price_protection: PriceSection,
     handoff: HandoffSection,
+    knowledge: KnowledgeSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct KnowledgeSection {
+    min_similarity: Option<f32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -172,6 +185,13 @@ impl ShopRules {
                 None => 2,
             },
             handoff_high_value: yuan("handoff.high_value_yuan", file.handoff.high_value_yuan, Fen(200_000))?,
+            knowledge_min_similarity: match file.knowledge.min_similarity {
+                Some(s) if !(0.1..=1.0).contains(&s) => {
+                    return Err(bad("knowledge.min_similarity", format!("{s} is not between 0.1 and 1")));
+                }
+                Some(s) => s,
+                None => 0.45,
+            },
         })
     }
 }
@@ -208,6 +228,7 @@ mod tests {
             ("[order]\nnumber_pattern = \"([\"\n", "order.number_pattern"),
             ("[order]\npromised_ship_hours = 0\n", "order.promised_ship_hours"),
             ("[handoff]\nmisunderstandings = 0\n", "handoff.misunderstandings"),
+            ("[knowledge]\nmin_similarity = 0\n", "knowledge.min_similarity"),
             ("[returns]\nopened_excluded = [\"美妆/面霜\"]\n", "returns.opened_excluded"),
             ("[refunds]\n", "line 1"),
             ("not toml at all", "line 1"),

@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 
 use kefu_bot::flow::{BotState, Facts, OrderFacts, Turn, respond};
+use kefu_bot::knowledge::Knowledge;
 use kefu_bot::rules::ShopRules;
 use kefu_core::catalog::CategoryPath;
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::{Customer, Tier};
-use kefu_core::id::{CustomerId, OrderId, ShipmentId, ShopId};
+use kefu_core::id::{CustomerId, KnowledgeId, OrderId, ShipmentId, ShopId};
+use kefu_core::knowledge::KnowledgeEntry;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
@@ -68,6 +70,7 @@ struct World {
     categories: HashMap<String, CategoryPath>,
     rules: ShopRules,
     extractor: Extractor,
+    knowledge: Knowledge,
 }
 
 const FRIDGE: &str = "JD2026112000001";
@@ -122,6 +125,16 @@ fn world(tier: Tier, complaints: u32) -> World {
         categories,
         rules: ShopRules::default(),
         extractor: Extractor::new(kefu_nlu::entities::DEFAULT_ORDER_PATTERN, &catalogue).expect("extractor"),
+        knowledge: Knowledge::new([KnowledgeEntry {
+            id: KnowledgeId::from_uuid(id(500)),
+            shop_id: ShopId::from_uuid(id(2)),
+            question: "你们发什么快递".into(),
+            alternates: vec!["默认走哪家快递".into()],
+            answer: "默认顺丰。".into(),
+            category: None,
+            enabled: true,
+            updated_at: NOW,
+        }]),
     }
 }
 
@@ -133,6 +146,7 @@ impl World {
             categories: &self.categories,
             rules: &self.rules,
             extractor: &self.extractor,
+            knowledge: &self.knowledge,
             now: NOW,
         };
         respond(&facts, state, text)

@@ -12,6 +12,7 @@ use kefu_core::conversation::{
 };
 use kefu_core::customer::{Customer, MaskedPhone, Tier};
 use kefu_core::id::*;
+use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
@@ -160,6 +161,7 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
             })
             .collect();
         store.upsert_products(&products).await?;
+        seed_knowledge(store, shop.id, now).await?;
 
         let mut customers = Vec::new();
         for _ in 0..400 {
@@ -377,6 +379,85 @@ fn shipment_for(
         events,
         updated_at: end,
     }
+}
+
+/// Questions every shop's desk answers a hundred times a day: (question,
+/// other phrasings, answer, category).
+const KNOWLEDGE: &[(&str, &[&str], &str, Option<&str>)] = &[
+    (
+        "你们发什么快递",
+        &["默认走哪家快递", "能指定快递吗", "可以发顺丰吗", "which courier do you use"],
+        "默认发顺丰速运或京东物流，偏远地区为中国邮政；下单时在备注里写明即可指定快递（顺丰到付除外）。",
+        None,
+    ),
+    (
+        "几点之前下单当天发货",
+        &["今天下单今天能发吗", "当天发货吗", "什么时候发货"],
+        "每天16:00前付款的现货订单当天发出，之后的次日发出；预售商品以商品页写明的发货时间为准。",
+        None,
+    ),
+    (
+        "支持七天无理由退货吗",
+        &["可以无理由退货吗", "七天无理由怎么算", "不喜欢能退吗", "do you accept returns"],
+        "签收后7天内、商品完好不影响二次销售的支持七天无理由退货（生鲜、定制类除外），在订单里点“申请售后”即可。",
+        None,
+    ),
+    (
+        "退货运费谁出",
+        &["退货要自己出运费吗", "退货邮费谁承担", "有运费险吗"],
+        "质量问题或发错货的退货运费由我们承担；七天无理由退货由您承担，购买了运费险的会自动理赔。",
+        None,
+    ),
+    (
+        "可以开什么发票",
+        &["能开专票吗", "发票是电子的还是纸质的", "可以开增值税专用发票吗"],
+        "默认开具电子普通发票；企业客户可开增值税专用发票，请提供公司名称、税号、开户行及账号、注册地址电话。",
+        None,
+    ),
+    (
+        "保修多久",
+        &["质保期是多长时间", "坏了怎么保修", "保修要带发票吗", "how long is the warranty"],
+        "整机保修一年（以签收日起算），部分核心部件保修更久，详见商品页；报修凭订单号即可，无需纸质发票。",
+        None,
+    ),
+    (
+        "可以用花呗分期吗",
+        &["支持分期付款吗", "能用信用卡吗", "有哪些付款方式"],
+        "支持支付宝、微信、银行卡和信用卡付款，满足条件的商品支持花呗及信用卡分期，以收银台显示为准。",
+        None,
+    ),
+    (
+        "客服几点上班",
+        &["人工客服什么时候在", "客服工作时间", "晚上有人工吗"],
+        "人工客服每天9:00-24:00在线，智能客服24小时为您服务；大促期间人工客服延长到凌晨2:00。",
+        None,
+    ),
+    (
+        "大家电可以送货上门安装吗",
+        &["冰箱包安装吗", "洗衣机送货上门吗", "空调安装收费吗", "上门安装要钱吗"],
+        "冰箱、洗衣机、电视等大家电送货上门并免费安装（空调含基础安装，超出部分的铜管按当地标准收费），签收后预约师傅即可。",
+        Some("家用电器"),
+    ),
+];
+
+async fn seed_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp) -> anyhow::Result<()> {
+    for (question, alternates, answer, category) in KNOWLEDGE {
+        let alternates: Vec<String> = alternates.iter().map(|a| (*a).to_owned()).collect();
+        let text = KnowledgeText::parse(question, &alternates, answer, *category)?;
+        store
+            .put_knowledge(&KnowledgeEntry {
+                id: KnowledgeId::from_uuid(UuidV7.new_uuid()),
+                shop_id: shop,
+                question: text.question,
+                alternates: text.alternates,
+                answer: text.answer,
+                category: text.category,
+                enabled: true,
+                updated_at: now,
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 async fn seed_agents(

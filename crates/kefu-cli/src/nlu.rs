@@ -42,6 +42,19 @@ pub enum NluCommand {
         #[arg(long)]
         threshold: Option<f32>,
     },
+    /// Question matching (the knowledge base's matcher) on JSONL pairs
+    /// `{"sentence1", "sentence2", "label": 0|1}`: ROC AUC and accuracy at a threshold.
+    Match {
+        #[arg(long)]
+        data: PathBuf,
+        /// Choose the threshold on these pairs (e.g. a dev split) instead of `--threshold`.
+        #[arg(long)]
+        tune: Option<PathBuf>,
+        #[arg(long)]
+        threshold: Option<f32>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Reads lines on stdin, writes one JSON prediction per line.
     Predict {
         #[arg(long)]
@@ -118,6 +131,7 @@ pub fn run(command: NluCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        NluCommand::Match { data, tune, threshold, json } => match_pairs(&data, tune.as_deref(), threshold, json),
         NluCommand::Predict { model } => {
             let model = load(&model)?;
             let stdin = std::io::stdin();
@@ -224,4 +238,117 @@ fn print_report(r: &Report, seconds: f64) {
             println!("  {n:>5}  {g} → {p}");
         }
     }
+}
+
+/// Similarity of every pair; document frequencies from the file's own
+/// sentences (no labels), as a knowledge base's come from its questions.
+type Scores = Vec<(f32, bool)>;
+
+/// Our matcher's scores and the character-bigram baseline's, per pair.
+fn pair_scores(path: &Path) -> anyhow::Result<(Scores, Scores)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let label = match v.get("label") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => None,
+        };
+        match (field("sentence1"), field("sentence2"), label) {
+            (Some(a), Some(b), Some(l @ (0 | 1))) => pairs.push((a, b, l == 1)),
+            _ => bail!("{}:{}: needs sentence1, sentence2 and label 0 or 1", path.display(), i + 1),
+        }
+    }
+    let mut df = kefu_nlu::faq::DocFreq::default();
+    for (a, b, _) in &pairs {
+        df.add(a);
+        df.add(b);
+    }
+    let bar = bar();
+    bar.set_length(pairs.len() as u64);
+    bar.set_message("matching");
+    let scores = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b, l))| {
+            if i % 256 == 0 {
+                bar.set_position(i as u64);
+            }
+            (kefu_nlu::faq::similarity(a, b, &df), *l)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let baseline = char_bigram_scores(&pairs);
+    Ok((scores, baseline))
+}
+
+/// The README's baseline in the same run: TF-IDF cosine over character
+/// bigrams (spaces dropped), document frequencies from the same sentences.
+fn char_bigram_scores(pairs: &[(String, String, bool)]) -> Vec<(f32, bool)> {
+    use std::collections::HashMap;
+    fn grams(text: &str) -> HashMap<String, f32> {
+        let chars: Vec<char> = kefu_nlu::normalize(text).chars().filter(|c| !c.is_whitespace()).collect();
+        let mut tf = HashMap::new();
+        for w in chars.windows(2) {
+            *tf.entry(w.iter().collect::<String>()).or_insert(0.0) += 1.0;
+        }
+        if chars.len() == 1 {
+            tf.insert(chars[0].to_string(), 1.0);
+        }
+        tf
+    }
+    let mut df: HashMap<String, f32> = HashMap::new();
+    let grams_of: Vec<(HashMap<String, f32>, HashMap<String, f32>)> =
+        pairs.iter().map(|(a, b, _)| (grams(a), grams(b))).collect();
+    for (a, b) in &grams_of {
+        for g in a.keys().chain(b.keys()) {
+            *df.entry(g.clone()).or_insert(0.0) += 1.0;
+        }
+    }
+    let n = (2 * pairs.len()) as f32;
+    let weigh = |tf: &HashMap<String, f32>| -> HashMap<String, f32> {
+        let mut v: HashMap<String, f32> =
+            tf.iter().map(|(g, c)| (g.clone(), c * (((n + 1.0) / (df[g] + 1.0)).ln() + 1.0))).collect();
+        let norm = v.values().map(|w| w * w).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        v.values_mut().for_each(|w| *w /= norm);
+        v
+    };
+    grams_of
+        .iter()
+        .zip(pairs)
+        .map(|((a, b), (_, _, l))| {
+            let (a, b) = (weigh(a), weigh(b));
+            (a.iter().map(|(g, w)| w * b.get(g).copied().unwrap_or(0.0)).sum(), *l)
+        })
+        .collect()
+}
+
+fn match_pairs(data: &Path, tune: Option<&Path>, threshold: Option<f32>, json: bool) -> anyhow::Result<()> {
+    let (scores, baseline) = pair_scores(data)?;
+    let baseline_auc = metrics::auc(&baseline).unwrap_or(f64::NAN);
+    let (threshold, tuned_on) = match (tune, threshold) {
+        (Some(tune), _) => (metrics::best_threshold(&pair_scores(tune)?.0).0, tune.display().to_string()),
+        (None, Some(t)) => (t, "given".to_owned()),
+        (None, None) => (metrics::best_threshold(&scores).0, "this data (optimistic)".to_owned()),
+    };
+    let auc = metrics::auc(&scores).unwrap_or(f64::NAN);
+    let accuracy = metrics::accuracy_at(&scores, threshold);
+    let said_same = scores.iter().filter(|(s, _)| *s >= threshold).count();
+    let right = scores.iter().filter(|(s, p)| *s >= threshold && *p).count();
+    let positives = scores.iter().filter(|(_, p)| *p).count();
+    let precision = right as f64 / said_same.max(1) as f64;
+    let recall = right as f64 / positives.max(1) as f64;
+    if json {
+        let v = json!({"n": scores.len(), "auc": auc, "accuracy": accuracy, "threshold": threshold,
+            "precision": precision, "recall": recall, "baseline_char_bigram_auc": baseline_auc});
+        println!("{v}");
+    } else {
+        println!("pairs      {}", scores.len());
+        println!("ROC AUC    {auc:.4}   (character-bigram TF-IDF baseline, same run: {baseline_auc:.4})");
+        println!("accuracy   {accuracy:.4} at similarity ≥ {threshold:.3} (threshold from {tuned_on})");
+        println!("precision  {precision:.4}, recall {recall:.4} of matching pairs");
+    }
+    Ok(())
 }

@@ -56,6 +56,7 @@ define_id!(OrderId, "order");
 define_id!(ShipmentId, "shipment");
 define_id!(ConversationId, "conversation");
 define_id!(MessageId, "message");
+define_id!(KnowledgeId, "knowledge entry");
 
 /// Where new ids come from; tests substitute a deterministic source.
 pub trait IdGen: Send + Sync {

@@ -22,6 +22,7 @@ pub mod desk;
 pub mod event;
 pub mod id;
 pub mod invoice;
+pub mod knowledge;
 pub mod money;
 pub mod order;
 pub mod routing;

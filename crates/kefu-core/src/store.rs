@@ -13,7 +13,8 @@ use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
 use crate::customer::Customer;
-use crate::id::{AgentId, ConversationId, CustomerId, OrderId, ShopId, SkillGroupId};
+use crate::id::{AgentId, ConversationId, CustomerId, KnowledgeId, OrderId, ShopId, SkillGroupId};
+use crate::knowledge::KnowledgeEntry;
 use crate::order::{Order, OrderNo, Shipment};
 use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 
@@ -189,4 +190,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Conversation>>;
     /// The bot's audit lines of a shop since `since`, oldest first.
     async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>>;
+
+    // The knowledge base
+    /// A shop's entries (enabled or not), oldest first.
+    async fn knowledge(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<KnowledgeEntry>>;
+    /// Inserts the entry, or replaces the one with its id in the same shop
+    /// (`NotFound("knowledge entry")` when that id belongs to another shop).
+    async fn put_knowledge(&self, entry: &KnowledgeEntry) -> StoreResult<()>;
+    /// `NotFound("knowledge entry")` unless the shop has it.
+    async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
 }

@@ -108,14 +108,13 @@ pub fn intent_examples() -> Vec<Example> {
 
 /// The emotion phrases, expanded with endings that fit each level. Every
 /// ordinary request from the intent phrases is a calm example too (urging
-/// is impatience, complaints are anger), so "我要取消订单" is not mistaken
-/// for "我要投诉".
+/// and complaints are discontent; anger is in the words, not the request),
+/// so "我要取消订单" is not mistaken for "我要投诉" nor "我要投诉" for a threat.
 pub fn emotion_examples() -> Vec<Example> {
     let mut merged: Vec<(String, Vec<String>, Vec<String>)> = sections(EMOTION_DATA);
     for (intent, zh, en) in sections(INTENT_DATA) {
         let level = match intent.as_str() {
-            "complaint" => "angry",
-            "urge_shipment" => "dissatisfied",
+            "complaint" | "urge_shipment" => "dissatisfied",
             _ => "calm",
         };
         if let Some(section) = merged.iter_mut().find(|(label, _, _)| label == level) {

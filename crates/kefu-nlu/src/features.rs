@@ -80,6 +80,36 @@ fn latin_grams(word: &str, out: &mut Vec<u64>) {
     }
 }
 
+const MATCH_WORD: u8 = 8;
+const MATCH_HAN: u8 = 9;
+
+/// Features for question matching (`faq`): words and number shapes, and the
+/// Chinese characters and character pairs of the text read as one run
+/// (punctuation and spaces dropped).
+pub fn matching_features(tokens: &[Token<'_>], out: &mut Vec<u64>) {
+    let mut han: Vec<char> = Vec::new();
+    for t in tokens {
+        match t.kind {
+            TokenKind::Han => {
+                han.extend(t.text.chars());
+                out.push(hash(MATCH_WORD, &[t.text.as_bytes()]));
+            }
+            TokenKind::Word => out.push(hash(MATCH_WORD, &[t.text.as_bytes()])),
+            TokenKind::Number => out.push(hash(NUMBER, &[&[t.text.len().min(20) as u8]])),
+            TokenKind::Punct | TokenKind::Symbol => {}
+        }
+    }
+    let mut buf = [0u8; 8];
+    for c in &han {
+        out.push(hash(MATCH_HAN, &[c.encode_utf8(&mut buf).as_bytes()]));
+    }
+    for pair in han.windows(2) {
+        let a = pair[0].encode_utf8(&mut buf).len();
+        let b = pair[1].encode_utf8(&mut buf[a..]).len();
+        out.push(hash(MATCH_HAN, &[&buf[..a + b]]));
+    }
+}
+
 /// FNV-1a, 64 bits, over a namespace byte and the parts.
 fn hash(namespace: u8, parts: &[&[u8]]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

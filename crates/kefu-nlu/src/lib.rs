@@ -9,6 +9,7 @@
 pub mod builtin;
 pub mod classifier;
 pub mod entities;
+pub mod faq;
 pub mod features;
 pub mod metrics;
 mod normalize;

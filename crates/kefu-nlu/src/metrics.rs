@@ -104,3 +104,75 @@ mod tests {
         assert_eq!(r.macro_f1, 0.0);
     }
 }
+
+/// Area under the ROC curve of `scores` (score, is positive): the chance a
+/// random positive outscores a random negative, ties counting half. `None`
+/// without both classes.
+pub fn auc(scores: &[(f32, bool)]) -> Option<f64> {
+    let positives = scores.iter().filter(|(_, p)| *p).count() as f64;
+    let negatives = scores.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return None;
+    }
+    let mut sorted: Vec<(f32, bool)> = scores.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Mann–Whitney: sum of positive ranks, tied scores sharing their mean rank.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j < sorted.len() && sorted[j].0 == sorted[i].0 {
+            j += 1;
+        }
+        let mean_rank = (i + j + 1) as f64 / 2.0;
+        rank_sum += mean_rank * sorted[i..j].iter().filter(|(_, p)| *p).count() as f64;
+        i = j;
+    }
+    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+}
+
+/// The threshold (score ≥ t means positive) with the best accuracy, and that accuracy.
+pub fn best_threshold(scores: &[(f32, bool)]) -> (f32, f64) {
+    let mut sorted: Vec<(f32, bool)> = scores.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = sorted.len().max(1) as f64;
+    // Threshold above everything: all negative.
+    let mut correct = sorted.iter().filter(|(_, p)| !*p).count() as i64;
+    let (mut best_t, mut best) = (f32::INFINITY, correct);
+    let mut i = sorted.len();
+    while i > 0 {
+        let t = sorted[i - 1].0;
+        while i > 0 && sorted[i - 1].0 == t {
+            correct += if sorted[i - 1].1 { 1 } else { -1 };
+            i -= 1;
+        }
+        if correct > best {
+            (best_t, best) = (t, correct);
+        }
+    }
+    (best_t, best as f64 / n)
+}
+
+/// Accuracy of `score ≥ threshold` as the positive prediction.
+pub fn accuracy_at(scores: &[(f32, bool)], threshold: f32) -> f64 {
+    let correct = scores.iter().filter(|(s, p)| (*s >= threshold) == *p).count();
+    correct as f64 / scores.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod ranking_tests {
+    use super::*;
+
+    #[test]
+    fn auc_and_threshold_on_small_cases() {
+        let perfect = [(0.1, false), (0.2, false), (0.8, true), (0.9, true)];
+        assert_eq!(auc(&perfect), Some(1.0));
+        assert_eq!(best_threshold(&perfect), (0.8, 1.0));
+        let reversed = [(0.9, false), (0.1, true)];
+        assert_eq!(auc(&reversed), Some(0.0));
+        let ties = [(0.5, false), (0.5, true)];
+        assert_eq!(auc(&ties), Some(0.5));
+        assert_eq!(auc(&[(0.5, true)]), None);
+        assert_eq!(accuracy_at(&perfect, 0.5), 1.0);
+    }
+}

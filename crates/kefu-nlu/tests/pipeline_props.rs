@@ -51,3 +51,19 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn question_matching_never_panics_and_scores_are_cosines(
+        text in shopper_text(),
+        questions in proptest::collection::vec(shopper_text(), 0..6),
+    ) {
+        let index = kefu_nlu::faq::FaqIndex::build(questions.iter().enumerate().map(|(i, q)| (i, q.as_str())));
+        for m in index.top(&text, 3) {
+            prop_assert!(m.entry < questions.len());
+            prop_assert!((0.0..=1.0001).contains(&m.score), "{m:?}");
+        }
+    }
+}

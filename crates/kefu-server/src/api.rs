@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bot;
 pub mod conversations;
 pub mod customers;
+pub mod knowledge;
 pub mod merchant;
 pub mod session;
 pub mod widget;

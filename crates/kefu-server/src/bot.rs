@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use kefu_bot::flow::{self, Action, BotState, Facts, OrderFacts, Turn};
+use kefu_bot::knowledge::Knowledge;
 use kefu_bot::rules::ShopRules;
 use kefu_core::botturn::{BotAudit, BotTurnWrite, OrderChange, OrderRequest, RequestKind};
 use kefu_core::catalog::CategoryPath;
@@ -29,7 +31,15 @@ struct ShopBrain {
     rules: ShopRules,
     categories: HashMap<String, CategoryPath>,
     extractor: Extractor,
+    knowledge: Knowledge,
+    loaded: Instant,
 }
+
+/// A brain is rebuilt this long after it was loaded, so catalogue imports
+/// and knowledge edits made on another node reach this one's bot.
+const BRAIN_TTL: Duration = Duration::from_secs(60);
+/// Knowledge entries loaded per shop.
+const KNOWLEDGE: u32 = 5_000;
 
 /// Per-shop rules (from the rules files), lazily built brains, and one
 /// lock per conversation with a turn in progress.
@@ -49,7 +59,9 @@ impl Bot {
     }
 
     async fn brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
-        if let Some(b) = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop) {
+        if let Some(b) = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop)
+            && b.loaded.elapsed() < BRAIN_TTL
+        {
             return Ok(b.clone());
         }
         let slug = ctx.store.shop(shop).await?.map(|s| s.slug.as_str().to_owned()).unwrap_or_default();
@@ -64,9 +76,16 @@ impl Bot {
             .or_else(|_| Extractor::new(kefu_nlu::entities::DEFAULT_ORDER_PATTERN, &catalogue))
             .map_err(StoreError::backend)?;
         let categories = products.into_iter().map(|p| (p.sku, p.category)).collect();
-        let brain = Arc::new(ShopBrain { rules, categories, extractor });
+        let knowledge = Knowledge::new(ctx.store.knowledge(shop, KNOWLEDGE).await?);
+        let brain = Arc::new(ShopBrain { rules, categories, extractor, knowledge, loaded: Instant::now() });
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, brain.clone());
         Ok(brain)
+    }
+
+    /// Drops a shop's brain so the next turn loads the catalogue and the
+    /// knowledge base afresh (after an edit on this node).
+    pub fn forget(&self, shop: ShopId) {
+        self.brains.lock().unwrap_or_else(|e| e.into_inner()).remove(&shop);
     }
 
     /// One turn for a shopper's message in a bot conversation. Errors are
@@ -117,6 +136,7 @@ impl Bot {
             categories: &brain.categories,
             rules: &brain.rules,
             extractor: &brain.extractor,
+            knowledge: &brain.knowledge,
             now,
         };
         let turn = flow::respond(&facts, &mut state, text);

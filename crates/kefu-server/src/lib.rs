@@ -107,6 +107,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/customers/{id}", get(api::customers::show))
         .route("/shops/{id}/agents", get(api::admin::shop_agents))
         .route("/shops/{id}/bot-metrics", get(api::bot::metrics))
+        .route("/shops/{id}/knowledge", get(api::knowledge::list).post(api::knowledge::create))
+        .route("/shops/{id}/knowledge/{entry}", put(api::knowledge::update).delete(api::knowledge::delete))
         .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))
         .route("/admin/shops", get(api::admin::shops).post(api::admin::create_shop))
         .route("/admin/shops/{id}/secret", post(api::admin::rotate_secret))

@@ -71,3 +71,16 @@ pub fn join_tags(tags: &[String]) -> String {
 pub fn split_tags(text: &str) -> Vec<String> {
     if text.is_empty() { Vec::new() } else { text.split(TAG_SEPARATOR).map(str::to_owned).collect() }
 }
+
+/// Knowledge-entry alternates, one per line (they cannot hold line breaks).
+pub fn alternates_to_text(alternates: &[String]) -> String {
+    alternates.join("\n")
+}
+
+pub fn alternates_from_text(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+pub fn category(text: Option<String>) -> Result<Option<kefu_core::catalog::CategoryPath>, StoreError> {
+    text.map(|t| kefu_core::catalog::CategoryPath::parse(&t).map_err(|_| corrupt("category", t))).transpose()
+}

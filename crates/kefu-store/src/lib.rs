@@ -49,11 +49,13 @@ pub type Migration = (i64, &'static str, &'static str);
 pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "0002_bot", include_str!("../migrations/sqlite/0002_bot.sql")),
+    (3, "0003_knowledge", include_str!("../migrations/sqlite/0003_knowledge.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (1, "0001_init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "0002_bot", include_str!("../migrations/postgres/0002_bot.sql")),
+    (3, "0003_knowledge", include_str!("../migrations/postgres/0003_knowledge.sql")),
 ];
 
 /// The default SQLite file inside a data directory.

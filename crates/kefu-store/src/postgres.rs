@@ -25,6 +25,7 @@ use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 mod bot;
+mod knowledge;
 mod rows;
 
 use crate::POSTGRES_MIGRATIONS;
@@ -914,5 +915,17 @@ impl Store for PostgresStore {
                 },
             })
             .collect())
+    }
+
+    async fn knowledge(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<kefu_core::knowledge::KnowledgeEntry>> {
+        knowledge::list(&self.client().await?, shop, limit).await
+    }
+
+    async fn put_knowledge(&self, entry: &kefu_core::knowledge::KnowledgeEntry) -> StoreResult<()> {
+        knowledge::put(&self.client().await?, entry).await
+    }
+
+    async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
+        knowledge::delete(&self.client().await?, shop, id).await
     }
 }

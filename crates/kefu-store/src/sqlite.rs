@@ -1,6 +1,7 @@
 //! The SQLite store: embedded, WAL, group commit (see `sqlite/pool.rs`).
 
 mod bot;
+mod knowledge;
 mod pool;
 mod rows;
 
@@ -923,6 +924,19 @@ impl Store for SqliteStore {
 
     async fn bot_audit(&self, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
         self.pool.read(move |c| bot::audit(c, shop, since, limit)).await
+    }
+
+    async fn knowledge(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<kefu_core::knowledge::KnowledgeEntry>> {
+        self.pool.read(move |c| knowledge::list(c, shop, limit)).await
+    }
+
+    async fn put_knowledge(&self, entry: &kefu_core::knowledge::KnowledgeEntry) -> StoreResult<()> {
+        let entry = entry.clone();
+        self.pool.write(move |c| knowledge::put(c, &entry)).await
+    }
+
+    async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
+        self.pool.write(move |c| knowledge::delete(c, shop, id)).await
     }
 }
 

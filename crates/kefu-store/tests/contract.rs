@@ -10,6 +10,7 @@ use kefu_core::clock::Timestamp;
 use kefu_core::conversation::*;
 use kefu_core::customer::{Customer, MaskedPhone, Tier};
 use kefu_core::id::*;
+use kefu_core::knowledge::KnowledgeEntry;
 use kefu_core::money::Fen;
 use kefu_core::order::*;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
@@ -76,6 +77,7 @@ contract!(
     conversation_list_filters_searches_and_sorts_by_longest_wait,
     server_key_is_created_once,
     a_bot_turn_is_written_whole_or_not_at_all,
+    knowledge_entries_belong_to_one_shop,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
@@ -681,4 +683,50 @@ async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
     assert_eq!(closed[0].status, ConversationStatus::Closed);
     assert_eq!(store.conversation(busy.id).await.expect("busy").map(|c| c.status), Some(ConversationStatus::Bot));
     assert_eq!(store.conversation(conv.id).await.expect("queued").map(|c| c.status), Some(ConversationStatus::Queued));
+}
+
+fn knowledge(shop: ShopId, question: &str, at: i64) -> KnowledgeEntry {
+    KnowledgeEntry {
+        id: KnowledgeId::from_uuid(new_id()),
+        shop_id: shop,
+        question: question.into(),
+        alternates: vec!["默认发什么快递".into(), "走哪家快递".into()],
+        answer: "默认顺丰，偏远地区为邮政。\n可备注指定。".into(),
+        category: Some(CategoryPath::parse("家用电器/冰箱").expect("path")),
+        enabled: true,
+        updated_at: Timestamp(at),
+    }
+}
+
+async fn knowledge_entries_belong_to_one_shop(store: &dyn Store) {
+    let a = shop(store, "kb-a").await;
+    let b = shop(store, "kb-b").await;
+    let mut first = knowledge(a.id, "发什么快递", 1_000);
+    store.put_knowledge(&first).await.expect("insert");
+    store.put_knowledge(&knowledge(a.id, "支持七天无理由吗", 2_000)).await.expect("insert");
+    let listed = store.knowledge(a.id, 100).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0], first, "every field round-trips, line breaks in the answer included");
+    assert!(store.knowledge(b.id, 100).await.expect("list").is_empty());
+
+    first.answer = "默认京东物流".into();
+    first.alternates.clear();
+    first.category = None;
+    first.enabled = false;
+    first.updated_at = Timestamp(3_000);
+    store.put_knowledge(&first).await.expect("update");
+    let listed = store.knowledge(a.id, 100).await.expect("list");
+    assert_eq!(listed.last(), Some(&first));
+
+    // Another shop cannot overwrite or delete a's entry by its id.
+    let mut stolen = first.clone();
+    stolen.shop_id = b.id;
+    stolen.answer = "hijacked".into();
+    assert!(matches!(store.put_knowledge(&stolen).await, Err(StoreError::NotFound("knowledge entry"))));
+    assert!(matches!(store.delete_knowledge(b.id, first.id).await, Err(StoreError::NotFound("knowledge entry"))));
+    assert_eq!(store.knowledge(a.id, 100).await.expect("list").last().map(|e| e.answer.as_str()), Some("默认京东物流"));
+
+    store.delete_knowledge(a.id, first.id).await.expect("delete");
+    assert!(matches!(store.delete_knowledge(a.id, first.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.knowledge(a.id, 100).await.expect("list").len(), 1);
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use kefu_core::catalog::CategoryPath;
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::{Customer, Tier};
-use kefu_core::id::{CustomerId, OrderId, ShipmentId, ShopId};
+use kefu_core::id::{CustomerId, KnowledgeId, OrderId, ShipmentId, ShopId};
+use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_nlu::entities::{CatalogueEntry, Day, Extractor};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use super::{StoryFile, StorySpec};
 use crate::flow::{Action, Facts, OrderFacts};
+use crate::knowledge::Knowledge;
 use crate::rules::ShopRules;
 
 const MINUTE: i64 = 60_000;
@@ -34,6 +36,26 @@ pub struct WorldSpec {
     pub rules_file: Option<String>,
     #[serde(default)]
     pub orders: Vec<OrderSpec>,
+    /// The shop's knowledge base.
+    #[serde(default)]
+    pub knowledge: Vec<KnowledgeSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeSpec {
+    pub question: String,
+    #[serde(default)]
+    pub alternates: Vec<String>,
+    pub answer: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +159,7 @@ pub(super) struct World {
     categories: HashMap<String, CategoryPath>,
     rules: ShopRules,
     extractor: Extractor,
+    knowledge: Knowledge,
     now: Timestamp,
 }
 
@@ -197,7 +220,23 @@ impl World {
         // Newest first, as the store gives them.
         orders.sort_by_key(|o| std::cmp::Reverse(o.order.created_at));
         let extractor = Extractor::new(&rules.order_number_pattern, &catalogue).map_err(|e| e.to_string())?;
-        Ok(World { customer, orders, categories, rules, extractor, now })
+        let mut entries = Vec::new();
+        for (i, k) in file.world.knowledge.iter().enumerate() {
+            let text = KnowledgeText::parse(&k.question, &k.alternates, &k.answer, k.category.as_deref())
+                .map_err(|e| format!("knowledge {:?}: {e}", k.question))?;
+            entries.push(KnowledgeEntry {
+                id: KnowledgeId::from_uuid(uuid(400 + i as u128)),
+                shop_id: shop,
+                question: text.question,
+                alternates: text.alternates,
+                answer: text.answer,
+                category: text.category,
+                enabled: k.enabled,
+                updated_at: now,
+            });
+        }
+        let knowledge = Knowledge::new(entries);
+        Ok(World { customer, orders, categories, rules, extractor, knowledge, now })
     }
 
     pub(super) fn facts(&self) -> Facts<'_> {
@@ -207,6 +246,7 @@ impl World {
             categories: &self.categories,
             rules: &self.rules,
             extractor: &self.extractor,
+            knowledge: &self.knowledge,
             now: self.now,
         }
     }

@@ -4,5 +4,6 @@ mod bad_input;
 mod bot;
 mod chat;
 mod helpers;
+mod knowledge;
 mod merchant;
 mod security;

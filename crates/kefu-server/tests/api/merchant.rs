@@ -99,9 +99,14 @@ async fn the_openapi_document_describes_the_api() {
     let (status, doc, _) = app.request("GET", "/api/openapi.json", None, &[]).await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in
-        ["/api/conversations", "/api/widget/session", "/api/merchant/{shop}/{kind}", "/webhooks/{shop}/{kind}", "/ws"]
-    {
+    for path in [
+        "/api/conversations",
+        "/api/widget/session",
+        "/api/merchant/{shop}/{kind}",
+        "/webhooks/{shop}/{kind}",
+        "/ws",
+        "/api/shops/{id}/knowledge",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]

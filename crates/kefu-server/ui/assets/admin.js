@@ -1,5 +1,6 @@
 // Admin: shops (with their signing secrets), agents and skill groups; for
-// supervisors and admins, the self-service bot's figures per shop.
+// supervisors and admins, the self-service bot's figures per shop and the
+// knowledge base it answers from.
 import { $, el, api, setCsrf } from './common.js';
 
 async function load() {
@@ -7,7 +8,7 @@ async function load() {
   try { me = await api('GET', '/api/me'); } catch { location.href = '/agent'; return; }
   setCsrf(me.csrf_token);
   const supervises = me.agent.role === 'admin' || me.agent.role === 'supervisor';
-  if (supervises) loadBot(me.shops);
+  if (supervises) { loadBot(me.shops); loadKnowledge(me.shops); }
   if (me.agent.role !== 'admin') {
     for (const s of document.querySelectorAll('.admin-only')) s.hidden = true;
     if (!supervises) $('#error').textContent = '仅管理员和主管可访问';
@@ -61,6 +62,74 @@ async function loadBot(shops) {
           el('td', { class: 'num' }, String(x.handed_off)), el('td', { class: 'num' }, pct(x.containment))))));
   }));
 }
+
+async function loadKnowledge(shops) {
+  $('#kb-card').hidden = false;
+  const select = $('#kb-shop');
+  if (!select.options.length) select.replaceChildren(...shops.map(s => el('option', { value: s.id }, s.name)));
+  await showKnowledge();
+}
+
+async function showKnowledge() {
+  const shop = $('#kb-shop').value;
+  if (!shop) return;
+  const q = $('#kb-q').value.trim();
+  const { entries } = await api('GET', `/api/shops/${shop}/knowledge${q ? `?q=${encodeURIComponent(q)}` : ''}`);
+  $('#kb').replaceChildren(
+    el('tr', {}, el('th', {}, '问题'), el('th', {}, '答案'), el('th', {}, '类目'), ...(q ? [el('th', { class: 'num' }, '相似度')] : []), el('th', {}, '')),
+    ...entries.map(k => el('tr', { class: k.enabled ? '' : 'off' },
+      el('td', {}, k.question, k.enabled ? '' : '（停用）', ...k.alternates.map(a => el('div', { class: 'alts' }, a))),
+      el('td', { class: 'answer' }, k.answer),
+      el('td', {}, k.category || '—'),
+      ...(q ? [el('td', { class: 'num' }, k.score.toFixed(2))] : []),
+      el('td', {},
+        el('button', { class: 'btn', onclick: () => editKnowledge(k) }, '编辑'), ' ',
+        el('button', { class: 'btn danger', onclick: async () => {
+          if (confirm(`删除“${k.question}”？`)) { await api('DELETE', `/api/shops/${shop}/knowledge/${k.id}`); showKnowledge(); }
+        } }, '删除')))),
+    ...(entries.length ? [] : [el('tr', {}, el('td', { colspan: 4 }, q ? '没有相近的知识' : '还没有知识，在下方添加'))]));
+}
+
+function editKnowledge(k) {
+  const f = $('#kb-form');
+  f.elements.id.value = k.id;
+  f.elements.question.value = k.question;
+  f.elements.alternates.value = k.alternates.join('\n');
+  f.elements.answer.value = k.answer;
+  f.elements.category.value = k.category || '';
+  f.elements.enabled.checked = k.enabled;
+  $('#kb-save').textContent = '保存修改';
+  $('#kb-cancel').hidden = false;
+  f.elements.question.focus();
+}
+
+function resetKnowledgeForm() {
+  $('#kb-form').reset();
+  $('#kb-form').elements.id.value = '';
+  $('#kb-save').textContent = '添加知识';
+  $('#kb-cancel').hidden = true;
+}
+
+$('#kb-shop').addEventListener('change', () => { resetKnowledgeForm(); showKnowledge(); });
+let kbTimer;
+$('#kb-q').addEventListener('input', () => { clearTimeout(kbTimer); kbTimer = setTimeout(showKnowledge, 250); });
+$('#kb-cancel').addEventListener('click', resetKnowledgeForm);
+$('#kb-form').addEventListener('submit', async e => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const shop = $('#kb-shop').value;
+  const id = f.get('id');
+  const body = {
+    question: f.get('question'), answer: f.get('answer'), category: f.get('category') || undefined,
+    alternates: String(f.get('alternates')).split('\n').map(x => x.trim()).filter(Boolean), enabled: f.get('enabled') === 'on',
+  };
+  try {
+    await api(id ? 'PUT' : 'POST', `/api/shops/${shop}/knowledge${id ? `/${id}` : ''}`, body);
+    resetKnowledgeForm();
+    $('#error').textContent = '';
+    showKnowledge();
+  } catch (err) { $('#error').textContent = err.message; }
+});
 
 function onSubmit(form, build) {
   form.addEventListener('submit', async e => {

@@ -1,0 +1,13 @@
+-- The knowledge base: a shop's answered questions. Alternate phrasings are
+-- one per line (questions cannot hold line breaks).
+CREATE TABLE knowledge (
+    id          BLOB PRIMARY KEY,
+    shop_id     BLOB NOT NULL REFERENCES shops(id),
+    question    TEXT NOT NULL,
+    alternates  TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    category    TEXT,
+    enabled     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX knowledge_by_shop ON knowledge (shop_id, updated_at);
