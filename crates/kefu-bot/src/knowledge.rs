@@ -2,6 +2,7 @@
 //! index of their questions. The bot answers from it only when the best
 //! match clears the shop's `min_similarity` and no other entry is about as close.
 
+use kefu_core::id::KnowledgeId;
 use kefu_core::knowledge::KnowledgeEntry;
 use kefu_nlu::faq::FaqIndex;
 
@@ -34,6 +35,10 @@ impl Knowledge {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    pub fn get(&self, id: KnowledgeId) -> Option<&KnowledgeEntry> {
+        self.entries.iter().find(|e| e.id == id)
     }
 
     /// The closest entries, best first.

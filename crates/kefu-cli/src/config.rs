@@ -41,6 +41,15 @@ bot = true
 # A bot conversation nobody writes in for this many minutes is closed.
 bot_idle_minutes = 30
 
+# Optional: an OpenAI-compatible chat endpoint (Ollama, vLLM, Xinference…)
+# that rephrases knowledge-base answers and writes hand-off summaries. Empty
+# is off, and everything works without it; on a timeout or a bad answer the
+# bot uses its own text. Plain http:// (put a TLS proxy before https).
+llm_url = ""                 # e.g. "http://127.0.0.1:11434/v1"
+llm_model = ""               # e.g. "qwen2.5:7b"
+llm_api_key = ""             # sent as a Bearer token when set
+llm_timeout_ms = 4000
+
 # WebSocket frames larger than this get the error code frame_too_large.
 max_frame_bytes = 16384
 
@@ -66,6 +75,10 @@ pub struct Config {
     pub auto_assign: bool,
     pub bot: bool,
     pub bot_idle_minutes: i64,
+    pub llm_url: String,
+    pub llm_model: String,
+    pub llm_api_key: String,
+    pub llm_timeout_ms: u64,
     pub max_frame_bytes: usize,
     pub rate_burst: u32,
     pub rate_per_second: u32,
@@ -84,6 +97,10 @@ impl fmt::Debug for Config {
             .field("auto_assign", &self.auto_assign)
             .field("bot", &self.bot)
             .field("bot_idle_minutes", &self.bot_idle_minutes)
+            .field("llm_url", &self.llm_url)
+            .field("llm_model", &self.llm_model)
+            .field("llm_api_key", &if self.llm_api_key.is_empty() { "" } else { "***" })
+            .field("llm_timeout_ms", &self.llm_timeout_ms)
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("rate_burst", &self.rate_burst)
             .field("rate_per_second", &self.rate_per_second)
@@ -177,7 +194,17 @@ impl Config {
         if !self.database_url.is_empty() && !self.database_url.starts_with("postgres") {
             bail!("database_url must be a postgres:// URL (or empty for SQLite)");
         }
+        self.llm().map_err(|e| anyhow::anyhow!(e))?;
         Ok(())
+    }
+
+    /// The model endpoint, when one is configured.
+    pub fn llm(&self) -> Result<Option<kefu_server::llm::LlmConfig>, String> {
+        if self.llm_url.trim().is_empty() {
+            return Ok(None);
+        }
+        kefu_server::llm::LlmConfig::parse(&self.llm_url, &self.llm_model, &self.llm_api_key, self.llm_timeout_ms)
+            .map(Some)
     }
 
     pub fn backend(&self) -> kefu_store::Backend {
@@ -203,6 +230,7 @@ impl Config {
             session_hours: self.session_hours,
             secure_cookies: self.secure_cookies,
             bot_idle_minutes: self.bot_idle_minutes,
+            llm: self.llm().ok().flatten(),
             ..kefu_server::ServerConfig::default()
         }
     }
@@ -227,6 +255,25 @@ mod tests {
         let c = Config::load(&Overrides { config_file: None, ..Default::default() }).expect("defaults");
         assert_eq!(c.max_frame_bytes, 16384);
         assert_eq!(redact_url("postgres://kefu:hunter2@db/kefu"), "postgres://kefu:***@db/kefu");
-        assert!(!format!("{:?}", Config { database_url: "postgres://a:pw@h/d".into(), ..c }).contains("pw"));
+        assert!(!format!("{:?}", Config { database_url: "postgres://a:pw@h/d".into(), ..c.clone() }).contains("pw"));
+        assert_eq!(c.llm(), Ok(None), "the model endpoint is off by default");
+    }
+
+    #[test]
+    fn the_model_endpoint_is_checked_and_its_key_hidden() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        let on = Config {
+            llm_url: "http://127.0.0.1:11434/v1".into(),
+            llm_model: "qwen2.5".into(),
+            llm_api_key: "sk-secret".into(),
+            ..c.clone()
+        };
+        assert!(on.validate().is_ok() && on.llm().expect("valid").is_some());
+        assert!(on.server().llm.is_some());
+        assert!(!format!("{on:?}").contains("sk-secret"));
+        let https = Config { llm_url: "https://api.example.com/v1".into(), ..on.clone() };
+        assert!(https.validate().expect_err("https").to_string().contains("TLS"));
+        let no_model = Config { llm_model: String::new(), ..on };
+        assert!(no_model.validate().is_err());
     }
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use kefu_bot::flow::{self, Action, BotState, Facts, OrderFacts, Turn};
 use kefu_bot::knowledge::Knowledge;
+
+use crate::llm::Llm;
 use kefu_bot::rules::ShopRules;
 use kefu_core::botturn::{BotAudit, BotTurnWrite, OrderChange, OrderRequest, RequestKind};
 use kefu_core::catalog::CategoryPath;
@@ -28,6 +30,7 @@ const CATALOGUE: u32 = 20_000;
 /// What the bot knows of one shop: its rules, its catalogue's categories and
 /// an entity extractor with its order-number pattern and products.
 struct ShopBrain {
+    name: String,
     rules: ShopRules,
     categories: HashMap<String, CategoryPath>,
     extractor: Extractor,
@@ -46,6 +49,8 @@ const KNOWLEDGE: u32 = 5_000;
 #[derive(Default)]
 pub struct Bot {
     rules: HashMap<String, ShopRules>,
+    /// The optional model endpoint for rephrasing and summaries.
+    pub llm: Option<Llm>,
     brains: Mutex<HashMap<ShopId, Arc<ShopBrain>>>,
     /// Turns of one conversation run one after another (a shopper with two
     /// tabs open), so each reads the state the previous one wrote.
@@ -54,8 +59,8 @@ pub struct Bot {
 
 impl Bot {
     /// `rules` by shop slug; shops without a file use the defaults.
-    pub fn new(rules: HashMap<String, ShopRules>) -> Bot {
-        Bot { rules, brains: Mutex::default(), turns: Mutex::default() }
+    pub fn new(rules: HashMap<String, ShopRules>, llm: Option<Llm>) -> Bot {
+        Bot { rules, llm, brains: Mutex::default(), turns: Mutex::default() }
     }
 
     async fn brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
@@ -64,7 +69,8 @@ impl Bot {
         {
             return Ok(b.clone());
         }
-        let slug = ctx.store.shop(shop).await?.map(|s| s.slug.as_str().to_owned()).unwrap_or_default();
+        let (slug, name) =
+            ctx.store.shop(shop).await?.map(|s| (s.slug.as_str().to_owned(), s.name)).unwrap_or_default();
         let rules = self.rules.get(&slug).cloned().unwrap_or_default();
         let products = ctx.store.products(shop, CATALOGUE).await?;
         let catalogue: Vec<CatalogueEntry> = products
@@ -77,7 +83,7 @@ impl Bot {
             .map_err(StoreError::backend)?;
         let categories = products.into_iter().map(|p| (p.sku, p.category)).collect();
         let knowledge = Knowledge::new(ctx.store.knowledge(shop, KNOWLEDGE).await?);
-        let brain = Arc::new(ShopBrain { rules, categories, extractor, knowledge, loaded: Instant::now() });
+        let brain = Arc::new(ShopBrain { name, rules, categories, extractor, knowledge, loaded: Instant::now() });
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, brain.clone());
         Ok(brain)
     }
@@ -139,7 +145,10 @@ impl Bot {
             knowledge: &brain.knowledge,
             now,
         };
-        let turn = flow::respond(&facts, &mut state, text);
+        let mut turn = flow::respond(&facts, &mut state, text);
+        if let Some(llm) = &self.llm {
+            self.with_llm(llm, ctx, &brain, conversation, text, &mut turn).await;
+        }
         let write = self.to_write(ctx, conversation, &orders, &state, &turn);
         let written = match ctx.store.apply_bot_turn(write).await {
             Ok(w) => w,
@@ -175,6 +184,40 @@ impl Bot {
             }
         }
         Ok(())
+    }
+
+    /// The model's rephrasing of a knowledge-base answer and its hand-off
+    /// summary, where it gives one; the bot's own text otherwise.
+    async fn with_llm(
+        &self,
+        llm: &Llm,
+        ctx: &Ctx,
+        brain: &ShopBrain,
+        conversation: &Conversation,
+        text: &str,
+        turn: &mut Turn,
+    ) {
+        if let Some(id) = turn.answered_from
+            && let Some(entry) = brain.knowledge.get(id)
+            && let Some(reply) = llm.rephrase(&brain.name, text, &entry.question, &entry.answer).await
+            && let Some(first) = turn.replies.first_mut()
+        {
+            *first = reply;
+        }
+        if let Some(handoff) = &mut turn.handoff {
+            let history = ctx.store.messages_before(conversation.id, i64::MAX, 20).await.unwrap_or_default();
+            let mut transcript: Vec<String> = history
+                .iter()
+                .filter(|m| m.visible_to_customer())
+                .map(|m| format!("{}：{}", speaker(m.sender), m.text))
+                .collect();
+            if !history.iter().any(|m| m.text == text && matches!(m.sender, Sender::Customer(_))) {
+                transcript.push(format!("客户：{text}"));
+            }
+            if let Some(summary) = llm.summarize(&transcript.join("\n"), &handoff.summary).await {
+                handoff.summary = format!("{}\n【AI 摘要】{summary}", handoff.summary);
+            }
+        }
     }
 
     fn to_write(
@@ -272,5 +315,14 @@ impl Bot {
             handoff_priority: turn.handoff.as_ref().map(|h| h.priority),
             at: now,
         }
+    }
+}
+
+fn speaker(sender: Sender) -> &'static str {
+    match sender {
+        Sender::Customer(_) => "客户",
+        Sender::Agent(_) => "客服",
+        Sender::Bot => "机器人",
+        Sender::System => "系统",
     }
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bot;
 pub mod dto;
 pub mod error;
+pub mod llm;
 pub mod metrics;
 pub mod openapi;
 pub mod records;
@@ -45,6 +46,8 @@ pub struct ServerConfig {
     pub bot_idle_minutes: i64,
     /// Each shop's bot rules by slug; shops without an entry use the defaults.
     pub bot_rules: std::collections::HashMap<String, kefu_bot::rules::ShopRules>,
+    /// An OpenAI-compatible endpoint for rephrasing and summaries; off when `None`.
+    pub llm: Option<llm::LlmConfig>,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             bot_idle_minutes: 30,
             bot_rules: std::collections::HashMap::new(),
+            llm: None,
         }
     }
 }
@@ -83,7 +87,7 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
-        let bot = bot::Bot::new(config.bot_rules.clone());
+        let bot = bot::Bot::new(config.bot_rules.clone(), config.llm.clone().map(llm::Llm::new));
         Ok(Arc::new(AppState { ctx, config, server_key, metrics: metrics::Metrics::default(), bot, shutdown }))
     }
 
@@ -175,7 +179,18 @@ async fn healthz(State(state): State<SharedState>) -> impl IntoResponse {
 }
 
 async fn metrics_text(State(state): State<SharedState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut text = state.metrics.render();
+    if let Some(llm) = &state.bot.llm {
+        use std::sync::atomic::Ordering::Relaxed;
+        text.push_str(&format!(
+            "# HELP kefu_llm_uses_total Model answers used, and fallbacks to the bot's own text.\n\
+             # TYPE kefu_llm_uses_total counter\n\
+             kefu_llm_uses_total{{outcome=\"used\"}} {}\nkefu_llm_uses_total{{outcome=\"fell_back\"}} {}\n",
+            llm.stats.used.load(Relaxed),
+            llm.stats.fell_back.load(Relaxed)
+        ));
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Once a minute, closes bot conversations the shopper has left.

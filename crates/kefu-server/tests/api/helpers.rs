@@ -74,6 +74,10 @@ impl TestApp {
         Self::spawn_inner(ServerConfig::default(), false, true).await
     }
 
+    pub async fn spawn_bot_with(config: ServerConfig) -> TestApp {
+        Self::spawn_inner(config, false, true).await
+    }
+
     async fn spawn_inner(config: ServerConfig, auto_assign: bool, bot: bool) -> TestApp {
         let (store, dir): (Arc<dyn Store>, _) =
             match std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {

@@ -5,5 +5,6 @@ mod bot;
 mod chat;
 mod helpers;
 mod knowledge;
+mod llm;
 mod merchant;
 mod security;
