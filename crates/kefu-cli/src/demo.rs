@@ -440,7 +440,7 @@ const KNOWLEDGE: &[(&str, &[&str], &str, Option<&str>)] = &[
     ),
 ];
 
-async fn seed_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp) -> anyhow::Result<()> {
+pub async fn seed_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp) -> anyhow::Result<()> {
     for (question, alternates, answer, category) in KNOWLEDGE {
         let alternates: Vec<String> = alternates.iter().map(|a| (*a).to_owned()).collect();
         let text = KnowledgeText::parse(question, &alternates, answer, *category)?;

@@ -117,10 +117,16 @@ pub struct Match {
     pub score: f32,
 }
 
-/// Every question of a knowledge base, ready to match against.
+/// Every question of a knowledge base, ready to match against: an inverted
+/// index from feature to the questions holding it, so a message is scored
+/// only against questions that share a feature with it.
 #[derive(Debug, Clone, Default)]
 pub struct FaqIndex {
-    questions: Vec<(usize, Vector)>,
+    /// The entry each question belongs to, as an index into `entry_ids`.
+    entries: Vec<u32>,
+    /// The caller's entry ids, each once.
+    entry_ids: Vec<usize>,
+    postings: HashMap<u64, Vec<(u32, f32)>>,
     local: DocFreq,
 }
 
@@ -133,28 +139,50 @@ impl FaqIndex {
             local.add(q);
         }
         let bg = DocFreq::background();
-        let vectors = questions.iter().map(|(e, q)| (*e, vectorize(q, |h| bg.idf(&local, h)))).collect();
-        FaqIndex { questions: vectors, local }
+        let mut postings: HashMap<u64, Vec<(u32, f32)>> = HashMap::new();
+        for (i, (_, q)) in questions.iter().enumerate() {
+            for (h, w) in vectorize(q, |h| bg.idf(&local, h)) {
+                postings.entry(h).or_default().push((i as u32, w));
+            }
+        }
+        let mut entry_ids: Vec<usize> = Vec::new();
+        let mut dense: HashMap<usize, u32> = HashMap::new();
+        let entries = questions
+            .iter()
+            .map(|(e, _)| {
+                *dense.entry(*e).or_insert_with(|| {
+                    entry_ids.push(*e);
+                    (entry_ids.len() - 1) as u32
+                })
+            })
+            .collect();
+        FaqIndex { entries, entry_ids, postings, local }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.questions.is_empty()
+        self.entries.is_empty()
     }
 
     /// The best-matching entries, best first, one match per entry.
     pub fn top(&self, text: &str, k: usize) -> Vec<Match> {
-        if self.questions.is_empty() || k == 0 {
+        if self.entries.is_empty() || k == 0 {
             return Vec::new();
         }
         let bg = DocFreq::background();
         let v = vectorize(text, |h| bg.idf(&self.local, h));
-        let mut best: HashMap<usize, f32> = HashMap::new();
-        for (entry, q) in &self.questions {
-            let s = cosine(&v, q);
-            let slot = best.entry(*entry).or_insert(0.0);
-            *slot = slot.max(s);
+        let mut dots = vec![0.0f32; self.entries.len()];
+        for (h, w) in &v {
+            for (q, qw) in self.postings.get(h).map_or(&[][..], Vec::as_slice) {
+                dots[*q as usize] += w * qw;
+            }
         }
-        let mut all: Vec<Match> = best.into_iter().map(|(entry, score)| Match { entry, score }).collect();
+        let mut best = vec![0.0f32; self.entry_ids.len()];
+        for (q, dot) in dots.into_iter().enumerate() {
+            let slot = &mut best[self.entries[q] as usize];
+            *slot = slot.max(dot);
+        }
+        let mut all: Vec<Match> =
+            best.into_iter().enumerate().map(|(i, score)| Match { entry: self.entry_ids[i], score }).collect();
         all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         all.truncate(k);
         all

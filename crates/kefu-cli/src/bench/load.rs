@@ -28,6 +28,9 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Shopper text of a typical length (JDDC turns average ~40 bytes).
 const TEXT: &str = "亲，我的订单什么时候发货？急用";
+/// Every other message asks what the shop's knowledge base answers, so a
+/// bot run measures the knowledge-base search as well as the order flows.
+const FAQ_TEXT: &str = "亲，你们默认发什么快递呀？";
 const CONNECT_PARALLEL: usize = 256;
 /// How long to wait for stragglers after the last scheduled send.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -307,7 +310,8 @@ fn nanos_since(base: Instant, t: Instant) -> u64 {
 fn send_frame(base: Instant, scheduled: Instant) -> Message {
     let t = nanos_since(base, scheduled);
     Message::text(
-        json!({"type": "send", "client_msg_id": format!("m{t}"), "text": format!("bench {t} {TEXT}")}).to_string(),
+        json!({"type": "send", "client_msg_id": format!("m{t}"), "text": format!("bench {t} {}", if (t >> 10) & 1 == 0 { TEXT } else { FAQ_TEXT })})
+            .to_string(),
     )
 }
 

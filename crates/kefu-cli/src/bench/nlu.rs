@@ -81,6 +81,30 @@ pub fn run(args: NluArgs) -> anyhow::Result<()> {
         }
     }
     let classify_per_sec = (texts.len() * rounds) as f64 / started.elapsed().as_secs_f64();
+
+    // Knowledge-base search: every text against the bench shop's 500 entries
+    // (1,500 questions), beside tokenising alone (what the search is built on).
+    let kb = kefu_bot::knowledge::Knowledge::new(super::target::bulk_knowledge().into_iter().enumerate().map(
+        |(i, (question, alternates, answer))| kefu_core::knowledge::KnowledgeEntry {
+            id: kefu_core::id::KnowledgeId::from_uuid(uuid::Uuid::from_u128(i as u128)),
+            shop_id: kefu_core::id::ShopId::from_uuid(uuid::Uuid::nil()),
+            question,
+            alternates,
+            answer,
+            category: None,
+            enabled: true,
+            updated_at: kefu_core::clock::Timestamp(0),
+        },
+    ));
+    let mut search_latency = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3)?;
+    let started = Instant::now();
+    for t in &texts {
+        let one = Instant::now();
+        sink += kb.search(t, 2).len();
+        search_latency.record((one.elapsed().as_nanos() as u64).max(1))?;
+    }
+    let search_per_sec = texts.len() as f64 / started.elapsed().as_secs_f64();
+    let tokenize_per_sec = (texts.len() * rounds) as f64 * ours_mb_s / mb;
     std::hint::black_box(sink);
 
     let us = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
@@ -95,6 +119,11 @@ pub fn run(args: NluArgs) -> anyhow::Result<()> {
         "classify_p50_us": us(0.5),
         "classify_p99_us": us(0.99),
         "classify_p999_us": us(0.999),
+        "kb_questions": 1500,
+        "kb_search_per_sec_one_thread": search_per_sec,
+        "kb_search_p50_us": search_latency.value_at_quantile(0.5) as f64 / 1000.0,
+        "kb_search_p99_us": search_latency.value_at_quantile(0.99) as f64 / 1000.0,
+        "kb_search_vs_tokenize": search_per_sec / tokenize_per_sec,
     });
     if args.json {
         println!("{report}");
@@ -105,6 +134,12 @@ pub fn run(args: NluArgs) -> anyhow::Result<()> {
         println!("normalise + tokenise     {ours_mb_s:.2} MB/s  ({:.2}× raw jieba-rs)", ours_mb_s / jieba_mb_s);
         println!("classify, one thread     {classify_per_sec:.0} texts/s");
         println!("classify latency         p50 {:.1} µs, p99 {:.1} µs, p999 {:.1} µs", us(0.5), us(0.99), us(0.999));
+        println!(
+            "knowledge search (1,500 questions) {search_per_sec:.0} texts/s ({:.2}× tokenising alone), p50 {:.1} µs, p99 {:.1} µs",
+            search_per_sec / tokenize_per_sec,
+            search_latency.value_at_quantile(0.5) as f64 / 1000.0,
+            search_latency.value_at_quantile(0.99) as f64 / 1000.0
+        );
     }
     Ok(())
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use kefu_core::agent::{AgentSession, AgentStatus};
-use kefu_core::clock::{Clock, SystemClock};
+use kefu_core::clock::{Clock, SystemClock, Timestamp};
 use kefu_core::customer::{Customer, Tier};
-use kefu_core::id::{CustomerId, IdGen, ShopId, UuidV7};
+use kefu_core::id::{CustomerId, IdGen, KnowledgeId, ShopId, UuidV7};
+use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
 use kefu_core::store::Store;
@@ -99,8 +100,96 @@ pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> any
             .await?;
         agent_cookies.push(format!("kefu_session={token}"));
     }
+    crate::demo::seed_knowledge(&store, shop.id, now).await?;
+    seed_bulk_knowledge(&store, shop.id, now).await?;
     close(store).await;
     Ok(Seeded { data_dir, customer_tokens, agent_cookies })
+}
+
+/// 500 more entries (product × topic, two phrasings each): a shop's knowledge
+/// base of realistic size for the bot's search to go through.
+async fn seed_bulk_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp) -> anyhow::Result<()> {
+    for (question, alternates, answer) in bulk_knowledge() {
+        let text = KnowledgeText::parse(&question, &alternates, &answer, None)?;
+        store
+            .put_knowledge(&KnowledgeEntry {
+                id: KnowledgeId::from_uuid(UuidV7.new_uuid()),
+                shop_id: shop,
+                question: text.question,
+                alternates: text.alternates,
+                answer: text.answer,
+                category: None,
+                enabled: true,
+                updated_at: now,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// (question, alternates, answer) × 500.
+pub fn bulk_knowledge() -> Vec<(String, Vec<String>, String)> {
+    const PRODUCTS: [&str; 20] = [
+        "冰箱",
+        "洗衣机",
+        "空调",
+        "电视",
+        "手机",
+        "耳机",
+        "笔记本",
+        "平板",
+        "吸尘器",
+        "电饭煲",
+        "连衣裙",
+        "运动鞋",
+        "羽绒服",
+        "面霜",
+        "口红",
+        "奶粉",
+        "纸尿裤",
+        "猫粮",
+        "车厘子",
+        "茶叶",
+    ];
+    const TOPICS: [(&str, &str); 25] = [
+        ("怎么安装", "安装方法"),
+        ("保修多久", "质保期多长"),
+        ("怎么清洗", "清洁方法"),
+        ("尺码怎么选", "选多大码"),
+        ("有现货吗", "现在有货吗"),
+        ("支持以旧换新吗", "旧的能抵钱吗"),
+        ("能便宜点吗", "有优惠吗"),
+        ("是正品吗", "保证正品吗"),
+        ("产地是哪里", "哪里生产的"),
+        ("保质期多久", "能放多久"),
+        ("怎么使用", "使用方法"),
+        ("有什么颜色", "颜色有哪些"),
+        ("重量是多少", "有多重"),
+        ("包装有几件", "一箱几个"),
+        ("能开发票吗", "发票怎么开"),
+        ("坏了怎么办", "出故障了怎么处理"),
+        ("噪音大吗", "声音大不大"),
+        ("耗电吗", "费电吗"),
+        ("适合几岁", "多大能用"),
+        ("能送货上门吗", "送到家吗"),
+        ("可以定制吗", "能不能定做"),
+        ("有赠品吗", "送什么东西"),
+        ("多久能到", "几天到货"),
+        ("能退吗", "可以退货吗"),
+        ("怎么保存", "如何存放"),
+    ];
+    PRODUCTS
+        .iter()
+        .flat_map(|p| {
+            TOPICS.iter().map(move |(topic, other)| {
+                (
+                    format!("{p}{topic}"),
+                    vec![format!("{p}{other}"), format!("请问{p}{topic}")],
+                    format!("关于{p}{topic}：请以商品详情页说明为准，如有疑问可转人工。"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Lets the store's writer finish before the server opens the file.
