@@ -445,16 +445,7 @@ pub async fn seed_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp
         let alternates: Vec<String> = alternates.iter().map(|a| (*a).to_owned()).collect();
         let text = KnowledgeText::parse(question, &alternates, answer, *category)?;
         store
-            .put_knowledge(&KnowledgeEntry {
-                id: KnowledgeId::from_uuid(UuidV7.new_uuid()),
-                shop_id: shop,
-                question: text.question,
-                alternates: text.alternates,
-                answer: text.answer,
-                category: text.category,
-                enabled: true,
-                updated_at: now,
-            })
+            .put_knowledge(&KnowledgeEntry::new(KnowledgeId::from_uuid(UuidV7.new_uuid()), shop, text, true, now))
             .await?;
     }
     Ok(())

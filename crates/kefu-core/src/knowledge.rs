@@ -27,6 +27,11 @@ pub struct KnowledgeEntry {
 }
 
 impl KnowledgeEntry {
+    pub fn new(id: KnowledgeId, shop_id: ShopId, text: KnowledgeText, enabled: bool, updated_at: Timestamp) -> Self {
+        let KnowledgeText { question, alternates, answer, category } = text;
+        KnowledgeEntry { id, shop_id, question, alternates, answer, category, enabled, updated_at }
+    }
+
     /// The question and its alternates.
     pub fn questions(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.question.as_str()).chain(self.alternates.iter().map(String::as_str))

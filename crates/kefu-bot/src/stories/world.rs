@@ -224,16 +224,13 @@ impl World {
         for (i, k) in file.world.knowledge.iter().enumerate() {
             let text = KnowledgeText::parse(&k.question, &k.alternates, &k.answer, k.category.as_deref())
                 .map_err(|e| format!("knowledge {:?}: {e}", k.question))?;
-            entries.push(KnowledgeEntry {
-                id: KnowledgeId::from_uuid(uuid(400 + i as u128)),
-                shop_id: shop,
-                question: text.question,
-                alternates: text.alternates,
-                answer: text.answer,
-                category: text.category,
-                enabled: k.enabled,
-                updated_at: now,
-            });
+            entries.push(KnowledgeEntry::new(
+                KnowledgeId::from_uuid(uuid(400 + i as u128)),
+                shop,
+                text,
+                k.enabled,
+                now,
+            ));
         }
         let knowledge = Knowledge::new(entries);
         Ok(World { customer, orders, categories, rules, extractor, knowledge, now })

@@ -112,16 +112,7 @@ async fn seed_bulk_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestam
     for (question, alternates, answer) in bulk_knowledge() {
         let text = KnowledgeText::parse(&question, &alternates, &answer, None)?;
         store
-            .put_knowledge(&KnowledgeEntry {
-                id: KnowledgeId::from_uuid(UuidV7.new_uuid()),
-                shop_id: shop,
-                question: text.question,
-                alternates: text.alternates,
-                answer: text.answer,
-                category: None,
-                enabled: true,
-                updated_at: now,
-            })
+            .put_knowledge(&KnowledgeEntry::new(KnowledgeId::from_uuid(UuidV7.new_uuid()), shop, text, true, now))
             .await?;
     }
     Ok(())

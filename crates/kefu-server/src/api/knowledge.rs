@@ -90,16 +90,7 @@ fn entry(state: &SharedState, shop: ShopId, id: KnowledgeId, body: EntryBody) ->
             ApiError::new(Code::InvalidInput, e.to_string()).with_details(json!({ "field": e.field, "reason": e.code }))
         },
     )?;
-    Ok(KnowledgeEntry {
-        id,
-        shop_id: shop,
-        question: text.question,
-        alternates: text.alternates,
-        answer: text.answer,
-        category: text.category,
-        enabled: body.enabled,
-        updated_at: state.ctx.clock.now(),
-    })
+    Ok(KnowledgeEntry::new(id, shop, text, body.enabled, state.ctx.clock.now()))
 }
 
 pub async fn create(

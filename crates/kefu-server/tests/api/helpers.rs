@@ -244,6 +244,19 @@ impl TestApp {
         WsClient { stream }
     }
 
+    /// A new visitor of shop a sends `text`; the bot's first reply.
+    pub async fn first_bot_reply(&self, text: &str) -> String {
+        let (token, _) = self.visitor(&self.shop_a).await;
+        let mut ws = self.customer_ws(&token).await;
+        ws.send(serde_json::json!({"type": "send", "client_msg_id": "first", "text": text})).await;
+        loop {
+            let v = ws.recv_type("message").await;
+            if v["message"]["sender"]["kind"] == "bot" {
+                return v["message"]["text"].as_str().unwrap_or_default().to_owned();
+            }
+        }
+    }
+
     pub async fn customer_ws(&self, token: &str) -> WsClient {
         let mut ws = self.ws(None).await;
         ws.send(json!({"type": "hello", "v": 1, "token": token})).await;

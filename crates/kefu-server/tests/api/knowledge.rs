@@ -17,7 +17,7 @@ async fn supervisors_write_agents_search_and_the_bot_answers() {
 
     // A shopper asks before the entry exists: the bot does not know (and hands off).
     let question = "你们家冰箱包安装吗";
-    let first = ask(&app, question).await;
+    let first = app.first_bot_reply(question).await;
     assert!(!first.contains("免费安装"), "{first}");
 
     let entry = json!({
@@ -33,7 +33,7 @@ async fn supervisors_write_agents_search_and_the_bot_answers() {
     let id = created["entry"]["id"].as_str().expect("id").to_owned();
 
     // The next shopper's turn reads the new entry.
-    let second = ask(&app, question).await;
+    let second = app.first_bot_reply(question).await;
     assert!(second.contains("免费安装"), "{second}");
 
     let (status, found) = app.as_agent(&agent, "GET", &format!("{base}?q=冰箱能上门装吗"), None).await;
@@ -45,7 +45,7 @@ async fn supervisors_write_agents_search_and_the_bot_answers() {
     let disabled = json!({"question": "冰箱可以上门安装吗", "answer": "冰箱送货上门并免费安装。", "enabled": false});
     let (status, _) = app.as_agent(&boss, "PUT", &format!("{base}/{id}"), Some(disabled)).await;
     assert_eq!(status, 200);
-    assert!(!ask(&app, question).await.contains("免费安装"));
+    assert!(!app.first_bot_reply(question).await.contains("免费安装"));
     let (_, all) = app.as_agent(&agent, "GET", &base, None).await;
     assert_eq!(all["entries"][0]["enabled"], false, "{all}");
 
@@ -93,17 +93,4 @@ async fn bad_entries_and_other_shops_are_refused() {
     assert_eq!(status, 404);
     let (_, all) = app.as_agent(&boss, "GET", &base, None).await;
     assert_eq!(all["entries"][0]["answer"], "x");
-}
-
-/// A new visitor's first message and the bot's first reply to it.
-async fn ask(app: &TestApp, text: &str) -> String {
-    let (token, _) = app.visitor(&app.shop_a).await;
-    let mut ws = app.customer_ws(&token).await;
-    ws.send(json!({"type": "send", "client_msg_id": "k-1", "text": text})).await;
-    loop {
-        let v = ws.recv_type("message").await;
-        if v["message"]["sender"]["kind"] == "bot" {
-            return v["message"]["text"].as_str().unwrap_or_default().to_owned();
-        }
-    }
 }

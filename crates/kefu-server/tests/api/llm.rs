@@ -73,18 +73,6 @@ async fn fake_model() -> (Fake, std::net::SocketAddr) {
     (fake, addr)
 }
 
-async fn ask(app: &TestApp, text: &str) -> String {
-    let (token, _) = app.visitor(&app.shop_a).await;
-    let mut ws = app.customer_ws(&token).await;
-    ws.send(json!({"type": "send", "client_msg_id": "l-1", "text": text})).await;
-    loop {
-        let v = ws.recv_type("message").await;
-        if v["message"]["sender"]["kind"] == "bot" {
-            return v["message"]["text"].as_str().unwrap_or_default().to_owned();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_are_rephrased_when_the_model_behaves_and_kept_when_it_does_not() {
     let (fake, addr) = fake_model().await;
@@ -98,7 +86,7 @@ async fn answers_are_rephrased_when_the_model_behaves_and_kept_when_it_does_not(
     assert_eq!(status, 200);
 
     let written = "整机保修一年，压缩机保修十年，凭订单号即可报修。";
-    assert!(ask(&app, "质保期多长时间").await.contains("报修时提供订单号就可以啦"), "rephrased");
+    assert!(app.first_bot_reply("质保期多长时间").await.contains("报修时提供订单号就可以啦"), "rephrased");
     {
         let seen = fake.seen.lock().expect("lock");
         let (body, auth) = seen.last().expect("a request");
@@ -109,7 +97,7 @@ async fn answers_are_rephrased_when_the_model_behaves_and_kept_when_it_does_not(
     }
     for mode in [Mode::Invents, Mode::Slow, Mode::Fails, Mode::Garbage] {
         *fake.mode.lock().expect("lock") = mode;
-        assert_eq!(ask(&app, "质保期多长时间").await, written, "{mode:?} falls back to the written answer");
+        assert_eq!(app.first_bot_reply("质保期多长时间").await, written, "{mode:?} falls back to the written answer");
     }
     let stats = &app.state.bot.llm.as_ref().expect("llm").stats;
     let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
