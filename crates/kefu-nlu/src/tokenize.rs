@@ -61,26 +61,32 @@ impl Tokenizer {
     }
 
     pub fn tokens<'a>(&self, text: &'a str) -> Vec<Token<'a>> {
-        let mut out = Vec::new();
+        // About one token per two Chinese characters (3 bytes each).
+        let mut out = Vec::with_capacity(text.len() / 5 + 1);
         let mut rest = text;
         let mut offset = 0;
         while let Some(first) = rest.chars().next() {
             let class = class_of(first);
             let len = match class {
-                Class::Space => first.len_utf8(),
-                Class::Han | Class::Alnum => {
-                    rest.char_indices().find(|(_, c)| class_of(*c) != class).map_or(rest.len(), |(i, _)| i)
-                }
-                Class::Punct | Class::Other => first.len_utf8(),
+                // Chinese text up to the next Latin letter or digit, punctuation
+                // and spaces included: one jieba call for a whole review rather
+                // than one per clause (jieba splits at punctuation itself).
+                Class::Han => han_span(rest),
+                Class::Alnum => rest.char_indices().find(|(_, c)| class_of(*c) != class).map_or(rest.len(), |(i, _)| i),
+                Class::Space | Class::Punct | Class::Other => first.len_utf8(),
             };
             let run = &rest[..len];
             match class {
                 Class::Space => {}
                 Class::Han => {
-                    let mut at = offset;
                     for word in self.jieba.cut(run, true) {
-                        out.push(Token { text: word, kind: TokenKind::Han, start: at });
-                        at += word.len();
+                        // jieba hands back slices of `run`.
+                        let at = offset + (word.as_ptr() as usize - run.as_ptr() as usize);
+                        if word.chars().all(is_han) {
+                            out.push(Token { text: word, kind: TokenKind::Han, start: at });
+                        } else {
+                            single_chars(word, at, &mut out);
+                        }
                     }
                 }
                 Class::Alnum => {
@@ -95,6 +101,37 @@ impl Tokenizer {
             rest = &rest[len..];
         }
         out
+    }
+}
+
+/// The length of the Chinese span `text` starts with: up to the first Latin
+/// letter or digit, ending on its last Chinese character.
+fn han_span(text: &str) -> usize {
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_alphanumeric() {
+            break;
+        }
+        if is_han(c) {
+            end = i + c.len_utf8();
+        }
+    }
+    end
+}
+
+/// A piece jieba returned that is not all Chinese: one token per character
+/// (spaces dropped), as outside Chinese spans.
+fn single_chars<'a>(word: &'a str, start: usize, out: &mut Vec<Token<'a>>) {
+    for (i, c) in word.char_indices() {
+        let kind = match class_of(c) {
+            Class::Space => continue,
+            Class::Han => TokenKind::Han,
+            Class::Punct => TokenKind::Punct,
+            // Not reached: spans hold no Latin letters or digits.
+            Class::Alnum => TokenKind::Word,
+            Class::Other => TokenKind::Symbol,
+        };
+        out.push(Token { text: &word[i..i + c.len_utf8()], kind, start: start + i });
     }
 }
 
