@@ -8,6 +8,7 @@
 mod load;
 mod nlu;
 mod relay;
+mod store;
 mod target;
 
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub enum BenchCommand {
     Chat(ChatArgs),
     /// Text pipeline and classifier speed against raw jieba-rs (BENCHMARKS.md S3/S4).
     Nlu(nlu::NluArgs),
+    /// Durable message ingest through the store against a raw rusqlite loop (BENCHMARKS.md S7).
+    Store(store::StoreArgs),
     /// The bare relay `bench chat` compares against (started by it).
     #[command(hide = true)]
     RelayServer {
@@ -70,6 +73,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Chat(args) => chat(args).await,
         BenchCommand::Nlu(args) => nlu::run(args),
+        BenchCommand::Store(args) => store::run(args).await,
         BenchCommand::RelayServer { listen } => relay::serve(listen).await,
     }
 }

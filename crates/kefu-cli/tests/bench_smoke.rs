@@ -1,4 +1,4 @@
-//! `kefu bench chat` is a benchmark, not a test; this only keeps it working:
+//! `kefu bench chat` and `kefu bench store` are benchmarks, not tests; this only keeps them working:
 //! a tiny run completes, loses nothing and prints the documented keys.
 //! No figure it prints is asserted.
 
@@ -35,4 +35,19 @@ fn a_tiny_bot_run_answers_every_message() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(report["bot"], true);
     assert_eq!(report["lost"], 0, "the bot answered every message: {report}");
+}
+
+#[test]
+fn a_tiny_store_run_compares_with_the_raw_loop() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "store", "--messages", "300", "--conversations", "10", "--in-flight", "4", "--batch", "50"])
+        .args(["--durability", "normal", "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench store");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in ["ours_msgs_per_sec", "raw_msgs_per_sec", "ratio_vs_raw", "append_p99_ms"] {
+        assert!(report[key].is_number(), "{key} missing: {report}");
+    }
 }

@@ -1,0 +1,260 @@
+//! `kefu bench store` (BENCHMARKS.md S7): durable message ingest through
+//! `Store::append_message` (SQLite, group commit) against a raw rusqlite
+//! insert loop on the same schema with the same settings, in the same run.
+//!
+//! Ours: `in_flight` tasks append to `conversations` conversations, each
+//! append a full store verb (read the conversation, check the client id,
+//! insert, move the counters), answered after its group commits. Raw: one
+//! thread, prepared statements, the same INSERT and UPDATE per message, one
+//! transaction per `batch` messages — what a hand-written ingest loop would do.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use kefu_core::clock::{Clock, SystemClock, Timestamp};
+use kefu_core::conversation::{
+    Channel, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+};
+use kefu_core::customer::{Customer, Tier};
+use kefu_core::id::{ConversationId, CustomerId, IdGen, MessageId, ShopId, UuidV7};
+use kefu_core::money::Fen;
+use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
+use kefu_core::store::Store;
+use serde_json::json;
+
+const TEXT: &str = "亲，我的订单什么时候发货？急用";
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct StoreArgs {
+    #[arg(long, default_value_t = 1000)]
+    pub conversations: usize,
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: usize,
+    /// Appends in flight at once (concurrent senders).
+    #[arg(long, default_value_t = 256)]
+    pub in_flight: usize,
+    /// Messages per transaction in the raw loop.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// full (fsync every commit) or normal.
+    #[arg(long, default_value = "full")]
+    pub durability: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Seeded {
+    store: Arc<dyn Store>,
+    customers: Vec<CustomerId>,
+    conversations: Vec<ConversationId>,
+}
+
+async fn seed(path: &Path, durability: kefu_store::Durability, conversations: usize) -> anyhow::Result<Seeded> {
+    let store = kefu_store::open(&kefu_store::Backend::Sqlite { path: path.to_owned(), durability }).await?;
+    // Fixed ids, so the raw loop's database holds the same rows.
+    let id = |n: u128| uuid::Uuid::from_u128(0x6b65_6675_0000_0000_0000_0000_0000_0000 + n);
+    let now = Timestamp(1_795_320_000_000);
+    let shop = Shop {
+        id: ShopId::from_uuid(id(1)),
+        slug: ShopSlug::parse("bench")?,
+        name: "压测店铺".into(),
+        secret: ShopSecret::new("bench-secret".into()),
+        created_at: now,
+    };
+    store.create_shop(&shop).await?;
+    let customers: Vec<Customer> = (0..conversations)
+        .map(|i| Customer {
+            id: CustomerId::from_uuid(id(1_000_000 + i as u128)),
+            shop_id: shop.id,
+            external_id: Some(format!("c{i}")),
+            nickname: format!("买家{i}"),
+            tier: Tier::Normal,
+            tags: vec![],
+            phone: None,
+            lifetime_spend: Fen(0),
+            complaint_count: 0,
+            created_at: now,
+        })
+        .collect();
+    store.upsert_customers(&customers).await?;
+    let mut ids = Vec::with_capacity(conversations);
+    for (i, c) in customers.iter().enumerate() {
+        let conv = store
+            .open_conversation(&Conversation {
+                id: ConversationId::from_uuid(id(2_000_000 + i as u128)),
+                shop_id: shop.id,
+                customer_id: c.id,
+                channel: Channel::Web,
+                status: ConversationStatus::Queued,
+                assigned_agent: None,
+                skill_group: None,
+                priority: 0,
+                tags: vec![],
+                csat: None,
+                last_seq: 0,
+                waiting_since: None,
+                created_at: now,
+                updated_at: now,
+                closed_at: None,
+            })
+            .await?;
+        ids.push(conv.id);
+    }
+    Ok(Seeded { store, customers: customers.iter().map(|c| c.id).collect(), conversations: ids })
+}
+
+/// Appends through the store; (msgs/s, latency histogram in µs).
+async fn ours(seeded: &Seeded, args: &StoreArgs) -> anyhow::Result<(f64, Histogram<u64>)> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let text = MessageText::parse(TEXT)?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.in_flight {
+        let (store, next, text) = (seeded.store.clone(), next.clone(), text.clone());
+        let (convs, customers) = (seeded.conversations.clone(), seeded.customers.clone());
+        let total = args.messages;
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return anyhow::Ok(hist);
+                }
+                let i = n % convs.len();
+                let one = Instant::now();
+                store
+                    .append_message(NewMessage {
+                        id: MessageId::from_uuid(UuidV7.new_uuid()),
+                        conversation_id: convs[i],
+                        sender: Sender::Customer(customers[i]),
+                        kind: MessageKind::Text,
+                        text: text.clone(),
+                        client_msg_id: Some(ClientMsgId::parse(&format!("b{n}"))?),
+                        at: SystemClock.now(),
+                    })
+                    .await?;
+                hist.record((one.elapsed().as_micros() as u64).max(1))?;
+            }
+        }));
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        hist.add(t.await??)?;
+    }
+    Ok((args.messages as f64 / started.elapsed().as_secs_f64(), hist))
+}
+
+/// The raw loop on its own copy of the seeded database; msgs/s.
+fn raw(
+    path: &Path,
+    seeded_convs: &[ConversationId],
+    customers: &[CustomerId],
+    args: &StoreArgs,
+) -> anyhow::Result<f64> {
+    let c = rusqlite::Connection::open(path)?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", if args.durability == "normal" { "NORMAL" } else { "FULL" })?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    c.pragma_update(None, "cache_size", -65_536)?;
+    let mut seqs = vec![0i64; seeded_convs.len()];
+    let started = Instant::now();
+    let mut n = 0;
+    while n < args.messages {
+        c.execute_batch("BEGIN IMMEDIATE")?;
+        {
+            let mut insert = c.prepare_cached(
+                "INSERT INTO messages (id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'customer', ?5, 'text', ?6, ?7, ?8)",
+            )?;
+            let mut update = c.prepare_cached(
+                "UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?3 WHERE id = ?1",
+            )?;
+            let shop = uuid::Uuid::from_u128(0x6b65_6675_0000_0000_0000_0000_0000_0000 + 1);
+            for _ in 0..args.batch.min(args.messages - n) {
+                let i = n % seeded_convs.len();
+                seqs[i] += 1;
+                let at = SystemClock.now().millis();
+                insert.execute(rusqlite::params![
+                    UuidV7.new_uuid(),
+                    seeded_convs[i].as_uuid(),
+                    shop,
+                    seqs[i],
+                    customers[i].as_uuid(),
+                    TEXT,
+                    format!("b{n}"),
+                    at
+                ])?;
+                update.execute(rusqlite::params![seeded_convs[i].as_uuid(), seqs[i], at])?;
+                n += 1;
+            }
+        }
+        c.execute_batch("COMMIT")?;
+    }
+    Ok(args.messages as f64 / started.elapsed().as_secs_f64())
+}
+
+pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.conversations > 0 && args.messages > 0 && args.in_flight > 0 && args.batch > 0,
+        "counts must be positive"
+    );
+    let durability = match args.durability.as_str() {
+        "full" => kefu_store::Durability::Full,
+        "normal" => kefu_store::Durability::Normal,
+        other => anyhow::bail!("--durability {other:?}: full or normal"),
+    };
+    let dir = std::env::temp_dir().join(format!("kefu-bench-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (ours_path, raw_path) = (dir.join("ours.db"), dir.join("raw.db"));
+
+    eprintln!("seeding {} conversations twice…", args.conversations);
+    let raw_seed = seed(&raw_path, durability, args.conversations).await?;
+    let (raw_convs, raw_customers) = (raw_seed.conversations.clone(), raw_seed.customers.clone());
+    drop(raw_seed);
+    // Let the store's writer thread finish with the file.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let seeded = seed(&ours_path, durability, args.conversations).await?;
+
+    eprintln!("raw rusqlite loop: {} messages, {} per transaction…", args.messages, args.batch);
+    let raw_args = args.clone();
+    let raw_rate = tokio::task::spawn_blocking(move || raw(&raw_path, &raw_convs, &raw_customers, &raw_args)).await??;
+    eprintln!("Store::append_message: {} messages, {} in flight…", args.messages, args.in_flight);
+    let (ours_rate, hist) = ours(&seeded, &args).await?;
+    drop(seeded);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    let report = json!({
+        "messages": args.messages,
+        "conversations": args.conversations,
+        "in_flight": args.in_flight,
+        "durability": args.durability,
+        "ours_msgs_per_sec": ours_rate,
+        "raw_msgs_per_sec": raw_rate,
+        "raw_batch": args.batch,
+        "ratio_vs_raw": ours_rate / raw_rate,
+        "append_p50_ms": ms(0.5),
+        "append_p99_ms": ms(0.99),
+        "append_p999_ms": ms(0.999),
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "raw rusqlite loop        {raw_rate:.0} msgs/s ({} per transaction, synchronous={})",
+            args.batch, args.durability
+        );
+        println!(
+            "Store::append_message    {ours_rate:.0} msgs/s ({:.2}× raw), {} in flight",
+            ours_rate / raw_rate,
+            args.in_flight
+        );
+        println!("append latency           p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms", ms(0.5), ms(0.99), ms(0.999));
+    }
+    Ok(())
+}
