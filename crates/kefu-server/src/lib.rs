@@ -16,6 +16,7 @@ pub mod llm;
 pub mod metrics;
 pub mod openapi;
 pub mod records;
+pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
@@ -74,6 +75,7 @@ pub struct AppState {
     pub server_key: String,
     pub metrics: metrics::Metrics,
     pub bot: bot::Bot,
+    pub logins: throttle::LoginThrottle,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -88,7 +90,15 @@ impl AppState {
     ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
         let bot = bot::Bot::new(config.bot_rules.clone(), config.llm.clone().map(llm::Llm::new));
-        Ok(Arc::new(AppState { ctx, config, server_key, metrics: metrics::Metrics::default(), bot, shutdown }))
+        Ok(Arc::new(AppState {
+            ctx,
+            config,
+            server_key,
+            metrics: metrics::Metrics::default(),
+            bot,
+            logins: throttle::LoginThrottle::default(),
+            shutdown,
+        }))
     }
 
     pub fn shutting_down(&self) -> watch::Receiver<bool> {

@@ -26,6 +26,11 @@ fn session_cookie(state: &SharedState, value: &str, max_age_secs: i64) -> String
 }
 
 pub async fn login(State(state): State<SharedState>, Body(body): Body<Login>) -> ApiResult<Response> {
+    let now = state.ctx.clock.now();
+    if let Err(wait) = state.logins.check(&body.username, now) {
+        return Err(ApiError::new(Code::RateLimited, format!("too many failed logins; try again in {wait} s"))
+            .with_details(json!({ "retry_after_seconds": wait })));
+    }
     let agent = state.ctx.store.agent_by_username(&body.username).await?;
     // Verify against a dummy hash when the user is unknown, so response time
     // does not tell which usernames exist.
@@ -36,10 +41,13 @@ pub async fn login(State(state): State<SharedState>, Body(body): Body<Login>) ->
         .map_err(|e| ApiError::internal(&e))?;
     let agent = match agent {
         Some(a) if ok => a,
-        _ => return Err(ApiError::new(Code::InvalidCredentials, "wrong username or password")),
+        _ => {
+            state.logins.failed(&body.username, now);
+            return Err(ApiError::new(Code::InvalidCredentials, "wrong username or password"));
+        }
     };
+    state.logins.succeeded(&body.username);
     let token = auth::random_token();
-    let now = state.ctx.clock.now();
     let session = AgentSession {
         token_hash: auth::token_hash(&token),
         agent_id: agent.id,

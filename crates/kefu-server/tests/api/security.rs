@@ -200,3 +200,21 @@ async fn a_websocket_from_another_origin_does_not_ride_the_agent_cookie() {
     ws.send(json!({"type": "hello", "v": 1})).await;
     assert_eq!(ws.recv_type("error").await["code"], "unauthenticated");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_locks_the_username_not_everyone() {
+    let app = TestApp::spawn().await;
+    let guess = |user: &'static str| json!({"username": user, "password": "guess"});
+    for _ in 0..kefu_server::throttle::MAX_FAILURES {
+        let (status, body, _) = app.request("POST", "/api/auth/login", Some(guess("agent-a")), &[]).await;
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (401, Some("invalid_credentials")));
+    }
+    // Now even the right password is refused for a while, and says how long.
+    let right = json!({"username": "Agent-A", "password": crate::helpers::PASSWORD});
+    let (status, body, _) = app.request("POST", "/api/auth/login", Some(right), &[]).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    assert!(body["error"]["details"]["retry_after_seconds"].as_i64().is_some_and(|s| s > 0), "{body}");
+    // Another agent logs in as usual.
+    let s = app.login("agent-b").await;
+    assert!(!s.cookie.is_empty());
+}
