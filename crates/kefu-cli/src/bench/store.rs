@@ -7,6 +7,10 @@
 //! insert, move the counters), answered after its group commits. Raw: one
 //! thread, prepared statements, the same INSERT and UPDATE per message, one
 //! transaction per `batch` messages — what a hand-written ingest loop would do.
+//!
+//! With `--database-url postgres://…` it measures the PostgreSQL store instead,
+//! against `pgbench` (single-row INSERT transactions into the same table in a
+//! schema of its own, as many clients as appends in flight) in the same run.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,6 +49,9 @@ pub struct StoreArgs {
     pub durability: String,
     #[arg(long)]
     pub json: bool,
+    /// Measure the PostgreSQL store on this server (with pgbench as the peer).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 struct Seeded {
@@ -53,8 +60,8 @@ struct Seeded {
     conversations: Vec<ConversationId>,
 }
 
-async fn seed(path: &Path, durability: kefu_store::Durability, conversations: usize) -> anyhow::Result<Seeded> {
-    let store = kefu_store::open(&kefu_store::Backend::Sqlite { path: path.to_owned(), durability }).await?;
+async fn seed(backend: &kefu_store::Backend, conversations: usize) -> anyhow::Result<Seeded> {
+    let store = kefu_store::open(backend).await?;
     // Fixed ids, so the raw loop's database holds the same rows.
     let id = |n: u128| uuid::Uuid::from_u128(0x6b65_6675_0000_0000_0000_0000_0000_0000 + n);
     let now = Timestamp(1_795_320_000_000);
@@ -198,6 +205,9 @@ fn raw(
 }
 
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
+    if let Some(url) = args.database_url.clone() {
+        return run_postgres(&url, &args).await;
+    }
     anyhow::ensure!(
         args.conversations > 0 && args.messages > 0 && args.in_flight > 0 && args.batch > 0,
         "counts must be positive"
@@ -213,12 +223,13 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     let (ours_path, raw_path) = (dir.join("ours.db"), dir.join("raw.db"));
 
     eprintln!("seeding {} conversations twice…", args.conversations);
-    let raw_seed = seed(&raw_path, durability, args.conversations).await?;
+    let sqlite = |path: &Path| kefu_store::Backend::Sqlite { path: path.to_owned(), durability };
+    let raw_seed = seed(&sqlite(&raw_path), args.conversations).await?;
     let (raw_convs, raw_customers) = (raw_seed.conversations.clone(), raw_seed.customers.clone());
     drop(raw_seed);
     // Let the store's writer thread finish with the file.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let seeded = seed(&ours_path, durability, args.conversations).await?;
+    let seeded = seed(&sqlite(&ours_path), args.conversations).await?;
 
     eprintln!("raw rusqlite loop: {} messages, {} per transaction…", args.messages, args.batch);
     let raw_args = args.clone();
@@ -255,6 +266,92 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
             args.in_flight
         );
         println!("append latency           p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms", ms(0.5), ms(0.99), ms(0.999));
+    }
+    Ok(())
+}
+
+/// The PostgreSQL store against pgbench on the same server.
+async fn run_postgres(url: &str, args: &StoreArgs) -> anyhow::Result<()> {
+    let tag = format!("{}_{}", std::process::id(), SystemClock.now().millis());
+    let (ours_schema, raw_schema) = (format!("bench_ours_{tag}"), format!("bench_raw_{tag}"));
+    let backend = |schema: &str| kefu_store::Backend::Postgres {
+        url: url.to_owned(),
+        schema: Some(schema.to_owned()),
+        pool_size: args.in_flight.clamp(1, 64),
+    };
+    eprintln!("seeding {} conversations in two schemas…", args.conversations);
+    let raw_seed = seed(&backend(&raw_schema), args.conversations).await?;
+    let (conv, customer) = (raw_seed.conversations[0], raw_seed.customers[0]);
+    drop(raw_seed);
+    let seeded = seed(&backend(&ours_schema), args.conversations).await?;
+
+    // pgbench: one INSERT per transaction into the same table, sequence-numbered.
+    let script = std::env::temp_dir().join(format!("kefu-pgbench-{tag}.sql"));
+    std::fs::write(
+        &script,
+        format!(
+            "INSERT INTO messages (id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at) \
+             SELECT gen_random_uuid(), '{conv}', shop_id, nextval('bench_seq'), 'customer', '{customer}', 'text', '{TEXT}', NULL, 0 \
+             FROM conversations WHERE id = '{conv}';\n"
+        ),
+    )?;
+    let psql = |sql: &str| {
+        std::process::Command::new("psql")
+            .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .env("PGOPTIONS", format!("-c search_path={raw_schema}"))
+            .output()
+    };
+    let created = psql("CREATE SEQUENCE bench_seq")?;
+    anyhow::ensure!(created.status.success(), "psql: {}", String::from_utf8_lossy(&created.stderr));
+    let seconds = 10;
+    eprintln!("pgbench: {} clients, {seconds} s…", args.in_flight);
+    let out = std::process::Command::new("pgbench")
+        .args(["-n", "-c", &args.in_flight.to_string(), "-j", "2", "-T", &seconds.to_string()])
+        .arg("-f")
+        .arg(&script)
+        .arg(url)
+        .env("PGOPTIONS", format!("-c search_path={raw_schema}"))
+        .output()
+        .context("running pgbench (Debian package postgresql-client)")?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(out.status.success(), "pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr));
+    let raw_rate: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .context("no tps line in pgbench's output")?;
+
+    eprintln!("Store::append_message: {} messages, {} in flight…", args.messages, args.in_flight);
+    let (ours_rate, hist) = ours(&seeded, args).await?;
+    drop(seeded);
+    let dropped = psql(&format!("DROP SCHEMA {ours_schema} CASCADE; DROP SCHEMA {raw_schema} CASCADE"))?;
+    if !dropped.status.success() {
+        eprintln!("could not drop the bench schemas: {}", String::from_utf8_lossy(&dropped.stderr));
+    }
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    let report = json!({
+        "backend": "postgres",
+        "messages": args.messages,
+        "in_flight": args.in_flight,
+        "ours_msgs_per_sec": ours_rate,
+        "pgbench_tps": raw_rate,
+        "ratio_vs_raw": ours_rate / raw_rate,
+        "append_p50_ms": ms(0.5),
+        "append_p99_ms": ms(0.99),
+        "append_p999_ms": ms(0.999),
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!("pgbench single-row INSERT {raw_rate:.0} tps ({} clients)", args.in_flight);
+        println!(
+            "Store::append_message     {ours_rate:.0} msgs/s ({:.2}× pgbench), {} in flight",
+            ours_rate / raw_rate,
+            args.in_flight
+        );
+        println!("append latency            p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms", ms(0.5), ms(0.99), ms(0.999));
     }
     Ok(())
 }

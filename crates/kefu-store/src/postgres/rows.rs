@@ -149,13 +149,10 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
     // The row lock serialises seq assignment and the duplicate check.
     let conv = load_conversation(tx, m.conversation_id, true).await?;
     if let Some(client_id) = &m.client_msg_id {
-        let existing = tx
-            .query_opt(
-                &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
-                &[&m.conversation_id.as_uuid(), &client_id.as_str()],
-            )
-            .await
-            .map_err(be)?;
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2");
+        let statement = tx.prepare_cached(&sql).await.map_err(be)?;
+        let existing =
+            tx.query_opt(&statement, &[&m.conversation_id.as_uuid(), &client_id.as_str()]).await.map_err(be)?;
         if let Some(row) = existing {
             return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
         }
@@ -175,8 +172,14 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
         created_at: m.at,
     };
     let (sender_kind, sender_id) = codec::sender_columns(message.sender);
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .await
+        .map_err(be)?;
     tx.execute(
-        &format!("INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+        &insert,
         &[
             &message.id.as_uuid(),
             &message.conversation_id.as_uuid(),
@@ -193,8 +196,12 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
     .await
     .map_err(be)?;
     let waiting = waiting_since_after(conv.waiting_since, &message);
+    let update = tx
+        .prepare_cached("UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1")
+        .await
+        .map_err(be)?;
     tx.execute(
-        "UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1",
+        &update,
         &[&conv.id.as_uuid(), &message.seq, &waiting.map(Timestamp::millis), &message.created_at.millis()],
     )
     .await
@@ -211,7 +218,10 @@ pub(super) async fn load_conversation(
 ) -> StoreResult<Conversation> {
     let sql =
         format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    let row = c.query_opt(&sql, &[&id.as_uuid()]).await.map_err(be)?.ok_or(StoreError::NotFound("conversation"))?;
+    // Prepared once per connection: this runs for every message.
+    let statement = c.prepare_cached(&sql).await.map_err(be)?;
+    let row =
+        c.query_opt(&statement, &[&id.as_uuid()]).await.map_err(be)?.ok_or(StoreError::NotFound("conversation"))?;
     conversation_from(&row, 0)
 }
 
