@@ -61,6 +61,10 @@ pub struct ChatArgs {
     /// time from a shopper's send to the bot's reply (BENCHMARKS.md S2).
     #[arg(long)]
     pub bot: bool,
+    /// Seconds of a reconnect-storm phase at the same rate (BENCHMARKS.md S8): one second
+    /// in, every idle shopper's socket is dropped and opened again; 0 skips it.
+    #[arg(long, default_value_t = 0.0)]
+    pub storm: f64,
     /// SQLite durability of the server under test: full or normal.
     #[arg(long, default_value = "full")]
     pub durability: String,
@@ -84,6 +88,7 @@ struct Run {
     saturated: Option<Outcome>,
     rss_per_idle_socket_kib: f64,
     handshakes_per_sec: f64,
+    storm: Option<(Outcome, load::Storm)>,
 }
 
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
@@ -156,9 +161,19 @@ async fn drive(
     } else {
         None
     };
+    let storm = if args.storm > 0.0 {
+        let (outcome, storm) = fleet.storm(args.rate, Duration::from_secs_f64(args.storm)).await?;
+        say(&format!(
+            "  reconnect storm: {} sockets back in {:.2} s ({:.0}/s), relay p99 {:.2} ms meanwhile, lost {}",
+            storm.reconnected, storm.seconds, storm.handshakes_per_sec, outcome.relay.p99, outcome.lost
+        ));
+        Some((outcome, storm))
+    } else {
+        None
+    };
     let handshakes_per_sec = fleet.handshakes_per_sec;
     fleet.close().await;
-    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec })
+    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec, storm })
 }
 
 fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run) {
@@ -196,6 +211,13 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run)
         "bare_relay_max_msgs_per_sec": sat(bare),
         "bare_rss_per_idle_socket_kib": bare.rss_per_idle_socket_kib,
         "max_throughput_ratio_vs_bare": ratio,
+        "storm_reconnected": kefu.storm.as_ref().map(|(_, s)| s.reconnected),
+        "storm_seconds": kefu.storm.as_ref().map(|(_, s)| s.seconds),
+        "storm_handshakes_per_sec": kefu.storm.as_ref().map(|(_, s)| s.handshakes_per_sec),
+        "storm_relay_p99_ms": kefu.storm.as_ref().map(|(o, _)| o.relay.p99),
+        "storm_lost": kefu.storm.as_ref().map(|(o, _)| o.lost),
+        "bare_storm_seconds": bare.storm.as_ref().map(|(_, s)| s.seconds),
+        "bare_storm_relay_p99_ms": bare.storm.as_ref().map(|(o, _)| o.relay.p99),
     });
     if args.json {
         println!("{value}");
@@ -217,6 +239,11 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run)
     row("handshakes/s", kefu.handshakes_per_sec, bare.handshakes_per_sec);
     if let (Some(k), Some(b)) = (sat(kefu), sat(bare)) {
         row("saturated msgs/s", k, b);
+    }
+    if let (Some((ko, ks)), Some((bo, bs))) = (&kefu.storm, &bare.storm) {
+        row("storm: seconds to reconnect all idle", ks.seconds, bs.seconds);
+        row("storm: handshakes/s", ks.handshakes_per_sec, bs.handshakes_per_sec);
+        row("storm: relay p99 ms meanwhile", ko.relay.p99, bo.relay.p99);
     }
     if let Some(r) = ratio {
         println!("\nkefu saturated throughput = {:.0}% of the bare relay", r * 100.0);

@@ -8,7 +8,7 @@ use std::process::Command;
 fn a_tiny_bench_run_prints_every_documented_key() {
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .args(["bench", "chat", "--connections", "20", "--active", "10", "--rate", "40"])
-        .args(["--duration", "1", "--saturate", "0.5", "--per-agent", "4", "--json"])
+        .args(["--duration", "1", "--saturate", "0.5", "--storm", "1.5", "--per-agent", "4", "--json"])
         .env("KEFU_LOG", "error")
         .output()
         .expect("run kefu bench");
@@ -20,6 +20,8 @@ fn a_tiny_bench_run_prints_every_documented_key() {
         assert!(report[key].is_number(), "{key} missing: {report}");
     }
     assert_eq!(report["lost"], 0, "every message reached its agent: {report}");
+    assert_eq!(report["storm_reconnected"], 10, "every idle shopper came back: {report}");
+    assert_eq!(report["storm_lost"], 0, "{report}");
     assert!(report["sent"].as_u64() > Some(0), "something was sent: {report}");
 }
 

@@ -95,8 +95,19 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).unwrap_or_else(|_| unreachable!("valid histogram bounds"))
 }
 
+/// A reconnect storm: every idle shopper's socket dropped at once and opened again.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Storm {
+    pub reconnected: usize,
+    pub seconds: f64,
+    pub handshakes_per_sec: f64,
+}
+
 pub struct Fleet {
     base: Instant,
+    addr: SocketAddr,
+    /// Each shopper's hello, to open their socket again.
+    hellos: Vec<Value>,
     agents: Vec<Socket>,
     /// Shoppers; the first `active` write, the rest stay idle.
     customers: Vec<Socket>,
@@ -119,26 +130,18 @@ impl Fleet {
             agent_sockets.push(connect_agent(addr, kind, i).await.with_context(|| format!("agent socket {i}"))?);
         }
         let started = Instant::now();
-        let gate = Arc::new(Semaphore::new(CONNECT_PARALLEL));
-        let mut tasks = Vec::with_capacity(customers);
-        for i in 0..customers {
-            let gate = gate.clone();
-            let hello = match kind {
+        let hellos: Vec<Value> = (0..customers)
+            .map(|i| match kind {
                 Kind::Kefu(seeded) => json!({"type": "hello", "v": 1, "token": seeded.customer_tokens[i]}),
                 Kind::Bare => json!({"role": "customer", "agent": i % agents.max(1)}),
-            };
-            tasks.push(tokio::spawn(async move {
-                let _permit = gate.acquire_owned().await;
-                connect_with_hello(addr, None, hello).await
-            }));
-        }
-        let mut customer_sockets = Vec::with_capacity(customers);
-        for (i, task) in tasks.into_iter().enumerate() {
-            customer_sockets.push(task.await?.with_context(|| format!("shopper socket {i}"))?);
-        }
+            })
+            .collect();
+        let customer_sockets = connect_all(addr, &hellos).await?;
         let handshakes_per_sec = customers as f64 / started.elapsed().as_secs_f64();
         Ok(Fleet {
             base: Instant::now(),
+            addr,
+            hellos,
             agents: agent_sockets,
             customers: customer_sockets,
             active,
@@ -241,11 +244,50 @@ impl Fleet {
         Ok(outcome)
     }
 
+    /// An open-loop phase during which, one second in, every idle shopper's
+    /// socket is dropped and opened again (BENCHMARKS.md S8).
+    pub async fn storm(&mut self, rate: f64, duration: Duration) -> anyhow::Result<(Outcome, Storm)> {
+        let idle: Vec<Socket> = self.customers.drain(self.active.min(self.customers.len())..).collect();
+        let hellos = self.hellos[self.active.min(self.hellos.len())..].to_vec();
+        let addr = self.addr;
+        let reconnect = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            // All at once, as when a load balancer or a mobile network drops them.
+            drop(idle);
+            let started = Instant::now();
+            let sockets = connect_all(addr, &hellos).await?;
+            anyhow::Ok((sockets, started.elapsed().as_secs_f64()))
+        });
+        let outcome = self.run(LoadPlan::OpenLoop { rate, duration }).await?;
+        let (sockets, seconds) = reconnect.await??;
+        let reconnected = sockets.len();
+        self.customers.extend(sockets);
+        Ok((outcome, Storm { reconnected, seconds, handshakes_per_sec: reconnected as f64 / seconds.max(1e-9) }))
+    }
+
     pub async fn close(mut self) {
         for ws in self.agents.iter_mut().chain(self.customers.iter_mut()) {
             let _ = ws.close(None).await;
         }
     }
+}
+
+/// Opens one socket per hello, `CONNECT_PARALLEL` handshakes at a time.
+async fn connect_all(addr: SocketAddr, hellos: &[Value]) -> anyhow::Result<Vec<Socket>> {
+    let gate = Arc::new(Semaphore::new(CONNECT_PARALLEL));
+    let mut tasks = Vec::with_capacity(hellos.len());
+    for hello in hellos {
+        let (gate, hello) = (gate.clone(), hello.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            connect_with_hello(addr, None, hello).await
+        }));
+    }
+    let mut sockets = Vec::with_capacity(hellos.len());
+    for (i, task) in tasks.into_iter().enumerate() {
+        sockets.push(task.await?.with_context(|| format!("shopper socket {i}"))?);
+    }
+    Ok(sockets)
 }
 
 async fn connect_agent(addr: SocketAddr, kind: Kind<'_>, i: usize) -> anyhow::Result<Socket> {
