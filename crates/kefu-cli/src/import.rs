@@ -75,7 +75,9 @@ pub async fn run(
     shop: &str,
     format: Option<&str>,
 ) -> anyhow::Result<()> {
-    let Some(kind) = Kind::parse(kind) else { bail!("KIND must be customers, products, orders or shipments") };
+    let Some(kind) = Kind::parse(kind) else {
+        bail!("KIND must be customers, products, orders, shipments or knowledge")
+    };
     let shop = store.shop_by_slug(&ShopSlug::parse(shop)?).await?.with_context(|| format!("no shop {shop:?}"))?;
     let format = format.map(str::to_owned).unwrap_or_else(|| {
         if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) { "csv".into() } else { "jsonl".into() }

@@ -57,7 +57,7 @@ enum Command {
     },
     /// Import merchant data from JSONL or CSV: all rows or none.
     Import {
-        /// customers, products, orders or shipments
+        /// customers, products, orders, shipments or knowledge
         kind: String,
         file: PathBuf,
         /// The shop's slug.

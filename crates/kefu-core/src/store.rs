@@ -197,6 +197,8 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the entry, or replaces the one with its id in the same shop
     /// (`NotFound("knowledge entry")` when that id belongs to another shop).
     async fn put_knowledge(&self, entry: &KnowledgeEntry) -> StoreResult<()>;
+    /// Puts every entry, as `put_knowledge` does, in one transaction: all or none.
+    async fn put_knowledge_many(&self, entries: &[KnowledgeEntry]) -> StoreResult<()>;
     /// `NotFound("knowledge entry")` unless the shop has it.
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
 }

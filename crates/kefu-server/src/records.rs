@@ -11,7 +11,8 @@ use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::{Customer, MaskedPhone, Tier};
 use kefu_core::desk::Ctx;
-use kefu_core::id::{CustomerId, OrderId, ProductId, ShipmentId, ShopId};
+use kefu_core::id::{CustomerId, KnowledgeId, OrderId, ProductId, ShipmentId, ShopId};
+use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::store::StoreError;
@@ -25,6 +26,8 @@ pub enum Kind {
     Products,
     Orders,
     Shipments,
+    /// Knowledge-base entries, matched to stored ones by their question.
+    Knowledge,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             "products" => Some(Kind::Products),
             "orders" => Some(Kind::Orders),
             "shipments" => Some(Kind::Shipments),
+            "knowledge" => Some(Kind::Knowledge),
             _ => None,
         }
     }
@@ -110,6 +114,47 @@ pub struct ProductRecord {
     pub model: Option<String>,
     pub category: String,
     pub price_fen: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeRecord {
+    pub question: String,
+    #[serde(default)]
+    pub alternates: Option<Alternates>,
+    pub answer: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<Flag>,
+}
+
+/// Other phrasings as a JSON array, or in CSV as one cell separated by `|`
+/// or line breaks (questions hold commas).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Alternates {
+    List(Vec<String>),
+    Joined(String),
+}
+
+impl Alternates {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Alternates::List(v) => v,
+            Alternates::Joined(s) => {
+                s.split(['|', '\n']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+            }
+        }
+    }
+}
+
+/// true/false in JSON; in CSV also 1/0, yes/no, 是/否.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Flag {
+    Bool(bool),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -340,8 +385,68 @@ pub async fn apply(ctx: &Ctx, shop: ShopId, kind: Kind, rows: Vec<(usize, Value)
             finish(errors)?;
             ctx.store.upsert_shipments(&list).await?;
         }
+        Kind::Knowledge => {
+            let recs = decode::<KnowledgeRecord>(rows, &mut errors);
+            let key = |q: &str| kefu_nlu::normalize(q).split_whitespace().collect::<String>();
+            let keys: Vec<(usize, String)> = recs.iter().map(|(l, r)| (*l, key(&r.question))).collect();
+            reject_duplicates(keys.iter().map(|(l, k)| (*l, k.as_str())), "question", &mut errors);
+            let existing = ctx.store.knowledge(shop, MAX_KNOWLEDGE).await?;
+            let list = knowledge(ctx, shop, recs, &existing, &mut errors);
+            let new = list.iter().filter(|e| !existing.iter().any(|x| x.id == e.id)).count();
+            if existing.len() + new > MAX_KNOWLEDGE as usize {
+                errors.push(RowError {
+                    line: 1,
+                    field: None,
+                    message: format!(
+                        "a shop holds at most {MAX_KNOWLEDGE} entries; this would make {}",
+                        existing.len() + new
+                    ),
+                });
+            }
+            finish(errors)?;
+            ctx.store.put_knowledge_many(&list).await?;
+        }
     }
     Ok(n)
+}
+
+/// Entries a shop may hold, as the API allows.
+const MAX_KNOWLEDGE: u32 = 5_000;
+
+fn knowledge(
+    ctx: &Ctx,
+    shop: ShopId,
+    recs: Vec<(usize, KnowledgeRecord)>,
+    existing: &[KnowledgeEntry],
+    errors: &mut Vec<RowError>,
+) -> Vec<KnowledgeEntry> {
+    let key = |q: &str| kefu_nlu::normalize(q).split_whitespace().collect::<String>();
+    let by_question: HashMap<String, KnowledgeId> = existing.iter().map(|e| (key(&e.question), e.id)).collect();
+    let now = ctx.clock.now();
+    recs.into_iter()
+        .filter_map(|(line, r)| {
+            let mut row = Row { line, errors };
+            let enabled = match r.enabled {
+                None => true,
+                Some(Flag::Bool(b)) => b,
+                Some(Flag::Text(t)) => match t.trim().to_lowercase().as_str() {
+                    "true" | "1" | "yes" | "是" | "启用" => true,
+                    "false" | "0" | "no" | "否" | "停用" => false,
+                    _ => {
+                        row.fail("enabled", "must be true or false");
+                        true
+                    }
+                },
+            };
+            let alternates = r.alternates.map(Alternates::into_vec).unwrap_or_default();
+            let text = KnowledgeText::parse(&r.question, &alternates, &r.answer, r.category.as_deref())
+                .map_err(|e| row.fail(e.field, e.code))
+                .ok()?;
+            let id = by_question.get(&key(&text.question)).copied();
+            let id = id.unwrap_or_else(|| KnowledgeId::from_uuid(ctx.ids.new_uuid()));
+            Some(KnowledgeEntry::new(id, shop, text, enabled, now))
+        })
+        .collect()
 }
 
 fn finish(mut errors: Vec<RowError>) -> Result<(), ImportError> {

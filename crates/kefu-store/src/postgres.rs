@@ -925,6 +925,15 @@ impl Store for PostgresStore {
         knowledge::put(&self.client().await?, entry).await
     }
 
+    async fn put_knowledge_many(&self, entries: &[kefu_core::knowledge::KnowledgeEntry]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        for e in entries {
+            knowledge::put(&tx, e).await?;
+        }
+        tx.commit().await.map_err(be)
+    }
+
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         knowledge::delete(&self.client().await?, shop, id).await
     }

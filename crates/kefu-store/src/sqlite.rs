@@ -935,6 +935,12 @@ impl Store for SqliteStore {
         self.pool.write(move |c| knowledge::put(c, &entry)).await
     }
 
+    async fn put_knowledge_many(&self, entries: &[kefu_core::knowledge::KnowledgeEntry]) -> StoreResult<()> {
+        let entries = entries.to_vec();
+        // One job: its savepoint rolls every row back when one fails.
+        self.pool.write(move |c| entries.iter().try_for_each(|e| knowledge::put(c, e))).await
+    }
+
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         self.pool.write(move |c| knowledge::delete(c, shop, id)).await
     }

@@ -726,6 +726,13 @@ async fn knowledge_entries_belong_to_one_shop(store: &dyn Store) {
     assert!(matches!(store.delete_knowledge(b.id, first.id).await, Err(StoreError::NotFound("knowledge entry"))));
     assert_eq!(store.knowledge(a.id, 100).await.expect("list").last().map(|e| e.answer.as_str()), Some("默认京东物流"));
 
+    // Many at once: all or none (the second names shop a's entry from shop b).
+    let fresh = knowledge(b.id, "可以开专票吗", 4_000);
+    assert!(store.put_knowledge_many(&[fresh.clone(), stolen.clone()]).await.is_err());
+    assert!(store.knowledge(b.id, 100).await.expect("list").is_empty(), "nothing of a refused batch is written");
+    store.put_knowledge_many(std::slice::from_ref(&fresh)).await.expect("batch");
+    assert_eq!(store.knowledge(b.id, 100).await.expect("list"), [fresh]);
+
     store.delete_knowledge(a.id, first.id).await.expect("delete");
     assert!(matches!(store.delete_knowledge(a.id, first.id).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.knowledge(a.id, 100).await.expect("list").len(), 1);

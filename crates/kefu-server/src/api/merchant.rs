@@ -29,8 +29,9 @@ async fn verified_shop(state: &SharedState, slug: &str, headers: &HeaderMap, bod
 }
 
 fn kind(text: &str) -> ApiResult<Kind> {
-    Kind::parse(text)
-        .ok_or_else(|| ApiError::new(Code::NotFound, "kind must be customers, products, orders or shipments"))
+    Kind::parse(text).ok_or_else(|| {
+        ApiError::new(Code::NotFound, "kind must be customers, products, orders, shipments or knowledge")
+    })
 }
 
 fn import_error(e: ImportError) -> ApiError {
@@ -69,6 +70,8 @@ pub async fn upsert(
     }
     let rows = rows.into_iter().enumerate().map(|(i, v)| (i + 1, v)).collect();
     let n = records::apply(&state.ctx, shop.id, kind, rows).await.map_err(import_error)?;
+    // The bot reads the new catalogue and knowledge on its next turn.
+    state.bot.forget(shop.id);
     Ok(axum::Json(json!({ "upserted": n })))
 }
 
@@ -87,5 +90,6 @@ pub async fn webhook(
         return Err(ApiError::new(Code::InvalidInput, "the body must be one JSON record"));
     }
     records::apply(&state.ctx, shop.id, kind, vec![(1, record)]).await.map_err(import_error)?;
+    state.bot.forget(shop.id);
     Ok(axum::Json(json!({ "ok": true })))
 }
