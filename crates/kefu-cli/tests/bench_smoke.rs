@@ -1,4 +1,4 @@
-//! `kefu bench chat` and `kefu bench store` are benchmarks, not tests; this only keeps them working:
+//! `kefu bench chat`, `store` and `kb` are benchmarks, not tests; this only keeps them working:
 //! a tiny run completes, loses nothing and prints the documented keys.
 //! No figure it prints is asserted.
 
@@ -50,6 +50,20 @@ fn a_tiny_store_run_compares_with_the_raw_loop() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     for key in ["ours_msgs_per_sec", "raw_msgs_per_sec", "ratio_vs_raw", "append_p99_ms"] {
+        assert!(report[key].is_number(), "{key} missing: {report}");
+    }
+}
+
+#[test]
+fn a_tiny_knowledge_run_reports_build_and_search() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "kb", "--entries", "200", "--queries", "50", "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench kb");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in ["build_entries_per_sec", "search_p99_ms", "search_top5_per_sec"] {
         assert!(report[key].is_number(), "{key} missing: {report}");
     }
 }
