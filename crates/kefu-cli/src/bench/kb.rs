@@ -65,7 +65,7 @@ const BRANDS: [&str; 40] = [
     "皇家",
     "百草味",
 ];
-const PRODUCTS: [&str; 25] = [
+pub const PRODUCTS: [&str; 25] = [
     "冰箱",
     "洗衣机",
     "空调",
@@ -92,7 +92,7 @@ const PRODUCTS: [&str; 25] = [
     "路由器",
     "显示器",
 ];
-const TOPICS: [(&str, &str); 25] = [
+pub const TOPICS: [(&str, &str); 25] = [
     ("怎么安装", "安装方法"),
     ("保修多久", "质保期多长"),
     ("怎么清洗", "清洁方法"),
