@@ -383,7 +383,13 @@ pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
 const SMALL_TALK: [&str; 2] = ["greeting", "thanks_bye"];
 
 fn answer_from_knowledge(facts: &Facts<'_>, state: &mut BotState, r: &Reading, turn: &mut Turn) -> Option<String> {
-    let found = facts.knowledge.answer(&r.normalized, facts.rules.knowledge_min_similarity)?;
+    let bought: Vec<&CategoryPath> = facts
+        .orders
+        .iter()
+        .flat_map(|o| o.order.items.iter())
+        .filter_map(|item| facts.categories.get(&item.sku))
+        .collect();
+    let found = facts.knowledge.answer(&r.normalized, facts.rules.knowledge_min_similarity, &bought)?;
     turn.replies.push(found.entry.answer.clone());
     turn.answered_from = Some(found.entry.id);
     state.misunderstood = 0;
