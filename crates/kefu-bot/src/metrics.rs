@@ -35,6 +35,10 @@ pub struct BotMetrics {
     pub resolution_rate: f64,
     pub handoff_reasons: BTreeMap<String, usize>,
     pub per_intent: BTreeMap<String, IntentStats>,
+    /// Turns the bot answered from the knowledge base.
+    pub knowledge_answers: usize,
+    /// Turns the bot did not understand (before any hand-off).
+    pub misunderstood_turns: usize,
 }
 
 struct Conv<'a> {
@@ -57,6 +61,12 @@ pub fn compute(rows: &[BotAuditRow], customers: &HashMap<ConversationId, Custome
         c.rows.push(r);
     }
     let mut m = BotMetrics { conversations: convs.len(), ..BotMetrics::default() };
+    for c in convs.values() {
+        for r in &c.rows {
+            m.knowledge_answers += usize::from(r.audit.outcome == "answered:faq");
+            m.misunderstood_turns += usize::from(r.audit.outcome == "misunderstood");
+        }
+    }
     let orders_of = |c: &Conv<'_>| -> Vec<String> { c.rows.iter().filter_map(|r| r.audit.order_no.clone()).collect() };
     let mut judged = 0usize;
     for (id, c) in &convs {
@@ -135,7 +145,9 @@ mod tests {
             // 3: logistics about C, and the same shopper (customer 30) returns about C 5 h later: not resolved.
             row(3, 1, "logistics", "answered:logistics", Some("C")),
             row(4, 6, "logistics", "answered:logistics", Some("C")),
-            // 5: still going.
+            // 5: still going, after a knowledge-base answer and a message it did not get.
+            row(5, 98, "oos", "misunderstood", None),
+            row(5, 98, "product_inquiry", "answered:faq", None),
             row(5, 99, "invoice", "asked:invoice", None),
         ];
         let customers: HashMap<ConversationId, CustomerId> = [(1, 10), (2, 20), (3, 30), (4, 30), (5, 50)]
@@ -152,6 +164,7 @@ mod tests {
         assert_eq!(m.per_intent["logistics"].conversations, 3);
         assert_eq!(m.per_intent["logistics"].containment, 1.0);
         assert_eq!(m.per_intent["urge_shipment"].containment, 0.0);
+        assert_eq!((m.knowledge_answers, m.misunderstood_turns), (1, 1));
     }
 
     #[test]

@@ -64,5 +64,7 @@ pub async fn metrics(
         "resolution_rate": m.resolution_rate,
         "handoff_reasons": m.handoff_reasons,
         "per_intent": per_intent,
+        "knowledge_answers": m.knowledge_answers,
+        "misunderstood_turns": m.misunderstood_turns,
     })))
 }

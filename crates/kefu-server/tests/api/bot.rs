@@ -81,6 +81,7 @@ async fn the_bot_answers_from_the_orders_and_hands_off_with_a_summary() {
     let (status, m) = app.as_agent(&boss, "GET", &path, None).await;
     assert_eq!(status, 200, "{m}");
     assert_eq!(m["conversations"], 1);
+    assert_eq!((m["knowledge_answers"].as_u64(), m["misunderstood_turns"].as_u64()), (Some(0), Some(0)));
     assert_eq!(m["handed_off"], 1);
     assert_eq!(m["handoff_reasons"]["requested"], 1);
     assert_eq!(m["per_intent"]["logistics"]["containment"], 0.0);
