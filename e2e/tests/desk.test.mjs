@@ -93,6 +93,47 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
   await shopperCtx.close();
 });
 
+test('sound alerts: only after the click, not for the conversation on screen, with the page hidden', async () => {
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const agent = await agentCtx.newPage();
+  const shopper = await shopperCtx.newPage();
+  await login(agent, kefu.base, 'zhangsan');
+  const sounds = () => agent.evaluate(() => window.kefuSounds.filter(s => s.kind !== 'timer'));
+
+  await shopper.goto(kefu.base + '/chat/youpin-home');
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await shopper.fill('#input', '请问这款冰箱有白色的吗');
+  await shopper.press('#input', 'Enter');
+  await agent.click('[data-tab=queue]');
+  const row = agent.locator('.conv', { hasText: '请问这款冰箱有白色的吗' });
+  await row.waitFor();
+  assert.deepEqual(await sounds(), [], 'no sound before the agent turns it on');
+
+  await agent.click('#sound');
+  await agent.waitForSelector('#sound:has-text("声音已开")');
+  await row.click();
+  await agent.click('#accept');
+  await agent.waitForSelector('#composer-input');
+  await shopper.fill('#input', '在吗');
+  await shopper.press('#input', 'Enter');
+  await agent.waitForSelector('.msg.customer .bubble:text-is("在吗")');
+  assert.deepEqual(await sounds(), [], 'nothing for the conversation on screen (accepting it included)');
+
+  // The agent switches to another window: the next buyer message sounds.
+  await agent.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { get: () => true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await shopper.fill('#input', '白色的什么时候有货');
+  await shopper.press('#input', 'Enter');
+  await agent.waitForFunction(() => window.kefuSounds.some(s => s.kind === 'message'), null, { timeout: 10000 });
+  assert.deepEqual(await sounds(), [{ kind: 'message', soft: false }]);
+  assert.match(await agent.title(), /新消息/, 'the tab title counts unseen messages');
+  await agentCtx.close();
+  await shopperCtx.close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

@@ -3,6 +3,7 @@
 // the WebSocket; the open conversation is resumed by seq so nothing is missed
 // or shown twice across reconnects.
 import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang } from './common.js';
+import { enableSound, notify, soundOn } from './notify.js';
 
 const S = {
   me: null,
@@ -19,6 +20,8 @@ const S = {
   mode: 'reply',
   unseen: 0,
   contextTab: 'buyer',
+  /// Reply-timer thresholds already announced: `${id}:${waiting_since}:${ms}`.
+  timerAlerts: new Set(),
 };
 let socket = null;
 
@@ -64,6 +67,9 @@ function start(me) {
   $('#app').hidden = false;
   $('#me').textContent = S.me.display_name;
   $('#lang').textContent = t('lang');
+  const sound = $('#sound');
+  sound.textContent = soundOn() ? t('sound_on') : t('sound_enable');
+  sound.onclick = () => { enableSound(); sound.textContent = t('sound_on'); };
   $('#lang').onclick = () => setLang(lang() === 'en' ? 'zh-CN' : 'en');
   $('#search').placeholder = t('search');
   $('#thread-empty').textContent = t('no_conversation');
@@ -184,6 +190,13 @@ function tick() {
     if (!since || !mine(o)) continue;
     const wait = now - since;
     if (wait >= 100000) late += 1;
+    for (const threshold of [30000, 100000]) {
+      const key = `${o.conversation.id}:${since}:${threshold}`;
+      if (wait >= threshold && !S.timerAlerts.has(key)) {
+        S.timerAlerts.add(key);
+        notify({ kind: 'timer', key, conversationId: o.conversation.id, selected: S.selected, title: t('n_timer'), body: fmtWait(wait) });
+      }
+    }
     if (wait > longest) { longest = wait; longestId = o.conversation.id; }
   }
   const popup = $('#slow-popup');
@@ -367,8 +380,22 @@ async function openTransfer() {
 
 // ---------------------------------------------------------------- live events
 
+function announce(c, before) {
+  const shopOk = !S.shopFilter || c.shop_id === S.shopFilter;
+  const toMe = c.status === 'assigned' && c.assigned_agent === S.me.id;
+  const wasMine = before && before.status === 'assigned' && before.assigned_agent === S.me.id;
+  if (toMe && !wasMine) {
+    // Routed or transferred to me.
+    notify({ kind: before?.status === 'assigned' ? 'transfer' : 'offer', key: `${c.id}:to:${c.updated_at}`, conversationId: c.id, selected: S.selected, title: t(before?.status === 'assigned' ? 'n_transfer' : 'n_offer'), body: '' });
+  } else if (c.status === 'queued' && before?.status !== 'queued' && shopOk && S.me.status === 'online') {
+    // A new offer in my shops' queue (挂起 takes no new offers).
+    notify({ kind: 'offer', key: `${c.id}:queued:${c.updated_at}`, conversationId: c.id, selected: S.selected, title: t('n_offer'), body: '' });
+  }
+}
+
 function updateConversation(c) {
   const o = S.convs.get(c.id);
+  announce(c, o?.conversation);
   if (!o) { reloadSoon(); return; }
   o.conversation = c;
   renderList();
@@ -394,6 +421,10 @@ function addMessage(m, conversation) {
     if (m.sender.kind === 'customer') $('#typing').textContent = '';
   }
   if (m.sender.kind === 'customer' && (document.hidden || m.conversation_id !== S.selected)) { S.unseen += 1; }
+  const c = o?.conversation || conversation;
+  if (m.sender.kind === 'customer' && fresh !== false && c && c.status === 'assigned' && c.assigned_agent === S.me.id) {
+    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: m.text.slice(0, 80) });
+  }
   renderList();
 }
 
