@@ -130,6 +130,17 @@ test('sound alerts: only after the click, not for the conversation on screen, wi
   await agent.waitForFunction(() => window.kefuSounds.some(s => s.kind === 'message'), null, { timeout: 10000 });
   assert.deepEqual(await sounds(), [{ kind: 'message', soft: false }]);
   assert.match(await agent.title(), /新消息/, 'the tab title counts unseen messages');
+
+  // Volume per kind of alert: buyer messages turned down to nothing stay silent.
+  await agent.click('#sound');
+  const slider = agent.locator('#volumes input[data-kind=message]');
+  await slider.waitFor();
+  await slider.fill('0');
+  await shopper.fill('#input', '好的');
+  await shopper.press('#input', 'Enter');
+  await agent.waitForSelector('.msg.customer .bubble:text-is("好的")');
+  await agent.waitForTimeout(300);
+  assert.deepEqual(await sounds(), [{ kind: 'message', soft: false }], 'volume 0 plays nothing');
   await agentCtx.close();
   await shopperCtx.close();
 });

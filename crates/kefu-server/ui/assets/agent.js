@@ -3,7 +3,7 @@
 // the WebSocket; the open conversation is resumed by seq so nothing is missed
 // or shown twice across reconnects.
 import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang } from './common.js';
-import { enableSound, notify, soundOn } from './notify.js';
+import { KINDS, enableSound, notify, setVolume, soundOn, volume } from './notify.js';
 
 const S = {
   me: null,
@@ -69,7 +69,16 @@ function start(me) {
   $('#lang').textContent = t('lang');
   const sound = $('#sound');
   sound.textContent = soundOn() ? t('sound_on') : t('sound_enable');
-  sound.onclick = () => { enableSound(); sound.textContent = t('sound_on'); };
+  sound.onclick = () => {
+    if (!soundOn()) { enableSound(); sound.textContent = t('sound_on'); return; }
+    // Once on, the button opens the volume of each kind of alert.
+    const panel = $('#volumes');
+    panel.hidden = !panel.hidden;
+    panel.replaceChildren(...KINDS.map(kind => el('label', {}, t('v_' + kind), el('input', {
+      type: 'range', min: '0', max: '1', step: '0.25', value: String(volume(kind)), 'data-kind': kind,
+      oninput: e => setVolume(kind, e.target.value),
+    }))));
+  };
   $('#lang').onclick = () => setLang(lang() === 'en' ? 'zh-CN' : 'en');
   $('#search').placeholder = t('search');
   $('#thread-empty').textContent = t('no_conversation');

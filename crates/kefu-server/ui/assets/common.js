@@ -39,7 +39,7 @@ const STRINGS = {
     tier: { plus: 'PLUS', vip: 'VIP', normal: '' },
     conv_status: { bot: '机器人', queued: '排队中', assigned: '接待中', closed: '已结束' },
     today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
-    sound_enable: '点击开启声音提醒', sound_on: '🔔 声音已开', n_offer: '新的排队会话', n_message: '买家新消息', n_timer: '买家等待超时', n_transfer: '会话转给了你',
+    sound_enable: '点击开启声音提醒', sound_on: '🔔 声音已开', v_offer: '新会话', v_message: '买家消息', v_timer: '等待超时', v_transfer: '转给我', n_offer: '新的排队会话', n_message: '买家新消息', n_timer: '买家等待超时', n_transfer: '会话转给了你',
     shop: '店铺', items: '件',
     // chat page
     chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
@@ -64,7 +64,7 @@ const STRINGS = {
     tier: { plus: 'PLUS', vip: 'VIP', normal: '' },
     conv_status: { bot: 'Bot', queued: 'Queued', assigned: 'Active', closed: 'Closed' },
     today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
-    sound_enable: 'Click to turn on sound alerts', sound_on: '🔔 Sound on', n_offer: 'New conversation waiting', n_message: 'New buyer message', n_timer: 'Buyer waiting too long', n_transfer: 'Conversation transferred to you',
+    sound_enable: 'Click to turn on sound alerts', sound_on: '🔔 Sound on', v_offer: 'New conversation', v_message: 'Buyer message', v_timer: 'Waiting too long', v_transfer: 'Transferred to me', n_offer: 'New conversation waiting', n_message: 'New buyer message', n_timer: 'Buyer waiting too long', n_transfer: 'Conversation transferred to you',
     shop: 'Shop', items: 'items',
     chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',

@@ -17,6 +17,21 @@ const TONES = {
 let audio = null;
 window.kefuSounds = [];
 
+export const KINDS = Object.keys(TONES);
+
+/// Volume per event, 0–1, kept in this browser.
+export function volume(kind) {
+  try {
+    const raw = localStorage.getItem('kefu-volume:' + kind);
+    const v = Number(raw);
+    return raw === null || Number.isNaN(v) ? 1 : Math.min(1, Math.max(0, v));
+  } catch { return 1; }
+}
+
+export function setVolume(kind, v) {
+  try { localStorage.setItem('kefu-volume:' + kind, String(v)); } catch { /* storage off */ }
+}
+
 export function soundOn() { return audio !== null; }
 
 /// Must run inside a click: browsers allow an AudioContext to start only then.
@@ -43,6 +58,8 @@ function claimed(key) {
 }
 
 function play(kind, soft) {
+  const level = volume(kind);
+  if (level === 0) return;
   window.kefuSounds.push({ kind, soft });
   if (!audio || audio.fake) return;
   let at = audio.currentTime;
@@ -50,7 +67,7 @@ function play(kind, soft) {
     const osc = audio.createOscillator();
     const gain = audio.createGain();
     osc.frequency.value = freq;
-    gain.gain.setValueAtTime(soft ? 0.04 : 0.15, at);
+    gain.gain.setValueAtTime((soft ? 0.04 : 0.15) * level, at);
     gain.gain.exponentialRampToValueAtTime(0.001, at + len);
     osc.connect(gain).connect(audio.destination);
     osc.start(at);
