@@ -1,7 +1,7 @@
-//! Raw tantivy on the knowledge base `kefu bench kb` builds: the same entries
-//! (brand × product × topic, three phrasings each, as one document per
-//! phrasing), Chinese character 1–2-grams (tantivy's NgramTokenizer), and
-//! the same queries, top-5 by BM25 (an OR of the query's n-grams).
+//! Raw tantivy on the knowledge base `kefu bench kb` measures: the questions
+//! and queries it writes with `--dump DIR` (one document per phrasing),
+//! Chinese character 1–2-grams (tantivy's NgramTokenizer), top-5 by BM25 (an
+//! OR of the query's n-grams).
 
 use std::time::Instant;
 
@@ -12,131 +12,34 @@ use tantivy::schema::{IndexRecordOption, STORED, Schema, TextFieldIndexing, Text
 use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer, TokenStream};
 use tantivy::{Index, TantivyDocument, Term, doc};
 
-const BRANDS: [&str; 40] = [
-    "海尔",
-    "美的",
-    "格力",
-    "小米",
-    "华为",
-    "苹果",
-    "索尼",
-    "松下",
-    "西门子",
-    "博世",
-    "飞利浦",
-    "戴森",
-    "九阳",
-    "苏泊尔",
-    "老板",
-    "方太",
-    "TCL",
-    "海信",
-    "创维",
-    "长虹",
-    "联想",
-    "戴尔",
-    "惠普",
-    "华硕",
-    "OPPO",
-    "vivo",
-    "荣耀",
-    "三星",
-    "耐克",
-    "阿迪达斯",
-    "安踏",
-    "李宁",
-    "优衣库",
-    "雅诗兰黛",
-    "兰蔻",
-    "欧莱雅",
-    "飞鹤",
-    "伊利",
-    "皇家",
-    "百草味",
-];
-const PRODUCTS: [&str; 25] = [
-    "冰箱",
-    "洗衣机",
-    "空调",
-    "电视",
-    "手机",
-    "耳机",
-    "笔记本",
-    "平板",
-    "吸尘器",
-    "电饭煲",
-    "热水器",
-    "油烟机",
-    "微波炉",
-    "净水器",
-    "扫地机器人",
-    "跑鞋",
-    "羽绒服",
-    "面霜",
-    "口红",
-    "奶粉",
-    "猫粮",
-    "坚果",
-    "剃须刀",
-    "路由器",
-    "显示器",
-];
-const TOPICS: [(&str, &str); 25] = [
-    ("怎么安装", "安装方法"),
-    ("保修多久", "质保期多长"),
-    ("怎么清洗", "清洁方法"),
-    ("尺码怎么选", "选多大码"),
-    ("有现货吗", "现在有货吗"),
-    ("支持以旧换新吗", "旧的能抵钱吗"),
-    ("能便宜点吗", "有优惠吗"),
-    ("是正品吗", "保证正品吗"),
-    ("产地是哪里", "哪里生产的"),
-    ("保质期多久", "能放多久"),
-    ("怎么使用", "使用方法"),
-    ("有什么颜色", "颜色有哪些"),
-    ("重量是多少", "有多重"),
-    ("包装有几件", "一箱几个"),
-    ("能开发票吗", "发票怎么开"),
-    ("坏了怎么办", "出故障了怎么处理"),
-    ("噪音大吗", "声音大不大"),
-    ("耗电吗", "费电吗"),
-    ("适合几岁", "多大能用"),
-    ("能送货上门吗", "送到家吗"),
-    ("可以定制吗", "能不能定做"),
-    ("有赠品吗", "送什么东西"),
-    ("多久能到", "几天到货"),
-    ("能退吗", "可以退货吗"),
-    ("怎么保存", "如何存放"),
-];
-
-fn questions(n: usize) -> Vec<(u64, String)> {
-    let mut out = Vec::with_capacity(n * 3);
-    let mut entries = 0;
-    'all: for model in 0.. {
-        for brand in BRANDS {
-            for product in PRODUCTS {
-                for (topic, other) in TOPICS {
-                    if entries == n {
-                        break 'all;
-                    }
-                    let name =
-                        if model == 0 { format!("{brand}{product}") } else { format!("{brand}{product}{model}代") };
-                    let id = entries as u64;
-                    out.push((id, format!("{name}{topic}")));
-                    out.push((id, format!("{name}{other}")));
-                    out.push((id, format!("请问{name}{topic}")));
-                    entries += 1;
-                }
-            }
-        }
+/// One JSON string field of a JSONL line (the dump writes no escapes beyond JSON's own).
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let start = line.find(&format!("\"{name}\":"))? + name.len() + 3;
+    let rest = &line[start..];
+    if let Some(text) = rest.strip_prefix('"') {
+        text.find('"').map(|end| &text[..end])
+    } else {
+        rest.find([',', '}']).map(|end| &rest[..end])
     }
-    out
+}
+
+fn read(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (write it with `kefu bench kb --dump DIR`)", path.display()))
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn main() -> tantivy::Result<()> {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let queries_n = 5_000;
-    let docs = questions(n);
+    let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("usage: tantivy-kb-peer DUMP_DIR"));
+    let docs: Vec<(u64, String)> = read(&dir.join("questions.jsonl"))
+        .iter()
+        .filter_map(|l| Some((field(l, "entry")?.parse().ok()?, field(l, "text")?.to_owned())))
+        .collect();
+    let queries: Vec<String> =
+        read(&dir.join("queries.jsonl")).iter().filter_map(|l| field(l, "text").map(str::to_owned)).collect();
+    let n = docs.iter().map(|(e, _)| e + 1).max().unwrap_or(0) as usize;
     let mut builder = Schema::builder();
     let indexing = TextFieldIndexing::default().set_tokenizer("ng12").set_index_option(IndexRecordOption::WithFreqs);
     let text = builder.add_text_field("q", TextOptions::default().set_indexing_options(indexing));
@@ -154,13 +57,6 @@ fn main() -> tantivy::Result<()> {
     let build = started.elapsed().as_secs_f64();
     let searcher = index.reader()?.searcher();
 
-    let queries: Vec<String> = (0..queries_n)
-        .map(|i| {
-            let (b, p, (_, other)) =
-                (BRANDS[i % BRANDS.len()], PRODUCTS[(i / 7) % PRODUCTS.len()], TOPICS[(i / 3) % TOPICS.len()]);
-            format!("亲，{b}的{p}{other}呀")
-        })
-        .collect();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).expect("histogram");
     let mut tokenizer = analyzer();
     let mut found = 0usize;

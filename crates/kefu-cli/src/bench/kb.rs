@@ -21,6 +21,10 @@ pub struct KbArgs {
     pub queries: usize,
     #[arg(long)]
     pub json: bool,
+    /// Also write the questions (`questions.jsonl`: entry, text) and the
+    /// queries (`queries.jsonl`) here, for a peer to run on the same data.
+    #[arg(long)]
+    pub dump: Option<std::path::PathBuf>,
 }
 
 const BRANDS: [&str; 40] = [
@@ -151,11 +155,6 @@ fn entries(n: usize) -> Vec<KnowledgeEntry> {
 pub fn run(args: KbArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.entries > 0 && args.queries > 0, "--entries and --queries must be positive");
     let list = entries(args.entries);
-    // The background document frequencies are built once per process; not part of a shop's build.
-    kefu_nlu::faq::DocFreq::background();
-    let started = Instant::now();
-    let kb = Knowledge::new(list);
-    let build_s = started.elapsed().as_secs_f64();
     let phrases: Vec<String> = kefu_nlu::builtin::intent_examples().into_iter().map(|e| e.text).collect();
     let queries: Vec<String> = (0..args.queries)
         .map(|i| {
@@ -168,6 +167,14 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
             }
         })
         .collect();
+    if let Some(dir) = &args.dump {
+        dump(dir, &list, &queries)?;
+    }
+    // The background document frequencies are built once per process; not part of a shop's build.
+    kefu_nlu::faq::DocFreq::background();
+    let started = Instant::now();
+    let kb = Knowledge::new(list);
+    let build_s = started.elapsed().as_secs_f64();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3)?;
     let mut sink = 0usize;
     let started = Instant::now();
@@ -201,5 +208,20 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
             ms(0.999)
         );
     }
+    Ok(())
+}
+
+/// The same questions and queries as JSONL, for a peer (bench/peers/tantivy_kb).
+fn dump(dir: &std::path::Path, list: &[KnowledgeEntry], queries: &[String]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut questions = String::new();
+    for (i, e) in list.iter().enumerate() {
+        for q in e.questions() {
+            questions.push_str(&format!("{}\n", json!({"entry": i, "text": q})));
+        }
+    }
+    std::fs::write(dir.join("questions.jsonl"), questions)?;
+    let lines: String = queries.iter().map(|q| format!("{}\n", json!({"text": q}))).collect();
+    std::fs::write(dir.join("queries.jsonl"), lines)?;
     Ok(())
 }
