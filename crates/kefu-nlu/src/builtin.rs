@@ -20,7 +20,7 @@ const PER_INTENT_LANGUAGE: usize = 80;
 
 /// The training configuration of the built-in models.
 pub fn config() -> TrainConfig {
-    TrainConfig { min_df: 1, ..TrainConfig::default() }
+    TrainConfig { min_df: 1, learners: vec![crate::Learner::Svm], ..TrainConfig::default() }
 }
 
 /// The e-commerce intent model (zh and en), loaded on first use.

@@ -19,16 +19,16 @@ pub fn features(tokens: &[Token<'_>], out: &mut Vec<u64>) {
     let mut han_run: Vec<char> = Vec::new();
     let mut run_end = usize::MAX;
     for t in tokens {
-        if t.kind != TokenKind::Han || t.start != run_end {
-            han_grams(&han_run, out);
-            han_run.clear();
+        if t.kind == TokenKind::Word || t.start != run_end {
+            flush_run(&mut han_run, out);
+        }
+        if t.kind != TokenKind::Word {
+            // Digits join the run as a shape, so order numbers stay one feature set.
+            han_run.extend(t.text.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }));
+            run_end = t.start + t.text.len();
         }
         let unit = match t.kind {
-            TokenKind::Han => {
-                han_run.extend(t.text.chars());
-                run_end = t.start + t.text.len();
-                Some(hash(WORD, &[t.text.as_bytes()]))
-            }
+            TokenKind::Han => Some(hash(WORD, &[t.text.as_bytes()])),
             TokenKind::Word => {
                 latin_grams(t.text, out);
                 Some(hash(WORD, &[t.text.as_bytes()]))
@@ -52,7 +52,16 @@ pub fn features(tokens: &[Token<'_>], out: &mut Vec<u64>) {
         }
         previous = unit;
     }
-    han_grams(&han_run, out);
+    flush_run(&mut han_run, out);
+}
+
+/// Character grams of a run of Chinese with its punctuation and numbers;
+/// a run without Chinese (English punctuation, a lone number) has none.
+fn flush_run(run: &mut Vec<char>, out: &mut Vec<u64>) {
+    if run.iter().any(|c| crate::tokenize::is_han(*c)) {
+        han_grams(run, out);
+    }
+    run.clear();
 }
 
 fn han_grams(run: &[char], out: &mut Vec<u64>) {
@@ -146,6 +155,12 @@ mod tests {
     #[test]
     fn traditional_and_full_width_spellings_give_the_same_features() {
         assert_eq!(of("請問發貨了嗎？"), of("请问发货了吗?"));
+    }
+
+    #[test]
+    fn character_grams_run_across_punctuation_but_not_in_english() {
+        assert!(of("好评!物流快").contains(&hash(HAN_GRAM, &["评!物".as_bytes()])));
+        assert!(!of("where is it?").contains(&hash(HAN_GRAM, &["?".as_bytes()])));
     }
 
     #[test]
