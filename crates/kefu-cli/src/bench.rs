@@ -5,6 +5,7 @@
 //! relay (another child: no JSON, no store) with the same clients in the
 //! same run, so the figures can be read as ratios on a noisy machine.
 
+mod history;
 mod kb;
 mod load;
 mod nlu;
@@ -28,6 +29,8 @@ pub enum BenchCommand {
     Nlu(nlu::NluArgs),
     /// Durable message ingest through the store against a raw rusqlite loop (BENCHMARKS.md S7).
     Store(store::StoreArgs),
+    /// The desk's read paths over a year of history, 20M messages by default (BENCHMARKS.md S7).
+    History(history::HistoryArgs),
     /// Knowledge-base index build and top-5 search at a size (BENCHMARKS.md S6).
     Kb(kb::KbArgs),
     /// The bare relay `bench chat` compares against (started by it).
@@ -82,6 +85,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Nlu(args) => nlu::run(args),
         BenchCommand::Store(args) => store::run(args).await,
         BenchCommand::Kb(args) => kb::run(args),
+        BenchCommand::History(args) => history::run(args).await,
         BenchCommand::RelayServer { listen } => relay::serve(listen).await,
     }
 }

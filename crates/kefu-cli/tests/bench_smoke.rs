@@ -1,4 +1,4 @@
-//! `kefu bench chat`, `store` and `kb` are benchmarks, not tests; this only keeps them working:
+//! `kefu bench chat`, `store`, `history` and `kb` are benchmarks, not tests; this only keeps them working:
 //! a tiny run completes, loses nothing and prints the documented keys.
 //! No figure it prints is asserted.
 
@@ -65,5 +65,21 @@ fn a_tiny_knowledge_run_reports_build_and_search() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     for key in ["build_entries_per_sec", "search_p99_ms", "search_top5_per_sec"] {
         assert!(report[key].is_number(), "{key} missing: {report}");
+    }
+}
+
+#[test]
+fn a_tiny_history_run_times_every_read_path() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "history", "--conversations", "400", "--messages-per-conversation", "3", "--queries", "5"])
+        .arg("--json")
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench history");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["messages"], 1200);
+    for key in ["queue_list", "history_tab", "customer_history", "transcript_page", "queue_search"] {
+        assert!(report[key]["p99_ms"].is_number(), "{key} missing: {report}");
     }
 }

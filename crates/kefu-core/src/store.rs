@@ -54,6 +54,30 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
+/// Which part of a shop's conversations a filter reads. A shop's year holds a
+/// few hundred open conversations among a million closed ones, so the stores
+/// read each part through its own partial index and order the closed part
+/// newest first (the history tab), rather than let averaged statistics pick
+/// a table scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSlice {
+    Open,
+    Closed,
+    Mixed,
+}
+
+impl ConversationFilter {
+    pub fn slice(&self) -> ListSlice {
+        let closed = self.statuses.iter().filter(|s| **s == ConversationStatus::Closed).count();
+        match (closed, self.statuses.len()) {
+            (_, 0) => ListSlice::Mixed,
+            (0, _) => ListSlice::Open,
+            (c, n) if c == n => ListSlice::Closed,
+            _ => ListSlice::Mixed,
+        }
+    }
+}
+
 /// A row of the conversation list: the conversation with who it is with and
 /// the newest message.
 #[derive(Debug, Clone, PartialEq, Eq)]

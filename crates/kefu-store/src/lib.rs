@@ -50,13 +50,21 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (1, "0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "0002_bot", include_str!("../migrations/sqlite/0002_bot.sql")),
     (3, "0003_knowledge", include_str!("../migrations/sqlite/0003_knowledge.sql")),
+    (4, "0004_list_indexes", include_str!("../migrations/sqlite/0004_list_indexes.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (1, "0001_init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "0002_bot", include_str!("../migrations/postgres/0002_bot.sql")),
     (3, "0003_knowledge", include_str!("../migrations/postgres/0003_knowledge.sql")),
+    (4, "0004_list_indexes", include_str!("../migrations/postgres/0004_list_indexes.sql")),
 ];
+
+/// The conversation list's order: who has waited longest first, then the
+/// rest by priority and recency.
+pub(crate) const OPEN_ORDER: &str = "c.waiting_since IS NULL, c.waiting_since, c.priority DESC, c.updated_at DESC";
+/// The history tab's order: the most recently closed first.
+pub(crate) const CLOSED_ORDER: &str = "c.closed_at DESC, c.updated_at DESC";
 
 /// The default SQLite file inside a data directory.
 pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {

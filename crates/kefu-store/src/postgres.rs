@@ -20,6 +20,8 @@ use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
+
+use crate::{CLOSED_ORDER, OPEN_ORDER};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
@@ -671,6 +673,12 @@ impl Store for PostgresStore {
         let search = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
         let like = search.as_ref().map(|q| format!("%{}%", q.replace(['%', '_', '\\'], "")));
         let limit = i64::from(f.limit.clamp(1, 500));
+        // Literal terms, so the partial indexes of migration 0004 match.
+        let (slice, order) = match f.slice() {
+            ListSlice::Open => ("AND c.status <> 'closed'", OPEN_ORDER),
+            ListSlice::Closed => ("AND c.status = 'closed'", CLOSED_ORDER),
+            ListSlice::Mixed => ("", OPEN_ORDER),
+        };
         let sql = format!(
             "SELECT {}, {}, {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id
              LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
@@ -680,7 +688,8 @@ impl Store for PostgresStore {
                AND ($4::uuid IS NULL OR c.customer_id = $4)
                AND ($5::text IS NULL OR cu.nickname LIKE $6 OR cu.phone LIKE $6
                     OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id AND o.order_no = $5))
-             ORDER BY c.waiting_since IS NULL, c.waiting_since, c.priority DESC, c.updated_at DESC
+               {slice}
+             ORDER BY {order}
              LIMIT $7",
             prefixed("c", CONVERSATION_COLS),
             prefixed("cu", CUSTOMER_COLS),

@@ -22,6 +22,8 @@ use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
+
+use crate::{CLOSED_ORDER, OPEN_ORDER};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use uuid::Uuid;
@@ -728,10 +730,19 @@ impl Store for SqliteStore {
                         " AND (cu.nickname LIKE {l} OR cu.phone LIKE {l} OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id AND o.order_no = {exact}))"
                     );
                 }
-                sql += &format!(
-                    " ORDER BY c.waiting_since IS NULL, c.waiting_since, c.priority DESC, c.updated_at DESC LIMIT {}",
-                    push(Value::Integer(i64::from(f.limit.clamp(1, 500))))
-                );
+                // Literal terms, so the partial indexes of migration 0004 match.
+                let order = match f.slice() {
+                    ListSlice::Open => {
+                        sql += " AND c.status <> 'closed'";
+                        OPEN_ORDER
+                    }
+                    ListSlice::Closed => {
+                        sql += " AND c.status = 'closed'";
+                        CLOSED_ORDER
+                    }
+                    ListSlice::Mixed => OPEN_ORDER,
+                };
+                sql += &format!(" ORDER BY {order} LIMIT {}", push(Value::Integer(i64::from(f.limit.clamp(1, 500)))));
                 let rows = c
                     .prepare(&sql)
                     .and_then(|mut s| {

@@ -75,6 +75,7 @@ contract!(
     assignment_respects_capacity_and_state,
     a_customer_has_one_open_conversation,
     conversation_list_filters_searches_and_sorts_by_longest_wait,
+    closed_and_open_lists_are_separate_and_closed_is_newest_first,
     server_key_is_created_once,
     a_bot_turn_is_written_whole_or_not_at_all,
     knowledge_entries_belong_to_one_shop,
@@ -538,6 +539,34 @@ async fn conversation_list_filters_searches_and_sorts_by_longest_wait(store: &dy
     assert!(store.conversations(&none).await.expect("no shops").is_empty());
     let mine = ConversationFilter { shops: vec![s.id], customer: Some(li.id), limit: 10, ..Default::default() };
     assert_eq!(store.conversations(&mine).await.expect("by customer").len(), 1);
+}
+
+async fn closed_and_open_lists_are_separate_and_closed_is_newest_first(store: &dyn Store) {
+    let s = shop(store, "kappa").await;
+    let people: Vec<Customer> = ["a", "b", "c"].iter().map(|n| customer(s.id, n)).collect();
+    store.upsert_customers(&people).await.expect("customers");
+    let mut ids = Vec::new();
+    for p in &people {
+        ids.push(conversation_for(store, s.id, p.id).await.id);
+    }
+    // b closes first, then a; c stays open.
+    store.close_conversation(ids[1], Timestamp(T0.0 + 1_000)).await.expect("close b");
+    store.close_conversation(ids[0], Timestamp(T0.0 + 2_000)).await.expect("close a");
+    let list = |statuses: Vec<ConversationStatus>| ConversationFilter {
+        shops: vec![s.id],
+        statuses,
+        limit: 10,
+        ..Default::default()
+    };
+    let closed = store.conversations(&list(vec![ConversationStatus::Closed])).await.expect("closed");
+    assert_eq!(closed.iter().map(|o| o.conversation.id).collect::<Vec<_>>(), vec![ids[0], ids[1]]);
+    let open = store
+        .conversations(&list(vec![ConversationStatus::Bot, ConversationStatus::Queued, ConversationStatus::Assigned]))
+        .await
+        .expect("open");
+    assert_eq!(open.iter().map(|o| o.conversation.id).collect::<Vec<_>>(), vec![ids[2]]);
+    let everything = store.conversations(&list(vec![])).await.expect("all");
+    assert_eq!(everything.len(), 3);
 }
 
 async fn server_key_is_created_once(store: &dyn Store) {
