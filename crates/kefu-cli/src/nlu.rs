@@ -27,6 +27,10 @@ pub enum NluCommand {
         /// Drop features seen in fewer texts.
         #[arg(long, default_value_t = 2)]
         min_df: u32,
+        /// With `oos` rows: the share of held-out questions answered right that the
+        /// out-of-scope threshold may turn away.
+        #[arg(long, default_value_t = TrainConfig::default().in_scope_loss)]
+        in_scope_loss: f32,
     },
     /// Accuracy, macro-F1, per-label precision/recall, confusions, out-of-scope recall.
     Eval {
@@ -74,12 +78,13 @@ pub struct RowArgs {
 
 pub fn run(command: NluCommand) -> anyhow::Result<()> {
     match command {
-        NluCommand::Train { data, out, rows, c, min_df } => {
+        NluCommand::Train { data, out, rows, c, min_df, in_scope_loss } => {
+            anyhow::ensure!((0.0..=1.0).contains(&in_scope_loss), "--in-scope-loss must be between 0 and 1");
             let mut examples = Vec::new();
             for path in &data {
                 examples.extend(read_examples(path, &rows)?);
             }
-            let config = TrainConfig { c, min_df, ..TrainConfig::default() };
+            let config = TrainConfig { c, min_df, in_scope_loss, ..TrainConfig::default() };
             let bar = bar();
             let started = std::time::Instant::now();
             let report = |stage: &str, done: u64, total: u64| {

@@ -53,7 +53,7 @@ impl Default for TrainConfig {
             holdout: 0.1,
             seed: 7,
             learners: vec![Learner::Svm, Learner::NbSvm, Learner::Softmax],
-            in_scope_loss: 0.005,
+            in_scope_loss: 0.002,
         }
     }
 }
