@@ -17,8 +17,9 @@ use hdrhistogram::Histogram;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::ConversationStatus;
 use kefu_core::customer::{Customer, Tier};
+
+use super::store::bench_customer;
 use kefu_core::id::{ConversationId, CustomerId, ShopId};
-use kefu_core::money::Fen;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
 use kefu_core::store::{ConversationFilter, Store};
 use serde_json::json;
@@ -252,17 +253,15 @@ async fn seed_customers(store: &dyn Store, customers: usize) -> anyhow::Result<(
     for chunk in (0..customers).collect::<Vec<_>>().chunks(10_000) {
         let batch: Vec<Customer> = chunk
             .iter()
-            .map(|&i| Customer {
-                id: CustomerId::from_uuid(id(CUSTOMER_BASE + i as u128)),
-                shop_id: ShopId::from_uuid(id(SHOP)),
-                external_id: Some(format!("h{i}")),
-                nickname: format!("买家{i}"),
-                tier: if i % 20 == 0 { Tier::Vip } else { Tier::Normal },
-                tags: vec![],
-                phone: None,
-                lifetime_spend: Fen(0),
-                complaint_count: 0,
-                created_at: now,
+            .map(|&i| {
+                let tier = if i % 20 == 0 { Tier::Vip } else { Tier::Normal };
+                bench_customer(
+                    CustomerId::from_uuid(id(CUSTOMER_BASE + i as u128)),
+                    ShopId::from_uuid(id(SHOP)),
+                    i,
+                    tier,
+                    now,
+                )
             })
             .collect();
         store.upsert_customers(&batch).await?;

@@ -74,18 +74,7 @@ async fn seed(backend: &kefu_store::Backend, conversations: usize) -> anyhow::Re
     };
     store.create_shop(&shop).await?;
     let customers: Vec<Customer> = (0..conversations)
-        .map(|i| Customer {
-            id: CustomerId::from_uuid(id(1_000_000 + i as u128)),
-            shop_id: shop.id,
-            external_id: Some(format!("c{i}")),
-            nickname: format!("买家{i}"),
-            tier: Tier::Normal,
-            tags: vec![],
-            phone: None,
-            lifetime_spend: Fen(0),
-            complaint_count: 0,
-            created_at: now,
-        })
+        .map(|i| bench_customer(CustomerId::from_uuid(id(1_000_000 + i as u128)), shop.id, i, Tier::Normal, now))
         .collect();
     store.upsert_customers(&customers).await?;
     let mut ids = Vec::with_capacity(conversations);
@@ -112,6 +101,22 @@ async fn seed(backend: &kefu_store::Backend, conversations: usize) -> anyhow::Re
         ids.push(conv.id);
     }
     Ok(Seeded { store, customers: customers.iter().map(|c| c.id).collect(), conversations: ids })
+}
+
+/// The n-th shopper of a bench shop: 买家n, external id cn.
+pub(super) fn bench_customer(id: CustomerId, shop: ShopId, n: usize, tier: Tier, now: Timestamp) -> Customer {
+    Customer {
+        id,
+        shop_id: shop,
+        external_id: Some(format!("c{n}")),
+        nickname: format!("买家{n}"),
+        tier,
+        tags: vec![],
+        phone: None,
+        lifetime_spend: Fen(0),
+        complaint_count: 0,
+        created_at: now,
+    }
 }
 
 /// Appends through the store; (msgs/s, latency histogram in µs).
