@@ -679,10 +679,13 @@ impl Store for PostgresStore {
             ListSlice::Closed => ("AND c.status = 'closed'", CLOSED_ORDER),
             ListSlice::Mixed => ("", OPEN_ORDER),
         };
+        // With `= ANY` PostgreSQL cannot read an index in order, so the history
+        // tab of one shop would sort all its closed conversations.
+        let shop_term = if shops.len() == 1 { "c.shop_id = ($1::uuid[])[1]" } else { "c.shop_id = ANY($1)" };
         let sql = format!(
             "SELECT {}, {}, {} FROM conversations c JOIN customers cu ON cu.id = c.customer_id
              LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
-             WHERE c.shop_id = ANY($1)
+             WHERE {shop_term}
                AND (cardinality($2::text[]) = 0 OR c.status = ANY($2))
                AND ($3::uuid IS NULL OR c.assigned_agent = $3)
                AND ($4::uuid IS NULL OR c.customer_id = $4)

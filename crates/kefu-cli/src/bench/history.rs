@@ -1,5 +1,5 @@
 //! `kefu bench history` (BENCHMARKS.md S7, second half): the desk's read
-//! paths on a SQLite store holding a year of history — by default 1M
+//! paths on a SQLite (or, with `--database-url`, PostgreSQL) store holding a year of history — by default 1M
 //! conversations and 20M messages — measured through the `Store` verbs the
 //! API calls, so the figures are what an agent's screen waits for.
 //!
@@ -48,6 +48,10 @@ pub struct HistoryArgs {
     /// Keep the seeded database here (and reuse it when it is already there).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Measure the PostgreSQL store on this server instead (schema `bench_history`,
+    /// kept and reused like `--dir`).
+    #[arg(long)]
+    pub database_url: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -64,6 +68,7 @@ const MESSAGE_BASE: u128 = 3 << 40;
 /// one per customer; the rest are closed.
 const OPEN: usize = 300;
 const YEAR_START_MS: i64 = 1_763_000_000_000;
+const PG_SCHEMA: &str = "bench_history";
 const DAY_MS: i64 = 86_400_000;
 
 pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
@@ -71,14 +76,23 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
         args.conversations > 0 && args.messages_per_conversation > 0 && args.per_customer > 0 && args.queries > 0,
         "counts must be positive"
     );
-    let (dir, temporary) = match &args.dir {
-        Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("kefu-bench-history-{}", std::process::id())), true),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("history.db");
-    let backend = kefu_store::Backend::Sqlite { path: path.clone(), durability: kefu_store::Durability::Full };
     let customers = args.conversations.div_ceil(args.per_customer);
+    let (backend, dir, temporary) = match (&args.database_url, &args.dir) {
+        (Some(url), _) => {
+            let backend =
+                kefu_store::Backend::Postgres { url: url.clone(), schema: Some(PG_SCHEMA.to_owned()), pool_size: 4 };
+            (backend, None, false)
+        }
+        (None, dir) => {
+            let (dir, temporary) = match dir {
+                Some(d) => (d.clone(), false),
+                None => (std::env::temp_dir().join(format!("kefu-bench-history-{}", std::process::id())), true),
+            };
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.join("history.db");
+            (kefu_store::Backend::Sqlite { path, durability: kefu_store::Durability::Full }, Some(dir), temporary)
+        }
+    };
     let store = kefu_store::open(&backend).await?;
     let seed_seconds = if store.shop(ShopId::from_uuid(id(SHOP))).await?.is_none() {
         let started = Instant::now();
@@ -87,16 +101,23 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
         // Let the store's writer thread let go of the file.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let a = args.clone();
-        let p = path.clone();
-        tokio::task::spawn_blocking(move || seed_history(&p, &a, customers)).await??;
+        let b = backend.clone();
+        tokio::task::spawn_blocking(move || match b {
+            kefu_store::Backend::Sqlite { path, .. } => seed_history(&path, &a, customers),
+            kefu_store::Backend::Postgres { url, .. } => seed_history_postgres(&url, &a, customers),
+        })
+        .await??;
         Some(started.elapsed().as_secs_f64())
     } else {
-        eprintln!("reusing {}", path.display());
+        eprintln!("reusing the seeded history");
         drop(store);
         None
     };
     let store = kefu_store::open(&backend).await?;
-    let db_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let db_bytes = match &backend {
+        kefu_store::Backend::Sqlite { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        kefu_store::Backend::Postgres { .. } => 0,
+    };
     let shop = ShopId::from_uuid(id(SHOP));
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let mut pick = |n: usize| {
@@ -175,14 +196,15 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
     })
     .await?;
     drop(store);
-    if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
+    if let (Some(dir), true) = (dir, temporary) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let row =
         |h: &Histogram<u64>| json!({ "p50_ms": ms(h, 0.5), "p99_ms": ms(h, 0.99), "max_ms": h.max() as f64 / 1000.0 });
     let report = json!({
+        "backend": if args.database_url.is_some() { "postgres" } else { "sqlite" },
         "conversations": args.conversations,
         "messages": args.conversations * args.messages_per_conversation,
         "customers": customers,
@@ -198,11 +220,11 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
         println!("{report}");
     } else {
         println!(
-            "{} conversations, {} messages, {} customers, {:.1} GB{}",
+            "{} conversations, {} messages, {} customers{}{}",
             args.conversations,
             args.conversations * args.messages_per_conversation,
             customers,
-            db_bytes as f64 / 1e9,
+            if db_bytes > 0 { format!(", {:.1} GB", db_bytes as f64 / 1e9) } else { String::new() },
             seed_seconds.map(|s| format!(", seeded in {s:.0} s")).unwrap_or_default()
         );
         for (name, h) in [
@@ -340,5 +362,76 @@ fn seed_history(path: &std::path::Path, args: &HistoryArgs, customers: usize) ->
     bar.finish_and_clear();
     eprintln!("analysing…");
     c.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+/// The same history on PostgreSQL, generated by the server itself
+/// (`generate_series`, 50k conversations per statement) through psql.
+fn seed_history_postgres(url: &str, args: &HistoryArgs, customers: usize) -> anyhow::Result<()> {
+    let (total, per) = (args.conversations, args.messages_per_conversation);
+    let open = OPEN.min(customers);
+    let lines: Vec<String> = LINES.iter().map(|l| format!("'{l}'")).collect();
+    let bar = indicatif::ProgressBar::new((total * per) as u64);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    const CHUNK: usize = 50_000;
+    for start in (0..total).step_by(CHUNK) {
+        let end = (start + CHUNK).min(total);
+        let sql = format!(
+            "SET synchronous_commit = off;
+             CREATE OR REPLACE FUNCTION pg_temp.kid(n bigint) RETURNS uuid LANGUAGE sql IMMUTABLE AS
+               $$ SELECT ('6b656675' || '00000000' || lpad(to_hex(n), 16, '0'))::uuid $$;
+             BEGIN;
+             CREATE TEMP TABLE g ON COMMIT DROP AS
+               SELECT i, {YEAR_START_MS}::bigint + (i * 365 * {DAY_MS}::bigint) / {total} AS created
+               FROM generate_series({start}::bigint, {last}::bigint) i;
+             INSERT INTO conversations (id, shop_id, customer_id, channel, status, assigned_agent, skill_group,
+                 priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at)
+               SELECT pg_temp.kid({cb} + i), pg_temp.kid({shop}), pg_temp.kid({cub} + i % {customers}), 'web',
+                 CASE WHEN i >= {first_open} THEN CASE WHEN i % 2 = 0 THEN 'queued' ELSE 'bot' END ELSE 'closed' END,
+                 NULL, NULL, 0, '{{}}',
+                 CASE WHEN i < {first_open} AND i % 3 = 0 THEN 4 + i % 2 END,
+                 {per}, CASE WHEN i >= {first_open} THEN created + {per} * 20000 END,
+                 created, created + {per} * 20000, CASE WHEN i < {first_open} THEN created + {per} * 20000 END
+               FROM g;
+             INSERT INTO messages (conversation_id, seq, id, shop_id, sender_kind, sender_id, kind, text, client_msg_id, created_at)
+               SELECT pg_temp.kid({cb} + i), s, pg_temp.kid({mb} + i * {per} + s), pg_temp.kid({shop}),
+                 CASE WHEN s % 2 = 1 THEN 'customer' ELSE 'bot' END,
+                 CASE WHEN s % 2 = 1 THEN pg_temp.kid({cub} + i % {customers}) END,
+                 'text', (ARRAY[{lines}])[s % {n_lines} + 1],
+                 CASE WHEN s % 2 = 1 THEN 'm' || (i * {per} + s) END, created + s * 20000
+               FROM g, generate_series(1, {per}) s;
+             COMMIT;",
+            last = end - 1,
+            cb = CONVERSATION_BASE,
+            cub = CUSTOMER_BASE,
+            mb = MESSAGE_BASE,
+            shop = SHOP,
+            first_open = total - open,
+            lines = lines.join(", "),
+            n_lines = LINES.len(),
+        );
+        let out = std::process::Command::new("psql")
+            .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+            .env("PGOPTIONS", format!("-c search_path={PG_SCHEMA}"))
+            .output()
+            .context("running psql (Debian package postgresql-client)")?;
+        anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+        bar.set_position((end * per) as u64);
+    }
+    bar.finish_and_clear();
+    let out = std::process::Command::new("psql")
+        .args([
+            url,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "VACUUM ANALYZE conversations",
+            "-c",
+            "VACUUM ANALYZE messages",
+        ])
+        .env("PGOPTIONS", format!("-c search_path={PG_SCHEMA}"))
+        .output()?;
+    anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
     Ok(())
 }
