@@ -39,6 +39,8 @@ const MAILBOX: usize = 1024;
 /// Writes go out at once (write buffer 0): a frame is written as it is sent.
 const READ_BUFFER: usize = 4 * 1024;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after `hello` live deliveries wait for the client's first frame (see `run`).
+const RESUME_GRACE: Duration = Duration::from_millis(200);
 const RESUME_PAGE: u32 = 500;
 /// Consecutive rate-limited frames after which a flooding client is cut off.
 const FLOOD_CUTOFF: u32 = 500;
@@ -176,6 +178,12 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
     let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
     tokio::pin!(hello_deadline);
     let mut greeted = false;
+    // Right after `hello` the bus holds its deliveries until the client's next
+    // frame (at most RESUME_GRACE): a reconnecting client sends `resume` at
+    // once, and its backlog must go out before newer live messages.
+    let hold = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(hold);
+    let mut holding = false;
     loop {
         // Biased: shut down first, then hand over what the bus already
         // delivered before reading the client's next frame, so a `ping`
@@ -186,17 +194,23 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
                 let _ = conn.socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }))).await;
                 break;
             }
-            delivery = inbox.recv() => {
+            delivery = inbox.recv(), if !holding => {
                 let Some(delivery) = delivery else { break };
                 if conn.on_delivery(delivery).await.is_err() { break }
             }
             frame = conn.socket.recv() => {
                 let Some(Ok(frame)) = frame else { break };
+                let was_greeted = greeted;
                 match conn.on_frame(frame, &mut greeted).await {
                     Ok(true) => {}
                     Ok(false) | Err(_) => break,
                 }
+                holding = !was_greeted && greeted;
+                if holding {
+                    hold.as_mut().reset(tokio::time::Instant::now() + RESUME_GRACE);
+                }
             }
+            _ = &mut hold, if holding => holding = false,
             _ = &mut hello_deadline, if !greeted => {
                 let _ = conn.send_json(json!({"type": "error", "code": Code::Unauthenticated.as_str(), "message": "no hello within 10 seconds"})).await;
                 break;
