@@ -130,8 +130,12 @@ struct Conn {
     who: Option<Who>,
     mailbox: Mailbox,
     subscriptions: HashMap<Topic, Subscription>,
-    /// Highest seq delivered per resumed conversation.
+    /// Highest seq delivered per resumed conversation (and per shopper's
+    /// open conversation, tracked from `hello`).
     delivered: HashMap<ConversationId, i64>,
+    /// The shopper's open conversation's last seq at `hello`: live delivery
+    /// began after it, so a later `resume` owes only what came before.
+    floor: HashMap<ConversationId, i64>,
     bucket: TokenBucket,
     limited_in_a_row: u32,
     /// A shopper's open conversation as the server last told this connection.
@@ -171,6 +175,7 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
         mailbox,
         subscriptions: HashMap::new(),
         delivered: HashMap::new(),
+        floor: HashMap::new(),
         bucket,
         limited_in_a_row: 0,
         open_conversation: None,
@@ -357,6 +362,13 @@ impl Conn {
         for topic in topics {
             self.subscribe(topic);
         }
+        if let Some(id) = self.open_conversation.filter(|_| self.for_customer()) {
+            // Read after subscribing: whatever is newer arrives live or is
+            // filled from the store, and a `resume` owes only what is older.
+            let last = self.state.ctx.store.conversation(id).await.map_err(ApiError::from)?.map_or(0, |c| c.last_seq);
+            self.delivered.insert(id, last);
+            self.floor.insert(id, last);
+        }
         self.send_json(welcome).await.map_err(|_| frame_error(Code::Internal, "socket"))
     }
 
@@ -452,12 +464,35 @@ impl Conn {
         check_access(&self.state, &self.who, id).await?;
         // Subscribe before reading the store, so nothing falls between.
         self.subscribe(if self.for_customer() { Topic::Conversation(id) } else { Topic::Watch(id) });
-        self.delivered.insert(id, after_seq.max(0));
+        match self.floor.remove(&id) {
+            Some(floor) => {
+                // Tracked since `hello`: send what came before it, never again what came live.
+                self.deliver_between(id, after_seq.max(0), floor).await?;
+                let last = self.delivered.entry(id).or_insert(0);
+                *last = (*last).max(after_seq);
+            }
+            None => {
+                self.delivered.insert(id, after_seq.max(0));
+            }
+        }
         self.fill_gap(id).await?;
         let last = self.delivered.get(&id).copied().unwrap_or(0);
         self.send_json(json!({"type": "resumed", "conversation_id": id.to_string(), "last_seq": last}))
             .await
             .map_err(|_| frame_error(Code::Internal, "socket"))
+    }
+
+    /// Delivers from the store the messages with `after < seq <= up_to`.
+    async fn deliver_between(&mut self, id: ConversationId, mut after: i64, up_to: i64) -> Result<(), FrameError> {
+        while after < up_to {
+            let page = self.state.ctx.store.messages_after(id, after, RESUME_PAGE).await.map_err(ApiError::from)?;
+            let Some(last) = page.last().map(|m| m.seq) else { return Ok(()) };
+            for m in page.iter().filter(|m| m.seq <= up_to) {
+                self.deliver_message(m, None).await?;
+            }
+            after = last;
+        }
+        Ok(())
     }
 
     /// Delivers from the store everything after the last delivered seq.

@@ -128,6 +128,46 @@ async fn resume_delivers_every_missed_message_exactly_once_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_resume_never_repeats_what_arrived_live() {
+    let app = TestApp::spawn().await;
+    let agent = app.login("agent-a").await;
+    let mut agent_ws = app.agent_ws(&agent).await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut customer = app.customer_ws(&token).await;
+    customer.send(json!({"type": "send", "client_msg_id": "c-1", "text": "在吗"})).await;
+    let conversation_id = customer.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    customer.recv_type("message").await;
+    app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
+    drop(customer);
+    for i in 0..3 {
+        agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": format!("a-{i}"), "text": format!("回复 {i}")})).await;
+        agent_ws.recv_type("ack").await;
+    }
+    // Back online, but busy: a ping first, then a live message, then the resume.
+    let mut customer = app.customer_ws(&token).await;
+    customer.send(json!({"type": "ping"})).await;
+    customer.recv_type("pong").await;
+    agent_ws
+        .send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": "a-live", "text": "还在吗"}))
+        .await;
+    agent_ws.recv_type("ack").await;
+    assert_eq!(customer.recv_type("message").await["message"]["seq"], 5);
+    customer.send(json!({"type": "resume", "conversation_id": conversation_id, "after_seq": 1})).await;
+    let mut seqs = Vec::new();
+    loop {
+        let v = customer.recv().await;
+        match v["type"].as_str() {
+            Some("message") => seqs.push(v["message"]["seq"].as_i64().expect("seq")),
+            Some("resumed") => break,
+            _ => {}
+        }
+    }
+    assert_eq!(seqs, vec![2, 3, 4], "the backlog, without the live message again");
+    let rest = customer.drain().await;
+    assert!(rest.iter().all(|v| v["type"] != "message"), "no message twice: {rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_never_reach_the_customer() {
     let app = TestApp::spawn().await;
     let agent = app.login("agent-a").await;
