@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, WsClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_and_agent_talk_in_real_time() {
@@ -89,9 +89,15 @@ async fn a_retried_send_is_stored_once() {
     assert_eq!(history["messages"].as_array().map(Vec::len), Some(1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_delivers_every_missed_message_exactly_once_in_order() {
-    let app = TestApp::spawn().await;
+/// A shopper who wrote once (seq 1), was accepted, and went offline while
+/// the agent wrote `replies` more (seq 2…).
+struct Offline {
+    agent_ws: WsClient,
+    token: String,
+    conversation_id: String,
+}
+
+async fn shopper_offline_while_agent_writes(app: &TestApp, replies: usize) -> Offline {
     let agent = app.login("agent-a").await;
     let mut agent_ws = app.agent_ws(&agent).await;
     let (token, _) = app.visitor(&app.shop_a).await;
@@ -100,13 +106,18 @@ async fn resume_delivers_every_missed_message_exactly_once_in_order() {
     let conversation_id = customer.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
     customer.recv_type("message").await;
     app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
-
-    // The customer goes offline; the agent keeps writing.
     drop(customer);
-    for i in 0..5 {
+    for i in 0..replies {
         agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": format!("a-{i}"), "text": format!("回复 {i}")})).await;
         agent_ws.recv_type("ack").await;
     }
+    Offline { agent_ws, token, conversation_id }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_delivers_every_missed_message_exactly_once_in_order() {
+    let app = TestApp::spawn().await;
+    let Offline { mut agent_ws, token, conversation_id } = shopper_offline_while_agent_writes(&app, 5).await;
     let mut customer = app.customer_ws(&token).await;
     customer.send(json!({"type": "resume", "conversation_id": conversation_id, "after_seq": 1})).await;
     // One more arrives while resuming.
@@ -130,19 +141,7 @@ async fn resume_delivers_every_missed_message_exactly_once_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_resume_never_repeats_what_arrived_live() {
     let app = TestApp::spawn().await;
-    let agent = app.login("agent-a").await;
-    let mut agent_ws = app.agent_ws(&agent).await;
-    let (token, _) = app.visitor(&app.shop_a).await;
-    let mut customer = app.customer_ws(&token).await;
-    customer.send(json!({"type": "send", "client_msg_id": "c-1", "text": "在吗"})).await;
-    let conversation_id = customer.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
-    customer.recv_type("message").await;
-    app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation_id}/accept"), None).await;
-    drop(customer);
-    for i in 0..3 {
-        agent_ws.send(json!({"type": "send", "conversation_id": conversation_id, "client_msg_id": format!("a-{i}"), "text": format!("回复 {i}")})).await;
-        agent_ws.recv_type("ack").await;
-    }
+    let Offline { mut agent_ws, token, conversation_id } = shopper_offline_while_agent_writes(&app, 3).await;
     // Back online, but busy: a ping first, then a live message, then the resume.
     let mut customer = app.customer_ws(&token).await;
     customer.send(json!({"type": "ping"})).await;
