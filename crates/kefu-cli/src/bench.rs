@@ -71,6 +71,10 @@ pub struct ChatArgs {
     /// in, every idle shopper's socket is dropped and opened again; 0 skips it.
     #[arg(long, default_value_t = 0.0)]
     pub storm: f64,
+    /// Also drive the npm `ws` relay in this directory (bench/peers/ws_relay, after
+    /// `npm ci` there) with the same clients: the second peer of BENCHMARKS.md S1/S8.
+    #[arg(long)]
+    pub ws_peer: Option<std::path::PathBuf>,
     /// SQLite durability of the server under test: full or normal.
     #[arg(long, default_value = "full")]
     pub durability: String,
@@ -115,7 +119,8 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         "kefu bench chat: {} sockets ({active} active, {agents} agents), {} msg/s for {} s, durability {}",
         args.connections, args.rate, args.duration, args.durability
     ));
-    let seeded = target::seed(args.connections, agents, args.per_agent + 1).await.context("seeding the bench store")?;
+    let seeded =
+        target::seed(args.connections, active, agents, args.per_agent + 1).await.context("seeding the bench store")?;
     let kefu = target::Server::kefu(&seeded.data_dir, &args.durability, args.bot).await?;
     say(&format!("kefu serving on {} (pid {})", kefu.addr, kefu.pid()));
     let kefu_run = drive(&kefu, Kind::Kefu(&seeded), &args, active, agents, &say).await?;
@@ -127,7 +132,18 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     let bare_run = drive(&bare, Kind::Bare, &args, active, agents, &say).await?;
     drop(bare);
 
-    report(&args, active, agents, &kefu_run, &bare_run);
+    let ws_run = match &args.ws_peer {
+        Some(dir) => {
+            let peer = target::Server::node_relay(dir).await?;
+            say(&format!("npm ws relay serving on {} (pid {})", peer.addr, peer.pid()));
+            let run = drive(&peer, Kind::Bare, &args, active, agents, &say).await?;
+            drop(peer);
+            Some(run)
+        }
+        None => None,
+    };
+
+    report(&args, active, agents, &kefu_run, &bare_run, ws_run.as_ref());
     Ok(())
 }
 
@@ -184,13 +200,14 @@ async fn drive(
     Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec, storm })
 }
 
-fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run) {
+fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run, ws: Option<&Run>) {
     let sat = |r: &Run| r.saturated.as_ref().map(|s| s.msgs_per_sec);
-    let ratio = match (sat(kefu), sat(bare)) {
+    let ratio_to = |peer: &Run| match (sat(kefu), sat(peer)) {
         (Some(k), Some(b)) if b > 0.0 => Some(k / b),
         _ => None,
     };
-    let value = json!({
+    let ratio = ratio_to(bare);
+    let mut value = json!({
         "connections": args.connections,
         "active": active,
         "agents": agents,
@@ -225,35 +242,58 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run)
         "storm_relay_p99_ms": kefu.storm.as_ref().map(|(o, _)| o.relay.p99),
         "storm_lost": kefu.storm.as_ref().map(|(o, _)| o.lost),
         "bare_storm_seconds": bare.storm.as_ref().map(|(_, s)| s.seconds),
+        "storm_resumed_messages": kefu.storm.as_ref().map(|(_, s)| s.resumed_messages),
         "bare_storm_relay_p99_ms": bare.storm.as_ref().map(|(o, _)| o.relay.p99),
     });
+    // The npm ws peer's figures (null without --ws-peer), in a second macro call: one would be too deep.
+    let peer = json!({
+        "ws_relay_msgs_per_sec": ws.map(|w| w.open.msgs_per_sec),
+        "ws_relay_p99_ms": ws.map(|w| w.open.relay.p99),
+        "ws_relay_p999_ms": ws.map(|w| w.open.relay.p999),
+        "ws_relay_cpu_cores": ws.map(|w| w.open.server_cpu),
+        "ws_relay_max_msgs_per_sec": ws.and_then(sat),
+        "ws_rss_per_idle_socket_kib": ws.map(|w| w.rss_per_idle_socket_kib),
+        "ws_storm_seconds": ws.and_then(|w| w.storm.as_ref().map(|(_, s)| s.seconds)),
+        "ws_storm_relay_p99_ms": ws.and_then(|w| w.storm.as_ref().map(|(o, _)| o.relay.p99)),
+        "max_throughput_ratio_vs_ws": ws.and_then(ratio_to),
+    });
+    if let (Some(all), serde_json::Value::Object(peer)) = (value.as_object_mut(), peer) {
+        all.extend(peer);
+    }
     if args.json {
         println!("{value}");
         return;
     }
     println!();
-    println!("{:<34} {:>14} {:>14}", "", "kefu", "bare relay");
-    let row = |name: &str, k: f64, b: f64| println!("{name:<34} {k:>14.2} {b:>14.2}");
-    row("open-loop msgs/s", kefu.open.msgs_per_sec, bare.open.msgs_per_sec);
-    row("ack p50 ms", kefu.open.ack.p50, bare.open.ack.p50);
-    row("ack p99 ms", kefu.open.ack.p99, bare.open.ack.p99);
-    row("ack p999 ms", kefu.open.ack.p999, bare.open.ack.p999);
-    row("relay p50 ms", kefu.open.relay.p50, bare.open.relay.p50);
-    row("relay p99 ms", kefu.open.relay.p99, bare.open.relay.p99);
-    row("relay p999 ms", kefu.open.relay.p999, bare.open.relay.p999);
-    row("lost", kefu.open.lost as f64, bare.open.lost as f64);
-    row("server CPU (cores)", kefu.open.server_cpu, bare.open.server_cpu);
-    row("RSS per idle socket KiB", kefu.rss_per_idle_socket_kib, bare.rss_per_idle_socket_kib);
-    row("handshakes/s", kefu.handshakes_per_sec, bare.handshakes_per_sec);
-    if let (Some(k), Some(b)) = (sat(kefu), sat(bare)) {
-        row("saturated msgs/s", k, b);
+    let third = |f: &dyn Fn(&Run) -> f64| ws.map_or(String::new(), |w| format!(" {:>14.2}", f(w)));
+    println!("{:<38} {:>14} {:>14}{}", "", "kefu", "bare relay", if ws.is_some() { "         npm ws" } else { "" });
+    let row =
+        |name: &str, f: &dyn Fn(&Run) -> f64| println!("{name:<38} {:>14.2} {:>14.2}{}", f(kefu), f(bare), third(f));
+    row("open-loop msgs/s", &|r| r.open.msgs_per_sec);
+    row("ack p50 ms", &|r| r.open.ack.p50);
+    row("ack p99 ms", &|r| r.open.ack.p99);
+    row("ack p999 ms", &|r| r.open.ack.p999);
+    row("relay p50 ms", &|r| r.open.relay.p50);
+    row("relay p99 ms", &|r| r.open.relay.p99);
+    row("relay p999 ms", &|r| r.open.relay.p999);
+    row("lost", &|r| r.open.lost as f64);
+    row("server CPU (cores)", &|r| r.open.server_cpu);
+    row("RSS per idle socket KiB", &|r| r.rss_per_idle_socket_kib);
+    row("handshakes/s", &|r| r.handshakes_per_sec);
+    if sat(kefu).is_some() {
+        row("saturated msgs/s", &|r| sat(r).unwrap_or(0.0));
     }
-    if let (Some((ko, ks)), Some((bo, bs))) = (&kefu.storm, &bare.storm) {
-        row("storm: seconds to reconnect all idle", ks.seconds, bs.seconds);
-        row("storm: handshakes/s", ks.handshakes_per_sec, bs.handshakes_per_sec);
-        row("storm: relay p99 ms meanwhile", ko.relay.p99, bo.relay.p99);
+    let storm = |r: &Run, f: &dyn Fn(&Outcome, &load::Storm) -> f64| r.storm.as_ref().map_or(0.0, |(o, s)| f(o, s));
+    if kefu.storm.is_some() {
+        row("storm: seconds to reconnect all idle", &|r| storm(r, &|_, s| s.seconds));
+        row("storm: handshakes/s", &|r| storm(r, &|_, s| s.handshakes_per_sec));
+        row("storm: messages resumed", &|r| storm(r, &|_, s| s.resumed_messages as f64));
+        row("storm: relay p99 ms meanwhile", &|r| storm(r, &|o, _| o.relay.p99));
     }
     if let Some(r) = ratio {
         println!("\nkefu saturated throughput = {:.0}% of the bare relay", r * 100.0);
+    }
+    if let Some(r) = ws.and_then(ratio_to) {
+        println!("kefu saturated throughput = {:.0}% of the npm ws relay", r * 100.0);
     }
 }

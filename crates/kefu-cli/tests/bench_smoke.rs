@@ -22,6 +22,8 @@ fn a_tiny_bench_run_prints_every_documented_key() {
     assert_eq!(report["lost"], 0, "every message reached its agent: {report}");
     assert_eq!(report["storm_reconnected"], 10, "every idle shopper came back: {report}");
     assert_eq!(report["storm_lost"], 0, "{report}");
+    // Each idle shopper resumed their conversation and got the two messages they said they missed.
+    assert_eq!(report["storm_resumed_messages"], 20, "{report}");
     assert!(report["sent"].as_u64() > Some(0), "something was sent: {report}");
 }
 

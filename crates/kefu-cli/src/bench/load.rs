@@ -32,6 +32,8 @@ const TEXT: &str = "亲，我的订单什么时候发货？急用";
 /// bot run measures the knowledge-base search as well as the order flows.
 const FAQ_TEXT: &str = "亲，你们默认发什么快递呀？";
 const CONNECT_PARALLEL: usize = 256;
+/// Messages a storm's reconnecting shopper asks to have resent.
+const RESUME_MISSED: i64 = 2;
 /// How long to wait for stragglers after the last scheduled send.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -99,6 +101,8 @@ fn histogram() -> Histogram<u64> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Storm {
     pub reconnected: usize,
+    /// Messages the reconnected shoppers' `resume` delivered (kefu only).
+    pub resumed_messages: u64,
     pub seconds: f64,
     pub handshakes_per_sec: f64,
 }
@@ -255,14 +259,24 @@ impl Fleet {
             // All at once, as when a load balancer or a mobile network drops them.
             drop(idle);
             let started = Instant::now();
-            let sockets = connect_all(addr, &hellos).await?;
-            anyhow::Ok((sockets, started.elapsed().as_secs_f64()))
+            let reopened = reconnect_all(addr, &hellos).await?;
+            anyhow::Ok((reopened, started.elapsed().as_secs_f64()))
         });
         let outcome = self.run(LoadPlan::OpenLoop { rate, duration }).await?;
-        let (sockets, seconds) = reconnect.await??;
-        let reconnected = sockets.len();
-        self.customers.extend(sockets);
-        Ok((outcome, Storm { reconnected, seconds, handshakes_per_sec: reconnected as f64 / seconds.max(1e-9) }))
+        let (reopened, seconds) = reconnect.await??;
+        let reconnected = reopened.len();
+        let mut resumed_messages = 0;
+        for (ws, delivered) in reopened {
+            resumed_messages += delivered;
+            self.customers.push(ws);
+        }
+        let storm = Storm {
+            reconnected,
+            resumed_messages,
+            seconds,
+            handshakes_per_sec: reconnected as f64 / seconds.max(1e-9),
+        };
+        Ok((outcome, storm))
     }
 
     pub async fn close(mut self) {
@@ -274,13 +288,22 @@ impl Fleet {
 
 /// Opens one socket per hello, `CONNECT_PARALLEL` handshakes at a time.
 async fn connect_all(addr: SocketAddr, hellos: &[Value]) -> anyhow::Result<Vec<Socket>> {
+    Ok(open_all(addr, hellos, false).await?.into_iter().map(|(ws, _)| ws).collect())
+}
+
+/// `connect_all`, then each socket resumes its open conversation if it has one.
+async fn reconnect_all(addr: SocketAddr, hellos: &[Value]) -> anyhow::Result<Vec<(Socket, u64)>> {
+    open_all(addr, hellos, true).await
+}
+
+async fn open_all(addr: SocketAddr, hellos: &[Value], resume: bool) -> anyhow::Result<Vec<(Socket, u64)>> {
     let gate = Arc::new(Semaphore::new(CONNECT_PARALLEL));
     let mut tasks = Vec::with_capacity(hellos.len());
     for hello in hellos {
         let (gate, hello) = (gate.clone(), hello.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;
-            connect_with_hello(addr, None, hello).await
+            reconnect(addr, hello, resume).await
         }));
     }
     let mut sockets = Vec::with_capacity(hellos.len());
@@ -300,7 +323,39 @@ async fn connect_agent(addr: SocketAddr, kind: Kind<'_>, i: usize) -> anyhow::Re
     }
 }
 
+/// Opens a socket, says hello and, when the welcome names an open
+/// conversation (kefu's idle shoppers), resumes it as a reconnecting client
+/// that missed its last `RESUME_MISSED` messages would; returns the messages
+/// the resume delivered.
+async fn reconnect(addr: SocketAddr, hello: Value, resume: bool) -> anyhow::Result<(Socket, u64)> {
+    let (mut ws, welcome) = open_with_hello(addr, None, hello).await?;
+    if !resume {
+        return Ok((ws, 0));
+    }
+    let conversation = &welcome["conversation"];
+    let (Some(id), Some(last)) = (conversation["id"].as_str(), conversation["last_seq"].as_i64()) else {
+        return Ok((ws, 0));
+    };
+    let after = (last - RESUME_MISSED).max(0);
+    ws.send(Message::text(json!({"type": "resume", "conversation_id": id, "after_seq": after}).to_string())).await?;
+    let mut delivered = 0;
+    loop {
+        let v = next_json(&mut ws).await?;
+        match v["type"].as_str() {
+            Some("message") => delivered += 1,
+            Some("resumed") => return Ok((ws, delivered)),
+            Some("error") => bail!("resume refused: {v}"),
+            _ => {}
+        }
+    }
+}
+
 async fn connect_with_hello(addr: SocketAddr, cookie: Option<&str>, hello: Value) -> anyhow::Result<Socket> {
+    Ok(open_with_hello(addr, cookie, hello).await?.0)
+}
+
+/// The socket and its welcome frame.
+async fn open_with_hello(addr: SocketAddr, cookie: Option<&str>, hello: Value) -> anyhow::Result<(Socket, Value)> {
     let mut request = format!("ws://{addr}/ws").into_client_request()?;
     if let Some(cookie) = cookie {
         request.headers_mut().insert("cookie", HeaderValue::from_str(cookie)?);
@@ -311,7 +366,7 @@ async fn connect_with_hello(addr: SocketAddr, cookie: Option<&str>, hello: Value
     loop {
         let v = next_json(&mut ws).await?;
         match v["type"].as_str() {
-            Some("welcome") => return Ok(ws),
+            Some("welcome") => return Ok((ws, v)),
             Some("error") => bail!("hello refused: {v}"),
             _ => {}
         }

@@ -10,8 +10,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use kefu_core::agent::{AgentSession, AgentStatus};
 use kefu_core::clock::{Clock, SystemClock, Timestamp};
+use kefu_core::conversation::{
+    Channel, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+};
 use kefu_core::customer::{Customer, Tier};
-use kefu_core::id::{CustomerId, IdGen, KnowledgeId, ShopId, UuidV7};
+use kefu_core::id::{ConversationId, CustomerId, IdGen, KnowledgeId, MessageId, ShopId, UuidV7};
 use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
@@ -29,7 +32,9 @@ pub struct Seeded {
     pub agent_cookies: Vec<String>,
 }
 
-pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> anyhow::Result<Seeded> {
+/// Shoppers `active..` get an open conversation with a short history, so a
+/// reconnect storm exercises `resume` as well as `hello`.
+pub async fn seed(customers: usize, active: usize, agents: usize, max_concurrent: usize) -> anyhow::Result<Seeded> {
     let data_dir = std::env::temp_dir().join(format!("kefu-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
@@ -50,6 +55,7 @@ pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> any
     let server_key = store.server_key(&auth::random_token()).await?;
 
     let mut customer_tokens = Vec::with_capacity(customers);
+    let mut customer_ids = Vec::with_capacity(customers);
     let mut batch = Vec::new();
     for i in 0..customers {
         let id = CustomerId::from_uuid(UuidV7.new_uuid());
@@ -65,6 +71,7 @@ pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> any
             complaint_count: 0,
             created_at: now,
         });
+        customer_ids.push(id);
         let claims = auth::CustomerClaims { shop: shop.id, customer: id, expires_at: now.plus_days(1) };
         customer_tokens.push(auth::sign_customer_token(&server_key, &claims));
         if batch.len() == 1000 {
@@ -73,6 +80,7 @@ pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> any
         }
     }
     store.upsert_customers(&batch).await?;
+    seed_idle_histories(&store, &shop, &customer_ids[active.min(customers)..], now).await?;
 
     let mut agent_cookies = Vec::with_capacity(agents);
     let shops = vec![shop.slug.as_str().to_owned()];
@@ -104,6 +112,61 @@ pub async fn seed(customers: usize, agents: usize, max_concurrent: usize) -> any
     seed_bulk_knowledge(&store, shop.id, now).await?;
     close(store).await;
     Ok(Seeded { data_dir, customer_tokens, agent_cookies })
+}
+
+/// Lines of each idle shopper's conversation: what the bot said before they went quiet.
+const IDLE_HISTORY: [(bool, &str); 3] =
+    [(true, "在吗，我的快递到哪了"), (false, "亲，您的包裹已到达【上海转运中心】"), (false, "还有其他可以帮您的吗？")];
+
+/// One open conversation per shopper, with the bot (so no agent's capacity
+/// is taken), written 256 appends at a time.
+async fn seed_idle_histories(
+    store: &Arc<dyn Store>,
+    shop: &Shop,
+    customers: &[CustomerId],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    for chunk in customers.chunks(256) {
+        let writes = chunk.iter().map(|&customer| async move {
+            let conversation = store
+                .open_conversation(&Conversation {
+                    id: ConversationId::from_uuid(UuidV7.new_uuid()),
+                    shop_id: shop.id,
+                    customer_id: customer,
+                    channel: Channel::Web,
+                    status: ConversationStatus::Bot,
+                    assigned_agent: None,
+                    skill_group: None,
+                    priority: 0,
+                    tags: Vec::new(),
+                    csat: None,
+                    last_seq: 0,
+                    waiting_since: None,
+                    created_at: now,
+                    updated_at: now,
+                    closed_at: None,
+                })
+                .await?;
+            for (by_customer, text) in IDLE_HISTORY {
+                store
+                    .append_message(NewMessage {
+                        id: MessageId::from_uuid(UuidV7.new_uuid()),
+                        conversation_id: conversation.id,
+                        sender: if by_customer { Sender::Customer(customer) } else { Sender::Bot },
+                        kind: MessageKind::Text,
+                        text: MessageText::parse(text)?,
+                        client_msg_id: None,
+                        at: now,
+                    })
+                    .await?;
+            }
+            anyhow::Ok(())
+        });
+        for r in futures_util::future::join_all(writes).await {
+            r?;
+        }
+    }
+    Ok(())
 }
 
 /// 500 more entries (product × topic, two phrasings each): a shop's knowledge
@@ -176,6 +239,22 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .context("starting the bare relay")?;
+        Server::ready(child, addr).await
+    }
+
+    /// The npm `ws` peer: `node relay.js ADDR` in `dir`, which must hold its node_modules.
+    pub async fn node_relay(dir: &Path) -> anyhow::Result<Server> {
+        let script = dir.join("relay.js");
+        if !dir.join("node_modules").join("ws").is_dir() {
+            bail!("{} has no node_modules/ws: run `npm ci` there first", dir.display());
+        }
+        let addr = free_addr()?;
+        let child = Command::new("node")
+            .arg(&script)
+            .arg(addr.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the npm ws relay (is node installed?)")?;
         Server::ready(child, addr).await
     }
 
