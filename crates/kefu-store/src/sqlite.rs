@@ -1,6 +1,7 @@
 //! The SQLite store: embedded, WAL, group commit (see `sqlite/pool.rs`).
 
 mod bot;
+mod commerce;
 mod knowledge;
 mod pool;
 mod rows;
@@ -11,7 +12,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
 use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange};
-use kefu_core::catalog::{CategoryPath, Product};
+use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, waiting_since_after,
@@ -19,7 +20,7 @@ use kefu_core::conversation::{
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
+use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -328,49 +329,11 @@ impl Store for SqliteStore {
 
     async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<()> {
         let list = customers.to_vec();
-        self.pool
-            .write(move |c| {
-                let mut stmt = c
-                    .prepare_cached(
-                        "INSERT INTO customers (id, shop_id, external_id, nickname, tier, tags, phone, lifetime_spend, complaint_count, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                         ON CONFLICT (shop_id, external_id) DO UPDATE SET nickname = excluded.nickname, tier = excluded.tier,
-                           tags = excluded.tags, phone = excluded.phone, lifetime_spend = excluded.lifetime_spend,
-                           complaint_count = excluded.complaint_count",
-                    )
-                    .map_err(be)?;
-                for x in &list {
-                    stmt.execute(params![
-                        x.id.as_uuid(),
-                        x.shop_id.as_uuid(),
-                        x.external_id,
-                        x.nickname,
-                        x.tier.as_str(),
-                        codec::join_tags(&x.tags),
-                        x.phone.as_ref().map(|p| p.as_str()),
-                        x.lifetime_spend.0,
-                        x.complaint_count,
-                        x.created_at.millis()
-                    ])
-                    .map_err(be)?;
-                }
-                Ok(())
-            })
-            .await
+        self.pool.write(move |c| commerce::upsert_customers(c, &list)).await
     }
 
     async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
-        self.pool
-            .read(move |c| {
-                one(
-                    c,
-                    &format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = ?1"),
-                    [id.as_uuid()],
-                    |r| customer_row_at(r, 0),
-                    customer_from,
-                )
-            })
-            .await
+        self.pool.read(move |c| commerce::customer(c, id)).await
     }
 
     async fn customer_ids_by_external(
@@ -379,250 +342,48 @@ impl Store for SqliteStore {
         external_ids: &[String],
     ) -> StoreResult<HashMap<String, CustomerId>> {
         let ids = external_ids.to_vec();
-        self.pool
-            .read(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT id FROM customers WHERE shop_id = ?1 AND external_id = ?2").map_err(be)?;
-                let mut out = HashMap::new();
-                for ext in ids {
-                    if let Some(id) =
-                        stmt.query_row(params![shop.as_uuid(), ext], |r| uuid_col(r, 0)).optional().map_err(be)?
-                    {
-                        out.insert(ext, CustomerId::from_uuid(id));
-                    }
-                }
-                Ok(out)
-            })
-            .await
+        self.pool.read(move |c| commerce::customer_ids_by_external(c, shop, ids)).await
     }
 
     async fn upsert_products(&self, products: &[Product]) -> StoreResult<()> {
         let list = products.to_vec();
-        self.pool
-            .write(move |c| {
-                let mut stmt = c
-                    .prepare_cached(
-                        "INSERT INTO products (id, shop_id, sku, name, model, category, price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT (shop_id, sku) DO UPDATE SET name = excluded.name, model = excluded.model,
-                           category = excluded.category, price = excluded.price",
-                    )
-                    .map_err(be)?;
-                for p in &list {
-                    stmt.execute(params![p.id.as_uuid(), p.shop_id.as_uuid(), p.sku, p.name, p.model, p.category.joined(), p.price.0])
-                        .map_err(be)?;
-                }
-                Ok(())
-            })
-            .await
+        self.pool.write(move |c| commerce::upsert_products(c, &list)).await
     }
 
     async fn products(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>> {
-        self.pool
-            .read(move |c| {
-                many(
-                    c,
-                    &format!("SELECT {PRODUCT_COLS} FROM products WHERE shop_id = ?1 ORDER BY sku LIMIT ?2"),
-                    params![shop.as_uuid(), limit],
-                    product_from,
-                    |(id, shop, sku, name, model, category, price)| {
-                        Ok(Product {
-                            id: ProductId::from_uuid(id),
-                            shop_id: ShopId::from_uuid(shop),
-                            sku,
-                            name,
-                            model,
-                            category: CategoryPath::parse(&category)
-                                .map_err(|_| corrupt("category", category.clone()))?,
-                            price: Fen(price),
-                        })
-                    },
-                )
-            })
-            .await
+        self.pool.read(move |c| commerce::products(c, shop, limit)).await
     }
 
     async fn upsert_orders(&self, orders: &[Order]) -> StoreResult<()> {
         let list = orders.to_vec();
-        self.pool
-            .write(move |c| {
-                for o in &list {
-                    // Stale updates (older updated_at) leave the row alone.
-                    let stored: Option<(Uuid, i64)> = c
-                        .prepare_cached("SELECT id, updated_at FROM orders WHERE shop_id = ?1 AND order_no = ?2")
-                        .and_then(|mut s| s.query_row(params![o.shop_id.as_uuid(), o.order_no.as_str()], |r| Ok((uuid_col(r, 0)?, r.get(1)?))).optional())
-                        .map_err(be)?;
-                    let id = match stored {
-                        Some((_, updated)) if updated > o.updated_at.millis() => continue,
-                        Some((id, _)) => id,
-                        None => o.id.as_uuid(),
-                    };
-                    c.prepare_cached(
-                        "INSERT INTO orders (id, shop_id, order_no, customer_id, status, total, province, city, address, created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                         ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, total = excluded.total,
-                           province = excluded.province, city = excluded.city, address = excluded.address, created_at = excluded.created_at,
-                           paid_at = excluded.paid_at, shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,
-                           completed_at = excluded.completed_at, cancelled_at = excluded.cancelled_at, updated_at = excluded.updated_at",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            id,
-                            o.shop_id.as_uuid(),
-                            o.order_no.as_str(),
-                            o.customer_id.as_uuid(),
-                            o.status.as_str(),
-                            o.total.0,
-                            o.province,
-                            o.city,
-                            o.address,
-                            o.created_at.millis(),
-                            o.paid_at.map(Timestamp::millis),
-                            o.shipped_at.map(Timestamp::millis),
-                            o.delivered_at.map(Timestamp::millis),
-                            o.completed_at.map(Timestamp::millis),
-                            o.cancelled_at.map(Timestamp::millis),
-                            o.updated_at.millis()
-                        ])
-                    })
-                    .map_err(be)?;
-                    c.execute("DELETE FROM order_items WHERE order_id = ?1", [id]).map_err(be)?;
-                    let mut ins = c
-                        .prepare_cached("INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                        .map_err(be)?;
-                    for (line, item) in o.items.iter().enumerate() {
-                        ins.execute(params![id, line as i64, item.sku, item.name, item.quantity, item.unit_price.0]).map_err(be)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.pool.write(move |c| commerce::upsert_orders(c, &list)).await
     }
 
     async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
-        self.pool
-            .read(move |c| {
-                let row =
-                    one(c, &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"), [id.as_uuid()], order_row, Ok)?;
-                row.map(|r| order_from(c, r)).transpose()
-            })
-            .await
+        self.pool.read(move |c| commerce::order(c, id)).await
     }
 
     async fn order_by_no(&self, shop: ShopId, order_no: &OrderNo) -> StoreResult<Option<Order>> {
         let no = order_no.as_str().to_owned();
-        self.pool
-            .read(move |c| {
-                let row = one(
-                    c,
-                    &format!("SELECT {ORDER_COLS} FROM orders WHERE shop_id = ?1 AND order_no = ?2"),
-                    params![shop.as_uuid(), no],
-                    order_row,
-                    Ok,
-                )?;
-                row.map(|r| order_from(c, r)).transpose()
-            })
-            .await
+        self.pool.read(move |c| commerce::order_by_no(c, shop, no)).await
     }
 
     async fn order_ids_by_no(&self, shop: ShopId, order_nos: &[OrderNo]) -> StoreResult<HashMap<OrderNo, OrderId>> {
         let nos = order_nos.to_vec();
-        self.pool
-            .read(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT id FROM orders WHERE shop_id = ?1 AND order_no = ?2").map_err(be)?;
-                let mut out = HashMap::new();
-                for no in nos {
-                    if let Some(id) = stmt
-                        .query_row(params![shop.as_uuid(), no.as_str()], |r| uuid_col(r, 0))
-                        .optional()
-                        .map_err(be)?
-                    {
-                        out.insert(no, OrderId::from_uuid(id));
-                    }
-                }
-                Ok(out)
-            })
-            .await
+        self.pool.read(move |c| commerce::order_ids_by_no(c, shop, nos)).await
     }
 
     async fn orders_of_customer(&self, customer: CustomerId, limit: u32) -> StoreResult<Vec<Order>> {
-        self.pool
-            .read(move |c| {
-                let rows = many(
-                    c,
-                    &format!(
-                        "SELECT {ORDER_COLS} FROM orders WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2"
-                    ),
-                    params![customer.as_uuid(), limit],
-                    order_row,
-                    Ok,
-                )?;
-                rows.into_iter().map(|r| order_from(c, r)).collect()
-            })
-            .await
+        self.pool.read(move |c| commerce::orders_of_customer(c, customer, limit)).await
     }
 
     async fn upsert_shipments(&self, shipments: &[Shipment]) -> StoreResult<()> {
         let list = shipments.to_vec();
-        self.pool
-            .write(move |c| {
-                for s in &list {
-                    let stored: Option<Uuid> = c
-                        .prepare_cached("SELECT id FROM shipments WHERE shop_id = ?1 AND tracking_no = ?2")
-                        .and_then(|mut st| st.query_row(params![s.shop_id.as_uuid(), s.tracking_no], |r| uuid_col(r, 0)).optional())
-                        .map_err(be)?;
-                    let id = stored.unwrap_or(s.id.as_uuid());
-                    c.prepare_cached(
-                        "INSERT INTO shipments (id, shop_id, order_id, carrier, tracking_no, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (id) DO UPDATE SET order_id = excluded.order_id, carrier = excluded.carrier, updated_at = excluded.updated_at",
-                    )
-                    .and_then(|mut st| st.execute(params![id, s.shop_id.as_uuid(), s.order_id.as_uuid(), s.carrier, s.tracking_no, s.updated_at.millis()]))
-                    .map_err(be)?;
-                    c.execute("DELETE FROM shipment_events WHERE shipment_id = ?1", [id]).map_err(be)?;
-                    let mut ins = c
-                        .prepare_cached("INSERT INTO shipment_events (shipment_id, line, at, location, description) VALUES (?1, ?2, ?3, ?4, ?5)")
-                        .map_err(be)?;
-                    for (line, e) in s.events.iter().enumerate() {
-                        ins.execute(params![id, line as i64, e.at.millis(), e.location, e.description]).map_err(be)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.pool.write(move |c| commerce::upsert_shipments(c, &list)).await
     }
 
     async fn shipments_of_order(&self, order: OrderId) -> StoreResult<Vec<Shipment>> {
-        self.pool
-            .read(move |c| {
-                let rows = many(
-                    c,
-                    "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ?1 ORDER BY updated_at",
-                    [order.as_uuid()],
-                    |r| Ok((uuid_col(r, 0)?, uuid_col(r, 1)?, uuid_col(r, 2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?)),
-                    Ok,
-                )?;
-                rows.into_iter()
-                    .map(|(id, shop, order, carrier, tracking_no, updated)| {
-                        let events = many(
-                            c,
-                            "SELECT at, location, description FROM shipment_events WHERE shipment_id = ?1 ORDER BY line",
-                            [id],
-                            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
-                            |(at, location, description)| Ok(ShipmentEvent { at: ts(at), location, description }),
-                        )?;
-                        Ok(Shipment {
-                            id: ShipmentId::from_uuid(id),
-                            shop_id: ShopId::from_uuid(shop),
-                            order_id: OrderId::from_uuid(order),
-                            carrier,
-                            tracking_no,
-                            events,
-                            updated_at: ts(updated),
-                        })
-                    })
-                    .collect()
-            })
-            .await
+        self.pool.read(move |c| commerce::shipments_of_order(c, order)).await
     }
 
     async fn open_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation> {

@@ -1,0 +1,298 @@
+//! The merchant's data: customers, products, orders and shipments, as the
+//! functions `PostgresStore`'s verbs run on a pooled connection.
+
+use std::collections::HashMap;
+
+use kefu_core::catalog::{CategoryPath, Product};
+use kefu_core::clock::Timestamp;
+use kefu_core::customer::Customer;
+use kefu_core::id::*;
+use kefu_core::money::Fen;
+use kefu_core::order::{Order, OrderNo, Shipment, ShipmentEvent};
+use kefu_core::store::StoreResult;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::be;
+use super::rows::*;
+use crate::codec::corrupt;
+
+pub(super) async fn upsert_customers(c: &mut deadpool_postgres::Object, customers: &[Customer]) -> StoreResult<()> {
+    let tx = c.transaction().await.map_err(be)?;
+    let stmt = tx
+        .prepare(
+            "INSERT INTO customers (id, shop_id, external_id, nickname, tier, tags, phone, lifetime_spend, complaint_count, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (shop_id, external_id) DO UPDATE SET nickname = excluded.nickname, tier = excluded.tier,
+               tags = excluded.tags, phone = excluded.phone, lifetime_spend = excluded.lifetime_spend,
+               complaint_count = excluded.complaint_count",
+        )
+        .await
+        .map_err(be)?;
+    for x in customers {
+        tx.execute(
+            &stmt,
+            &[
+                &x.id.as_uuid(),
+                &x.shop_id.as_uuid(),
+                &x.external_id,
+                &x.nickname,
+                &x.tier.as_str(),
+                &x.tags,
+                &x.phone.as_ref().map(|p| p.as_str()),
+                &x.lifetime_spend.0,
+                &(x.complaint_count.min(i32::MAX as u32) as i32),
+                &x.created_at.millis(),
+            ],
+        )
+        .await
+        .map_err(be)?;
+    }
+    tx.commit().await.map_err(be)
+}
+
+pub(super) async fn customer(c: &deadpool_postgres::Object, id: CustomerId) -> StoreResult<Option<Customer>> {
+    let row = c
+        .query_opt(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1"), &[&id.as_uuid()])
+        .await
+        .map_err(be)?;
+    row.map(|r| customer_from(&r, 0)).transpose()
+}
+
+pub(super) async fn customer_ids_by_external(
+    c: &deadpool_postgres::Object,
+    shop: ShopId,
+    external_ids: &[String],
+) -> StoreResult<HashMap<String, CustomerId>> {
+    let rows = c
+        .query(
+            "SELECT external_id, id FROM customers WHERE shop_id = $1 AND external_id = ANY($2)",
+            &[&shop.as_uuid(), &external_ids],
+        )
+        .await
+        .map_err(be)?;
+    Ok(rows.iter().map(|r| (r.get::<_, String>(0), CustomerId::from_uuid(r.get(1)))).collect())
+}
+
+pub(super) async fn upsert_products(c: &mut deadpool_postgres::Object, products: &[Product]) -> StoreResult<()> {
+    let tx = c.transaction().await.map_err(be)?;
+    let stmt = tx
+        .prepare(
+            "INSERT INTO products (id, shop_id, sku, name, model, category, price) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (shop_id, sku) DO UPDATE SET name = excluded.name, model = excluded.model,
+               category = excluded.category, price = excluded.price",
+        )
+        .await
+        .map_err(be)?;
+    for p in products {
+        tx.execute(
+            &stmt,
+            &[&p.id.as_uuid(), &p.shop_id.as_uuid(), &p.sku, &p.name, &p.model, &p.category.joined(), &p.price.0],
+        )
+        .await
+        .map_err(be)?;
+    }
+    tx.commit().await.map_err(be)
+}
+
+pub(super) async fn products(c: &deadpool_postgres::Object, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>> {
+    let rows = c
+        .query(
+            "SELECT id, shop_id, sku, name, model, category, price FROM products WHERE shop_id = $1 ORDER BY sku LIMIT $2",
+            &[&shop.as_uuid(), &i64::from(limit)],
+        )
+        .await
+        .map_err(be)?;
+    rows.iter()
+        .map(|r| {
+            let category: String = r.get(5);
+            Ok(Product {
+                id: ProductId::from_uuid(r.get(0)),
+                shop_id: ShopId::from_uuid(r.get(1)),
+                sku: r.get(2),
+                name: r.get(3),
+                model: r.get(4),
+                category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
+                price: Fen(r.get(6)),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn upsert_orders(c: &mut deadpool_postgres::Object, orders: &[Order]) -> StoreResult<()> {
+    let tx = c.transaction().await.map_err(be)?;
+    let upsert = tx
+        .prepare(
+            "INSERT INTO orders (id, shop_id, order_no, customer_id, status, total, province, city, address, created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             ON CONFLICT (shop_id, order_no) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, total = excluded.total,
+               province = excluded.province, city = excluded.city, address = excluded.address, created_at = excluded.created_at,
+               paid_at = excluded.paid_at, shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,
+               completed_at = excluded.completed_at, cancelled_at = excluded.cancelled_at, updated_at = excluded.updated_at
+             WHERE orders.updated_at <= excluded.updated_at
+             RETURNING id",
+        )
+        .await
+        .map_err(be)?;
+    let item = tx
+        .prepare(
+            "INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await
+        .map_err(be)?;
+    for o in orders {
+        let params: [&(dyn ToSql + Sync); 16] = [
+            &o.id.as_uuid(),
+            &o.shop_id.as_uuid(),
+            &o.order_no.as_str(),
+            &o.customer_id.as_uuid(),
+            &o.status.as_str(),
+            &o.total.0,
+            &o.province,
+            &o.city,
+            &o.address,
+            &o.created_at.millis(),
+            &o.paid_at.map(Timestamp::millis),
+            &o.shipped_at.map(Timestamp::millis),
+            &o.delivered_at.map(Timestamp::millis),
+            &o.completed_at.map(Timestamp::millis),
+            &o.cancelled_at.map(Timestamp::millis),
+            &o.updated_at.millis(),
+        ];
+        // No row back: the stored order is newer, leave it alone.
+        let Some(row) = tx.query_opt(&upsert, &params).await.map_err(be)? else { continue };
+        let id: Uuid = row.get(0);
+        tx.execute("DELETE FROM order_items WHERE order_id = $1", &[&id]).await.map_err(be)?;
+        for (line, it) in o.items.iter().enumerate() {
+            tx.execute(
+                &item,
+                &[&id, &(line as i32), &it.sku, &it.name, &(it.quantity.min(i32::MAX as u32) as i32), &it.unit_price.0],
+            )
+            .await
+            .map_err(be)?;
+        }
+    }
+    tx.commit().await.map_err(be)
+}
+
+pub(super) async fn order(c: &deadpool_postgres::Object, id: OrderId) -> StoreResult<Option<Order>> {
+    let row =
+        c.query_opt(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"), &[&id.as_uuid()]).await.map_err(be)?;
+    match row {
+        Some(r) => Ok(Some(order_from(c, &r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn order_by_no(
+    c: &deadpool_postgres::Object,
+    shop: ShopId,
+    order_no: &OrderNo,
+) -> StoreResult<Option<Order>> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE shop_id = $1 AND order_no = $2"),
+            &[&shop.as_uuid(), &order_no.as_str()],
+        )
+        .await
+        .map_err(be)?;
+    match row {
+        Some(r) => Ok(Some(order_from(c, &r).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn order_ids_by_no(
+    c: &deadpool_postgres::Object,
+    shop: ShopId,
+    order_nos: &[OrderNo],
+) -> StoreResult<HashMap<OrderNo, OrderId>> {
+    let nos: Vec<&str> = order_nos.iter().map(OrderNo::as_str).collect();
+    let rows = c
+        .query("SELECT order_no, id FROM orders WHERE shop_id = $1 AND order_no = ANY($2)", &[&shop.as_uuid(), &nos])
+        .await
+        .map_err(be)?;
+    rows.iter()
+        .map(|r| {
+            let no: String = r.get(0);
+            let no = OrderNo::parse(&no).map_err(|_| corrupt("order_no", no.clone()))?;
+            Ok((no, OrderId::from_uuid(r.get(1))))
+        })
+        .collect()
+}
+
+pub(super) async fn orders_of_customer(
+    c: &deadpool_postgres::Object,
+    customer: CustomerId,
+    limit: u32,
+) -> StoreResult<Vec<Order>> {
+    let rows = c
+        .query(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
+            &[&customer.as_uuid(), &i64::from(limit)],
+        )
+        .await
+        .map_err(be)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(order_from(c, r).await?);
+    }
+    Ok(out)
+}
+
+pub(super) async fn upsert_shipments(c: &mut deadpool_postgres::Object, shipments: &[Shipment]) -> StoreResult<()> {
+    let tx = c.transaction().await.map_err(be)?;
+    for s in shipments {
+        let id: Uuid = tx
+            .query_one(
+                "INSERT INTO shipments (id, shop_id, order_id, carrier, tracking_no, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (shop_id, tracking_no) DO UPDATE SET order_id = excluded.order_id, carrier = excluded.carrier, updated_at = excluded.updated_at
+                 RETURNING id",
+                &[&s.id.as_uuid(), &s.shop_id.as_uuid(), &s.order_id.as_uuid(), &s.carrier, &s.tracking_no, &s.updated_at.millis()],
+            )
+            .await
+            .map_err(be)?
+            .get(0);
+        tx.execute("DELETE FROM shipment_events WHERE shipment_id = $1", &[&id]).await.map_err(be)?;
+        for (line, e) in s.events.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO shipment_events (shipment_id, line, at, location, description) VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &(line as i32), &e.at.millis(), &e.location, &e.description],
+            )
+            .await
+            .map_err(be)?;
+        }
+    }
+    tx.commit().await.map_err(be)
+}
+
+pub(super) async fn shipments_of_order(c: &deadpool_postgres::Object, order: OrderId) -> StoreResult<Vec<Shipment>> {
+    let rows = c
+        .query(
+            "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = $1 ORDER BY updated_at",
+            &[&order.as_uuid()],
+        )
+        .await
+        .map_err(be)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: Uuid = r.get(0);
+        let events = c
+            .query("SELECT at, location, description FROM shipment_events WHERE shipment_id = $1 ORDER BY line", &[&id])
+            .await
+            .map_err(be)?
+            .iter()
+            .map(|e| ShipmentEvent { at: Timestamp(e.get(0)), location: e.get(1), description: e.get(2) })
+            .collect();
+        out.push(Shipment {
+            id: ShipmentId::from_uuid(id),
+            shop_id: ShopId::from_uuid(r.get(1)),
+            order_id: OrderId::from_uuid(r.get(2)),
+            carrier: r.get(3),
+            tracking_no: r.get(4),
+            events,
+            updated_at: Timestamp(r.get(5)),
+        });
+    }
+    Ok(out)
+}
