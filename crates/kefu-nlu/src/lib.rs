@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod classifier;
+pub mod cues;
 pub mod entities;
 pub mod faq;
 pub mod features;

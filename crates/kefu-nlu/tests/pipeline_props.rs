@@ -29,6 +29,19 @@ proptest! {
         let mut out = Vec::new();
         features(&tokens, &mut out);
     }
+
+    #[test]
+    fn emotion_and_its_cues_never_panic(text in insults_in_shopper_text()) {
+        let _ = kefu_nlu::cues::cues(&text, &normalize(&text));
+        let e = kefu_nlu::builtin::emotion(&text);
+        prop_assert!((0.0..=1.0).contains(&e.score));
+    }
+}
+
+/// Shopper text with the cue lists' own characters and product words mixed
+/// in, so cue matches land beside multi-byte characters of every width.
+fn insults_in_shopper_text() -> impl Strategy<Value = String> {
+    prop_oneof![shopper_text(), "[垃圾袋桶滚筒骗子12315律师STOPNOWscam 亲a😡é\u{20000}]{0,40}",]
 }
 
 proptest! {
