@@ -7,9 +7,7 @@ use anyhow::Context;
 use kefu_core::agent::{Agent, AgentStatus, Role, Username};
 use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::{Clock, SystemClock, Timestamp};
-use kefu_core::conversation::{
-    Channel, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
-};
+use kefu_core::conversation::{Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender};
 use kefu_core::customer::{Customer, MaskedPhone, Tier};
 use kefu_core::id::*;
 use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
@@ -508,21 +506,15 @@ async fn seed_conversations(
         let start = now.plus_days(-(n as i64 + 2));
         let conversation = store
             .open_conversation(&Conversation {
-                id: ConversationId::from_uuid(UuidV7.new_uuid()),
-                shop_id: shop.id,
-                customer_id: customer.id,
-                channel: Channel::Web,
-                status: ConversationStatus::Queued,
-                assigned_agent: None,
-                skill_group: None,
-                priority: 0,
                 tags: vec!["物流".into()],
-                csat: None,
-                last_seq: 0,
-                waiting_since: None,
-                created_at: start,
-                updated_at: start,
-                closed_at: None,
+                ..Conversation::opened(
+                    ConversationId::from_uuid(UuidV7.new_uuid()),
+                    shop.id,
+                    customer.id,
+                    ConversationStatus::Queued,
+                    0,
+                    start,
+                )
             })
             .await?;
         for (i, (text, from_customer)) in script.iter().enumerate() {

@@ -75,6 +75,36 @@ pub struct Conversation {
     pub closed_at: Option<Timestamp>,
 }
 
+impl Conversation {
+    /// A web conversation just opened: no messages, nobody assigned, no tags.
+    pub fn opened(
+        id: ConversationId,
+        shop_id: ShopId,
+        customer_id: CustomerId,
+        status: ConversationStatus,
+        priority: i32,
+        at: Timestamp,
+    ) -> Conversation {
+        Conversation {
+            id,
+            shop_id,
+            customer_id,
+            channel: Channel::Web,
+            status,
+            assigned_agent: None,
+            skill_group: None,
+            priority,
+            tags: Vec::new(),
+            csat: None,
+            last_seq: 0,
+            waiting_since: None,
+            created_at: at,
+            updated_at: at,
+            closed_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sender {
     Customer(CustomerId),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::agent::{Agent, AgentStatus};
 use crate::clock::Clock;
 use crate::conversation::{
-    Appended, Channel, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+    Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
 use crate::customer::Customer;
 use crate::event::{Event, EventBus};
@@ -186,23 +186,14 @@ async fn open_conversation(ctx: &Ctx, customer: &Customer) -> DeskResult<Convers
     let priority = i32::from(customer.tier != crate::customer::Tier::Normal) + i32::from(customer.complaint_count > 0);
     let conversation = ctx
         .store
-        .open_conversation(&Conversation {
-            id: ConversationId::from_uuid(ctx.ids.new_uuid()),
-            shop_id: customer.shop_id,
-            customer_id: customer.id,
-            channel: Channel::Web,
-            status: if ctx.bot { ConversationStatus::Bot } else { ConversationStatus::Queued },
-            assigned_agent: None,
-            skill_group: None,
+        .open_conversation(&Conversation::opened(
+            ConversationId::from_uuid(ctx.ids.new_uuid()),
+            customer.shop_id,
+            customer.id,
+            if ctx.bot { ConversationStatus::Bot } else { ConversationStatus::Queued },
             priority,
-            tags: Vec::new(),
-            csat: None,
-            last_seq: 0,
-            waiting_since: None,
-            created_at: now,
-            updated_at: now,
-            closed_at: None,
-        })
+            now,
+        ))
         .await?;
     ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
     if ctx.auto_assign && conversation.status == ConversationStatus::Queued {

@@ -21,7 +21,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use kefu_core::clock::{Clock, SystemClock, Timestamp};
 use kefu_core::conversation::{
-    Channel, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+    ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
 use kefu_core::customer::{Customer, Tier};
 use kefu_core::id::{ConversationId, CustomerId, IdGen, MessageId, ShopId, UuidV7};
@@ -80,23 +80,14 @@ async fn seed(backend: &kefu_store::Backend, conversations: usize) -> anyhow::Re
     let mut ids = Vec::with_capacity(conversations);
     for (i, c) in customers.iter().enumerate() {
         let conv = store
-            .open_conversation(&Conversation {
-                id: ConversationId::from_uuid(id(2_000_000 + i as u128)),
-                shop_id: shop.id,
-                customer_id: c.id,
-                channel: Channel::Web,
-                status: ConversationStatus::Queued,
-                assigned_agent: None,
-                skill_group: None,
-                priority: 0,
-                tags: vec![],
-                csat: None,
-                last_seq: 0,
-                waiting_since: None,
-                created_at: now,
-                updated_at: now,
-                closed_at: None,
-            })
+            .open_conversation(&Conversation::opened(
+                ConversationId::from_uuid(id(2_000_000 + i as u128)),
+                shop.id,
+                c.id,
+                ConversationStatus::Queued,
+                0,
+                now,
+            ))
             .await?;
         ids.push(conv.id);
     }

@@ -10,9 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use kefu_core::agent::{AgentSession, AgentStatus};
 use kefu_core::clock::{Clock, SystemClock, Timestamp};
-use kefu_core::conversation::{
-    Channel, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
-};
+use kefu_core::conversation::{Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender};
 use kefu_core::customer::{Customer, Tier};
 use kefu_core::id::{ConversationId, CustomerId, IdGen, KnowledgeId, MessageId, ShopId, UuidV7};
 use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
@@ -129,23 +127,14 @@ async fn seed_idle_histories(
     for chunk in customers.chunks(256) {
         let writes = chunk.iter().map(|&customer| async move {
             let conversation = store
-                .open_conversation(&Conversation {
-                    id: ConversationId::from_uuid(UuidV7.new_uuid()),
-                    shop_id: shop.id,
-                    customer_id: customer,
-                    channel: Channel::Web,
-                    status: ConversationStatus::Bot,
-                    assigned_agent: None,
-                    skill_group: None,
-                    priority: 0,
-                    tags: Vec::new(),
-                    csat: None,
-                    last_seq: 0,
-                    waiting_since: None,
-                    created_at: now,
-                    updated_at: now,
-                    closed_at: None,
-                })
+                .open_conversation(&Conversation::opened(
+                    ConversationId::from_uuid(UuidV7.new_uuid()),
+                    shop.id,
+                    customer,
+                    ConversationStatus::Bot,
+                    0,
+                    now,
+                ))
                 .await?;
             for (by_customer, text) in IDLE_HISTORY {
                 store
