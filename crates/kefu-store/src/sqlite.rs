@@ -503,7 +503,9 @@ impl Store for SqliteStore {
                     }
                     ListSlice::Mixed => OPEN_ORDER,
                 };
-                sql += &format!(" ORDER BY {order} LIMIT {}", push(Value::Integer(i64::from(f.limit.clamp(1, 500)))));
+                // A literal, not a parameter: SQLite recompiles a statement whose LIMIT
+                // is bound, on every run (see `rows::no_bound_limits`).
+                sql += &format!(" ORDER BY {order} LIMIT {}", f.limit.clamp(1, 500));
                 let rows = c
                     .prepare(&sql)
                     .and_then(|mut s| {
@@ -637,8 +639,8 @@ impl Store for SqliteStore {
             .read(move |c| {
                 many(
                     c,
-                    &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-                    params![conversation.as_uuid(), after_seq, limit],
+                    &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT {limit}"),
+                    params![conversation.as_uuid(), after_seq],
                     message_row,
                     message_from,
                 )
@@ -656,8 +658,8 @@ impl Store for SqliteStore {
             .read(move |c| {
                 let mut list = many(
                     c,
-                    &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"),
-                    params![conversation.as_uuid(), before_seq, limit],
+                    &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT {limit}"),
+                    params![conversation.as_uuid(), before_seq],
                     message_row,
                     message_from,
                 )?;

@@ -112,12 +112,12 @@ pub(super) fn close_idle(
     let mut stmt = c
         .prepare_cached(&format!(
             "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = ?2, updated_at = ?2 \
-             WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < ?1 LIMIT ?3) \
+             WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < ?1 LIMIT {limit}) \
              RETURNING {CONVERSATION_COLS}"
         ))
         .map_err(be)?;
     let rows = stmt
-        .query_map(params![quiet_since.millis(), now.millis(), limit], conversation_row)
+        .query_map(params![quiet_since.millis(), now.millis()], conversation_row)
         .map_err(be)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(be)?;
@@ -126,13 +126,13 @@ pub(super) fn close_idle(
 
 pub(super) fn audit(c: &Connection, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
     let mut stmt = c
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT conversation_id, at, intent, confidence, emotion, order_no, outcome FROM bot_audit \
-             WHERE shop_id = ?1 AND at >= ?2 ORDER BY seq LIMIT ?3",
-        )
+             WHERE shop_id = ?1 AND at >= ?2 ORDER BY seq LIMIT {limit}",
+        ))
         .map_err(be)?;
     let rows = stmt
-        .query_map(params![shop.as_uuid(), since.millis(), limit], |r| {
+        .query_map(params![shop.as_uuid(), since.millis()], |r| {
             Ok(BotAuditRow {
                 conversation: ConversationId::from_uuid(r.get(0)?),
                 at: Timestamp(r.get(1)?),

@@ -96,8 +96,8 @@ pub(super) fn upsert_products(c: &Connection, list: &[Product]) -> StoreResult<(
 pub(super) fn products(c: &Connection, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>> {
     many(
         c,
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE shop_id = ?1 ORDER BY sku LIMIT ?2"),
-        params![shop.as_uuid(), limit],
+        &format!("SELECT {PRODUCT_COLS} FROM products WHERE shop_id = ?1 ORDER BY sku LIMIT {limit}"),
+        params![shop.as_uuid()],
         product_from,
         |(id, shop, sku, name, model, category, price)| {
             Ok(Product {
@@ -204,8 +204,8 @@ pub(super) fn order_ids_by_no(
 pub(super) fn orders_of_customer(c: &Connection, customer: CustomerId, limit: u32) -> StoreResult<Vec<Order>> {
     let rows = many(
         c,
-        &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2"),
-        params![customer.as_uuid(), limit],
+        &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT {limit}"),
+        params![customer.as_uuid()],
         order_row,
         Ok,
     )?;

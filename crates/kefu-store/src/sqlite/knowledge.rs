@@ -30,8 +30,8 @@ fn entry(
 pub(super) fn list(c: &Connection, shop: ShopId, limit: u32) -> StoreResult<Vec<KnowledgeEntry>> {
     many(
         c,
-        &format!("SELECT {COLS} FROM knowledge WHERE shop_id = ?1 ORDER BY updated_at, id LIMIT ?2"),
-        params![shop.as_uuid(), limit],
+        &format!("SELECT {COLS} FROM knowledge WHERE shop_id = ?1 ORDER BY updated_at, id LIMIT {limit}"),
+        params![shop.as_uuid()],
         row,
         entry,
     )
