@@ -94,7 +94,7 @@ pub fn emotion(text: &str) -> Emotion {
         (EmotionLevel::Calm, 0.0)
     };
     let level = level.max(model_level);
-    Emotion { level, score: score.max(if level == model_level && floor == 0.0 { 0.0 } else { floor }) }
+    Emotion { level, score: score.max(floor) }
 }
 
 /// The least score a cue-raised level carries, so the score orders as the level does.

@@ -217,13 +217,14 @@ pub fn cues(raw: &str, normalized: &str) -> Cues {
     let words: Vec<&str> =
         normalized.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).collect();
     let word_hit = |list: &[&str]| words.iter().any(|w| list.contains(w));
+    let shout = shouting(raw);
     let pair_hit =
         |pairs: &[(&str, &str)]| words.windows(2).any(|p| pairs.iter().any(|(a, b)| p[0] == *a && p[1] == *b));
     Cues {
         insult: han_hit(ZH_INSULTS) || word_hit(EN_INSULTS) || pair_hit(EN_INSULT_PAIRS),
         threat: han_hit(ZH_THREATS) || word_hit(EN_THREATS) || pair_hit(EN_THREAT_PAIRS),
-        shouting: shouting(raw).is_some(),
-        all_caps: shouting(raw) == Some(Shout::Sentence),
+        shouting: shout.is_some(),
+        all_caps: shout == Some(Shout::Sentence),
         discontent: han_hit(ZH_DISCONTENT) || word_hit(EN_DISCONTENT) || pair_hit(EN_DISCONTENT_PAIRS),
     }
 }
