@@ -18,7 +18,7 @@ use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderStatus, Shipment};
 use kefu_nlu::builtin::{self, EmotionLevel};
 use kefu_nlu::entities::{Day, Extractor, Value};
-use kefu_nlu::normalize;
+use kefu_nlu::{Prepared, normalize};
 use serde::{Deserialize, Serialize};
 
 use crate::knowledge::Knowledge;
@@ -263,20 +263,21 @@ fn language(normalized: &str, english_before: bool) -> Lang {
 }
 
 fn read(facts: &Facts<'_>, state: &BotState, text: &str) -> Reading {
-    let normalized = normalize(text);
-    let prediction = builtin::intent_model().predict(text);
-    let emotion = builtin::emotion(text);
+    // One normalisation and one tokenisation, read by both models and the entities.
+    let prepared = Prepared::new(text);
+    let prediction = builtin::intent_model().predict_prepared(&prepared);
+    let emotion = builtin::emotion_prepared(&prepared);
     let today = local_day(facts.now);
     let mut order_nos = Vec::new();
     let mut places = Vec::new();
-    for e in facts.extractor.extract(&normalized, today) {
+    for e in facts.extractor.extract(&prepared.normalized, today) {
         match e.value {
             Value::Order(n) => order_nos.push(n),
             Value::Place { province, city } => places.push((province, city)),
             _ => {}
         }
     }
-    let lang = language(&normalized, state.english);
+    let lang = language(&prepared.normalized, state.english);
     Reading {
         intent: prediction.label,
         confidence: prediction.confidence,
@@ -284,7 +285,7 @@ fn read(facts: &Facts<'_>, state: &BotState, text: &str) -> Reading {
         emotion: emotion.level.as_str(),
         order_nos,
         places,
-        normalized,
+        normalized: prepared.normalized,
         lang,
     }
 }

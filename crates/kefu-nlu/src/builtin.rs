@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use crate::classifier::{Classifier, Example, TrainConfig};
+use crate::classifier::{Classifier, Example, Prepared, TrainConfig};
 
 const INTENT_DATA: &str = include_str!("../data/intents.txt");
 const INTENT_MODEL: &[u8] = include_bytes!("../models/intents.kfm");
@@ -76,7 +76,12 @@ pub fn emotion_model_bytes() -> &'static [u8] {
 /// on top of discontent are anger, and words of waiting or damage are at
 /// least discontent. Cues only raise the level, never lower it.
 pub fn emotion(text: &str) -> Emotion {
-    let p = emotion_model().predict(text);
+    emotion_prepared(&Prepared::new(text))
+}
+
+/// [`emotion`] of a message already prepared (the bot prepares each once).
+pub fn emotion_prepared(text: &Prepared<'_>) -> Emotion {
+    let p = emotion_model().predict_prepared(text);
     let prob = |label: &str| p.top.iter().find(|(l, _)| l == label).map_or(0.0, |(_, c)| *c);
     let model_level = match p.label.as_str() {
         "angry" => EmotionLevel::Angry,
@@ -84,7 +89,7 @@ pub fn emotion(text: &str) -> Emotion {
         _ => EmotionLevel::Calm,
     };
     let score = (prob("dissatisfied") / 2.0 + prob("angry")).clamp(0.0, 1.0);
-    let cues = crate::cues::cues(text, &crate::normalize(text));
+    let cues = crate::cues::cues(text.raw, &text.normalized);
     let unhappy = model_level != EmotionLevel::Calm || cues.discontent;
     let (level, floor) = if cues.angry() || cues.all_caps || (cues.shouting && unhappy) {
         (EmotionLevel::Angry, ANGRY_FLOOR)

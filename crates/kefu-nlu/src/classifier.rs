@@ -192,8 +192,13 @@ impl Classifier {
     }
 
     pub fn predict(&self, text: &str) -> Prediction {
-        let v = self.vectorize(&hashes(Tokenizer::shared(), text));
-        self.predict_vector(&v)
+        self.predict_prepared(&Prepared::new(text))
+    }
+
+    /// `predict` on text already normalised and featurised, so several
+    /// models can read one message for the price of one pass.
+    pub fn predict_prepared(&self, text: &Prepared<'_>) -> Prediction {
+        self.predict_vector(&self.vectorize(&text.features))
     }
 
     fn predict_vector(&self, v: &Vector) -> Prediction {
@@ -235,6 +240,23 @@ impl Classifier {
 
     fn probabilities(&self, v: &Vector) -> Vec<f32> {
         softmax(&self.margins(v), self.temperature)
+    }
+}
+
+/// One message as every model reads it: the raw text (capitals survive only
+/// there), its normalised form and its feature hashes.
+pub struct Prepared<'a> {
+    pub raw: &'a str,
+    pub normalized: String,
+    pub features: Vec<u64>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(raw: &'a str) -> Prepared<'a> {
+        let normalized = normalize(raw);
+        let mut features = Vec::new();
+        features::features(&Tokenizer::shared().tokens(&normalized), &mut features);
+        Prepared { raw, normalized, features }
     }
 }
 

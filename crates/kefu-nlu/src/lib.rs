@@ -16,7 +16,7 @@ pub mod metrics;
 mod normalize;
 pub mod tokenize;
 
-pub use classifier::{Classifier, Example, Learner, Prediction, TrainConfig};
+pub use classifier::{Classifier, Example, Learner, Prediction, Prepared, TrainConfig};
 pub use normalize::normalize;
 pub use tokenize::{Token, TokenKind, Tokenizer};
 

@@ -62,22 +62,10 @@ const RESTART_FRAMES: i64 = 65_536;
 /// A writer checkpoint longer than this holds every write up: worth a warning.
 const SLOW_CHECKPOINT: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// What one checkpoint pass saw.
-struct Pass {
-    /// The WAL's length in frames.
-    frames: i64,
-    /// Frames still to copy after the pass (written while it ran).
-    left: i64,
-}
-
-/// Copies the WAL back into the database.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<Pass> {
+/// Copies the WAL back into the database; returns the WAL's length in frames.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
     // PASSIVE: copies what no reader still needs, never blocks the writer.
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-        let frames: i64 = row.get(1)?;
-        let copied: i64 = row.get(2)?;
-        Ok(Pass { frames, left: frames - copied })
-    })
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
 }
 
 fn run_checkpoints(
@@ -88,7 +76,7 @@ fn run_checkpoints(
 ) {
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         match checkpoint(&conn) {
-            Ok(pass) if pass.frames >= restart_frames => restart.store(true, Ordering::Relaxed),
+            Ok(frames) if frames >= restart_frames => restart.store(true, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "sqlite: checkpoint failed"),
         }
@@ -217,8 +205,9 @@ impl Pool {
         let job: ReadJob = Box::new(move |conn: &Connection| {
             let _ = reply.send(f(conn));
         });
-        self.readers.send(job).map_err(|_| StoreError::backend(WriterGone))?;
-        answer.await.map_err(|_| StoreError::backend(WriterGone))?
+        self.readers.send(job).map_err(|_| StoreError::backend(ReadersGone))?;
+        // A dropped reply: the read panicked, or its thread is gone.
+        answer.await.map_err(|_| StoreError::backend(ReadersGone))?
     }
 }
 
@@ -247,6 +236,10 @@ fn run_reader(conn: Connection, jobs: Arc<Mutex<std::sync::mpsc::Receiver<ReadJo
 #[derive(Debug, thiserror::Error)]
 #[error("the SQLite writer thread has stopped")]
 struct WriterGone;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the SQLite read failed or its reader threads have stopped")]
+struct ReadersGone;
 
 #[derive(Debug, thiserror::Error)]
 #[error("commit failed: {0}")]
@@ -283,13 +276,9 @@ fn run_writer(conn: Connection, mut jobs: mpsc::Receiver<Job>, restart: Arc<Atom
                 if restart.swap(false, Ordering::Relaxed) {
                     let started = std::time::Instant::now();
                     match checkpoint(&conn) {
-                        Ok(pass) if started.elapsed() > SLOW_CHECKPOINT => {
-                            tracing::warn!(
-                                ms = started.elapsed().as_millis() as u64,
-                                frames = pass.frames,
-                                left = pass.left,
-                                "sqlite: slow writer checkpoint"
-                            );
+                        Ok(frames) if started.elapsed() > SLOW_CHECKPOINT => {
+                            let ms = started.elapsed().as_millis() as u64;
+                            tracing::warn!(ms, frames, "sqlite: slow writer checkpoint");
                         }
                         Ok(_) => {}
                         // Busy (the thread was mid-checkpoint): it asks again next round.
