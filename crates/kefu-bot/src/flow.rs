@@ -15,7 +15,7 @@ use kefu_core::customer::{Customer, Tier};
 use kefu_core::id::KnowledgeId;
 use kefu_core::invoice::{CreditCode, Email, Title};
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderStatus, Shipment};
+use kefu_core::order::OrderStatus;
 use kefu_nlu::builtin::{self, EmotionLevel};
 use kefu_nlu::entities::{Day, Extractor, Value};
 use kefu_nlu::{Prepared, normalize};
@@ -31,12 +31,9 @@ const MIN_CONFIDENCE: f32 = 0.35;
 const SURE: f32 = 0.6;
 const PICK_LIST: usize = 5;
 
-/// An order with what the bot may say about it.
-pub struct OrderFacts {
-    pub order: Order,
-    /// Oldest first.
-    pub shipments: Vec<Shipment>,
-}
+/// One of the shopper's orders with its shipments (oldest first), as the
+/// store reads them.
+pub type OrderFacts = kefu_core::order::OrderWithShipments;
 
 /// What the bot knows when a message arrives, loaded by the caller.
 pub struct Facts<'a> {

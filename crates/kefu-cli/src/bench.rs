@@ -5,6 +5,7 @@
 //! relay (another child: no JSON, no store) with the same clients in the
 //! same run, so the figures can be read as ratios on a noisy machine.
 
+mod disk;
 mod history;
 mod kb;
 mod load;
@@ -101,6 +102,8 @@ struct Run {
     rss_per_idle_socket_kib: f64,
     handshakes_per_sec: f64,
     storm: Option<(Outcome, load::Storm)>,
+    /// The disk probe's syncs during the open loop.
+    disk: disk::SyncTimes,
 }
 
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
@@ -167,15 +170,19 @@ async fn drive(
     fleet.warm_up().await?;
     let cpu_before = server.cpu_ticks()?;
     let plan = LoadPlan::OpenLoop { rate: args.rate, duration: Duration::from_secs_f64(args.duration) };
+    let probe = disk::Probe::start(&std::env::temp_dir()).context("starting the disk probe")?;
     let mut open = fleet.run(plan).await?;
+    let disk = probe.finish().context("the disk probe")?;
     open.server_cpu = server.cpu_ticks()?.saturating_sub(cpu_before) as f64 / target::CLOCK_TICKS / open.elapsed;
     say(&format!(
-        "  open loop: {:.0} msg/s, ack p99 {:.2} ms, relay p99 {:.2} ms, lost {}, server CPU {:.0}%",
+        "  open loop: {:.0} msg/s, ack p99 {:.2} ms, relay p99 {:.2} ms, lost {}, server CPU {:.0}%; disk sync p99 {:.2} ms, max {:.1} ms",
         open.msgs_per_sec,
         open.ack.p99,
         open.relay.p99,
         open.lost,
-        open.server_cpu * 100.0
+        open.server_cpu * 100.0,
+        disk.p99,
+        disk.max
     ));
     let saturated = if args.saturate > 0.0 {
         let plan = LoadPlan::Window { window: args.window.max(1), duration: Duration::from_secs_f64(args.saturate) };
@@ -197,7 +204,7 @@ async fn drive(
     };
     let handshakes_per_sec = fleet.handshakes_per_sec;
     fleet.close().await;
-    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec, storm })
+    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec, storm, disk })
 }
 
 fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run, ws: Option<&Run>) {
@@ -245,6 +252,16 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
         "storm_resumed_messages": kefu.storm.as_ref().map(|(_, s)| s.resumed_messages),
         "bare_storm_relay_p99_ms": bare.storm.as_ref().map(|(o, _)| o.relay.p99),
     });
+    // The disk probe beside each open loop (bench/disk.rs): a relay tail no
+    // shorter than the slowest sync of its window is the device's, not the code's.
+    let probe = json!({
+        "disk_syncs": kefu.disk.syncs,
+        "disk_sync_p50_ms": kefu.disk.p50,
+        "disk_sync_p99_ms": kefu.disk.p99,
+        "disk_sync_max_ms": kefu.disk.max,
+        "bare_disk_sync_p99_ms": bare.disk.p99,
+        "bare_disk_sync_max_ms": bare.disk.max,
+    });
     // The npm ws peer's figures (null without --ws-peer), in a second macro call: one would be too deep.
     let peer = json!({
         "ws_relay_msgs_per_sec": ws.map(|w| w.open.msgs_per_sec),
@@ -257,8 +274,10 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
         "ws_storm_relay_p99_ms": ws.and_then(|w| w.storm.as_ref().map(|(o, _)| o.relay.p99)),
         "max_throughput_ratio_vs_ws": ws.and_then(ratio_to),
     });
-    if let (Some(all), serde_json::Value::Object(peer)) = (value.as_object_mut(), peer) {
-        all.extend(peer);
+    for part in [peer, probe] {
+        if let (Some(all), serde_json::Value::Object(part)) = (value.as_object_mut(), part) {
+            all.extend(part);
+        }
     }
     if args.json {
         println!("{value}");
@@ -278,6 +297,8 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
     row("relay p999 ms", &|r| r.open.relay.p999);
     row("lost", &|r| r.open.lost as f64);
     row("server CPU (cores)", &|r| r.open.server_cpu);
+    row("disk sync p99 ms (probe beside)", &|r| r.disk.p99);
+    row("disk sync max ms (probe beside)", &|r| r.disk.max);
     row("RSS per idle socket KiB", &|r| r.rss_per_idle_socket_kib);
     row("handshakes/s", &|r| r.handshakes_per_sec);
     if sat(kefu).is_some() {

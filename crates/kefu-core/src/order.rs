@@ -143,6 +143,14 @@ pub struct Shipment {
     pub updated_at: Timestamp,
 }
 
+/// An order with its shipments, oldest first: what the customer panel and
+/// the bot read together, in one store call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderWithShipments {
+    pub order: Order,
+    pub shipments: Vec<Shipment>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

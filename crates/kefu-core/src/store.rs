@@ -15,7 +15,7 @@ use crate::conversation::{Appended, Conversation, ConversationStatus, Message, N
 use crate::customer::Customer;
 use crate::id::{AgentId, ConversationId, CustomerId, KnowledgeId, OrderId, ShopId, SkillGroupId};
 use crate::knowledge::KnowledgeEntry;
-use crate::order::{Order, OrderNo, Shipment};
+use crate::order::{Order, OrderNo, OrderWithShipments, Shipment};
 use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +148,10 @@ pub trait Store: Send + Sync + 'static {
     /// Keyed by (shop, tracking number); the event timeline is replaced.
     async fn upsert_shipments(&self, shipments: &[Shipment]) -> StoreResult<()>;
     async fn shipments_of_order(&self, order: OrderId) -> StoreResult<Vec<Shipment>>;
+    /// The customer's newest orders (as `orders_of_customer`), each with its
+    /// shipments (as `shipments_of_order`), in one read: the bot runs this for
+    /// every shopper message, and one call per order queued behind other reads.
+    async fn orders_with_shipments(&self, customer: CustomerId, limit: u32) -> StoreResult<Vec<OrderWithShipments>>;
 
     // Conversations
     /// Inserts `conversation` unless the customer already has an open one,

@@ -130,11 +130,7 @@ impl Bot {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => BotState::default(),
         };
-        let mut orders = Vec::new();
-        for order in ctx.store.orders_of_customer(customer.id, ORDERS).await? {
-            let shipments = ctx.store.shipments_of_order(order.id).await?;
-            orders.push(OrderFacts { order, shipments });
-        }
+        let orders = ctx.store.orders_with_shipments(customer.id, ORDERS).await?;
         let now = ctx.clock.now();
         let facts = Facts {
             customer,

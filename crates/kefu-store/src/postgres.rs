@@ -17,7 +17,7 @@ use kefu_core::conversation::{
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment};
+use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -360,6 +360,10 @@ impl Store for PostgresStore {
 
     async fn shipments_of_order(&self, order: OrderId) -> StoreResult<Vec<Shipment>> {
         commerce::shipments_of_order(&self.client().await?, order).await
+    }
+
+    async fn orders_with_shipments(&self, customer: CustomerId, limit: u32) -> StoreResult<Vec<OrderWithShipments>> {
+        commerce::orders_with_shipments(&self.client().await?, customer, limit).await
     }
 
     async fn open_conversation(&self, x: &Conversation) -> StoreResult<Conversation> {

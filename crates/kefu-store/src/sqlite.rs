@@ -20,7 +20,7 @@ use kefu_core::conversation::{
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment};
+use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -384,6 +384,10 @@ impl Store for SqliteStore {
 
     async fn shipments_of_order(&self, order: OrderId) -> StoreResult<Vec<Shipment>> {
         self.pool.read(move |c| commerce::shipments_of_order(c, order)).await
+    }
+
+    async fn orders_with_shipments(&self, customer: CustomerId, limit: u32) -> StoreResult<Vec<OrderWithShipments>> {
+        self.pool.read(move |c| commerce::orders_with_shipments(c, customer, limit)).await
     }
 
     async fn open_conversation(&self, conversation: &Conversation) -> StoreResult<Conversation> {

@@ -79,6 +79,7 @@ contract!(
     server_key_is_created_once,
     a_bot_turn_is_written_whole_or_not_at_all,
     knowledge_entries_belong_to_one_shop,
+    orders_come_with_their_shipments,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
@@ -596,6 +597,63 @@ fn order_in(shop: ShopId, customer: CustomerId, no: &str, status: OrderStatus) -
         cancelled_at: None,
         updated_at: T0,
     }
+}
+
+async fn orders_come_with_their_shipments(store: &dyn Store) {
+    let s = shop(store, "orders-shipments").await;
+    let c = customer(s.id, "u-os");
+    let other = customer(s.id, "u-other");
+    store.upsert_customers(&[c.clone(), other.clone()]).await.expect("customers");
+    let mut orders = Vec::new();
+    for (i, status) in [OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered].into_iter().enumerate() {
+        let mut o = order_in(s.id, c.id, &format!("7700{i}"), status);
+        o.created_at = T0.plus_days(i as i64);
+        o.items.push(OrderItem { sku: format!("S{i}"), name: "另一件".into(), quantity: 2, unit_price: Fen(100) });
+        orders.push(o);
+    }
+    let theirs = order_in(s.id, other.id, "77009", OrderStatus::Shipped);
+    store.upsert_orders(&[orders.clone(), vec![theirs.clone()]].concat()).await.expect("orders");
+    let shipment = |order: &Order, no: &str, at: i64, events: usize| Shipment {
+        id: ShipmentId::from_uuid(new_id()),
+        shop_id: s.id,
+        order_id: order.id,
+        carrier: "中通快递".into(),
+        tracking_no: no.into(),
+        events: (0..events)
+            .map(|e| ShipmentEvent {
+                at: T0.plus_days(at + e as i64),
+                location: format!("站点{e}"),
+                description: format!("第{e}站"),
+            })
+            .collect(),
+        updated_at: T0.plus_days(at),
+    };
+    // The delivered order came in two parcels; the paid one has none yet.
+    let parcels = vec![
+        shipment(&orders[1], "ZT1001", 1, 2),
+        shipment(&orders[2], "ZT2002", 3, 1),
+        shipment(&orders[2], "ZT2001", 2, 3),
+        shipment(&theirs, "ZT9009", 1, 1),
+    ];
+    store.upsert_shipments(&parcels).await.expect("shipments");
+
+    let got = store.orders_with_shipments(c.id, 10).await.expect("read");
+    let newest_first: Vec<&str> = got.iter().map(|o| o.order.order_no.as_str()).collect();
+    assert_eq!(newest_first, ["77002", "77001", "77000"]);
+    for read in &got {
+        // The same as reading order by order.
+        let one_by_one = store.shipments_of_order(read.order.id).await.expect("of order");
+        assert_eq!(read.shipments, one_by_one);
+        let stored = orders.iter().find(|o| o.id == read.order.id).expect("ours");
+        assert_eq!(&read.order, stored);
+    }
+    assert_eq!(got[0].shipments.iter().map(|p| p.tracking_no.as_str()).collect::<Vec<_>>(), ["ZT2001", "ZT2002"]);
+    assert_eq!(got[0].shipments[0].events.len(), 3);
+    assert_eq!(got[1].shipments.len(), 1);
+    assert!(got[2].shipments.is_empty());
+    assert_eq!(store.orders_with_shipments(c.id, 1).await.expect("limited").len(), 1);
+    let nobody = CustomerId::from_uuid(new_id());
+    assert!(store.orders_with_shipments(nobody, 10).await.expect("none").is_empty());
 }
 
 fn bot_turn(

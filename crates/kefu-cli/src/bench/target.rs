@@ -78,6 +78,7 @@ pub async fn seed(customers: usize, active: usize, agents: usize, max_concurrent
         }
     }
     store.upsert_customers(&batch).await?;
+    seed_orders(&store, &shop, &customer_ids[..active.min(customers)], now).await?;
     seed_idle_histories(&store, &shop, &customer_ids[active.min(customers)..], now).await?;
 
     let mut agent_cookies = Vec::with_capacity(agents);
@@ -110,6 +111,83 @@ pub async fn seed(customers: usize, active: usize, agents: usize, max_concurrent
     seed_bulk_knowledge(&store, shop.id, now).await?;
     close(store).await;
     Ok(Seeded { data_dir, customer_tokens, agent_cookies })
+}
+
+/// Each active shopper's orders, so the bot's turns read and act on real
+/// ones as a shop's would: one paid and waiting to ship (the bench's
+/// "when will it ship?" records an urge against it), one on its way with a
+/// four-stop timeline, one delivered last month.
+async fn seed_orders(
+    store: &Arc<dyn Store>,
+    shop: &Shop,
+    customers: &[CustomerId],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use kefu_core::id::{OrderId, ShipmentId};
+    use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
+    let stops = ["上海市 青浦转运中心", "江苏省 苏州分拨中心", "浙江省 杭州转运中心", "浙江省 杭州西湖营业部"];
+    for (chunk_no, chunk) in customers.chunks(500).enumerate() {
+        let mut orders = Vec::with_capacity(chunk.len() * 3);
+        let mut shipments = Vec::with_capacity(chunk.len() * 2);
+        for (i, &customer) in chunk.iter().enumerate() {
+            let n = (chunk_no * 500 + i) as u64;
+            for (k, (status, days_ago)) in
+                [(OrderStatus::Paid, 1), (OrderStatus::Shipped, 3), (OrderStatus::Completed, 30)]
+                    .into_iter()
+                    .enumerate()
+            {
+                let created = now.plus_days(-days_ago);
+                let shipped = (status != OrderStatus::Paid).then(|| created.plus_days(1));
+                let order = Order {
+                    id: OrderId::from_uuid(UuidV7.new_uuid()),
+                    shop_id: shop.id,
+                    order_no: OrderNo::parse(&format!("{}", 880_000_000_000 + n * 3 + k as u64))?,
+                    customer_id: customer,
+                    status,
+                    items: vec![OrderItem {
+                        sku: format!("BENCH-{k}"),
+                        name: ["无线蓝牙耳机", "电热水壶 1.7L", "纯棉T恤"][k].into(),
+                        quantity: 1,
+                        unit_price: Fen(19_900),
+                    }],
+                    total: Fen(19_900),
+                    province: "浙江省".into(),
+                    city: "杭州市".into(),
+                    address: "西湖区文三路 1 号".into(),
+                    created_at: created,
+                    paid_at: Some(created),
+                    shipped_at: shipped,
+                    delivered_at: (status == OrderStatus::Completed).then(|| created.plus_days(3)),
+                    completed_at: (status == OrderStatus::Completed).then(|| created.plus_days(10)),
+                    cancelled_at: None,
+                    updated_at: created,
+                };
+                if let Some(at) = shipped {
+                    shipments.push(Shipment {
+                        id: ShipmentId::from_uuid(UuidV7.new_uuid()),
+                        shop_id: shop.id,
+                        order_id: order.id,
+                        carrier: "中通快递".into(),
+                        tracking_no: format!("ZT{}", 750_000_000_000 + n * 3 + k as u64),
+                        events: stops
+                            .iter()
+                            .enumerate()
+                            .map(|(h, stop)| ShipmentEvent {
+                                at: at.plus_millis(h as i64 * 6 * 3_600_000),
+                                location: (*stop).into(),
+                                description: format!("快件到达【{stop}】"),
+                            })
+                            .collect(),
+                        updated_at: at,
+                    });
+                }
+                orders.push(order);
+            }
+        }
+        store.upsert_orders(&orders).await?;
+        store.upsert_shipments(&shipments).await?;
+    }
+    Ok(())
 }
 
 /// Lines of each idle shopper's conversation: what the bot said before they went quiet.

@@ -24,12 +24,8 @@ pub async fn show(
         .await?
         .filter(|c| auth.agent.can_access_shop(c.shop_id))
         .ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?;
-    let orders = state.ctx.store.orders_of_customer(customer.id, 20).await?;
-    let mut order_dtos = Vec::with_capacity(orders.len());
-    for o in &orders {
-        let shipments = state.ctx.store.shipments_of_order(o.id).await?;
-        order_dtos.push(OrderDto::new(o, &shipments));
-    }
+    let orders = state.ctx.store.orders_with_shipments(customer.id, 20).await?;
+    let order_dtos: Vec<OrderDto> = orders.iter().map(|o| OrderDto::new(&o.order, &o.shipments)).collect();
     let history = state
         .ctx
         .store

@@ -8,7 +8,7 @@ use kefu_core::clock::Timestamp;
 use kefu_core::customer::Customer;
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderNo, Shipment, ShipmentEvent};
+use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment, ShipmentEvent};
 use kefu_core::store::StoreResult;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -240,6 +240,83 @@ pub(super) async fn orders_of_customer(
     Ok(out)
 }
 
+/// Four queries whatever the number of orders: orders, their items, their
+/// shipments, the shipments' events (a query per order would be a network
+/// round trip each).
+pub(super) async fn orders_with_shipments(
+    c: &deadpool_postgres::Object,
+    customer: CustomerId,
+    limit: u32,
+) -> StoreResult<Vec<OrderWithShipments>> {
+    let rows = c
+        .query(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
+            &[&customer.as_uuid(), &i64::from(limit)],
+        )
+        .await
+        .map_err(be)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
+    let mut items: HashMap<Uuid, Vec<OrderItem>> = HashMap::new();
+    for i in c
+        .query(
+            "SELECT order_id, sku, name, quantity, unit_price FROM order_items WHERE order_id = ANY($1) ORDER BY order_id, line",
+            &[&ids],
+        )
+        .await
+        .map_err(be)?
+    {
+        items.entry(i.get(0)).or_default().push(item_from(&i, 1));
+    }
+    let shipment_rows = c
+        .query(
+            "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",
+            &[&ids],
+        )
+        .await
+        .map_err(be)?;
+    let shipment_ids: Vec<Uuid> = shipment_rows.iter().map(|r| r.get(0)).collect();
+    let mut events: HashMap<Uuid, Vec<ShipmentEvent>> = HashMap::new();
+    for e in c
+        .query(
+            "SELECT shipment_id, at, location, description FROM shipment_events WHERE shipment_id = ANY($1) ORDER BY shipment_id, line",
+            &[&shipment_ids],
+        )
+        .await
+        .map_err(be)?
+    {
+        events.entry(e.get(0)).or_default().push(ShipmentEvent {
+            at: Timestamp(e.get(1)),
+            location: e.get(2),
+            description: e.get(3),
+        });
+    }
+    let mut shipments: HashMap<Uuid, Vec<Shipment>> = HashMap::new();
+    for r in &shipment_rows {
+        let id: Uuid = r.get(0);
+        shipments.entry(r.get(2)).or_default().push(shipment_from(r, events.remove(&id).unwrap_or_default()));
+    }
+    rows.iter()
+        .map(|r| {
+            let id: Uuid = r.get(0);
+            let order = order_with_items(r, items.remove(&id).unwrap_or_default())?;
+            Ok(OrderWithShipments { order, shipments: shipments.remove(&id).unwrap_or_default() })
+        })
+        .collect()
+}
+
+/// A `shipments` row (id, shop_id, order_id, carrier, tracking_no, updated_at) with its events.
+fn shipment_from(r: &tokio_postgres::Row, events: Vec<ShipmentEvent>) -> Shipment {
+    Shipment {
+        id: ShipmentId::from_uuid(r.get(0)),
+        shop_id: ShopId::from_uuid(r.get(1)),
+        order_id: OrderId::from_uuid(r.get(2)),
+        carrier: r.get(3),
+        tracking_no: r.get(4),
+        events,
+        updated_at: Timestamp(r.get(5)),
+    }
+}
+
 pub(super) async fn upsert_shipments(c: &mut deadpool_postgres::Object, shipments: &[Shipment]) -> StoreResult<()> {
     let tx = c.transaction().await.map_err(be)?;
     for s in shipments {
@@ -284,15 +361,7 @@ pub(super) async fn shipments_of_order(c: &deadpool_postgres::Object, order: Ord
             .iter()
             .map(|e| ShipmentEvent { at: Timestamp(e.get(0)), location: e.get(1), description: e.get(2) })
             .collect();
-        out.push(Shipment {
-            id: ShipmentId::from_uuid(id),
-            shop_id: ShopId::from_uuid(r.get(1)),
-            order_id: OrderId::from_uuid(r.get(2)),
-            carrier: r.get(3),
-            tracking_no: r.get(4),
-            events,
-            updated_at: Timestamp(r.get(5)),
-        });
+        out.push(shipment_from(r, events));
     }
     Ok(out)
 }

@@ -73,13 +73,24 @@ pub(super) async fn order_from(c: &impl GenericClient, r: &Row) -> StoreResult<O
         .await
         .map_err(be)?
         .iter()
-        .map(|i| OrderItem {
-            sku: i.get(0),
-            name: i.get(1),
-            quantity: u32::try_from(i.get::<_, i32>(2)).unwrap_or(0),
-            unit_price: Fen(i.get(3)),
-        })
+        .map(|i| item_from(i, 0))
         .collect();
+    order_with_items(r, items)
+}
+
+/// An `order_items` row's columns from `o` on: sku, name, quantity, unit_price.
+pub(super) fn item_from(i: &Row, o: usize) -> OrderItem {
+    OrderItem {
+        sku: i.get(o),
+        name: i.get(o + 1),
+        quantity: u32::try_from(i.get::<_, i32>(o + 2)).unwrap_or(0),
+        unit_price: Fen(i.get(o + 3)),
+    }
+}
+
+/// An `ORDER_COLS` row with its items, read by the caller.
+pub(super) fn order_with_items(r: &Row, items: Vec<OrderItem>) -> StoreResult<Order> {
+    let id: Uuid = r.get(0);
     let order_no: String = r.get(2);
     Ok(Order {
         id: OrderId::from_uuid(id),

@@ -8,7 +8,7 @@ use kefu_core::clock::Timestamp;
 use kefu_core::customer::Customer;
 use kefu_core::id::*;
 use kefu_core::money::Fen;
-use kefu_core::order::{Order, OrderNo, Shipment, ShipmentEvent};
+use kefu_core::order::{Order, OrderNo, OrderWithShipments, Shipment, ShipmentEvent};
 use kefu_core::store::StoreResult;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -210,6 +210,18 @@ pub(super) fn orders_of_customer(c: &Connection, customer: CustomerId, limit: u3
         Ok,
     )?;
     rows.into_iter().map(|r| order_from(c, r)).collect()
+}
+
+/// Queries on one connection, so the caller waits for one reader, not one per order.
+pub(super) fn orders_with_shipments(
+    c: &Connection,
+    customer: CustomerId,
+    limit: u32,
+) -> StoreResult<Vec<OrderWithShipments>> {
+    orders_of_customer(c, customer, limit)?
+        .into_iter()
+        .map(|order| Ok(OrderWithShipments { shipments: shipments_of_order(c, order.id)?, order }))
+        .collect()
 }
 
 pub(super) fn upsert_shipments(c: &Connection, list: &[Shipment]) -> StoreResult<()> {
