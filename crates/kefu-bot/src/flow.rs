@@ -18,7 +18,7 @@ use kefu_core::money::Fen;
 use kefu_core::order::OrderStatus;
 use kefu_nlu::builtin::{self, EmotionLevel};
 use kefu_nlu::entities::{Day, Extractor, Value};
-use kefu_nlu::{Prepared, normalize};
+use kefu_nlu::{Classifier, Prepared, normalize};
 use serde::{Deserialize, Serialize};
 
 use crate::knowledge::Knowledge;
@@ -46,6 +46,8 @@ pub struct Facts<'a> {
     pub extractor: &'a Extractor,
     /// The shop's knowledge base, for questions no flow answers.
     pub knowledge: &'a Knowledge,
+    /// The shop's intent model: its own (see [`crate::intents`]) or the built-in one.
+    pub intents: &'a Classifier,
     pub now: Timestamp,
 }
 
@@ -262,7 +264,7 @@ fn language(normalized: &str, english_before: bool) -> Lang {
 fn read(facts: &Facts<'_>, state: &BotState, text: &str) -> Reading {
     // One normalisation and one tokenisation, read by both models and the entities.
     let prepared = Prepared::new(text);
-    let prediction = builtin::intent_model().predict_prepared(&prepared);
+    let prediction = facts.intents.predict_prepared(&prepared);
     let emotion = builtin::emotion_prepared(&prepared);
     let today = local_day(facts.now);
     let mut order_nos = Vec::new();

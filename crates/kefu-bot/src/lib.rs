@@ -4,6 +4,7 @@
 //! store. Start at [`rules`].
 
 pub mod flow;
+pub mod intents;
 pub mod knowledge;
 pub mod metrics;
 pub mod rules;

@@ -140,6 +140,10 @@ fn world(tier: Tier, complaints: u32) -> World {
 
 impl World {
     fn say(&self, state: &mut BotState, text: &str) -> Turn {
+        self.say_with(kefu_nlu::builtin::intent_model(), state, text)
+    }
+
+    fn say_with(&self, intents: &kefu_nlu::Classifier, state: &mut BotState, text: &str) -> Turn {
         let facts = Facts {
             customer: &self.customer,
             orders: &self.orders,
@@ -147,10 +151,43 @@ impl World {
             rules: &self.rules,
             extractor: &self.extractor,
             knowledge: &self.knowledge,
+            intents,
             now: NOW,
         };
         respond(&facts, state, text)
     }
+}
+
+#[test]
+fn a_shop_model_reads_the_shops_own_words() {
+    // This shop's shoppers call their parcel 小蜜蜂; the shop trained a model on that.
+    let phrases = [
+        ("我的小蜜蜂飞到哪了", "logistics"),
+        ("小蜜蜂飞到哪儿了", "logistics"),
+        ("小蜜蜂啥时候飞到", "logistics"),
+        ("小蜜蜂到哪了呀", "logistics"),
+        ("你好", "greeting"),
+        ("在吗", "greeting"),
+        ("亲在吗", "greeting"),
+        ("你好呀", "greeting"),
+        ("今天天气怎么样", "oos"),
+        ("讲个笑话", "oos"),
+        ("天气如何", "oos"),
+        ("笑话来一个", "oos"),
+    ];
+    let examples: Vec<kefu_nlu::Example> = phrases
+        .iter()
+        .map(|(text, label)| kefu_nlu::Example { text: (*text).into(), label: (*label).into(), group: None })
+        .collect();
+    let config = kefu_nlu::TrainConfig { min_df: 1, ..kefu_nlu::TrainConfig::default() };
+    let shop_model = kefu_nlu::Classifier::train(&examples, &config, &|_, _, _| {}).expect("train");
+    kefu_bot::intents::check(&shop_model).expect("only names the flows know");
+
+    let w = world(Tier::Normal, 0);
+    let t = w.say_with(&shop_model, &mut BotState::default(), "我的小蜜蜂飞到哪里了");
+    assert_eq!(t.audit.intent, "logistics", "{t:?}");
+    // Two orders could be meant: the logistics flow asks which, as it does for 我的快递到哪了.
+    assert!(t.replies.iter().any(|r| r.contains(PHONE)), "{t:?}");
 }
 
 #[test]

@@ -45,6 +45,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut server = config.server();
     server.bot_rules = load_rules(&config.data_dir.join("rules"))?;
+    server.bot_intents = load_intent_models(&config.data_dir.join("models"))?;
     let state = kefu_server::AppState::new(context(store, config.auto_assign, config.bot), server, shutdown_rx).await?;
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
@@ -78,6 +79,30 @@ pub fn load_rules(
         rules.insert(slug.to_owned(), parsed);
     }
     Ok(rules)
+}
+
+/// Every `<slug>.model` in `dir` (absent is fine), a shop's own intent model
+/// from `kefu nlu train`: a file that is not a model, or a model naming an
+/// intent no flow handles, stops the start with its name and the reason.
+pub fn load_intent_models(
+    dir: &std::path::Path,
+) -> anyhow::Result<std::collections::HashMap<String, std::sync::Arc<kefu_nlu::Classifier>>> {
+    let mut models = std::collections::HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(models) };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("model") {
+            continue;
+        }
+        let Some(slug) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let model = kefu_nlu::Classifier::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a model written by `kefu nlu train`", path.display()))?;
+        kefu_bot::intents::check(&model).with_context(|| format!("{}", path.display()))?;
+        tracing::info!(shop = slug, labels = model.labels().len(), "shop intent model loaded");
+        models.insert(slug.to_owned(), std::sync::Arc::new(model));
+    }
+    Ok(models)
 }
 
 async fn wait_for_signal() {
@@ -131,4 +156,48 @@ pub async fn add_user(
     };
     store.create_agent(&agent).await?;
     Ok(agent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("kefu-models-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("dir");
+        d
+    }
+
+    #[test]
+    fn a_shops_model_is_loaded_by_its_slug() {
+        let d = dir("good");
+        std::fs::write(d.join("tea-shop.model"), kefu_nlu::builtin::intent_model_bytes()).expect("write");
+        std::fs::write(d.join("notes.txt"), "not a model, not read").expect("write");
+        let models = load_intent_models(&d).expect("load");
+        assert_eq!(models.keys().collect::<Vec<_>>(), ["tea-shop"]);
+        assert!(load_intent_models(&d.join("absent")).expect("no directory is fine").is_empty());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_broken_or_foreign_model_stops_the_start_with_its_name() {
+        let d = dir("bad");
+        std::fs::write(d.join("tea-shop.model"), b"not a model").expect("write");
+        let err = format!("{:#}", load_intent_models(&d).expect_err("refused"));
+        assert!(err.contains("tea-shop.model"), "{err}");
+
+        let d = dir("foreign");
+        let examples: Vec<kefu_nlu::Example> =
+            [("办个会员", "membership"), ("开会员", "membership"), ("快递呢", "logistics")]
+                .iter()
+                .map(|(t, l)| kefu_nlu::Example { text: (*t).into(), label: (*l).into(), group: None })
+                .collect();
+        let config = kefu_nlu::TrainConfig { min_df: 1, ..kefu_nlu::TrainConfig::default() };
+        let model = kefu_nlu::Classifier::train(&examples, &config, &|_, _, _| {}).expect("train");
+        std::fs::write(d.join("tea-shop.model"), model.to_bytes()).expect("write");
+        let err = format!("{:#}", load_intent_models(&d).expect_err("refused"));
+        assert!(err.contains("tea-shop.model") && err.contains("membership"), "{err}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -124,6 +124,16 @@ pub struct Classifier {
     chosen: String,
 }
 
+/// Labels and vocabulary size: the weights are too many to print.
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("labels", &self.labels)
+            .field("features", &self.index.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A text as sparse TF-IDF, L2-normalised: (column, value).
 type Vector = Vec<(u32, f32)>;
 

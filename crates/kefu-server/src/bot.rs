@@ -20,6 +20,7 @@ use kefu_core::event::Event;
 use kefu_core::id::{ConversationId, MessageId, ShopId};
 use kefu_core::invoice::Title;
 use kefu_core::store::StoreError;
+use kefu_nlu::Classifier;
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
 
 /// Orders the bot looks through, newest first.
@@ -35,6 +36,8 @@ struct ShopBrain {
     categories: HashMap<String, CategoryPath>,
     extractor: Extractor,
     knowledge: Knowledge,
+    /// The shop's own intent model, if it has one.
+    intents: Option<Arc<Classifier>>,
     loaded: Instant,
 }
 
@@ -49,6 +52,7 @@ const KNOWLEDGE: u32 = 5_000;
 #[derive(Default)]
 pub struct Bot {
     rules: HashMap<String, ShopRules>,
+    intents: HashMap<String, Arc<Classifier>>,
     /// The optional model endpoint for rephrasing and summaries.
     pub llm: Option<Llm>,
     brains: Mutex<HashMap<ShopId, Arc<ShopBrain>>>,
@@ -58,9 +62,10 @@ pub struct Bot {
 }
 
 impl Bot {
-    /// `rules` by shop slug; shops without a file use the defaults.
-    pub fn new(rules: HashMap<String, ShopRules>, llm: Option<Llm>) -> Bot {
-        Bot { rules, llm, brains: Mutex::default(), turns: Mutex::default() }
+    /// `rules` and `intents` (own models) by shop slug; shops without a
+    /// file use the default rules and the built-in model.
+    pub fn new(rules: HashMap<String, ShopRules>, intents: HashMap<String, Arc<Classifier>>, llm: Option<Llm>) -> Bot {
+        Bot { rules, intents, llm, brains: Mutex::default(), turns: Mutex::default() }
     }
 
     async fn brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
@@ -72,6 +77,7 @@ impl Bot {
         let (slug, name) =
             ctx.store.shop(shop).await?.map(|s| (s.slug.as_str().to_owned(), s.name)).unwrap_or_default();
         let rules = self.rules.get(&slug).cloned().unwrap_or_default();
+        let intents = self.intents.get(&slug).cloned();
         let products = ctx.store.products(shop, CATALOGUE).await?;
         let catalogue: Vec<CatalogueEntry> = products
             .iter()
@@ -83,7 +89,8 @@ impl Bot {
             .map_err(StoreError::backend)?;
         let categories = products.into_iter().map(|p| (p.sku, p.category)).collect();
         let knowledge = Knowledge::new(ctx.store.knowledge(shop, KNOWLEDGE).await?);
-        let brain = Arc::new(ShopBrain { name, rules, categories, extractor, knowledge, loaded: Instant::now() });
+        let brain =
+            Arc::new(ShopBrain { name, rules, categories, extractor, knowledge, intents, loaded: Instant::now() });
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, brain.clone());
         Ok(brain)
     }
@@ -139,6 +146,7 @@ impl Bot {
             rules: &brain.rules,
             extractor: &brain.extractor,
             knowledge: &brain.knowledge,
+            intents: brain.intents.as_deref().unwrap_or_else(|| kefu_nlu::builtin::intent_model()),
             now,
         };
         let mut turn = flow::respond(&facts, &mut state, text);

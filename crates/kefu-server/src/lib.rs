@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub bot_idle_minutes: i64,
     /// Each shop's bot rules by slug; shops without an entry use the defaults.
     pub bot_rules: std::collections::HashMap<String, kefu_bot::rules::ShopRules>,
+    /// Each shop's own intent model by slug (checked with
+    /// `kefu_bot::intents::check`); shops without one use the built-in model.
+    pub bot_intents: std::collections::HashMap<String, Arc<kefu_nlu::Classifier>>,
     /// An OpenAI-compatible endpoint for rephrasing and summaries; off when `None`.
     pub llm: Option<llm::LlmConfig>,
 }
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             bot_idle_minutes: 30,
             bot_rules: std::collections::HashMap::new(),
+            bot_intents: std::collections::HashMap::new(),
             llm: None,
         }
     }
@@ -89,7 +93,8 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
-        let bot = bot::Bot::new(config.bot_rules.clone(), config.llm.clone().map(llm::Llm::new));
+        let bot =
+            bot::Bot::new(config.bot_rules.clone(), config.bot_intents.clone(), config.llm.clone().map(llm::Llm::new));
         Ok(Arc::new(AppState {
             ctx,
             config,

@@ -244,6 +244,7 @@ impl World {
             rules: &self.rules,
             extractor: &self.extractor,
             knowledge: &self.knowledge,
+            intents: kefu_nlu::builtin::intent_model(),
             now: self.now,
         }
     }

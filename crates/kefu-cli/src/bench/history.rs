@@ -165,7 +165,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
                     ..Default::default()
                 })
                 .await?;
-            let orders = store.orders_of_customer(customer, 20).await?;
+            let orders = store.orders_with_shipments(customer, 20).await?;
             Ok(past.len() + orders.len())
         }
     })

@@ -137,3 +137,44 @@ async fn two_tabs_of_one_shopper_get_one_turn_each() {
     assert_eq!(audit.len(), 3, "one turn per message, none lost: {audit:?}");
     drop(second);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_with_its_own_intent_model_is_read_with_it() {
+    // Shop A's shoppers say 小蜜蜂 when they want a person (a shop's in-joke); its model knows.
+    let text = "小蜜蜂快来";
+    let examples: Vec<kefu_nlu::Example> = [
+        ("小蜜蜂快来", "human_agent"),
+        ("小蜜蜂在吗", "human_agent"),
+        ("叫小蜜蜂来", "human_agent"),
+        ("快递到哪了", "logistics"),
+        ("我的快递呢", "logistics"),
+        ("物流到哪了", "logistics"),
+    ]
+    .iter()
+    .map(|(t, l)| kefu_nlu::Example { text: (*t).into(), label: (*l).into(), group: None })
+    .collect();
+    let config = kefu_nlu::TrainConfig { min_df: 1, ..kefu_nlu::TrainConfig::default() };
+    let model = kefu_nlu::Classifier::train(&examples, &config, &|_, _, _| {}).expect("train");
+    assert_ne!(
+        kefu_nlu::builtin::intent_model().predict(text).label,
+        "human_agent",
+        "the built-in model reads it otherwise"
+    );
+    let mut server = kefu_server::ServerConfig::default();
+    server.bot_intents.insert("shop-a".into(), std::sync::Arc::new(model));
+    let app = TestApp::spawn_bot_with(server).await;
+
+    for shop in [&app.shop_a, &app.shop_b] {
+        let (token, _) = app.visitor(shop).await;
+        let mut shopper = app.customer_ws(&token).await;
+        shopper.send(json!({"type": "send", "client_msg_id": "own-1", "text": text})).await;
+        bot_says(&mut shopper).await;
+    }
+    let mut intents = Vec::new();
+    for shop in [app.shop_a.id, app.shop_b.id] {
+        let audit = app.store.bot_audit(shop, kefu_core::clock::Timestamp(0), 10).await.expect("audit");
+        intents.push(audit.last().map(|a| a.audit.intent.clone()).expect("a turn"));
+    }
+    assert_eq!(intents[0], "human_agent");
+    assert_ne!(intents[1], "human_agent", "shop B keeps the built-in model");
+}
