@@ -110,6 +110,11 @@ pub fn run(command: NluCommand) -> anyhow::Result<()> {
         NluCommand::Eval { model, data, rows, json, threshold } => {
             // The built-in emotion is the model plus its anger cues: evaluate what the bot uses.
             let whole_emotion = model == Path::new("builtin:emotion");
+            // Said rather than ignored: its levels have no out-of-scope class to threshold.
+            anyhow::ensure!(
+                !(whole_emotion && threshold.is_some()),
+                "--threshold does not apply to builtin:emotion (calm / dissatisfied / angry has no out-of-scope class)"
+            );
             let mut model = load(&model)?;
             if let Some(t) = threshold {
                 model.set_threshold(t);

@@ -87,3 +87,14 @@ fn a_malformed_row_names_its_line_and_writes_no_model() {
     assert!(!model.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_threshold_for_the_emotion_levels_is_refused_not_ignored() {
+    let out =
+        kefu(&["nlu", "eval", "--model", "builtin:emotion", "--data", "builtin:emotion-eval", "--threshold", "0.3"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--threshold does not apply to builtin:emotion"), "{err}");
+    let out = kefu(&["nlu", "eval", "--model", "builtin:emotion", "--data", "builtin:emotion-eval", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
