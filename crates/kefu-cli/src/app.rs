@@ -66,17 +66,11 @@ pub fn load_rules(
     dir: &std::path::Path,
 ) -> anyhow::Result<std::collections::HashMap<String, kefu_bot::rules::ShopRules>> {
     let mut rules = std::collections::HashMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(rules) };
-    for entry in entries {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        let Some(slug) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+    for (slug, path) in shop_files(dir, "toml")? {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let parsed = kefu_bot::rules::ShopRules::parse(&text).with_context(|| format!("{}", path.display()))?;
         tracing::info!(shop = slug, "bot rules loaded");
-        rules.insert(slug.to_owned(), parsed);
+        rules.insert(slug, parsed);
     }
     Ok(rules)
 }
@@ -88,21 +82,31 @@ pub fn load_intent_models(
     dir: &std::path::Path,
 ) -> anyhow::Result<std::collections::HashMap<String, std::sync::Arc<kefu_nlu::Classifier>>> {
     let mut models = std::collections::HashMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(models) };
-    for entry in entries {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("model") {
-            continue;
-        }
-        let Some(slug) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+    for (slug, path) in shop_files(dir, "model")? {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let model = kefu_nlu::Classifier::from_bytes(&bytes)
             .with_context(|| format!("{} is not a model written by `kefu nlu train`", path.display()))?;
         kefu_bot::intents::check(&model).with_context(|| format!("{}", path.display()))?;
         tracing::info!(shop = slug, labels = model.labels().len(), "shop intent model loaded");
-        models.insert(slug.to_owned(), std::sync::Arc::new(model));
+        models.insert(slug, std::sync::Arc::new(model));
     }
     Ok(models)
+}
+
+/// `<slug>.<extension>` files in `dir` (none when it does not exist), by shop slug.
+fn shop_files(dir: &std::path::Path, extension: &str) -> anyhow::Result<Vec<(String, std::path::PathBuf)>> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some(extension) {
+            continue;
+        }
+        if let Some(slug) = path.file_stem().and_then(|s| s.to_str()) {
+            files.push((slug.to_owned(), path.clone()));
+        }
+    }
+    Ok(files)
 }
 
 async fn wait_for_signal() {

@@ -221,33 +221,13 @@ pub(super) async fn order_ids_by_no(
         .collect()
 }
 
+/// The customer's newest orders with their items, in two queries (not one
+/// per order: each is a network round trip).
 pub(super) async fn orders_of_customer(
     c: &deadpool_postgres::Object,
     customer: CustomerId,
     limit: u32,
 ) -> StoreResult<Vec<Order>> {
-    let rows = c
-        .query(
-            &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
-            &[&customer.as_uuid(), &i64::from(limit)],
-        )
-        .await
-        .map_err(be)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        out.push(order_from(c, r).await?);
-    }
-    Ok(out)
-}
-
-/// Four queries whatever the number of orders: orders, their items, their
-/// shipments, the shipments' events (a query per order would be a network
-/// round trip each).
-pub(super) async fn orders_with_shipments(
-    c: &deadpool_postgres::Object,
-    customer: CustomerId,
-    limit: u32,
-) -> StoreResult<Vec<OrderWithShipments>> {
     let rows = c
         .query(
             &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
@@ -267,6 +247,23 @@ pub(super) async fn orders_with_shipments(
     {
         items.entry(i.get(0)).or_default().push(item_from(&i, 1));
     }
+    rows.iter()
+        .map(|r| {
+            let id: Uuid = r.get(0);
+            order_with_items(r, items.remove(&id).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// Four queries whatever the number of orders: orders, their items, their
+/// shipments, the shipments' events.
+pub(super) async fn orders_with_shipments(
+    c: &deadpool_postgres::Object,
+    customer: CustomerId,
+    limit: u32,
+) -> StoreResult<Vec<OrderWithShipments>> {
+    let orders = orders_of_customer(c, customer, limit).await?;
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id.as_uuid()).collect();
     let shipment_rows = c
         .query(
             "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",
@@ -295,13 +292,13 @@ pub(super) async fn orders_with_shipments(
         let id: Uuid = r.get(0);
         shipments.entry(r.get(2)).or_default().push(shipment_from(r, events.remove(&id).unwrap_or_default()));
     }
-    rows.iter()
-        .map(|r| {
-            let id: Uuid = r.get(0);
-            let order = order_with_items(r, items.remove(&id).unwrap_or_default())?;
-            Ok(OrderWithShipments { order, shipments: shipments.remove(&id).unwrap_or_default() })
+    Ok(orders
+        .into_iter()
+        .map(|order| {
+            let shipments = shipments.remove(&order.id.as_uuid()).unwrap_or_default();
+            OrderWithShipments { order, shipments }
         })
-        .collect()
+        .collect())
 }
 
 /// A `shipments` row (id, shop_id, order_id, carrier, tracking_no, updated_at) with its events.
