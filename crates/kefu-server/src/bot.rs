@@ -133,11 +133,14 @@ impl Bot {
         text: &str,
     ) -> Result<(), StoreError> {
         let brain = self.brain(ctx, conversation.shop_id).await?;
-        let mut state: BotState = match ctx.store.bot_state(conversation.id).await? {
+        // Two independent reads: on two reader threads at once, not one after the other.
+        let (state, orders) =
+            tokio::join!(ctx.store.bot_state(conversation.id), ctx.store.orders_with_shipments(customer.id, ORDERS));
+        let mut state: BotState = match state? {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => BotState::default(),
         };
-        let orders = ctx.store.orders_with_shipments(customer.id, ORDERS).await?;
+        let orders = orders?;
         let now = ctx.clock.now();
         let facts = Facts {
             customer,
