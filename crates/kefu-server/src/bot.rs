@@ -49,13 +49,17 @@ const KNOWLEDGE: u32 = 5_000;
 
 /// Per-shop rules (from the rules files), lazily built brains, and one
 /// lock per conversation with a turn in progress.
-#[derive(Default)]
 pub struct Bot {
     rules: HashMap<String, ShopRules>,
     intents: HashMap<String, Arc<Classifier>>,
     /// The optional model endpoint for rephrasing and summaries.
     pub llm: Option<Llm>,
     brains: Mutex<HashMap<ShopId, Arc<ShopBrain>>>,
+    brain_ttl: Duration,
+    /// Shops whose brain a turn is rebuilding now.
+    rebuilding: Mutex<std::collections::HashSet<ShopId>>,
+    /// Brains built since start (read by the tests).
+    brain_builds: std::sync::atomic::AtomicU64,
     /// Turns of one conversation run one after another (a shopper with two
     /// tabs open), so each reads the state the previous one wrote.
     turns: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>,
@@ -65,15 +69,41 @@ impl Bot {
     /// `rules` and `intents` (own models) by shop slug; shops without a
     /// file use the default rules and the built-in model.
     pub fn new(rules: HashMap<String, ShopRules>, intents: HashMap<String, Arc<Classifier>>, llm: Option<Llm>) -> Bot {
-        Bot { rules, intents, llm, brains: Mutex::default(), turns: Mutex::default() }
+        Bot {
+            rules,
+            intents,
+            llm,
+            brains: Mutex::default(),
+            brain_ttl: BRAIN_TTL,
+            rebuilding: Mutex::default(),
+            brain_builds: std::sync::atomic::AtomicU64::new(0),
+            turns: Mutex::default(),
+        }
     }
 
+    /// The shop's brain. A stale one is rebuilt by one turn while the others
+    /// go on with it: at 2,000 turns/s every turn in flight when the TTL ran
+    /// out used to rebuild it at once (the catalogue's extractor, the
+    /// knowledge index: tens of ms of CPU each), once a minute.
     async fn brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
-        if let Some(b) = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop)
-            && b.loaded.elapsed() < BRAIN_TTL
-        {
-            return Ok(b.clone());
+        let cached = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop).cloned();
+        let Some(stale) = cached else { return self.build_brain(ctx, shop).await };
+        if stale.loaded.elapsed() < self.brain_ttl {
+            return Ok(stale);
         }
+        let Some(_rebuilding) = Rebuilding::claim(&self.rebuilding, shop) else { return Ok(stale) };
+        match self.build_brain(ctx, shop).await {
+            Ok(fresh) => Ok(fresh),
+            Err(e) => {
+                // The old brain is still a shop's real catalogue and knowledge.
+                tracing::warn!(error = %e, shop = %shop, "rebuilding the bot's shop data failed; keeping the old");
+                Ok(stale)
+            }
+        }
+    }
+
+    async fn build_brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
+        self.brain_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (slug, name) =
             ctx.store.shop(shop).await?.map(|s| (s.slug.as_str().to_owned(), s.name)).unwrap_or_default();
         let rules = self.rules.get(&slug).cloned().unwrap_or_default();
@@ -325,11 +355,79 @@ impl Bot {
     }
 }
 
+/// A shop's place in `Bot::rebuilding`, given back when dropped (also when
+/// the turn that holds it is cancelled), so a failed rebuild is retried.
+struct Rebuilding<'a> {
+    set: &'a Mutex<std::collections::HashSet<ShopId>>,
+    shop: ShopId,
+}
+
+impl<'a> Rebuilding<'a> {
+    fn claim(set: &'a Mutex<std::collections::HashSet<ShopId>>, shop: ShopId) -> Option<Self> {
+        let claimed = set.lock().unwrap_or_else(|e| e.into_inner()).insert(shop);
+        // Built only when claimed: a guard made and dropped here would give back another turn's claim.
+        claimed.then(|| Rebuilding { set, shop })
+    }
+}
+
+impl Drop for Rebuilding<'_> {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.shop);
+    }
+}
+
 fn speaker(sender: Sender) -> &'static str {
     match sender {
         Sender::Customer(_) => "客户",
         Sender::Agent(_) => "客服",
         Sender::Bot => "机器人",
         Sender::System => "系统",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kefu_core::clock::{Clock, SystemClock};
+    use kefu_core::event::InProcessBus;
+    use kefu_core::id::UuidV7;
+    use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
+    use std::sync::atomic::Ordering;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_brain_is_rebuilt_once_while_the_other_turns_use_it() {
+        let dir = std::env::temp_dir().join(format!("kefu-brain-{}", uuid::Uuid::now_v7().simple()));
+        let backend =
+            kefu_store::Backend::Sqlite { path: dir.join("kefu.db"), durability: kefu_store::Durability::Normal };
+        let store = kefu_store::open(&backend).await.expect("store");
+        let shop = Shop {
+            id: ShopId::from_uuid(uuid::Uuid::now_v7()),
+            slug: ShopSlug::parse("brain-shop").expect("slug"),
+            name: "店".into(),
+            secret: ShopSecret::new("s".into()),
+            created_at: SystemClock.now(),
+        };
+        store.create_shop(&shop).await.expect("shop");
+        let ctx = Ctx {
+            store,
+            bus: Arc::new(InProcessBus::new()),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7),
+            auto_assign: false,
+            bot: true,
+        };
+        let mut bot = Bot::new(HashMap::new(), HashMap::new(), None);
+        // Every brain is stale at once.
+        bot.brain_ttl = Duration::ZERO;
+        let first = bot.brain(&ctx, shop.id).await.expect("first");
+        assert_eq!(bot.brain_builds.load(Ordering::Relaxed), 1);
+
+        let turns = (0..16).map(|_| bot.brain(&ctx, shop.id));
+        let brains = futures_util::future::join_all(turns).await;
+        assert!(brains.iter().all(Result::is_ok));
+        assert_eq!(bot.brain_builds.load(Ordering::Relaxed), 2, "one rebuild for sixteen turns");
+        assert!(brains.iter().any(|b| b.as_ref().is_ok_and(|b| Arc::ptr_eq(b, &first))), "the others used the old one");
+        assert!(bot.rebuilding.lock().expect("lock").is_empty(), "the claim is given back");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
