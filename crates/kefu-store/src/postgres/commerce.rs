@@ -264,34 +264,7 @@ pub(super) async fn orders_with_shipments(
 ) -> StoreResult<Vec<OrderWithShipments>> {
     let orders = orders_of_customer(c, customer, limit).await?;
     let ids: Vec<Uuid> = orders.iter().map(|o| o.id.as_uuid()).collect();
-    let shipment_rows = c
-        .query(
-            "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",
-            &[&ids],
-        )
-        .await
-        .map_err(be)?;
-    let shipment_ids: Vec<Uuid> = shipment_rows.iter().map(|r| r.get(0)).collect();
-    let mut events: HashMap<Uuid, Vec<ShipmentEvent>> = HashMap::new();
-    for e in c
-        .query(
-            "SELECT shipment_id, at, location, description FROM shipment_events WHERE shipment_id = ANY($1) ORDER BY shipment_id, line",
-            &[&shipment_ids],
-        )
-        .await
-        .map_err(be)?
-    {
-        events.entry(e.get(0)).or_default().push(ShipmentEvent {
-            at: Timestamp(e.get(1)),
-            location: e.get(2),
-            description: e.get(3),
-        });
-    }
-    let mut shipments: HashMap<Uuid, Vec<Shipment>> = HashMap::new();
-    for r in &shipment_rows {
-        let id: Uuid = r.get(0);
-        shipments.entry(r.get(2)).or_default().push(shipment_from(r, events.remove(&id).unwrap_or_default()));
-    }
+    let mut shipments = shipments_of_orders(c, &ids).await?;
     Ok(orders
         .into_iter()
         .map(|order| {
@@ -341,24 +314,42 @@ pub(super) async fn upsert_shipments(c: &mut deadpool_postgres::Object, shipment
 }
 
 pub(super) async fn shipments_of_order(c: &deadpool_postgres::Object, order: OrderId) -> StoreResult<Vec<Shipment>> {
+    Ok(shipments_of_orders(c, &[order.as_uuid()]).await?.remove(&order.as_uuid()).unwrap_or_default())
+}
+
+/// The shipments of these orders by order, oldest first, each with its
+/// events: two queries however many orders and shipments.
+async fn shipments_of_orders(
+    c: &deadpool_postgres::Object,
+    orders: &[Uuid],
+) -> StoreResult<HashMap<Uuid, Vec<Shipment>>> {
     let rows = c
         .query(
-            "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = $1 ORDER BY updated_at",
-            &[&order.as_uuid()],
+            "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",
+            &[&orders],
         )
         .await
         .map_err(be)?;
-    let mut out = Vec::with_capacity(rows.len());
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
+    let mut events: HashMap<Uuid, Vec<ShipmentEvent>> = HashMap::new();
+    for e in c
+        .query(
+            "SELECT shipment_id, at, location, description FROM shipment_events WHERE shipment_id = ANY($1) ORDER BY shipment_id, line",
+            &[&ids],
+        )
+        .await
+        .map_err(be)?
+    {
+        events.entry(e.get(0)).or_default().push(ShipmentEvent {
+            at: Timestamp(e.get(1)),
+            location: e.get(2),
+            description: e.get(3),
+        });
+    }
+    let mut out: HashMap<Uuid, Vec<Shipment>> = HashMap::new();
     for r in &rows {
         let id: Uuid = r.get(0);
-        let events = c
-            .query("SELECT at, location, description FROM shipment_events WHERE shipment_id = $1 ORDER BY line", &[&id])
-            .await
-            .map_err(be)?
-            .iter()
-            .map(|e| ShipmentEvent { at: Timestamp(e.get(0)), location: e.get(1), description: e.get(2) })
-            .collect();
-        out.push(shipment_from(r, events));
+        out.entry(r.get(2)).or_default().push(shipment_from(r, events.remove(&id).unwrap_or_default()));
     }
     Ok(out)
 }
