@@ -117,6 +117,7 @@ impl Inputs {
         // Touch the lazily built models so their loading is not counted.
         builtin::intent_model();
         builtin::emotion_model();
+        kefu_nlu::cues::cues("", "");
         Tokenizer::shared();
         Inputs { messages, normalized, held_out, faq, stories }
     }

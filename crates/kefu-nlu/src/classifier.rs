@@ -8,6 +8,7 @@
 //! slice sends weak in-scope guesses out of scope too.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::{OUT_OF_SCOPE, Tokenizer, features, normalize};
 
@@ -112,7 +113,7 @@ pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
 pub struct Classifier {
     labels: Vec<String>,
-    index: HashMap<u64, u32>,
+    index: FeatureIndex,
     idf: Vec<f32>,
     /// `weights[column * labels + class]`: a text touches few columns, each contiguous.
     weights: Vec<f32>,
@@ -136,6 +137,32 @@ impl std::fmt::Debug for Classifier {
 
 /// A text as sparse TF-IDF, L2-normalised: (column, value).
 type Vector = Vec<(u32, f32)>;
+
+/// Feature hash → column. The keys are FNV-1a hashes already, so one
+/// multiply-xorshift spreads them over the table; SipHash cost a tenth of a
+/// bot turn, and its flood resistance buys nothing for a table no message
+/// can add to.
+type FeatureIndex = HashMap<u64, u32, BuildHasherDefault<FeatureHasher>>;
+
+#[derive(Default)]
+struct FeatureHasher(u64);
+
+impl Hasher for FeatureHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, h: u64) {
+        let x = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29);
+    }
+}
 
 impl Classifier {
     pub fn labels(&self) -> &[String] {
@@ -227,10 +254,13 @@ impl Classifier {
     }
 
     fn vectorize(&self, doc: &[u64]) -> Vector {
-        let mut counts: HashMap<u32, f32> = HashMap::with_capacity(doc.len());
-        for h in doc {
-            if let Some(col) = self.index.get(h) {
-                *counts.entry(*col).or_default() += 1.0;
+        let mut columns: Vec<u32> = doc.iter().filter_map(|h| self.index.get(h).copied()).collect();
+        columns.sort_unstable();
+        let mut counts: Vec<(u32, f32)> = Vec::with_capacity(columns.len());
+        for col in columns {
+            match counts.last_mut() {
+                Some((last, n)) if *last == col => *n += 1.0,
+                _ => counts.push((col, 1.0)),
             }
         }
         tfidf(counts, &self.idf)
@@ -277,9 +307,12 @@ fn hashes(tokenizer: &Tokenizer, text: &str) -> Vec<u64> {
     out
 }
 
-fn tfidf(counts: HashMap<u32, f32>, idf: &[f32]) -> Vector {
-    let mut v: Vector = counts.into_iter().map(|(c, n)| (c, (1.0 + n.ln()) * idf[c as usize])).collect();
-    v.sort_unstable_by_key(|(c, _)| *c);
+/// `counts`: each column once, in column order.
+fn tfidf(counts: Vec<(u32, f32)>, idf: &[f32]) -> Vector {
+    let mut v: Vector = counts;
+    for (c, x) in &mut v {
+        *x = (1.0 + x.ln()) * idf[*c as usize];
+    }
     let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         for (_, x) in &mut v {
@@ -353,7 +386,7 @@ fn fit(
     kept.sort_unstable();
     let n = rows.len() as f32;
     let idf: Vec<f32> = kept.iter().map(|(_, d)| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0).collect();
-    let index: HashMap<u64, u32> = kept.iter().enumerate().map(|(i, (h, _))| (*h, i as u32)).collect();
+    let index: FeatureIndex = kept.iter().enumerate().map(|(i, (h, _))| (*h, i as u32)).collect();
     let k = labels.len();
     let mut model = Classifier {
         labels: labels.to_vec(),
@@ -697,7 +730,7 @@ impl Classifier {
         if needed != Some(r.0.len()) {
             return Err(ModelError::Corrupt("sizes do not match"));
         }
-        let mut index = HashMap::with_capacity(n);
+        let mut index = FeatureIndex::with_capacity_and_hasher(n, Default::default());
         for col in 0..n {
             index.insert(r.u64()?, col as u32);
         }

@@ -10,6 +10,10 @@
 //! product words that contain them (垃圾袋 is a bin bag, 滚筒 a washer drum);
 //! English cues match whole words or word pairs.
 
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
 /// What a message's wording alone says about its emotion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Cues {
@@ -213,7 +217,7 @@ const EN_DISCONTENT_PAIRS: &[(&str, &str)] = &[
 /// `normalized` is [`crate::normalize`]'s output; `raw` is what the shopper
 /// typed (capitals survive only there).
 pub fn cues(raw: &str, normalized: &str) -> Cues {
-    let han_hit = |list: &[&str]| list.iter().any(|w| contains_outside_innocent(normalized, w));
+    let han = han_hits(normalized);
     let words: Vec<&str> =
         normalized.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).collect();
     let word_hit = |list: &[&str]| words.iter().any(|w| list.contains(w));
@@ -221,23 +225,61 @@ pub fn cues(raw: &str, normalized: &str) -> Cues {
     let pair_hit =
         |pairs: &[(&str, &str)]| words.windows(2).any(|p| pairs.iter().any(|(a, b)| p[0] == *a && p[1] == *b));
     Cues {
-        insult: han_hit(ZH_INSULTS) || word_hit(EN_INSULTS) || pair_hit(EN_INSULT_PAIRS),
-        threat: han_hit(ZH_THREATS) || word_hit(EN_THREATS) || pair_hit(EN_THREAT_PAIRS),
+        insult: han[HanList::Insult as usize] || word_hit(EN_INSULTS) || pair_hit(EN_INSULT_PAIRS),
+        threat: han[HanList::Threat as usize] || word_hit(EN_THREATS) || pair_hit(EN_THREAT_PAIRS),
         shouting: shout.is_some(),
         all_caps: shout == Some(Shout::Sentence),
-        discontent: han_hit(ZH_DISCONTENT) || word_hit(EN_DISCONTENT) || pair_hit(EN_DISCONTENT_PAIRS),
+        discontent: han[HanList::Discontent as usize] || word_hit(EN_DISCONTENT) || pair_hit(EN_DISCONTENT_PAIRS),
     }
 }
 
-/// `cue` occurs in `text` somewhere other than inside an innocent word.
-fn contains_outside_innocent(text: &str, cue: &str) -> bool {
-    text.match_indices(cue).any(|(at, _)| {
-        !ZH_INNOCENT.iter().any(|innocent| {
-            // The innocent word starts where the cue starts, or a few bytes
-            // before (`get`: those bytes may fall inside another character).
-            innocent.find(cue).is_some_and(|offset| {
-                at.checked_sub(offset).and_then(|from| text.get(from..)).is_some_and(|t| t.starts_with(innocent))
-            })
+#[derive(Debug, Clone, Copy)]
+enum HanList {
+    Insult,
+    Threat,
+    Discontent,
+}
+
+/// Every Chinese cue in one automaton: a message is read once, not once per
+/// cue (130 substring searches were a fifth of a bot turn's instructions).
+struct HanCues {
+    automaton: AhoCorasick,
+    /// Per pattern: its list and its text.
+    patterns: Vec<(HanList, &'static str)>,
+}
+
+fn han_cues() -> &'static HanCues {
+    static CUES: OnceLock<HanCues> = OnceLock::new();
+    CUES.get_or_init(|| {
+        let lists =
+            [(HanList::Insult, ZH_INSULTS), (HanList::Threat, ZH_THREATS), (HanList::Discontent, ZH_DISCONTENT)];
+        let patterns: Vec<(HanList, &'static str)> =
+            lists.iter().flat_map(|&(list, cues)| cues.iter().map(move |&c| (list, c))).collect();
+        let automaton = AhoCorasick::new(patterns.iter().map(|(_, c)| c)).expect("the cue lists are small and fixed");
+        HanCues { automaton, patterns }
+    })
+}
+
+/// Which Chinese lists have a cue in `normalized` outside an innocent word.
+fn han_hits(normalized: &str) -> [bool; 3] {
+    let cues = han_cues();
+    let mut hit = [false; 3];
+    for m in cues.automaton.find_overlapping_iter(normalized) {
+        let (list, cue) = cues.patterns[m.pattern().as_usize()];
+        if !inside_innocent(normalized, m.start(), cue) {
+            hit[list as usize] = true;
+        }
+    }
+    hit
+}
+
+/// The occurrence of `cue` at byte `at` of `text` is part of an innocent word.
+fn inside_innocent(text: &str, at: usize, cue: &str) -> bool {
+    ZH_INNOCENT.iter().any(|innocent| {
+        // The innocent word starts where the cue starts, or a few bytes
+        // before (`get`: those bytes may fall inside another character).
+        innocent.find(cue).is_some_and(|offset| {
+            at.checked_sub(offset).and_then(|from| text.get(from..)).is_some_and(|t| t.starts_with(innocent))
         })
     })
 }
@@ -309,6 +351,31 @@ mod tests {
         assert!(!of("is the UPS label ready").shouting);
         assert!(!of("iPhone 15 PRO max in stock?").shouting);
         assert!(!of("").shouting);
+    }
+
+    /// The automaton finds what searching for each cue in turn finds.
+    #[test]
+    fn one_pass_finds_what_a_search_per_cue_finds() {
+        let naive = |text: &str, list: &[&str]| {
+            list.iter().any(|cue| text.match_indices(cue).any(|(at, _)| !inside_innocent(text, at, cue)))
+        };
+        let texts = crate::builtin::intent_examples()
+            .into_iter()
+            .chain(crate::builtin::emotion_examples())
+            .chain(crate::builtin::emotion_eval_examples())
+            .map(|e| normalize(&e.text))
+            .chain(["垃圾袋垃圾", "tmd垃圾桶", "还没发货还没到", "12315"].map(String::from));
+        let mut hits = 0;
+        for text in texts {
+            let han = han_hits(&text);
+            for (list, cues) in
+                [(HanList::Insult, ZH_INSULTS), (HanList::Threat, ZH_THREATS), (HanList::Discontent, ZH_DISCONTENT)]
+            {
+                assert_eq!(han[list as usize], naive(&text, cues), "{list:?} in {text}");
+                hits += usize::from(han[list as usize]);
+            }
+        }
+        assert!(hits > 50, "the texts should hold cues: {hits}");
     }
 
     #[test]
