@@ -56,6 +56,12 @@ const WORKLOADS: &[Workload] = &[
         collect: "workload_segment",
     },
     Workload {
+        name: "jieba",
+        what: "raw jieba-rs (HMM on, its own dictionary) on the same messages: S4's peer",
+        run: workload_jieba,
+        collect: "workload_jieba",
+    },
+    Workload {
         name: "classify",
         what: "built-in intent model, each held-out message once",
         run: workload_classify,
@@ -97,6 +103,7 @@ struct Inputs {
     messages: Vec<String>,
     normalized: Vec<String>,
     held_out: Vec<String>,
+    jieba: jieba_rs::Jieba,
     faq: FaqIndex,
     extractor: Extractor,
     /// Relative dates resolve against a fixed day, so every run does the same work.
@@ -135,7 +142,7 @@ impl Inputs {
         for m in &held_out {
             extractor.extract(&normalize(m), today);
         }
-        Inputs { messages, normalized, held_out, faq, extractor, today, stories }
+        Inputs { messages, normalized, held_out, jieba: jieba_rs::Jieba::new(), faq, extractor, today, stories }
     }
 }
 
@@ -156,6 +163,11 @@ fn workload_normalize(inputs: &Inputs) -> usize {
 fn workload_segment(inputs: &Inputs) -> usize {
     let tokenizer = Tokenizer::shared();
     each(&inputs.normalized, |m| tokenizer.tokens(m).len())
+}
+
+#[inline(never)]
+fn workload_jieba(inputs: &Inputs) -> usize {
+    each(&inputs.normalized, |m| inputs.jieba.cut(m, true).len())
 }
 
 #[inline(never)]
