@@ -62,7 +62,7 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   await note.waitFor();
   const summary = await note.textContent();
   assert.match(summary, /客户要求人工/);
-  assert.match(summary, /logistics/);
+  assert.match(summary, /查物流/);
   assert.match(summary, /订单：\d+/);
   await agent.screenshot({ path: join(shotsDir, 'bot-handoff-agent-1366.png') });
 

@@ -13,6 +13,34 @@ const OUT_OF_SCOPE: &str = "oos";
 #[error("the model has labels the bot has no flow for: {}; use the names in docs/intents.md (and `oos`)", .0.join(", "))]
 pub struct UnknownIntents(pub Vec<String>);
 
+/// What agents call an intent (docs/intents.md), for text people read: the
+/// hand-off summary. Unknown names come back as they are.
+pub fn zh_name(intent: &str) -> &str {
+    match intent {
+        "order_status" => "查订单",
+        "logistics" => "查物流",
+        "urge_shipment" => "催发货",
+        "cancel_order" => "取消订单",
+        "change_address" => "修改地址",
+        "return_exchange" => "退货/换货",
+        "refund_status" => "退款进度",
+        "apply_refund" => "申请退款",
+        "price_protection" => "价保",
+        "invoice" => "发票",
+        "product_inquiry" => "商品咨询",
+        "stock_arrival" => "库存/到货",
+        "coupon_promotion" => "优惠券/活动",
+        "payment_issue" => "支付问题",
+        "install_repair" => "安装/维修",
+        "complaint" => "投诉",
+        "human_agent" => "转人工",
+        "greeting" => "问候",
+        "thanks_bye" => "感谢/再见",
+        OUT_OF_SCOPE => "无法识别",
+        other => other,
+    }
+}
+
 /// Refuses a model that could name an intent no flow handles: the bot would
 /// treat such messages as misunderstood and hand them off, silently.
 pub fn check(model: &Classifier) -> Result<(), UnknownIntents> {
@@ -46,6 +74,14 @@ mod tests {
             ("天气如何", "oos"),
         ]);
         assert_eq!(check(&shop), Ok(()));
+    }
+
+    #[test]
+    fn every_built_in_intent_has_a_name_agents_read() {
+        for label in builtin::intent_model().labels() {
+            let name = zh_name(label);
+            assert!(name.chars().any(kefu_nlu::tokenize::is_han), "{label} → {name}");
+        }
     }
 
     #[test]

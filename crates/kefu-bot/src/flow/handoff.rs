@@ -61,17 +61,27 @@ pub(super) fn handoff(
     let c = facts.customer;
     let mut parts = vec![
         format!("转人工原因：{}", reason.zh()),
-        format!("识别意图：{}（置信度{:.2}）", r.intent, r.confidence),
-        format!("情绪：{}", r.emotion),
+        format!("识别意图：{}（置信度{:.2}）", crate::intents::zh_name(&r.intent), r.confidence),
+        format!("情绪：{}", emotion_zh(r.emotion)),
     ];
     if let Some(no) = state.order_no.as_ref().or(r.order_nos.first()) {
         parts.push(format!("订单：{no}"));
     }
     if !state.tried.is_empty() {
-        parts.push(format!("机器人已处理：{}", state.tried.join("、")));
+        let tried: Vec<&str> = state.tried.iter().map(|t| crate::intents::zh_name(t)).collect();
+        parts.push(format!("机器人已处理：{}", tried.join("、")));
     }
     if c.tier != Tier::Normal || c.complaint_count > 0 {
         parts.push(format!("客户：{} 会员，历史投诉{}次", c.tier.as_str().to_uppercase(), c.complaint_count));
     }
     Handoff { reason, priority, summary: parts.join("；") }
+}
+
+fn emotion_zh(emotion: &str) -> &str {
+    match emotion {
+        "calm" => "平静",
+        "dissatisfied" => "不满",
+        "angry" => "愤怒",
+        other => other,
+    }
 }

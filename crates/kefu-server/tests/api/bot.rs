@@ -63,7 +63,7 @@ async fn the_bot_answers_from_the_orders_and_hands_off_with_a_summary() {
         .filter(|m| m["kind"] == "note")
         .filter_map(|m| m["text"].as_str())
         .collect();
-    assert!(notes.iter().any(|n| n.contains("转人工原因") && n.contains("human_agent")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("转人工原因") && n.contains("识别意图：转人工")), "{notes:?}");
     // The shopper never sees the note.
     let frames = shopper.drain().await;
     assert!(!frames.iter().any(|f| f.to_string().contains("转人工原因")), "{frames:?}");
