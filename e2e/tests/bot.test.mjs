@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { startKefu, launchBrowser, login, shotsDir } from './harness.mjs';
 
 let kefu, browser;
@@ -76,6 +77,7 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   assert.match(await card.textContent(), /客户要求 1/);
   assert.match(await card.textContent(), /查物流/);
   assert.equal(await boss.locator('#shops').isVisible(), false, 'shop secrets stay with admins');
+  assert.equal(await boss.locator('#rules-reload').isVisible(), false, 'rules reload is for admins');
   await boss.screenshot({ path: join(shotsDir, 'bot-metrics-supervisor-1366.png') });
 });
 
@@ -119,3 +121,27 @@ test('a supervisor adds knowledge on /admin and the bot answers with it', async 
   await page.screenshot({ path: join(shotsDir, 'knowledge-shopper-420.png') });
 });
 
+
+test('an admin edits a shop\'s rules file and reloads it on /admin; a broken file changes nothing', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const admin = await ctx.newPage();
+  await login(admin, kefu.base, 'admin');
+  await admin.goto(kefu.base + '/admin');
+  const rules = join(kefu.dataDir, 'rules');
+  mkdirSync(rules, { recursive: true });
+  writeFileSync(join(rules, 'youpin-home.toml'), '[handoff]\nmisunderstandings = 1\n');
+  await admin.click('#rules-reload');
+  await admin.waitForSelector('#rules-result:has-text("已生效：youpin-home")');
+
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const shopper = await shopperCtx.newPage();
+  await shopper.goto(kefu.base + '/chat/youpin-home');
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  assert.match(await ask(shopper, '今天天气怎么样'), /转接/, 'one misunderstanding hands off under the new rules');
+
+  writeFileSync(join(rules, 'youpin-home.toml'), '[handoff]\nmisunderstandings = "one"\n');
+  await admin.click('#rules-reload');
+  await admin.waitForSelector('#rules-result:has-text("未加载")');
+  assert.match(await admin.locator('#rules-result').textContent(), /youpin-home\.toml.*line 2/);
+  await admin.screenshot({ path: join(shotsDir, 'rules-reload-admin-1366.png') });
+});

@@ -35,6 +35,7 @@ export async function startKefu({ env = {} } = {}) {
   }
   return {
     base,
+    dataDir,
     output: () => output,
     async stop() { child.kill('SIGTERM'); await new Promise(r => child.once('exit', r)); rmSync(dataDir, { recursive: true, force: true }); },
   };

@@ -44,7 +44,11 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut server = config.server();
-    server.bot_rules = load_rules(&config.data_dir.join("rules"))?;
+    let rules_dir = config.data_dir.join("rules");
+    server.bot_rules = load_rules(&rules_dir)?;
+    server.bot_rules_source = Some(kefu_server::RulesSource(std::sync::Arc::new(move || {
+        load_rules(&rules_dir).map_err(|e| format!("{e:#}"))
+    })));
     server.bot_intents = load_intent_models(&config.data_dir.join("models"))?;
     let state = kefu_server::AppState::new(context(store, config.auto_assign, config.bot), server, shutdown_rx).await?;
     let listener =

@@ -50,7 +50,8 @@ const KNOWLEDGE: u32 = 5_000;
 /// Per-shop rules (from the rules files), lazily built brains, and one
 /// lock per conversation with a turn in progress.
 pub struct Bot {
-    rules: HashMap<String, ShopRules>,
+    /// Replaced whole by [`Bot::replace_rules`].
+    rules: std::sync::RwLock<HashMap<String, ShopRules>>,
     intents: HashMap<String, Arc<Classifier>>,
     /// The optional model endpoint for rephrasing and summaries.
     pub llm: Option<Llm>,
@@ -68,7 +69,7 @@ impl Bot {
     /// file use the default rules and the built-in model.
     pub fn new(rules: HashMap<String, ShopRules>, intents: HashMap<String, Arc<Classifier>>, llm: Option<Llm>) -> Bot {
         Bot {
-            rules,
+            rules: std::sync::RwLock::new(rules),
             intents,
             llm,
             brains: Mutex::default(),
@@ -102,7 +103,7 @@ impl Bot {
     async fn build_brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
         let (slug, name) =
             ctx.store.shop(shop).await?.map(|s| (s.slug.as_str().to_owned(), s.name)).unwrap_or_default();
-        let rules = self.rules.get(&slug).cloned().unwrap_or_default();
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).get(&slug).cloned().unwrap_or_default();
         let intents = self.intents.get(&slug).cloned();
         let products = ctx.store.products(shop, CATALOGUE).await?;
         let catalogue: Vec<CatalogueEntry> = products
@@ -119,6 +120,14 @@ impl Bot {
             Arc::new(ShopBrain { name, rules, categories, extractor, knowledge, intents, loaded: Instant::now() });
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, brain.clone());
         Ok(brain)
+    }
+
+    /// New rules for every shop (all or nothing: they were all parsed). Every
+    /// brain is dropped, so the next turn of each shop reads its new policy;
+    /// turns already running finish on the old one.
+    pub fn replace_rules(&self, rules: HashMap<String, ShopRules>) {
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules;
+        self.brains.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Drops a shop's brain so the next turn loads the catalogue and the

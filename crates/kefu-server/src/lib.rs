@@ -47,11 +47,27 @@ pub struct ServerConfig {
     pub bot_idle_minutes: i64,
     /// Each shop's bot rules by slug; shops without an entry use the defaults.
     pub bot_rules: std::collections::HashMap<String, kefu_bot::rules::ShopRules>,
+    /// Reads every shop's rules afresh for `POST /api/admin/bot-rules/reload`;
+    /// without one, rules change only with a restart.
+    pub bot_rules_source: Option<RulesSource>,
     /// Each shop's own intent model by slug (checked with
     /// `kefu_bot::intents::check`); shops without one use the built-in model.
     pub bot_intents: std::collections::HashMap<String, Arc<kefu_nlu::Classifier>>,
     /// An OpenAI-compatible endpoint for rephrasing and summaries; off when `None`.
     pub llm: Option<llm::LlmConfig>,
+}
+
+/// Every shop's rules by slug, read again (kefu serve: the rules files), or
+/// what is wrong with one of them.
+pub type RulesResult = Result<std::collections::HashMap<String, kefu_bot::rules::ShopRules>, String>;
+
+#[derive(Clone)]
+pub struct RulesSource(pub Arc<dyn Fn() -> RulesResult + Send + Sync>);
+
+impl std::fmt::Debug for RulesSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RulesSource")
+    }
 }
 
 impl Default for ServerConfig {
@@ -66,6 +82,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             bot_idle_minutes: 30,
             bot_rules: std::collections::HashMap::new(),
+            bot_rules_source: None,
             bot_intents: std::collections::HashMap::new(),
             llm: None,
         }
@@ -132,6 +149,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/shops", get(api::admin::shops).post(api::admin::create_shop))
         .route("/admin/shops/{id}/secret", post(api::admin::rotate_secret))
         .route("/admin/agents", get(api::admin::agents).post(api::admin::create_agent))
+        .route("/admin/bot-rules/reload", post(api::bot::reload_rules))
         .route("/admin/agents/{id}", put(api::admin::update_agent))
         .route("/widget/session", post(api::widget::session))
         .route("/widget/messages", get(api::widget::messages))

@@ -1,5 +1,6 @@
 //! Bot metrics for supervisors: resolution, hand-off reasons, containment
-//! per intent, over the last days of a shop's bot audit trail.
+//! per intent, over the last days of a shop's bot audit trail; and, for
+//! admins, reloading the shops' rules without a restart.
 
 use std::collections::HashMap;
 
@@ -67,4 +68,24 @@ pub async fn metrics(
         "knowledge_answers": m.knowledge_answers,
         "misunderstood_turns": m.misunderstood_turns,
     })))
+}
+
+/// Reads every shop's rules again. A mistake in any file changes nothing and
+/// answers `invalid_input` with the file and the line: a policy is never half
+/// loaded.
+pub async fn reload_rules(State(state): State<SharedState>, auth: AgentAuth) -> ApiResult<axum::Json<Value>> {
+    require(auth.agent.role == kefu_core::agent::Role::Admin, "admins only")?;
+    let Some(source) = state.config.bot_rules_source.clone() else {
+        return Err(ApiError::new(Code::NotFound, "this server reads its rules only at start"));
+    };
+    // Files: off the async threads.
+    let loaded = tokio::task::spawn_blocking(move || (source.0)())
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("reading the rules: {e}")))?;
+    let rules = loaded.map_err(|e| ApiError::new(Code::InvalidInput, e))?;
+    let mut shops: Vec<String> = rules.keys().cloned().collect();
+    shops.sort();
+    tracing::info!(shops = ?shops, by = auth.agent.username.as_str(), "bot rules reloaded");
+    state.bot.replace_rules(rules);
+    Ok(axum::Json(json!({ "shops": shops })))
 }

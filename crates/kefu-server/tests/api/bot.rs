@@ -178,3 +178,52 @@ async fn a_shop_with_its_own_intent_model_is_read_with_it() {
     assert_eq!(intents[0], "human_agent");
     assert_ne!(intents[1], "human_agent", "shop B keeps the built-in model");
 }
+
+/// The shop's first misunderstood message, from a new visitor: the bot's reply.
+async fn first_misunderstanding(app: &TestApp) -> String {
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "m-1", "text": "今天天气怎么样"})).await;
+    bot_says(&mut shopper).await["message"]["text"].as_str().expect("text").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reloads_the_rules_and_a_bad_file_changes_nothing() {
+    use std::sync::{Arc, Mutex};
+    // Shop A's rules file, as the source reads it ("" = no file).
+    let file = Arc::new(Mutex::new(String::new()));
+    let reads = file.clone();
+    let source = kefu_server::RulesSource(Arc::new(move || {
+        let text = reads.lock().expect("file").clone();
+        let mut rules = std::collections::HashMap::new();
+        if !text.is_empty() {
+            let parsed = kefu_bot::rules::ShopRules::parse(&text).map_err(|e| format!("shop-a.toml: {e}"))?;
+            rules.insert("shop-a".to_owned(), parsed);
+        }
+        Ok(rules)
+    }));
+    let server = kefu_server::ServerConfig { bot_rules_source: Some(source), ..Default::default() };
+    let app = TestApp::spawn_bot_with(server).await;
+    assert!(first_misunderstanding(&app).await.contains("没太明白"), "the default: two misunderstandings");
+
+    let admin = app.login("admin").await;
+    let agent = app.login("agent-a").await;
+    *file.lock().expect("file") = "[handoff]\nmisunderstandings = 1\n".into();
+    let (status, v) = app.as_agent(&agent, "POST", "/api/admin/bot-rules/reload", None).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
+    let (status, _, _) = app.request("POST", "/api/admin/bot-rules/reload", None, &[("cookie", &admin.cookie)]).await;
+    assert_eq!(status.as_u16(), 403, "no CSRF token, no reload");
+    assert!(first_misunderstanding(&app).await.contains("没太明白"), "refused reloads changed nothing");
+
+    let (status, v) = app.as_agent(&admin, "POST", "/api/admin/bot-rules/reload", None).await;
+    assert_eq!((status.as_u16(), &v["shops"]), (200, &json!(["shop-a"])), "{v}");
+    assert!(first_misunderstanding(&app).await.contains("转接"), "one misunderstanding now hands off");
+
+    // A mistake (line 2) is reported with the file and changes nothing.
+    *file.lock().expect("file") = "[handoff]\nmisunderstandings = \"one\"\n".into();
+    let (status, v) = app.as_agent(&admin, "POST", "/api/admin/bot-rules/reload", None).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let message = v["error"]["message"].as_str().expect("message");
+    assert!(message.contains("shop-a.toml") && message.contains("line 2"), "{message}");
+    assert!(first_misunderstanding(&app).await.contains("转接"), "the last good rules stay");
+}

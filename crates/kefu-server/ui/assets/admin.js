@@ -9,6 +9,7 @@ async function load() {
   setCsrf(me.csrf_token);
   const supervises = me.agent.role === 'admin' || me.agent.role === 'supervisor';
   if (supervises) { loadBot(me.shops); loadKnowledge(me.shops); }
+  $('#rules-reload').onclick = reloadRules;
   if (me.agent.role !== 'admin') {
     for (const s of document.querySelectorAll('.admin-only')) s.hidden = true;
     if (!supervises) $('#error').textContent = '仅管理员和主管可访问';
@@ -62,6 +63,16 @@ async function loadBot(shops) {
         ...intents.map(([intent, x]) => el('tr', {}, el('td', { title: intent }, INTENTS[intent] || intent), el('td', { class: 'num' }, String(x.conversations)),
           el('td', { class: 'num' }, String(x.handed_off)), el('td', { class: 'num' }, pct(x.containment))))));
   }));
+}
+
+async function reloadRules() {
+  const out = $('#rules-result');
+  try {
+    const { shops } = await api('POST', '/api/admin/bot-rules/reload');
+    out.textContent = shops.length ? `已生效：${shops.join('、')}（其余店铺用默认规则）` : '没有规则文件：各店铺用默认规则';
+  } catch (e) {
+    out.textContent = `未加载，规则保持不变：${e.message}`;
+  }
 }
 
 async function loadKnowledge(shops) {
