@@ -7,7 +7,7 @@
 //! named). **Containment** of an intent is the share of conversations where
 //! it came up that stayed with the bot.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use kefu_core::botturn::BotAuditRow;
 use kefu_core::clock::Timestamp;
@@ -48,14 +48,11 @@ struct Conv<'a> {
     rows: Vec<&'a BotAuditRow>,
 }
 
-/// `customers` maps each audited conversation to its shopper (conversations
-/// missing from it are skipped).
-pub fn compute(rows: &[BotAuditRow], customers: &HashMap<ConversationId, CustomerId>, now: Timestamp) -> BotMetrics {
+pub fn compute(rows: &[BotAuditRow], now: Timestamp) -> BotMetrics {
     let mut convs: BTreeMap<ConversationId, Conv<'_>> = BTreeMap::new();
     for r in rows {
-        let Some(customer) = customers.get(&r.conversation) else { continue };
         let c =
-            convs.entry(r.conversation).or_insert(Conv { customer: *customer, first: r.at, last: r.at, rows: vec![] });
+            convs.entry(r.conversation).or_insert(Conv { customer: r.customer, first: r.at, last: r.at, rows: vec![] });
         c.first = c.first.min(r.at);
         c.last = c.last.max(r.at);
         c.rows.push(r);
@@ -120,9 +117,12 @@ mod tests {
 
     const H: i64 = 3_600_000;
 
+    /// Conversation `conv`'s shopper is customer `conv * 10`, but 4 is 3's shopper again.
     fn row(conv: u128, at_h: i64, intent: &str, outcome: &str, order: Option<&str>) -> BotAuditRow {
+        let customer = if conv == 4 { 30 } else { conv * 10 };
         BotAuditRow {
             conversation: ConversationId::from_uuid(Uuid::from_u128(conv)),
+            customer: CustomerId::from_uuid(Uuid::from_u128(customer)),
             at: Timestamp(at_h * H),
             audit: BotAudit {
                 intent: intent.into(),
@@ -150,11 +150,7 @@ mod tests {
             row(5, 98, "product_inquiry", "answered:faq", None),
             row(5, 99, "invoice", "asked:invoice", None),
         ];
-        let customers: HashMap<ConversationId, CustomerId> = [(1, 10), (2, 20), (3, 30), (4, 30), (5, 50)]
-            .into_iter()
-            .map(|(c, u)| (ConversationId::from_uuid(Uuid::from_u128(c)), CustomerId::from_uuid(Uuid::from_u128(u))))
-            .collect();
-        let m = compute(&rows, &customers, Timestamp(99 * H + 600_000));
+        let m = compute(&rows, Timestamp(99 * H + 600_000));
         assert_eq!(m.conversations, 5);
         assert_eq!(m.in_progress, 1);
         assert_eq!(m.handed_off, 1);
@@ -169,7 +165,7 @@ mod tests {
 
     #[test]
     fn nothing_to_judge_is_zero_not_nan() {
-        let m = compute(&[], &HashMap::new(), Timestamp(0));
+        let m = compute(&[], Timestamp(0));
         assert_eq!(m.resolution_rate, 0.0);
         assert_eq!(m.conversations, 0);
     }

@@ -5,7 +5,7 @@
 
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, NewMessage};
-use crate::id::{ConversationId, OrderId, ShopId};
+use crate::id::{ConversationId, CustomerId, OrderId, ShopId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotTurnWrite {
@@ -37,6 +37,8 @@ pub struct BotAudit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotAuditRow {
     pub conversation: ConversationId,
+    /// The conversation's shopper (read with the row: metrics judge re-contact per shopper).
+    pub customer: CustomerId,
     pub at: Timestamp,
     pub audit: BotAudit,
 }

@@ -671,8 +671,9 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT conversation_id, at, intent, confidence, emotion, order_no, outcome FROM bot_audit \
-                 WHERE shop_id = $1 AND at >= $2 ORDER BY seq LIMIT $3",
+                "SELECT a.conversation_id, a.at, a.intent, a.confidence, a.emotion, a.order_no, a.outcome, c.customer_id \
+                 FROM bot_audit a JOIN conversations c ON c.id = a.conversation_id \
+                 WHERE a.shop_id = $1 AND a.at >= $2 ORDER BY a.seq LIMIT $3",
                 &[&shop.as_uuid(), &since.millis(), &i64::from(limit)],
             )
             .await
@@ -681,6 +682,7 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| BotAuditRow {
                 conversation: ConversationId::from_uuid(r.get(0)),
+                customer: CustomerId::from_uuid(r.get(7)),
                 at: Timestamp(r.get(1)),
                 audit: BotAudit {
                     intent: r.get(2),

@@ -743,6 +743,7 @@ async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
     assert!(matches!(after, Err(StoreError::Conflict("not_bot"))), "{after:?}");
     let audit = store.bot_audit(s.id, T0, 100).await.expect("audit");
     assert_eq!(audit.iter().map(|a| a.audit.outcome.as_str()).collect::<Vec<_>>(), ["outcome@10", "outcome@30"]);
+    assert!(audit.iter().all(|a| a.customer == conv.customer_id), "each row names its conversation's shopper");
 
     // Quiet bot conversations are closed; busy ones and people's queues are not.
     let c2 = customer(s.id, "b2");

@@ -2,8 +2,6 @@
 //! per intent, over the last days of a shop's bot audit trail; and, for
 //! admins, reloading the shops' rules without a restart.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,17 +32,9 @@ pub async fn metrics(
         return Err(ApiError::new(Code::InvalidInput, "days must be between 1 and 90"));
     }
     let now = state.ctx.clock.now();
+    // One read: each row comes with its conversation's shopper.
     let rows = state.ctx.store.bot_audit(shop, now.plus_days(-days), MAX_ROWS).await?;
-    let mut customers = HashMap::new();
-    for r in &rows {
-        if customers.contains_key(&r.conversation) {
-            continue;
-        }
-        if let Some(c) = state.ctx.store.conversation(r.conversation).await? {
-            customers.insert(r.conversation, c.customer_id);
-        }
-    }
-    let m = kefu_bot::metrics::compute(&rows, &customers, now);
+    let m = kefu_bot::metrics::compute(&rows, now);
     let per_intent: serde_json::Map<String, Value> = m
         .per_intent
         .iter()

@@ -127,14 +127,16 @@ pub(super) fn close_idle(
 pub(super) fn audit(c: &Connection, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT conversation_id, at, intent, confidence, emotion, order_no, outcome FROM bot_audit \
-             WHERE shop_id = ?1 AND at >= ?2 ORDER BY seq LIMIT {limit}",
+            "SELECT a.conversation_id, a.at, a.intent, a.confidence, a.emotion, a.order_no, a.outcome, c.customer_id \
+             FROM bot_audit a JOIN conversations c ON c.id = a.conversation_id \
+             WHERE a.shop_id = ?1 AND a.at >= ?2 ORDER BY a.seq LIMIT {limit}",
         ))
         .map_err(be)?;
     let rows = stmt
         .query_map(params![shop.as_uuid(), since.millis()], |r| {
             Ok(BotAuditRow {
                 conversation: ConversationId::from_uuid(r.get(0)?),
+                customer: CustomerId::from_uuid(r.get(7)?),
                 at: Timestamp(r.get(1)?),
                 audit: BotAudit {
                     intent: r.get(2)?,
