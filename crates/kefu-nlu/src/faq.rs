@@ -163,7 +163,8 @@ impl FaqIndex {
         self.entries.is_empty()
     }
 
-    /// The best-matching entries, best first, one match per entry.
+    /// The best-matching entries, best first, one match per entry; entries
+    /// sharing nothing with the text are not matches.
     pub fn top(&self, text: &str, k: usize) -> Vec<Match> {
         if self.entries.is_empty() || k == 0 {
             return Vec::new();
@@ -181,16 +182,23 @@ impl FaqIndex {
             let slot = &mut best[self.entries[q] as usize];
             *slot = slot.max(dot);
         }
-        let mut all: Vec<Match> =
-            best.into_iter().enumerate().map(|(i, score)| Match { entry: self.entry_ids[i], score }).collect();
+        // The best k in one pass, kept sorted: most entries lose to the
+        // k-th at once. (Selecting over every entry was a third of a query.)
         let order = |a: &Match, b: &Match| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry));
-        // The best k without sorting every entry (a large base has 100,000).
-        if all.len() > k {
-            all.select_nth_unstable_by(k - 1, order);
-            all.truncate(k);
+        let mut top: Vec<Match> = Vec::with_capacity(k.min(best.len()) + 1);
+        for (i, score) in best.into_iter().enumerate() {
+            if score <= 0.0 {
+                continue;
+            }
+            let m = Match { entry: self.entry_ids[i], score };
+            if top.len() == k && top.last().is_some_and(|last| order(&m, last).is_ge()) {
+                continue;
+            }
+            let at = top.partition_point(|x| order(x, &m).is_lt());
+            top.insert(at, m);
+            top.truncate(k);
         }
-        all.sort_by(order);
-        all
+        top
     }
 }
 
@@ -235,6 +243,25 @@ mod tests {
         for text in ["今天天气怎么样", "给我讲个笑话", "", "😀"] {
             let top = kb.top(text, 1);
             assert!(top.first().is_none_or(|m| m.score < 0.3), "{text}: {top:?}");
+        }
+    }
+
+    /// The one-pass top k is the head of every scored entry sorted.
+    #[test]
+    fn top_k_is_the_head_of_a_full_ranking() {
+        let questions: Vec<(usize, String)> =
+            crate::builtin::intent_examples().into_iter().take(400).enumerate().map(|(i, e)| (i / 2, e.text)).collect();
+        let index = FaqIndex::build(questions.iter().map(|(e, q)| (*e, q.as_str())));
+        for query in ["快递到哪了", "我要退货", "发票怎么开", "where is my parcel", "😀", ""] {
+            let all = index.top(query, usize::MAX >> 1);
+            assert!(
+                all.windows(2)
+                    .all(|w| w[0].score > w[1].score || (w[0].score == w[1].score && w[0].entry < w[1].entry))
+            );
+            assert!(all.iter().all(|m| m.score > 0.0), "{query}");
+            for k in [1, 3, 8] {
+                assert_eq!(index.top(query, k), all[..k.min(all.len())], "{query} k={k}");
+            }
         }
     }
 
