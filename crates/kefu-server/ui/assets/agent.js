@@ -163,7 +163,7 @@ function row(o) {
   const badges = [];
   if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
-  if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, '🤖 ' + t('bot')));
+  if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
   const preview = o.last_message ? (o.last_message.kind === 'note' ? '[' + t('note') + '] ' : '') + o.last_message.text : '';
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
@@ -187,7 +187,7 @@ function tick() {
     const timer = li.querySelector('.timer');
     if (!since || S.tab === 'history') { timer.textContent = ''; li.classList.remove('late'); continue; }
     const wait = now - since;
-    timer.textContent = '⏱' + fmtWait(wait);
+    timer.textContent = fmtWait(wait);
     timer.className = 'timer' + (wait >= 100000 ? ' red' : wait >= 30000 ? ' amber' : '');
     li.classList.toggle('late', wait >= 100000);
     let chip = li.querySelector('.chip-late');
@@ -295,7 +295,7 @@ function messageItem(m) {
   const status = m.sender.kind === 'agent' && m.kind === 'text' ? (m.seq <= readSeq ? ' · ' + t('read') : ' · ' + t('sent')) : '';
   return el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
     el('div', { class: 'bubble' }, m.text),
-    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + (m.sender.kind === 'bot' ? '🤖 ' + t('bot_name') + ' · ' : '') + fmtTime(m.created_at) + status));
+    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + (m.sender.kind === 'bot' ? t('bot_name') + ' · ' : '') + fmtTime(m.created_at) + status));
 }
 
 async function loadEarlier() {

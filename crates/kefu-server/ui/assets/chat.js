@@ -57,7 +57,7 @@ function render(m) {
   }
   const li = el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
     el('div', { class: 'bubble' }, m.text),
-    el('span', { class: 'meta' }, (m.sender.kind === 'bot' ? '🤖 ' + t('bot_name') + ' · ' : '') + fmtTime(m.created_at)));
+    el('span', { class: 'meta' }, (m.sender.kind === 'bot' ? t('bot_name') + ' · ' : '') + fmtTime(m.created_at)));
   if (m.sender.kind === 'customer') li.append(el('span', { class: 'state' }, t('sent') + ' ✓'));
   log.append(li);
   log.scrollTop = log.scrollHeight;
