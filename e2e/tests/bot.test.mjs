@@ -145,3 +145,36 @@ test('an admin edits a shop\'s rules file and reloads it on /admin; a broken fil
   assert.match(await admin.locator('#rules-result').textContent(), /youpin-home\.toml.*line 2/);
   await admin.screenshot({ path: join(shotsDir, 'rules-reload-admin-1366.png') });
 });
+
+test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the next turn, removed', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const boss = await ctx.newPage();
+  await login(boss, kefu.base, 'supervisor');
+  await boss.goto(kefu.base + '/admin');
+  await boss.waitForSelector('#rules-card:not([hidden])');
+  await boss.selectOption('#rules-shop', { label: '悦享生活馆' });
+  await boss.waitForSelector('#rules-source:has-text("默认规则")');
+  assert.match(await boss.inputValue('#rules-text'), /\[returns\]/, 'the defaults to start from');
+
+  await boss.fill('#rules-text', '[handoff]\nmisunderstandings = "one"\n');
+  await boss.click('#rules-save');
+  await boss.waitForSelector('#rules-saved:has-text("未保存")');
+  assert.match(await boss.locator('#rules-saved').textContent(), /line 2/);
+
+  await boss.fill('#rules-text', '[handoff]\nmisunderstandings = 1\n');
+  await boss.click('#rules-save');
+  await boss.waitForSelector('#rules-saved:has-text("已保存")');
+  await boss.waitForSelector('#rules-source:has-text("在此保存")');
+  await boss.screenshot({ path: join(shotsDir, 'rules-editor-supervisor-1366.png') });
+
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const shopper = await shopperCtx.newPage();
+  await shopper.goto(kefu.base + '/chat/yuexiang-life');
+  await shopper.waitForSelector('#chat-title:has-text("悦享生活馆")');
+  assert.match(await ask(shopper, '今天天气怎么样'), /转接/, 'the saved rule hands off after one misunderstanding');
+
+  boss.once('dialog', d => d.accept());
+  await boss.click('#rules-remove');
+  await boss.waitForSelector('#rules-saved:has-text("已删除")');
+  await boss.waitForSelector('#rules-source:has-text("默认规则")');
+});

@@ -229,4 +229,18 @@ pub trait Store: Send + Sync + 'static {
     async fn put_knowledge_many(&self, entries: &[KnowledgeEntry]) -> StoreResult<()>;
     /// `NotFound("knowledge entry")` unless the shop has it.
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
+
+    // The bot's rules, as edited on /admin
+    /// The shop's rules text, if one was stored.
+    async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>>;
+    /// Stores the shop's rules text (the caller validated it), or with `None`
+    /// removes it so the shop goes back to its file or the defaults.
+    async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()>;
+}
+
+/// A shop's bot rules (TOML) as stored, and when they were saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRules {
+    pub text: String,
+    pub updated_at: Timestamp,
 }

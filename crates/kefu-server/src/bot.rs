@@ -103,7 +103,16 @@ impl Bot {
     async fn build_brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
         let (slug, name) =
             ctx.store.shop(shop).await?.map(|s| (s.slug.as_str().to_owned(), s.name)).unwrap_or_default();
-        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).get(&slug).cloned().unwrap_or_default();
+        let file_rules =
+            || self.rules.read().unwrap_or_else(|e| e.into_inner()).get(&slug).cloned().unwrap_or_default();
+        // Rules edited on /admin win over the file; they were checked when saved.
+        let rules = match ctx.store.shop_rules(shop).await? {
+            Some(stored) => ShopRules::parse(&stored.text).unwrap_or_else(|e| {
+                tracing::warn!(shop = %shop, error = %e, "stored bot rules do not parse; using the file's");
+                file_rules()
+            }),
+            None => file_rules(),
+        };
         let intents = self.intents.get(&slug).cloned();
         let products = ctx.store.products(shop, CATALOGUE).await?;
         let catalogue: Vec<CatalogueEntry> = products
@@ -128,6 +137,11 @@ impl Bot {
     pub fn replace_rules(&self, rules: HashMap<String, ShopRules>) {
         *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules;
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Whether the shop (by slug) has a rules file.
+    pub fn has_rules_file(&self, slug: &str) -> bool {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).contains_key(slug)
     }
 
     /// Drops a shop's brain so the next turn loads the catalogue and the

@@ -51,6 +51,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (2, "0002_bot", include_str!("../migrations/sqlite/0002_bot.sql")),
     (3, "0003_knowledge", include_str!("../migrations/sqlite/0003_knowledge.sql")),
     (4, "0004_list_indexes", include_str!("../migrations/sqlite/0004_list_indexes.sql")),
+    (5, "0005_shop_rules", include_str!("../migrations/sqlite/0005_shop_rules.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -58,6 +59,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (2, "0002_bot", include_str!("../migrations/postgres/0002_bot.sql")),
     (3, "0003_knowledge", include_str!("../migrations/postgres/0003_knowledge.sql")),
     (4, "0004_list_indexes", include_str!("../migrations/postgres/0004_list_indexes.sql")),
+    (5, "0005_shop_rules", include_str!("../migrations/postgres/0005_shop_rules.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

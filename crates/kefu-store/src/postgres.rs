@@ -715,4 +715,30 @@ impl Store for PostgresStore {
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         knowledge::delete(&self.client().await?, shop, id).await
     }
+
+    async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt("SELECT text, updated_at FROM shop_rules WHERE shop_id = $1", &[&shop.as_uuid()])
+            .await
+            .map_err(be)?;
+        Ok(row.map(|r| StoredRules { text: r.get(0), updated_at: Timestamp(r.get(1)) }))
+    }
+
+    async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()> {
+        let c = self.client().await?;
+        let id = shop.as_uuid();
+        let written = match rules {
+            Some(r) => {
+                c.execute(
+                    "INSERT INTO shop_rules (shop_id, text, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (shop_id) DO UPDATE SET text = EXCLUDED.text, updated_at = EXCLUDED.updated_at",
+                    &[&id, &r.text, &r.updated_at.millis()],
+                )
+                .await
+            }
+            None => c.execute("DELETE FROM shop_rules WHERE shop_id = $1", &[&id]).await,
+        };
+        written.map(|_| ()).map_err(be)
+    }
 }

@@ -722,6 +722,39 @@ impl Store for SqliteStore {
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         self.pool.write(move |c| knowledge::delete(c, shop, id)).await
     }
+
+    async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>> {
+        self.pool
+            .read(move |c| {
+                c.prepare_cached("SELECT text, updated_at FROM shop_rules WHERE shop_id = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([shop.as_uuid()], |r| {
+                            Ok(StoredRules { text: r.get(0)?, updated_at: Timestamp(r.get(1)?) })
+                        })
+                        .optional()
+                    })
+                    .map_err(be)
+            })
+            .await
+    }
+
+    async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()> {
+        let rules = rules.cloned();
+        self.pool
+            .write(move |c| {
+                match rules {
+                    Some(r) => c.execute(
+                        "INSERT INTO shop_rules (shop_id, text, updated_at) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (shop_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+                        params![shop.as_uuid(), r.text, r.updated_at.millis()],
+                    ),
+                    None => c.execute("DELETE FROM shop_rules WHERE shop_id = ?1", [shop.as_uuid()]),
+                }
+                .map(|_| ())
+                .map_err(be)
+            })
+            .await
+    }
 }
 
 fn prefixed(alias: &str, cols: &str) -> String {

@@ -79,6 +79,7 @@ contract!(
     server_key_is_created_once,
     a_bot_turn_is_written_whole_or_not_at_all,
     knowledge_entries_belong_to_one_shop,
+    a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,
 );
 
@@ -824,4 +825,20 @@ async fn knowledge_entries_belong_to_one_shop(store: &dyn Store) {
     store.delete_knowledge(a.id, first.id).await.expect("delete");
     assert!(matches!(store.delete_knowledge(a.id, first.id).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.knowledge(a.id, 100).await.expect("list").len(), 1);
+}
+
+async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn Store) {
+    let a = shop(store, "rules-a").await;
+    let b = shop(store, "rules-b").await;
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
+    let first = StoredRules { text: "[handoff]\nmisunderstandings = 1\n".into(), updated_at: Timestamp(1_000) };
+    store.put_shop_rules(a.id, Some(&first)).await.expect("put");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(first));
+    let second = StoredRules { text: "# 全部默认\n".into(), updated_at: Timestamp(2_000) };
+    store.put_shop_rules(a.id, Some(&second)).await.expect("replace");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(second));
+    assert_eq!(store.shop_rules(b.id).await.expect("read"), None, "another shop's rules are its own");
+    store.put_shop_rules(a.id, None).await.expect("remove");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
+    store.put_shop_rules(a.id, None).await.expect("removing nothing is fine");
 }

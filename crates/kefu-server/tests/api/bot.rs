@@ -179,9 +179,13 @@ async fn a_shop_with_its_own_intent_model_is_read_with_it() {
     assert_ne!(intents[1], "human_agent", "shop B keeps the built-in model");
 }
 
-/// The shop's first misunderstood message, from a new visitor: the bot's reply.
+/// Shop A's first misunderstood message, from a new visitor: the bot's reply.
 async fn first_misunderstanding(app: &TestApp) -> String {
-    let (token, _) = app.visitor(&app.shop_a).await;
+    first_misunderstanding_in(app, &app.shop_a).await
+}
+
+async fn first_misunderstanding_in(app: &TestApp, shop: &kefu_core::shop::Shop) -> String {
+    let (token, _) = app.visitor(shop).await;
     let mut shopper = app.customer_ws(&token).await;
     shopper.send(json!({"type": "send", "client_msg_id": "m-1", "text": "今天天气怎么样"})).await;
     bot_says(&mut shopper).await["message"]["text"].as_str().expect("text").to_owned()
@@ -226,4 +230,42 @@ async fn an_admin_reloads_the_rules_and_a_bad_file_changes_nothing() {
     let message = v["error"]["message"].as_str().expect("message");
     assert!(message.contains("shop-a.toml") && message.contains("line 2"), "{message}");
     assert!(first_misunderstanding(&app).await.contains("转接"), "the last good rules stay");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_edited_on_admin_are_checked_stored_and_read_by_the_next_turn() {
+    let app = TestApp::spawn_bot().await;
+    let admin = app.login("admin").await;
+    let agent = app.login("agent-a").await;
+    let path = format!("/api/shops/{}/bot-rules", app.shop_a.id);
+    let (status, v) = app.as_agent(&admin, "GET", &path, None).await;
+    assert_eq!((status.as_u16(), &v["source"], &v["text"]), (200, &json!("default"), &Value::Null), "{v}");
+    assert!(v["default_text"].as_str().is_some_and(|t| t.contains("[returns]")), "{v}");
+
+    // Refusals: an agent, no CSRF token, a policy that does not parse. None changes anything.
+    let one = json!({"text": "[handoff]\nmisunderstandings = 1\n"});
+    let (status, _) = app.as_agent(&agent, "PUT", &path, Some(one.clone())).await;
+    assert_eq!(status.as_u16(), 403);
+    let (status, _, _) = app.request("PUT", &path, Some(one.clone()), &[("cookie", &admin.cookie)]).await;
+    assert_eq!(status.as_u16(), 403, "no CSRF token");
+    let bad = json!({"text": "[handoff]\nmisunderstandings = \"one\"\n"});
+    let (status, v) = app.as_agent(&admin, "PUT", &path, Some(bad)).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    assert_eq!(v["error"]["details"]["location"], "line 2", "{v}");
+    let (status, v) = app.as_agent(&admin, "PUT", &path, Some(json!({"text": "x".repeat(40_000)}))).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    assert_eq!(app.as_agent(&admin, "GET", &path, None).await.1["source"], "default");
+    assert!(first_misunderstanding(&app).await.contains("没太明白"));
+
+    // Saved: the next turn of shop A reads it; shop B keeps its own.
+    let (status, v) = app.as_agent(&admin, "PUT", &path, Some(one)).await;
+    assert_eq!((status.as_u16(), &v["source"]), (200, &json!("admin")), "{v}");
+    assert!(v["text"].as_str().is_some_and(|t| t.contains("misunderstandings = 1")), "{v}");
+    assert!(first_misunderstanding(&app).await.contains("转接"), "one misunderstanding now hands off");
+    assert!(first_misunderstanding_in(&app, &app.shop_b).await.contains("没太明白"), "shop B is untouched");
+
+    // Removed: back to the defaults.
+    let (status, v) = app.as_agent(&admin, "DELETE", &path, None).await;
+    assert_eq!((status.as_u16(), &v["source"]), (200, &json!("default")), "{v}");
+    assert!(first_misunderstanding(&app).await.contains("没太明白"));
 }

@@ -8,8 +8,11 @@ async function load() {
   try { me = await api('GET', '/api/me'); } catch { location.href = '/agent'; return; }
   setCsrf(me.csrf_token);
   const supervises = me.agent.role === 'admin' || me.agent.role === 'supervisor';
-  if (supervises) { loadBot(me.shops); loadKnowledge(me.shops); }
+  if (supervises) { loadBot(me.shops); loadKnowledge(me.shops); loadRules(me.shops); }
   $('#rules-reload').onclick = reloadRules;
+  $('#rules-shop').onchange = showRules;
+  $('#rules-save').onclick = () => saveRules('PUT');
+  $('#rules-remove').onclick = () => { if (confirm('删除在此保存的规则？')) saveRules('DELETE'); };
   if (me.agent.role !== 'admin') {
     for (const s of document.querySelectorAll('.admin-only')) s.hidden = true;
     if (!supervises) $('#error').textContent = '仅管理员和主管可访问';
@@ -65,11 +68,46 @@ async function loadBot(shops) {
   }));
 }
 
+const SOURCES = { admin: '当前：在此保存的规则', file: '当前：服务器上的规则文件（在此保存后以此为准）', default: '当前：默认规则' };
+
+async function loadRules(shops) {
+  $('#rules-card').hidden = false;
+  const select = $('#rules-shop');
+  if (!select.options.length) select.replaceChildren(...shops.map(s => el('option', { value: s.id }, s.name)));
+  await showRules();
+}
+
+function showRulesState(r) {
+  $('#rules-source').textContent = SOURCES[r.source] || r.source;
+  $('#rules-text').value = r.text ?? r.default_text;
+  $('#rules-remove').disabled = r.source !== 'admin';
+}
+
+async function showRules() {
+  const shop = $('#rules-shop').value;
+  if (!shop) return;
+  $('#rules-saved').textContent = '';
+  showRulesState(await api('GET', `/api/shops/${shop}/bot-rules`));
+}
+
+async function saveRules(method) {
+  const shop = $('#rules-shop').value;
+  const out = $('#rules-saved');
+  try {
+    const r = method === 'PUT' ? await api('PUT', `/api/shops/${shop}/bot-rules`, { text: $('#rules-text').value }) : await api('DELETE', `/api/shops/${shop}/bot-rules`);
+    showRulesState(r);
+    out.textContent = method === 'PUT' ? '已保存，机器人下一句起按新规则回答' : '已删除，改用规则文件或默认规则';
+  } catch (e) {
+    out.textContent = `未保存，规则保持不变：${e.message}`;
+  }
+}
+
 async function reloadRules() {
   const out = $('#rules-result');
   try {
     const { shops } = await api('POST', '/api/admin/bot-rules/reload');
     out.textContent = shops.length ? `已生效：${shops.join('、')}（其余店铺用默认规则）` : '没有规则文件：各店铺用默认规则';
+    showRules();
   } catch (e) {
     out.textContent = `未加载，规则保持不变：${e.message}`;
   }

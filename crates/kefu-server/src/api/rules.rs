@@ -1,0 +1,79 @@
+//! A shop's bot rules edited on /admin: the TOML a rules file holds, checked
+//! before it is stored, so the bot never reads a policy nobody could parse.
+//! Stored rules win over the shop's rules file; removing them goes back to
+//! the file, or to the defaults. Every node's bot picks a change up with its
+//! next brain rebuild (60 s); this node's at once.
+
+use axum::extract::{Path, State};
+use kefu_bot::rules::{DEFAULT_FILE, ShopRules};
+use kefu_core::store::StoredRules;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AgentAuth, Body, require};
+use crate::SharedState;
+use crate::api::admin::shop_for;
+use crate::error::{ApiError, ApiResult, Code};
+
+type Json = axum::Json<serde_json::Value>;
+
+/// Far more than a policy needs; a paste of something else is refused.
+const MAX_BYTES: usize = 32 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesBody {
+    text: String,
+}
+
+async fn describe(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<Json> {
+    let stored = state.ctx.store.shop_rules(shop).await?;
+    let slug = state.ctx.store.shop(shop).await?.map(|s| s.slug.as_str().to_owned()).unwrap_or_default();
+    let source = match (&stored, state.bot.has_rules_file(&slug)) {
+        (Some(_), _) => "admin",
+        (None, true) => "file",
+        (None, false) => "default",
+    };
+    Ok(axum::Json(json!({
+        "source": source,
+        "text": stored.as_ref().map(|r| r.text.as_str()),
+        "updated_at": stored.as_ref().map(|r| r.updated_at.millis()),
+        "default_text": DEFAULT_FILE,
+    })))
+}
+
+pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(shop): Path<String>) -> ApiResult<Json> {
+    require(auth.agent.role.supervises(), "supervisors only")?;
+    let shop = shop_for(&state, &auth.agent, &shop).await?;
+    describe(&state, shop).await
+}
+
+pub async fn save(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(shop): Path<String>,
+    Body(body): Body<RulesBody>,
+) -> ApiResult<Json> {
+    require(auth.agent.role.supervises(), "supervisors only")?;
+    let shop = shop_for(&state, &auth.agent, &shop).await?;
+    if body.text.len() > MAX_BYTES {
+        return Err(ApiError::new(Code::InvalidInput, format!("text: at most {MAX_BYTES} bytes")));
+    }
+    ShopRules::parse(&body.text).map_err(|e| {
+        ApiError::new(Code::InvalidInput, e.to_string()).with_details(json!({ "location": e.location }))
+    })?;
+    let rules = StoredRules { text: body.text, updated_at: state.ctx.clock.now() };
+    state.ctx.store.put_shop_rules(shop, Some(&rules)).await?;
+    tracing::info!(shop = %shop, by = auth.agent.username.as_str(), "bot rules saved");
+    state.bot.forget(shop);
+    describe(&state, shop).await
+}
+
+pub async fn remove(State(state): State<SharedState>, auth: AgentAuth, Path(shop): Path<String>) -> ApiResult<Json> {
+    require(auth.agent.role.supervises(), "supervisors only")?;
+    let shop = shop_for(&state, &auth.agent, &shop).await?;
+    state.ctx.store.put_shop_rules(shop, None).await?;
+    tracing::info!(shop = %shop, by = auth.agent.username.as_str(), "bot rules removed");
+    state.bot.forget(shop);
+    describe(&state, shop).await
+}
