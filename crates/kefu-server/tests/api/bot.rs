@@ -242,10 +242,15 @@ async fn rules_edited_on_admin_are_checked_stored_and_read_by_the_next_turn() {
     assert_eq!((status.as_u16(), &v["source"], &v["text"]), (200, &json!("default"), &Value::Null), "{v}");
     assert!(v["default_text"].as_str().is_some_and(|t| t.contains("[returns]")), "{v}");
 
-    // Refusals: an agent, no CSRF token, a policy that does not parse. None changes anything.
+    // Refusals: an agent, another shop's supervisor, no CSRF token, a policy
+    // that does not parse, a text too long. None changes anything.
     let one = json!({"text": "[handoff]\nmisunderstandings = 1\n"});
     let (status, _) = app.as_agent(&agent, "PUT", &path, Some(one.clone())).await;
     assert_eq!(status.as_u16(), 403);
+    app.agent("sup-b", kefu_core::agent::Role::Supervisor, &[app.shop_b.id], 5).await;
+    let other = app.login("sup-b").await;
+    let (status, v) = app.as_agent(&other, "PUT", &path, Some(one.clone())).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
     let (status, _, _) = app.request("PUT", &path, Some(one.clone()), &[("cookie", &admin.cookie)]).await;
     assert_eq!(status.as_u16(), 403, "no CSRF token");
     let bad = json!({"text": "[handoff]\nmisunderstandings = \"one\"\n"});
