@@ -21,6 +21,24 @@ after(async () => {
   await kefu?.stop();
 });
 
+/** A signed-in /admin page at 1366×900. */
+async function adminPage(username) {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await login(page, kefu.base, username);
+  await page.goto(kefu.base + '/admin');
+  return page;
+}
+
+/** A new visitor's chat page on a demo shop, at phone width. */
+async function chatAt(slug, title) {
+  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await page.goto(kefu.base + '/chat/' + slug);
+  await page.waitForSelector(`#chat-title:has-text("${title}")`);
+  return page;
+}
+
 async function ask(page, text, expect) {
   const before = await page.locator('.msg.them').count();
   await page.fill('#input', text);
@@ -82,10 +100,7 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
 });
 
 test('an anonymous visitor is greeted by the bot', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
-  const page = await ctx.newPage();
-  await page.goto(kefu.base + '/chat/youpin-home');
-  await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const page = await chatAt('youpin-home', '优品家电旗舰店');
   const greeting = await ask(page, '在吗');
   assert.match(greeting, /智能客服/);
   await page.waitForSelector('.msg.them .meta:has-text("智能客服")');
@@ -123,20 +138,14 @@ test('a supervisor adds knowledge on /admin and the bot answers with it', async 
 
 
 test('an admin edits a shop\'s rules file and reloads it on /admin; a broken file changes nothing', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
-  const admin = await ctx.newPage();
-  await login(admin, kefu.base, 'admin');
-  await admin.goto(kefu.base + '/admin');
+  const admin = await adminPage('admin');
   const rules = join(kefu.dataDir, 'rules');
   mkdirSync(rules, { recursive: true });
   writeFileSync(join(rules, 'youpin-home.toml'), '[handoff]\nmisunderstandings = 1\n');
   await admin.click('#rules-reload');
   await admin.waitForSelector('#rules-result:has-text("已生效：youpin-home")');
 
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
-  const shopper = await shopperCtx.newPage();
-  await shopper.goto(kefu.base + '/chat/youpin-home');
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const shopper = await chatAt('youpin-home', '优品家电旗舰店');
   assert.match(await ask(shopper, '今天天气怎么样'), /转接/, 'one misunderstanding hands off under the new rules');
 
   writeFileSync(join(rules, 'youpin-home.toml'), '[handoff]\nmisunderstandings = "one"\n');
@@ -147,10 +156,7 @@ test('an admin edits a shop\'s rules file and reloads it on /admin; a broken fil
 });
 
 test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the next turn, removed', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
-  const boss = await ctx.newPage();
-  await login(boss, kefu.base, 'supervisor');
-  await boss.goto(kefu.base + '/admin');
+  const boss = await adminPage('supervisor');
   await boss.waitForSelector('#rules-card:not([hidden])');
   await boss.selectOption('#rules-shop', { label: '悦享生活馆' });
   await boss.waitForSelector('#rules-source:has-text("默认规则")');
@@ -167,10 +173,7 @@ test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the 
   await boss.waitForSelector('#rules-source:has-text("在此保存")');
   await boss.screenshot({ path: join(shotsDir, 'rules-editor-supervisor-1366.png') });
 
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
-  const shopper = await shopperCtx.newPage();
-  await shopper.goto(kefu.base + '/chat/yuexiang-life');
-  await shopper.waitForSelector('#chat-title:has-text("悦享生活馆")');
+  const shopper = await chatAt('yuexiang-life', '悦享生活馆');
   assert.match(await ask(shopper, '今天天气怎么样'), /转接/, 'the saved rule hands off after one misunderstanding');
 
   boss.once('dialog', d => d.accept());
