@@ -243,4 +243,6 @@ pub trait Store: Send + Sync + 'static {
 pub struct StoredRules {
     pub text: String,
     pub updated_at: Timestamp,
+    /// Who saved them (an agent's username), for the admin page.
+    pub updated_by: String,
 }

@@ -719,10 +719,10 @@ impl Store for PostgresStore {
     async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>> {
         let c = self.client().await?;
         let row = c
-            .query_opt("SELECT text, updated_at FROM shop_rules WHERE shop_id = $1", &[&shop.as_uuid()])
+            .query_opt("SELECT text, updated_at, updated_by FROM shop_rules WHERE shop_id = $1", &[&shop.as_uuid()])
             .await
             .map_err(be)?;
-        Ok(row.map(|r| StoredRules { text: r.get(0), updated_at: Timestamp(r.get(1)) }))
+        Ok(row.map(|r| StoredRules { text: r.get(0), updated_at: Timestamp(r.get(1)), updated_by: r.get(2) }))
     }
 
     async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()> {
@@ -731,9 +731,10 @@ impl Store for PostgresStore {
         let written = match rules {
             Some(r) => {
                 c.execute(
-                    "INSERT INTO shop_rules (shop_id, text, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (shop_id) DO UPDATE SET text = EXCLUDED.text, updated_at = EXCLUDED.updated_at",
-                    &[&id, &r.text, &r.updated_at.millis()],
+                    "INSERT INTO shop_rules (shop_id, text, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (shop_id) DO UPDATE SET text = EXCLUDED.text, updated_at = EXCLUDED.updated_at, \
+                     updated_by = EXCLUDED.updated_by",
+                    &[&id, &r.text, &r.updated_at.millis(), &r.updated_by],
                 )
                 .await
             }

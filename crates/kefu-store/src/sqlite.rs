@@ -726,10 +726,10 @@ impl Store for SqliteStore {
     async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>> {
         self.pool
             .read(move |c| {
-                c.prepare_cached("SELECT text, updated_at FROM shop_rules WHERE shop_id = ?1")
+                c.prepare_cached("SELECT text, updated_at, updated_by FROM shop_rules WHERE shop_id = ?1")
                     .and_then(|mut s| {
                         s.query_row([shop.as_uuid()], |r| {
-                            Ok(StoredRules { text: r.get(0)?, updated_at: Timestamp(r.get(1)?) })
+                            Ok(StoredRules { text: r.get(0)?, updated_at: Timestamp(r.get(1)?), updated_by: r.get(2)? })
                         })
                         .optional()
                     })
@@ -744,9 +744,10 @@ impl Store for SqliteStore {
             .write(move |c| {
                 match rules {
                     Some(r) => c.execute(
-                        "INSERT INTO shop_rules (shop_id, text, updated_at) VALUES (?1, ?2, ?3) \
-                         ON CONFLICT (shop_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
-                        params![shop.as_uuid(), r.text, r.updated_at.millis()],
+                        "INSERT INTO shop_rules (shop_id, text, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (shop_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at, \
+                         updated_by = excluded.updated_by",
+                        params![shop.as_uuid(), r.text, r.updated_at.millis(), r.updated_by],
                     ),
                     None => c.execute("DELETE FROM shop_rules WHERE shop_id = ?1", [shop.as_uuid()]),
                 }

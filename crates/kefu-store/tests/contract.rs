@@ -831,10 +831,15 @@ async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn Store) {
     let a = shop(store, "rules-a").await;
     let b = shop(store, "rules-b").await;
     assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
-    let first = StoredRules { text: "[handoff]\nmisunderstandings = 1\n".into(), updated_at: Timestamp(1_000) };
+    let first = StoredRules {
+        text: "[handoff]\nmisunderstandings = 1\n".into(),
+        updated_at: Timestamp(1_000),
+        updated_by: "supervisor".into(),
+    };
     store.put_shop_rules(a.id, Some(&first)).await.expect("put");
     assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(first));
-    let second = StoredRules { text: "# 全部默认\n".into(), updated_at: Timestamp(2_000) };
+    let second =
+        StoredRules { text: "# 全部默认\n".into(), updated_at: Timestamp(2_000), updated_by: "admin".into() };
     store.put_shop_rules(a.id, Some(&second)).await.expect("replace");
     assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(second));
     assert_eq!(store.shop_rules(b.id).await.expect("read"), None, "another shop's rules are its own");

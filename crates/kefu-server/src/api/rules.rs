@@ -38,6 +38,7 @@ async fn describe(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult
         "source": source,
         "text": stored.as_ref().map(|r| r.text.as_str()),
         "updated_at": stored.as_ref().map(|r| r.updated_at.millis()),
+        "updated_by": stored.as_ref().map(|r| r.updated_by.as_str()),
         "default_text": DEFAULT_FILE,
     })))
 }
@@ -62,7 +63,11 @@ pub async fn save(
     ShopRules::parse(&body.text).map_err(|e| {
         ApiError::new(Code::InvalidInput, e.to_string()).with_details(json!({ "location": e.location }))
     })?;
-    let rules = StoredRules { text: body.text, updated_at: state.ctx.clock.now() };
+    let rules = StoredRules {
+        text: body.text,
+        updated_at: state.ctx.clock.now(),
+        updated_by: auth.agent.username.as_str().to_owned(),
+    };
     state.ctx.store.put_shop_rules(shop, Some(&rules)).await?;
     tracing::info!(shop = %shop, by = auth.agent.username.as_str(), "bot rules saved");
     state.bot.forget(shop);

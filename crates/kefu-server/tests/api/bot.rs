@@ -266,6 +266,7 @@ async fn rules_edited_on_admin_are_checked_stored_and_read_by_the_next_turn() {
     let (status, v) = app.as_agent(&admin, "PUT", &path, Some(one)).await;
     assert_eq!((status.as_u16(), &v["source"]), (200, &json!("admin")), "{v}");
     assert!(v["text"].as_str().is_some_and(|t| t.contains("misunderstandings = 1")), "{v}");
+    assert_eq!(v["updated_by"], "admin", "{v}");
     assert!(first_misunderstanding(&app).await.contains("转接"), "one misunderstanding now hands off");
     assert!(first_misunderstanding_in(&app, &app.shop_b).await.contains("没太明白"), "shop B is untouched");
 

@@ -78,7 +78,8 @@ async function loadRules(shops) {
 }
 
 function showRulesState(r) {
-  $('#rules-source').textContent = SOURCES[r.source] || r.source;
+  const when = r.updated_at ? `（${r.updated_by} 于 ${new Date(r.updated_at).toLocaleString('zh-CN', { hour12: false })} 保存）` : '';
+  $('#rules-source').textContent = (SOURCES[r.source] || r.source) + when;
   $('#rules-text').value = r.text ?? r.default_text;
   $('#rules-remove').disabled = r.source !== 'admin';
 }

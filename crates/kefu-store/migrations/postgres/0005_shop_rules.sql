@@ -3,5 +3,6 @@
 CREATE TABLE shop_rules (
     shop_id     UUID PRIMARY KEY REFERENCES shops(id),
     text        TEXT NOT NULL,
+    updated_by  TEXT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
