@@ -47,8 +47,9 @@ const BRAIN_TTL: Duration = Duration::from_secs(60);
 /// Knowledge entries loaded per shop.
 const KNOWLEDGE: u32 = 5_000;
 
-/// Per-shop rules (from the rules files), lazily built brains, and one
-/// lock per conversation with a turn in progress.
+/// Per-shop rules from the rules files (a shop's rules saved on /admin,
+/// read with its brain, win over them), lazily built brains, and one lock
+/// per conversation with a turn in progress.
 pub struct Bot {
     /// Replaced whole by [`Bot::replace_rules`].
     rules: std::sync::RwLock<HashMap<String, ShopRules>>,
