@@ -8,7 +8,6 @@
 //! slice sends weak in-scope guesses out of scope too.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::{OUT_OF_SCOPE, Tokenizer, features, normalize};
 
@@ -138,31 +137,8 @@ impl std::fmt::Debug for Classifier {
 /// A text as sparse TF-IDF, L2-normalised: (column, value).
 type Vector = Vec<(u32, f32)>;
 
-/// Feature hash → column. The keys are FNV-1a hashes already, so one
-/// multiply-xorshift spreads them over the table; SipHash cost a tenth of a
-/// bot turn, and its flood resistance buys nothing for a table no message
-/// can add to.
-type FeatureIndex = HashMap<u64, u32, BuildHasherDefault<FeatureHasher>>;
-
-#[derive(Default)]
-struct FeatureHasher(u64);
-
-impl Hasher for FeatureHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, h: u64) {
-        let x = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = x ^ (x >> 29);
-    }
-}
+/// Feature hash → column (see [`features::FeatureMap`]).
+type FeatureIndex = features::FeatureMap<u32>;
 
 impl Classifier {
     pub fn labels(&self) -> &[String] {

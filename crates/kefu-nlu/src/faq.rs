@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::features::matching_features;
+use crate::features::{FeatureMap, matching_features};
 use crate::{Tokenizer, normalize};
 
 /// A sparse unit vector: (feature, weight), sorted by feature.
@@ -24,7 +24,7 @@ type Vector = Vec<(u64, f32)>;
 #[derive(Debug, Clone, Default)]
 pub struct DocFreq {
     docs: u32,
-    df: HashMap<u64, u32>,
+    df: FeatureMap<u32>,
 }
 
 impl DocFreq {
@@ -126,7 +126,7 @@ pub struct FaqIndex {
     entries: Vec<u32>,
     /// The caller's entry ids, each once.
     entry_ids: Vec<usize>,
-    postings: HashMap<u64, Vec<(u32, f32)>>,
+    postings: FeatureMap<Vec<(u32, f32)>>,
     local: DocFreq,
 }
 
@@ -139,7 +139,7 @@ impl FaqIndex {
             local.add(q);
         }
         let bg = DocFreq::background();
-        let mut postings: HashMap<u64, Vec<(u32, f32)>> = HashMap::new();
+        let mut postings: FeatureMap<Vec<(u32, f32)>> = FeatureMap::default();
         for (i, (_, q)) in questions.iter().enumerate() {
             for (h, w) in vectorize(q, |h| bg.idf(&local, h)) {
                 postings.entry(h).or_default().push((i as u32, w));

@@ -169,3 +169,30 @@ mod tests {
         assert!(!of("a").is_empty());
     }
 }
+
+/// A map keyed by feature hashes. The keys are FNV-1a hashes already, so one
+/// multiply-xorshift spreads them over the table; SipHash cost a tenth of a
+/// bot turn, and its flood resistance buys nothing for tables no message can
+/// add to (models and knowledge indexes are built from the merchant's and
+/// our own text; shopper text only looks keys up).
+pub(crate) type FeatureMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<FeatureHasher>>;
+
+#[derive(Default)]
+pub(crate) struct FeatureHasher(u64);
+
+impl std::hash::Hasher for FeatureHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, h: u64) {
+        let x = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29);
+    }
+}
