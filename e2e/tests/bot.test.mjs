@@ -159,7 +159,12 @@ test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the 
   const boss = await adminPage('supervisor');
   await boss.waitForSelector('#rules-card:not([hidden])');
   await boss.selectOption('#rules-shop', { label: '悦享生活馆' });
-  await boss.waitForSelector('#rules-source:has-text("默认规则")');
+  // That shop's rules are loaded (the first shop's showed before).
+  await boss.waitForFunction(() => {
+    const text = document.querySelector('#rules-text');
+    return !text.disabled && text.dataset.shop === document.querySelector('#rules-shop').value;
+  });
+  assert.match(await boss.locator('#rules-source').textContent(), /默认规则/);
   assert.match(await boss.inputValue('#rules-text'), /\[returns\]/, 'the defaults to start from');
 
   await boss.fill('#rules-text', '[handoff]\nmisunderstandings = "one"\n');

@@ -87,8 +87,16 @@ function showRulesState(r) {
 async function showRules() {
   const shop = $('#rules-shop').value;
   if (!shop) return;
+  const text = $('#rules-text');
   $('#rules-saved').textContent = '';
-  showRulesState(await api('GET', `/api/shops/${shop}/bot-rules`));
+  // No typing into a shop's rules until they are here, so a late answer
+  // cannot overwrite what was typed; a later choice of shop wins.
+  text.disabled = true;
+  const r = await api('GET', `/api/shops/${shop}/bot-rules`);
+  if ($('#rules-shop').value !== shop) return;
+  showRulesState(r);
+  text.dataset.shop = shop;
+  text.disabled = false;
 }
 
 async function saveRules(method) {
