@@ -71,11 +71,16 @@ pub async fn rotate_secret(
 }
 
 pub(crate) async fn shop_for(state: &SharedState, agent: &Agent, id: &str) -> ApiResult<ShopId> {
+    shop_row_for(state, agent, id).await.map(|s| s.id)
+}
+
+/// The shop, when the agent may work in it (`not_found` otherwise, as for a shop that does not exist).
+pub(crate) async fn shop_row_for(state: &SharedState, agent: &Agent, id: &str) -> ApiResult<kefu_core::shop::Shop> {
     let id = parse_id(id, ShopId::parse)?;
-    if !agent.can_access_shop(id) || state.ctx.store.shop(id).await?.is_none() {
-        return Err(ApiError::new(Code::NotFound, "shop not found"));
+    match state.ctx.store.shop(id).await? {
+        Some(shop) if agent.can_access_shop(id) => Ok(shop),
+        _ => Err(ApiError::new(Code::NotFound, "shop not found")),
     }
-    Ok(id)
 }
 
 pub async fn shop_agents(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {

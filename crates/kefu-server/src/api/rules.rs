@@ -6,13 +6,14 @@
 
 use axum::extract::{Path, State};
 use kefu_bot::rules::{DEFAULT_FILE, ShopRules};
+use kefu_core::shop::Shop;
 use kefu_core::store::StoredRules;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{AgentAuth, Body, require};
 use crate::SharedState;
-use crate::api::admin::shop_for;
+use crate::api::admin::shop_row_for;
 use crate::error::{ApiError, ApiResult, Code};
 
 type Json = axum::Json<serde_json::Value>;
@@ -26,37 +27,41 @@ pub struct RulesBody {
     text: String,
 }
 
-async fn describe(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<Json> {
-    let stored = state.ctx.store.shop_rules(shop).await?;
-    let slug = state.ctx.store.shop(shop).await?.map(|s| s.slug.as_str().to_owned()).unwrap_or_default();
-    let source = match (&stored, state.bot.has_rules_file(&slug)) {
+/// The shop, for a supervisor of it.
+async fn editable(state: &SharedState, auth: &AgentAuth, id: &str) -> ApiResult<Shop> {
+    require(auth.agent.role.supervises(), "supervisors only")?;
+    shop_row_for(state, &auth.agent, id).await
+}
+
+/// What the page shows: where the shop's rules come from, and the stored text.
+fn describe(state: &SharedState, shop: &Shop, stored: Option<&StoredRules>) -> Json {
+    let source = match (stored, state.bot.has_rules_file(shop.slug.as_str())) {
         (Some(_), _) => "admin",
         (None, true) => "file",
         (None, false) => "default",
     };
-    Ok(axum::Json(json!({
+    axum::Json(json!({
         "source": source,
-        "text": stored.as_ref().map(|r| r.text.as_str()),
-        "updated_at": stored.as_ref().map(|r| r.updated_at.millis()),
-        "updated_by": stored.as_ref().map(|r| r.updated_by.as_str()),
+        "text": stored.map(|r| r.text.as_str()),
+        "updated_at": stored.map(|r| r.updated_at.millis()),
+        "updated_by": stored.map(|r| r.updated_by.as_str()),
         "default_text": DEFAULT_FILE,
-    })))
+    }))
 }
 
-pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(shop): Path<String>) -> ApiResult<Json> {
-    require(auth.agent.role.supervises(), "supervisors only")?;
-    let shop = shop_for(&state, &auth.agent, &shop).await?;
-    describe(&state, shop).await
+pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+    let shop = editable(&state, &auth, &id).await?;
+    let stored = state.ctx.store.shop_rules(shop.id).await?;
+    Ok(describe(&state, &shop, stored.as_ref()))
 }
 
 pub async fn save(
     State(state): State<SharedState>,
     auth: AgentAuth,
-    Path(shop): Path<String>,
+    Path(id): Path<String>,
     Body(body): Body<RulesBody>,
 ) -> ApiResult<Json> {
-    require(auth.agent.role.supervises(), "supervisors only")?;
-    let shop = shop_for(&state, &auth.agent, &shop).await?;
+    let shop = editable(&state, &auth, &id).await?;
     if body.text.len() > MAX_BYTES {
         return Err(ApiError::new(Code::InvalidInput, format!("text: at most {MAX_BYTES} bytes")));
     }
@@ -68,17 +73,16 @@ pub async fn save(
         updated_at: state.ctx.clock.now(),
         updated_by: auth.agent.username.as_str().to_owned(),
     };
-    state.ctx.store.put_shop_rules(shop, Some(&rules)).await?;
-    tracing::info!(shop = %shop, by = auth.agent.username.as_str(), "bot rules saved");
-    state.bot.forget(shop);
-    describe(&state, shop).await
+    state.ctx.store.put_shop_rules(shop.id, Some(&rules)).await?;
+    tracing::info!(shop = %shop.id, by = auth.agent.username.as_str(), "bot rules saved");
+    state.bot.forget(shop.id);
+    Ok(describe(&state, &shop, Some(&rules)))
 }
 
-pub async fn remove(State(state): State<SharedState>, auth: AgentAuth, Path(shop): Path<String>) -> ApiResult<Json> {
-    require(auth.agent.role.supervises(), "supervisors only")?;
-    let shop = shop_for(&state, &auth.agent, &shop).await?;
-    state.ctx.store.put_shop_rules(shop, None).await?;
-    tracing::info!(shop = %shop, by = auth.agent.username.as_str(), "bot rules removed");
-    state.bot.forget(shop);
-    describe(&state, shop).await
+pub async fn remove(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+    let shop = editable(&state, &auth, &id).await?;
+    state.ctx.store.put_shop_rules(shop.id, None).await?;
+    tracing::info!(shop = %shop.id, by = auth.agent.username.as_str(), "bot rules removed");
+    state.bot.forget(shop.id);
+    Ok(describe(&state, &shop, None))
 }
