@@ -185,4 +185,20 @@ test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the 
   await boss.click('#rules-remove');
   await boss.waitForSelector('#rules-saved:has-text("已删除")');
   await boss.waitForSelector('#rules-source:has-text("默认规则")');
+
+  // The history keeps the save and the removal; the saved version can be
+  // compared with the editor and loaded back into it.
+  await boss.click('#rules-history-box summary');
+  await boss.waitForFunction(() => document.querySelectorAll('#rules-history tr[data-version]').length === 2);
+  const rows = boss.locator('#rules-history tr[data-version]');
+  assert.match(await rows.nth(0).textContent(), /删除/);
+  assert.match(await rows.nth(1).textContent(), /supervisor.*保存/);
+  await rows.nth(1).getByRole('button', { name: '对比' }).click();
+  await boss.waitForSelector('#rules-diff:not([hidden])');
+  assert.match(await boss.locator('#rules-diff .del').first().textContent(), /misunderstandings = 1/, 'in that version, not in the editor');
+  await rows.nth(1).getByRole('button', { name: '载入' }).click();
+  assert.equal(await boss.inputValue('#rules-text'), '[handoff]\nmisunderstandings = 1\n');
+  await boss.waitForSelector('#rules-saved:has-text("已载入")');
+  assert.match(await boss.locator('#rules-diff .add').first().textContent(), /misunderstandings = 1/, 'what saving would change');
+  await boss.screenshot({ path: join(shotsDir, 'rules-history-supervisor-1366.png') });
 });

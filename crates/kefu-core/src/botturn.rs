@@ -106,3 +106,15 @@ pub struct BotTurnWritten {
     /// The conversation after the turn (status and priority after a hand-off).
     pub conversation: Conversation,
 }
+
+/// A shopper's message and the bot's answer to it, written in one commit
+/// ([`Store::append_with_bot_turn`](crate::store::Store::append_with_bot_turn)).
+#[derive(Debug)]
+pub struct SaidAndAnswered {
+    /// The shopper's message: written whatever became of the turn.
+    pub said: Appended,
+    /// The turn, or why it was left out: `Conflict("duplicate")` when the
+    /// message was a retry already stored (and answered) before, and the
+    /// refusals of [`Store::apply_bot_turn`](crate::store::Store::apply_bot_turn).
+    pub turn: Result<BotTurnWritten, crate::store::StoreError>,
+}

@@ -117,7 +117,7 @@ pub async fn open_for_customer(ctx: &Ctx, customer: &Customer, id: ConversationI
     Ok(conversation)
 }
 
-fn new_message(
+pub fn new_message(
     ctx: &Ctx,
     conversation: ConversationId,
     sender: Sender,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::agent::{Agent, AgentSession, AgentStatus};
-use crate::botturn::{BotAuditRow, BotTurnWrite, BotTurnWritten};
+use crate::botturn::{BotAuditRow, BotTurnWrite, BotTurnWritten, SaidAndAnswered};
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
@@ -208,6 +208,12 @@ pub trait Store: Send + Sync + 'static {
     /// hand-off. The conversation must be in `bot` status
     /// (`Conflict("not_bot")` otherwise, e.g. an agent took it meanwhile).
     async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten>;
+    /// Appends a shopper's message as [`Store::append_message`] does and,
+    /// in the same commit, the bot's turn that answers it as
+    /// [`Store::apply_bot_turn`] does: one commit (one fsync) on the way to
+    /// the bot's reply instead of two. The message is written even when the
+    /// turn is refused; the turn is left out of a duplicate's retry.
+    async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered>;
     /// Closes bot conversations nobody has written in since `quiet_since`
     /// (at most `limit`), returning them as closed.
     async fn close_idle_bot_conversations(
@@ -234,8 +240,29 @@ pub trait Store: Send + Sync + 'static {
     /// The shop's rules text, if one was stored.
     async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>>;
     /// Stores the shop's rules text (the caller validated it), or with `None`
-    /// removes it so the shop goes back to its file or the defaults.
-    async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()>;
+    /// removes it so the shop goes back to its file or the defaults; in the
+    /// same transaction the change joins the shop's rules history (a removal
+    /// only when there was something to remove).
+    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange) -> StoreResult<()>;
+    /// The shop's rules changes, newest first, at most `limit`.
+    async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>>;
+}
+
+/// A save (`text`) or a removal (`None`) of a shop's rules on /admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesChange {
+    pub text: Option<String>,
+    pub at: Timestamp,
+    /// The agent's username.
+    pub by: String,
+}
+
+/// One entry of a shop's rules history; `version` grows with every change
+/// (of any shop), so it orders a shop's changes and names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesVersion {
+    pub version: i64,
+    pub change: RulesChange,
 }
 
 /// A shop's bot rules (TOML) as stored, and when they were saved.

@@ -11,11 +11,15 @@ use kefu_bot::knowledge::Knowledge;
 
 use crate::llm::Llm;
 use kefu_bot::rules::ShopRules;
-use kefu_core::botturn::{BotAudit, BotTurnWrite, OrderChange, OrderRequest, RequestKind};
+use kefu_core::botturn::{
+    BotAudit, BotTurnWrite, BotTurnWritten, OrderChange, OrderRequest, RequestKind, SaidAndAnswered,
+};
 use kefu_core::catalog::CategoryPath;
-use kefu_core::conversation::{Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender};
+use kefu_core::conversation::{
+    Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
+};
 use kefu_core::customer::Customer;
-use kefu_core::desk::{self, Ctx};
+use kefu_core::desk::{self, Ctx, DeskResult};
 use kefu_core::event::Event;
 use kefu_core::id::{ConversationId, MessageId, ShopId};
 use kefu_core::invoice::Title;
@@ -151,28 +155,153 @@ impl Bot {
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).remove(&shop);
     }
 
-    /// One turn for a shopper's message in a bot conversation. Errors are
-    /// logged, never sent to the shopper: their message is already stored,
-    /// and an agent can pick the conversation up from the queue.
+    /// Whether [`Bot::customer_send`] may write a shopper's message with the
+    /// bot's answer. Not with a model endpoint: its calls (seconds, at worst
+    /// their timeout) would hold up the shopper's acknowledgement.
+    pub fn answers_with_the_message(&self) -> bool {
+        self.llm.is_none()
+    }
+
+    /// A shopper writes to `conversation`, which the bot held at the
+    /// caller's last look: the bot answers first, and the message and the
+    /// answer are written in one commit. Acknowledging the message waits for
+    /// the answer (a few hundred µs of reads and language work), and the
+    /// answer waits for one commit instead of two. A refused turn (people
+    /// took the conversation, an order moved on) leaves the message written.
+    pub async fn customer_send(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        conversation: ConversationId,
+        text: MessageText,
+        client_msg_id: Option<ClientMsgId>,
+    ) -> DeskResult<Said> {
+        let lock = self.turn_lock(conversation);
+        let said = {
+            let _turn = lock.lock().await;
+            self.send_and_answer(ctx, customer, conversation, text, client_msg_id).await
+        };
+        self.turn_done(conversation, &lock);
+        said
+    }
+
+    async fn send_and_answer(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        conversation: ConversationId,
+        text: MessageText,
+        client_msg_id: Option<ClientMsgId>,
+    ) -> DeskResult<Said> {
+        let at = Target { conversation, shop: customer.shop_id };
+        let (turn, orders, state) = match self.think(ctx, customer, at, text.as_str()).await {
+            Ok(thought) => thought,
+            Err(e) => {
+                // The message matters more than the answer: stored the usual way, answered after.
+                tracing::warn!(error = %e, conversation = %conversation, "bot turn could not be prepared");
+                let appended = desk::customer_send(ctx, customer, Some(conversation), text, client_msg_id).await?;
+                return Ok(Said::unanswered(appended));
+            }
+        };
+        let message =
+            desk::new_message(ctx, conversation, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
+        let write = self.to_write(ctx, at, &orders, &state, &turn);
+        match ctx.store.append_with_bot_turn(message.clone(), write).await {
+            Ok(SaidAndAnswered { said, turn: written }) => {
+                desk::publish_appended(ctx, &said);
+                let written = match written {
+                    Ok(w) => Ok(w),
+                    Err(StoreError::Conflict("order_state")) => {
+                        self.write_order_changed(ctx, at, &orders, &state, &turn).await
+                    }
+                    Err(e) => Err(e),
+                };
+                let mut status = said.conversation.status;
+                match written {
+                    Ok(w) => {
+                        status = w.conversation.status;
+                        publish_turn(ctx, w).await
+                    }
+                    Err(StoreError::Conflict("not_bot" | "duplicate")) => {}
+                    Err(e) => tracing::warn!(error = %e, conversation = %conversation, "bot turn failed"),
+                }
+                Ok(Said { appended: said, answered: true, status })
+            }
+            // Closed since the caller looked: the usual way opens a new
+            // conversation, which the bot answers after the acknowledgement.
+            Err(StoreError::ConversationClosed | StoreError::NotFound(_)) => {
+                let text = message.text;
+                let appended =
+                    desk::customer_send(ctx, customer, Some(conversation), text, message.client_msg_id).await?;
+                Ok(Said::unanswered(appended))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One turn for a shopper's message already stored in a bot
+    /// conversation. Errors are logged, never sent to the shopper: their
+    /// message is stored, and an agent can pick the conversation up from the queue.
     pub async fn answer(&self, ctx: &Ctx, customer: &Customer, conversation: &Conversation, text: &str) {
         if conversation.status != ConversationStatus::Bot {
             return;
         }
-        let lock = self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(conversation.id).or_default().clone();
+        let lock = self.turn_lock(conversation.id);
         let result = {
             let _turn = lock.lock().await;
             self.try_answer(ctx, customer, conversation, text).await
         };
-        {
-            let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
-            // Ours plus the map's: nobody else is waiting, the entry can go.
-            if Arc::strong_count(&lock) <= 2 {
-                turns.remove(&conversation.id);
-            }
-        }
+        self.turn_done(conversation.id, &lock);
         if let Err(e) = result {
             tracing::warn!(error = %e, conversation = %conversation.id, "bot turn failed");
         }
+    }
+
+    fn turn_lock(&self, conversation: ConversationId) -> Arc<tokio::sync::Mutex<()>> {
+        self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(conversation).or_default().clone()
+    }
+
+    fn turn_done(&self, conversation: ConversationId, lock: &Arc<tokio::sync::Mutex<()>>) {
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        // Ours plus the map's: nobody else is waiting, the entry can go.
+        if Arc::strong_count(lock) <= 2 {
+            turns.remove(&conversation);
+        }
+    }
+
+    /// Reads what the turn needs and decides it: the turn, the orders it
+    /// read and the bot's memory after it.
+    async fn think(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        at: Target,
+        text: &str,
+    ) -> Result<(Turn, Vec<OrderFacts>, BotState), StoreError> {
+        let brain = self.brain(ctx, at.shop).await?;
+        // Two independent reads: on two reader threads at once, not one after the other.
+        let (state, orders) =
+            tokio::join!(ctx.store.bot_state(at.conversation), ctx.store.orders_with_shipments(customer.id, ORDERS));
+        let mut state: BotState = match state? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => BotState::default(),
+        };
+        let orders = orders?;
+        let facts = Facts {
+            customer,
+            orders: &orders,
+            categories: &brain.categories,
+            rules: &brain.rules,
+            extractor: &brain.extractor,
+            knowledge: &brain.knowledge,
+            intents: brain.intents.as_deref().unwrap_or_else(|| kefu_nlu::builtin::intent_model()),
+            now: ctx.clock.now(),
+        };
+        let mut turn = flow::respond(&facts, &mut state, text);
+        if let Some(llm) = &self.llm {
+            self.with_llm(llm, ctx, &brain, at.conversation, text, &mut turn).await;
+        }
+        Ok((turn, orders, state))
     }
 
     async fn try_answer(
@@ -182,65 +311,45 @@ impl Bot {
         conversation: &Conversation,
         text: &str,
     ) -> Result<(), StoreError> {
-        let brain = self.brain(ctx, conversation.shop_id).await?;
-        // Two independent reads: on two reader threads at once, not one after the other.
-        let (state, orders) =
-            tokio::join!(ctx.store.bot_state(conversation.id), ctx.store.orders_with_shipments(customer.id, ORDERS));
-        let mut state: BotState = match state? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
-            None => BotState::default(),
-        };
-        let orders = orders?;
-        let now = ctx.clock.now();
-        let facts = Facts {
-            customer,
-            orders: &orders,
-            categories: &brain.categories,
-            rules: &brain.rules,
-            extractor: &brain.extractor,
-            knowledge: &brain.knowledge,
-            intents: brain.intents.as_deref().unwrap_or_else(|| kefu_nlu::builtin::intent_model()),
-            now,
-        };
-        let mut turn = flow::respond(&facts, &mut state, text);
-        if let Some(llm) = &self.llm {
-            self.with_llm(llm, ctx, &brain, conversation, text, &mut turn).await;
-        }
-        let write = self.to_write(ctx, conversation, &orders, &state, &turn);
-        let written = match ctx.store.apply_bot_turn(write).await {
+        let at = Target { conversation: conversation.id, shop: conversation.shop_id };
+        let (turn, orders, state) = self.think(ctx, customer, at, text).await?;
+        let written = match ctx.store.apply_bot_turn(self.to_write(ctx, at, &orders, &state, &turn)).await {
             Ok(w) => w,
-            // An agent took the conversation meanwhile: the bot steps back.
-            Err(StoreError::Conflict("not_bot")) => return Ok(()),
-            // The order moved on (shipped, cancelled) between reading and writing.
             Err(StoreError::Conflict("order_state")) => {
-                let mut fallback = turn.clone();
-                fallback.actions.clear();
-                fallback.replies = vec!["抱歉，订单状态刚刚发生了变化，正在为您转接人工客服核实。".into()];
-                fallback.handoff = Some(flow::Handoff {
-                    reason: flow::HandoffReason::NeedsHuman,
-                    priority: 1,
-                    summary: format!("机器人操作时订单状态已变化，请人工核实；{}", turn.audit.outcome),
-                });
-                fallback.audit.outcome = "handoff:order_changed".into();
-                let write = self.to_write(ctx, conversation, &orders, &state, &fallback);
-                match ctx.store.apply_bot_turn(write).await {
+                match self.write_order_changed(ctx, at, &orders, &state, &turn).await {
                     Ok(w) => w,
                     Err(StoreError::Conflict("not_bot")) => return Ok(()),
                     Err(e) => return Err(e),
                 }
             }
+            // An agent took the conversation meanwhile: the bot steps back.
+            Err(StoreError::Conflict("not_bot")) => return Ok(()),
             Err(e) => return Err(e),
         };
-        for appended in &written.appended {
-            desk::publish_appended(ctx, appended);
-        }
-        if written.conversation.status != ConversationStatus::Bot {
-            ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));
-            if ctx.auto_assign {
-                desk::route(ctx, written.conversation).await;
-            }
-        }
+        publish_turn(ctx, written).await;
         Ok(())
+    }
+
+    /// The order moved on (shipped, cancelled) between reading and writing:
+    /// instead of the turn, an apology and a hand-off.
+    async fn write_order_changed(
+        &self,
+        ctx: &Ctx,
+        at: Target,
+        orders: &[OrderFacts],
+        state: &BotState,
+        turn: &Turn,
+    ) -> Result<BotTurnWritten, StoreError> {
+        let mut fallback = turn.clone();
+        fallback.actions.clear();
+        fallback.replies = vec!["抱歉，订单状态刚刚发生了变化，正在为您转接人工客服核实。".into()];
+        fallback.handoff = Some(flow::Handoff {
+            reason: flow::HandoffReason::NeedsHuman,
+            priority: 1,
+            summary: format!("机器人操作时订单状态已变化，请人工核实；{}", turn.audit.outcome),
+        });
+        fallback.audit.outcome = "handoff:order_changed".into();
+        ctx.store.apply_bot_turn(self.to_write(ctx, at, orders, state, &fallback)).await
     }
 
     /// The model's rephrasing of a knowledge-base answer and its hand-off
@@ -250,7 +359,7 @@ impl Bot {
         llm: &Llm,
         ctx: &Ctx,
         brain: &ShopBrain,
-        conversation: &Conversation,
+        conversation: ConversationId,
         text: &str,
         turn: &mut Turn,
     ) {
@@ -262,7 +371,7 @@ impl Bot {
             *first = reply;
         }
         if let Some(handoff) = &mut turn.handoff {
-            let history = ctx.store.messages_before(conversation.id, i64::MAX, 20).await.unwrap_or_default();
+            let history = ctx.store.messages_before(conversation, i64::MAX, 20).await.unwrap_or_default();
             let mut transcript: Vec<String> = history
                 .iter()
                 .filter(|m| m.visible_to_customer())
@@ -277,19 +386,12 @@ impl Bot {
         }
     }
 
-    fn to_write(
-        &self,
-        ctx: &Ctx,
-        conversation: &Conversation,
-        orders: &[OrderFacts],
-        state: &BotState,
-        turn: &Turn,
-    ) -> BotTurnWrite {
+    fn to_write(&self, ctx: &Ctx, at: Target, orders: &[OrderFacts], state: &BotState, turn: &Turn) -> BotTurnWrite {
         let now = ctx.clock.now();
         let message = |sender: Sender, kind: MessageKind, text: &str| {
             MessageText::parse(text).ok().map(|text| NewMessage {
                 id: MessageId::from_uuid(ctx.ids.new_uuid()),
-                conversation_id: conversation.id,
+                conversation_id: at.conversation,
                 sender,
                 kind,
                 text,
@@ -356,8 +458,8 @@ impl Bot {
             }
         }
         BotTurnWrite {
-            conversation: conversation.id,
-            shop: conversation.shop_id,
+            conversation: at.conversation,
+            shop: at.shop,
             state: serde_json::to_string(state).unwrap_or_default(),
             messages,
             audit: BotAudit {
@@ -371,6 +473,44 @@ impl Bot {
             order_changes,
             handoff_priority: turn.handoff.as_ref().map(|h| h.priority),
             at: now,
+        }
+    }
+}
+
+/// A shopper's message as stored, and whether the bot has answered it.
+pub struct Said {
+    pub appended: Appended,
+    /// False: the caller hands the message to [`Bot::answer`] once the shopper has their acknowledgement.
+    pub answered: bool,
+    /// The conversation's status after the message, and after the bot's turn when it answered.
+    pub status: ConversationStatus,
+}
+
+impl Said {
+    /// Stored without the bot's answer.
+    pub fn unanswered(appended: Appended) -> Said {
+        let status = appended.conversation.status;
+        Said { appended, answered: false, status }
+    }
+}
+
+/// The conversation a turn is written to.
+#[derive(Clone, Copy)]
+struct Target {
+    conversation: ConversationId,
+    shop: ShopId,
+}
+
+/// Tells everyone about a written turn: its replies, and a hand-off to the
+/// queue (routed at once when auto-assign is on).
+async fn publish_turn(ctx: &Ctx, written: BotTurnWritten) {
+    for appended in &written.appended {
+        desk::publish_appended(ctx, appended);
+    }
+    if written.conversation.status != ConversationStatus::Bot {
+        ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));
+        if ctx.auto_assign {
+            desk::route(ctx, written.conversation).await;
         }
     }
 }

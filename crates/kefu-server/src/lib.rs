@@ -144,6 +144,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/shops/{id}/agents", get(api::admin::shop_agents))
         .route("/shops/{id}/bot-metrics", get(api::bot::metrics))
         .route("/shops/{id}/bot-rules", get(api::rules::show).put(api::rules::save).delete(api::rules::remove))
+        .route("/shops/{id}/bot-rules/history", get(api::rules::history))
         .route("/shops/{id}/knowledge", get(api::knowledge::list).post(api::knowledge::create))
         .route("/shops/{id}/knowledge/{entry}", put(api::knowledge::update).delete(api::knowledge::delete))
         .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))

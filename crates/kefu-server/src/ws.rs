@@ -16,7 +16,9 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use kefu_core::agent::Agent;
-use kefu_core::conversation::{ClientMsgId, Conversation, Message, MessageKind, MessageText, Sender};
+use kefu_core::conversation::{
+    ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, MessageText, Sender,
+};
 use kefu_core::customer::Customer;
 use kefu_core::desk::{self, DeskError};
 use kefu_core::event::{Delivery, Event, Mailbox, Subscription, Topic};
@@ -26,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::SharedState;
 use crate::api::{agent_from_cookie, customer_from_token};
+use crate::bot::Said;
 use crate::dto::{ConversationDto, CustomerConversationDto, MessageDto};
 use crate::error::{ApiError, Code};
 
@@ -140,6 +143,9 @@ struct Conn {
     limited_in_a_row: u32,
     /// A shopper's open conversation as the server last told this connection.
     open_conversation: Option<ConversationId>,
+    /// Whether the bot held it then: the shopper's next message goes to
+    /// [`Bot::customer_send`](crate::bot::Bot::customer_send).
+    bot_holds_open: bool,
 }
 
 /// A frame that could not be handled: its code and message.
@@ -179,6 +185,7 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
         bucket,
         limited_in_a_row: 0,
         open_conversation: None,
+        bot_holds_open: false,
     };
     let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
     tokio::pin!(hello_deadline);
@@ -352,6 +359,7 @@ impl Conn {
                     self.state.ctx.store.open_conversation_of_customer(customer.id).await.map_err(ApiError::from)?;
                 topics.extend(open.as_ref().map(|c| Topic::Conversation(c.id)));
                 self.open_conversation = open.as_ref().map(|c| c.id);
+                self.bot_holds_open = open.as_ref().is_some_and(|c| c.status == ConversationStatus::Bot);
                 json!({
                     "type": "welcome", "v": PROTOCOL_VERSION, "role": "customer",
                     "customer_id": customer.id.to_string(),
@@ -403,17 +411,26 @@ impl Conn {
                     // A customer may only name their own conversation.
                     desk::open_for_customer(ctx, customer, Self::conversation_id(id)?).await?;
                 }
-                desk::customer_send(ctx, customer, self.open_conversation, text, Some(client)).await?
+                let bot = &self.state.bot;
+                match self.open_conversation {
+                    Some(open) if self.bot_holds_open && bot.answers_with_the_message() => {
+                        bot.customer_send(ctx, customer, open, text, Some(client)).await?
+                    }
+                    known => Said::unanswered(desk::customer_send(ctx, customer, known, text, Some(client)).await?),
+                }
             }
             Some(Who::Agent(agent)) => {
                 let id = conversation
                     .as_deref()
                     .ok_or_else(|| frame_error(Code::InvalidInput, "conversation_id is required"))?;
                 let kind = if note { MessageKind::Note } else { MessageKind::Text };
-                desk::agent_send(ctx, agent, Self::conversation_id(id)?, kind, text, Some(client)).await?
+                let appended =
+                    desk::agent_send(ctx, agent, Self::conversation_id(id)?, kind, text, Some(client)).await?;
+                Said::unanswered(appended)
             }
             None => return Err(frame_error(Code::Unauthenticated, "send hello first")),
         };
+        let Said { appended, answered, status } = appended;
         let m = if appended.duplicate {
             &self.state.metrics.messages_duplicate_total
         } else {
@@ -423,6 +440,7 @@ impl Conn {
         let conversation_id = appended.message.conversation_id;
         if self.for_customer() {
             self.open_conversation = Some(conversation_id);
+            self.bot_holds_open = status == ConversationStatus::Bot;
         }
         let newly_joined =
             self.for_customer() && !self.subscriptions.contains_key(&Topic::Conversation(conversation_id));
@@ -446,6 +464,7 @@ impl Conn {
         }
         if let Some(Who::Customer(customer)) = &self.who
             && !appended.duplicate
+            && !answered
         {
             // The shopper already has their ack; the bot's replies arrive through the bus.
             self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &said).await;

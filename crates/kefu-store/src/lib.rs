@@ -52,6 +52,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (3, "0003_knowledge", include_str!("../migrations/sqlite/0003_knowledge.sql")),
     (4, "0004_list_indexes", include_str!("../migrations/sqlite/0004_list_indexes.sql")),
     (5, "0005_shop_rules", include_str!("../migrations/sqlite/0005_shop_rules.sql")),
+    (6, "0006_rules_history", include_str!("../migrations/sqlite/0006_rules_history.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -60,6 +61,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (3, "0003_knowledge", include_str!("../migrations/postgres/0003_knowledge.sql")),
     (4, "0004_list_indexes", include_str!("../migrations/postgres/0004_list_indexes.sql")),
     (5, "0005_shop_rules", include_str!("../migrations/postgres/0005_shop_rules.sql")),
+    (6, "0006_rules_history", include_str!("../migrations/postgres/0006_rules_history.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

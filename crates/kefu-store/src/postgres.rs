@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
-use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange};
+use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered};
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
@@ -30,6 +30,7 @@ mod bot;
 mod commerce;
 mod knowledge;
 mod rows;
+mod rules;
 
 use crate::POSTGRES_MIGRATIONS;
 use crate::codec::{self, corrupt};
@@ -646,6 +647,24 @@ impl Store for PostgresStore {
         Ok(written)
     }
 
+    async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
+        let mut c = self.client().await?;
+        let mut tx = c.transaction().await.map_err(be)?;
+        let said = append_in(&tx, message).await?;
+        if said.duplicate {
+            return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
+        }
+        // A refused turn is rolled back alone; the message stays.
+        let savepoint = tx.savepoint("turn").await.map_err(be)?;
+        let turn = bot::apply_bot_turn(&savepoint, turn).await;
+        match turn {
+            Ok(_) => savepoint.commit().await.map_err(be)?,
+            Err(_) => savepoint.rollback().await.map_err(be)?,
+        }
+        tx.commit().await.map_err(be)?;
+        Ok(SaidAndAnswered { said, turn })
+    }
+
     async fn close_idle_bot_conversations(
         &self,
         quiet_since: Timestamp,
@@ -725,21 +744,14 @@ impl Store for PostgresStore {
         Ok(row.map(|r| StoredRules { text: r.get(0), updated_at: Timestamp(r.get(1)), updated_by: r.get(2) }))
     }
 
-    async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()> {
-        let c = self.client().await?;
-        let id = shop.as_uuid();
-        let written = match rules {
-            Some(r) => {
-                c.execute(
-                    "INSERT INTO shop_rules (shop_id, text, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (shop_id) DO UPDATE SET text = EXCLUDED.text, updated_at = EXCLUDED.updated_at, \
-                     updated_by = EXCLUDED.updated_by",
-                    &[&id, &r.text, &r.updated_at.millis(), &r.updated_by],
-                )
-                .await
-            }
-            None => c.execute("DELETE FROM shop_rules WHERE shop_id = $1", &[&id]).await,
-        };
-        written.map(|_| ()).map_err(be)
+    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        rules::put(&tx, shop, change).await?;
+        tx.commit().await.map_err(be)
+    }
+
+    async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>> {
+        rules::history(&self.client().await?, shop, limit).await
     }
 }

@@ -5,13 +5,14 @@ mod commerce;
 mod knowledge;
 mod pool;
 mod rows;
+mod rules;
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use async_trait::async_trait;
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
-use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange};
+use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered};
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
@@ -691,6 +692,10 @@ impl Store for SqliteStore {
         self.pool.write(move |c| bot::apply_bot_turn(c, turn)).await
     }
 
+    async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
+        self.pool.write(move |c| bot::append_with_bot_turn(c, message, turn)).await
+    }
+
     async fn close_idle_bot_conversations(
         &self,
         quiet_since: Timestamp,
@@ -738,23 +743,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn put_shop_rules(&self, shop: ShopId, rules: Option<&StoredRules>) -> StoreResult<()> {
-        let rules = rules.cloned();
-        self.pool
-            .write(move |c| {
-                match rules {
-                    Some(r) => c.execute(
-                        "INSERT INTO shop_rules (shop_id, text, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT (shop_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at, \
-                         updated_by = excluded.updated_by",
-                        params![shop.as_uuid(), r.text, r.updated_at.millis(), r.updated_by],
-                    ),
-                    None => c.execute("DELETE FROM shop_rules WHERE shop_id = ?1", [shop.as_uuid()]),
-                }
-                .map(|_| ())
-                .map_err(be)
-            })
-            .await
+    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange) -> StoreResult<()> {
+        let change = change.clone();
+        self.pool.write(move |c| rules::put(c, shop, change)).await
+    }
+
+    async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>> {
+        self.pool.read(move |c| rules::history(c, shop, limit)).await
     }
 }
 

@@ -78,6 +78,7 @@ contract!(
     closed_and_open_lists_are_separate_and_closed_is_newest_first,
     server_key_is_created_once,
     a_bot_turn_is_written_whole_or_not_at_all,
+    a_shoppers_message_and_the_bots_answer_share_one_commit,
     knowledge_entries_belong_to_one_shop,
     a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,
@@ -683,6 +684,90 @@ fn bot_turn(
     }
 }
 
+async fn a_shoppers_message_and_the_bots_answer_share_one_commit(store: &dyn Store) {
+    let s = shop(store, "said-shop").await;
+    let c = customer(s.id, "s1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let shipped = order_in(s.id, c.id, "91000001", OrderStatus::Shipped);
+    store.upsert_orders(std::slice::from_ref(&shipped)).await.expect("orders");
+    let queued = conversation_for(store, s.id, c.id).await;
+    store.close_conversation(queued.id, T0).await.expect("close");
+    let conv = store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            status: ConversationStatus::Bot,
+            ..queued.clone()
+        })
+        .await
+        .expect("bot conversation");
+    let shopper = Sender::Customer(c.id);
+
+    // The message, then the turn's replies after it, all in one go.
+    let both = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "在吗", Some("c-1"), 10),
+            bot_turn(&conv, &["在的", "请说"], vec![], None, 10),
+        )
+        .await
+        .expect("both");
+    assert!(!both.said.duplicate);
+    assert_eq!(both.said.message.seq, 1);
+    let turn = both.turn.expect("turn written");
+    assert_eq!(turn.appended.iter().map(|a| a.message.seq).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(turn.conversation.last_seq, 3);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+
+    // A retry of the same message is stored once and answered once.
+    let retry = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "在吗", Some("c-1"), 11),
+            bot_turn(&conv, &["又答"], vec![], None, 11),
+        )
+        .await
+        .expect("retry");
+    assert!(retry.said.duplicate);
+    assert_eq!(retry.said.message.seq, 1);
+    assert!(matches!(retry.turn, Err(StoreError::Conflict("duplicate"))), "{:?}", retry.turn);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+
+    // A refused turn is rolled back alone: the shopper's message stays.
+    let cancel = vec![OrderChange::Cancel { order: shipped.id }];
+    let refused = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "取消", Some("c-2"), 20),
+            bot_turn(&conv, &["不会出现"], cancel, None, 20),
+        )
+        .await
+        .expect("message kept");
+    assert_eq!(refused.said.message.seq, 4);
+    assert!(matches!(refused.turn, Err(StoreError::Conflict("order_state"))), "{:?}", refused.turn);
+    let stored = store.messages_after(conv.id, 0, 100).await.expect("messages");
+    assert_eq!(stored.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["在吗", "在的", "请说", "取消"]);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    assert_eq!(store.order(shipped.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Shipped));
+    assert_eq!(store.bot_audit(s.id, T0, 100).await.expect("audit").len(), 1);
+
+    // Handed to people: the message is written, the bot's turn is not.
+    store.apply_bot_turn(bot_turn(&conv, &["转人工"], vec![], Some(1), 30)).await.expect("handoff");
+    let late = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "人呢", Some("c-3"), 40),
+            bot_turn(&conv, &["x"], vec![], None, 40),
+        )
+        .await
+        .expect("message kept");
+    assert!(matches!(late.turn, Err(StoreError::Conflict("not_bot"))), "{:?}", late.turn);
+    assert_eq!(late.said.conversation.status, ConversationStatus::Queued);
+    assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(late.said.message.seq));
+
+    // A closed conversation refuses both, as a plain append does.
+    store.close_conversation(conv.id, T0.plus_millis(50)).await.expect("close");
+    let closed = store
+        .append_with_bot_turn(text(conv.id, shopper, "喂", Some("c-4"), 60), bot_turn(&conv, &["x"], vec![], None, 60))
+        .await;
+    assert!(matches!(closed, Err(StoreError::ConversationClosed)), "{closed:?}");
+}
+
 async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
     let s = shop(store, "bot-shop").await;
     let c = customer(s.id, "b1");
@@ -831,19 +916,34 @@ async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn Store) {
     let a = shop(store, "rules-a").await;
     let b = shop(store, "rules-b").await;
     assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
-    let first = StoredRules {
-        text: "[handoff]\nmisunderstandings = 1\n".into(),
-        updated_at: Timestamp(1_000),
-        updated_by: "supervisor".into(),
+    let save =
+        |text: &str, at: i64, by: &str| RulesChange { text: Some(text.into()), at: Timestamp(at), by: by.into() };
+    let first = save("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor");
+    store.put_shop_rules(a.id, &first).await.expect("put");
+    let stored = |text: &str, at: i64, by: &str| StoredRules {
+        text: text.into(),
+        updated_at: Timestamp(at),
+        updated_by: by.into(),
     };
-    store.put_shop_rules(a.id, Some(&first)).await.expect("put");
-    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(first));
-    let second =
-        StoredRules { text: "# 全部默认\n".into(), updated_at: Timestamp(2_000), updated_by: "admin".into() };
-    store.put_shop_rules(a.id, Some(&second)).await.expect("replace");
-    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(second));
+    assert_eq!(
+        store.shop_rules(a.id).await.expect("read"),
+        Some(stored("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor"))
+    );
+    let second = save("# 全部默认\n", 2_000, "admin");
+    store.put_shop_rules(a.id, &second).await.expect("replace");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(stored("# 全部默认\n", 2_000, "admin")));
     assert_eq!(store.shop_rules(b.id).await.expect("read"), None, "another shop's rules are its own");
-    store.put_shop_rules(a.id, None).await.expect("remove");
+    let removal = RulesChange { text: None, at: Timestamp(3_000), by: "admin".into() };
+    store.put_shop_rules(a.id, &removal).await.expect("remove");
     assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
-    store.put_shop_rules(a.id, None).await.expect("removing nothing is fine");
+    let again = RulesChange { text: None, at: Timestamp(4_000), by: "admin".into() };
+    store.put_shop_rules(a.id, &again).await.expect("removing nothing is fine");
+
+    // Every change is in the history, newest first; removing nothing is not a change.
+    let history = store.shop_rules_history(a.id, 10).await.expect("history");
+    let changes: Vec<&RulesChange> = history.iter().map(|v| &v.change).collect();
+    assert_eq!(changes, [&removal, &second, &first]);
+    assert!(history.windows(2).all(|w| w[0].version > w[1].version), "{history:?}");
+    assert_eq!(store.shop_rules_history(a.id, 1).await.expect("history").len(), 1);
+    assert!(store.shop_rules_history(b.id, 10).await.expect("history").is_empty(), "another shop's history is its own");
 }

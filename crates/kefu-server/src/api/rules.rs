@@ -2,12 +2,14 @@
 //! before it is stored, so the bot never reads a policy nobody could parse.
 //! Stored rules win over the shop's rules file; removing them goes back to
 //! the file, or to the defaults. Every node's bot picks a change up with its
-//! next brain rebuild (60 s); this node's at once.
+//! next brain rebuild (60 s); this node's at once. Every save and removal is
+//! kept in the shop's rules history: a policy shoppers were held to can be
+//! looked up, compared and taken back.
 
 use axum::extract::{Path, State};
 use kefu_bot::rules::{DEFAULT_FILE, ShopRules};
 use kefu_core::shop::Shop;
-use kefu_core::store::StoredRules;
+use kefu_core::store::{RulesChange, StoredRules};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -73,7 +75,8 @@ pub async fn save(
         updated_at: state.ctx.clock.now(),
         updated_by: auth.agent.username.as_str().to_owned(),
     };
-    state.ctx.store.put_shop_rules(shop.id, Some(&rules)).await?;
+    let change = RulesChange { text: Some(rules.text.clone()), at: rules.updated_at, by: rules.updated_by.clone() };
+    state.ctx.store.put_shop_rules(shop.id, &change).await?;
     tracing::info!(shop = %shop.id, by = auth.agent.username.as_str(), "bot rules saved");
     state.bot.forget(shop.id);
     Ok(describe(&state, &shop, Some(&rules)))
@@ -81,8 +84,32 @@ pub async fn save(
 
 pub async fn remove(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
     let shop = editable(&state, &auth, &id).await?;
-    state.ctx.store.put_shop_rules(shop.id, None).await?;
+    let change = RulesChange { text: None, at: state.ctx.clock.now(), by: auth.agent.username.as_str().to_owned() };
+    state.ctx.store.put_shop_rules(shop.id, &change).await?;
     tracing::info!(shop = %shop.id, by = auth.agent.username.as_str(), "bot rules removed");
     state.bot.forget(shop.id);
     Ok(describe(&state, &shop, None))
+}
+
+/// Versions shown on the page: a year of weekly edits.
+const HISTORY: u32 = 50;
+
+/// Who changed the shop's rules, when, and to what, newest first (a removal
+/// has no text): for comparing a version with the editor and taking it back.
+pub async fn history(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+    let shop = editable(&state, &auth, &id).await?;
+    let versions = state.ctx.store.shop_rules_history(shop.id, HISTORY).await?;
+    let versions: Vec<_> = versions
+        .iter()
+        .map(|v| {
+            json!({
+                "version": v.version,
+                "text": v.change.text,
+                "removed": v.change.text.is_none(),
+                "changed_at": v.change.at.millis(),
+                "changed_by": v.change.by,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "versions": versions })))
 }

@@ -118,6 +118,64 @@ async fn a_bot_conversation_the_shopper_left_is_closed() {
     assert_eq!(closed["conversation"]["status"], "closed");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_and_its_answer_are_written_together_and_a_retry_is_answered_once() {
+    let app = TestApp::spawn_bot().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    // The first message opens the conversation; from the second on, the
+    // bot's answer is written in the message's commit.
+    shopper.send(json!({"type": "send", "client_msg_id": "w-1", "text": "你好"})).await;
+    bot_says(&mut shopper).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "w-2", "text": "帮我查一下订单"})).await;
+    let ack = shopper.recv_type("ack").await;
+    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let conversation = kefu_core::id::ConversationId::parse(&id).expect("id");
+    let reply = bot_says(&mut shopper).await;
+    assert_eq!(reply["message"]["seq"].as_i64(), ack["seq"].as_i64().map(|s| s + 1), "the answer follows the message");
+    // The ack came after the commit that holds both.
+    let stored = app.store.messages_after(conversation, 0, 10).await.expect("messages");
+    assert_eq!(stored.len(), 4, "{stored:?}");
+
+    // A retry of the same message: the same ack, no second answer.
+    shopper.send(json!({"type": "send", "client_msg_id": "w-2", "text": "帮我查一下订单"})).await;
+    let again = shopper.recv_type("ack").await;
+    assert_eq!((again["duplicate"].as_bool(), again["seq"].as_i64()), (Some(true), ack["seq"].as_i64()));
+    let audit = app.store.bot_audit(app.shop_a.id, kefu_core::clock::Timestamp(0), 10).await.expect("audit");
+    assert_eq!(audit.len(), 2, "one turn per message: {audit:?}");
+
+    // Handed to people elsewhere (another node, an agent) while this
+    // connection still thinks the bot holds it: the message is stored and
+    // acknowledged, and the bot stays quiet.
+    let handoff = kefu_core::botturn::BotTurnWrite {
+        conversation,
+        shop: app.shop_a.id,
+        state: "{}".into(),
+        messages: vec![],
+        audit: kefu_core::botturn::BotAudit {
+            intent: "transfer".into(),
+            confidence: 1.0,
+            emotion: "calm".into(),
+            order_no: None,
+            outcome: "handoff:test".into(),
+        },
+        requests: vec![],
+        order_changes: vec![],
+        handoff_priority: Some(1),
+        at: SystemClock.now(),
+    };
+    app.store.apply_bot_turn(handoff).await.expect("handoff");
+    shopper.send(json!({"type": "send", "client_msg_id": "w-3", "text": "我的快递到哪了"})).await;
+    let late = shopper.recv_type("ack").await;
+    assert_eq!(late["duplicate"], false);
+    let frames = shopper.drain().await;
+    assert!(!frames.iter().any(|f| f["message"]["sender"]["kind"] == "bot"), "{frames:?}");
+    let audit = app.store.bot_audit(app.shop_a.id, kefu_core::clock::Timestamp(0), 10).await.expect("audit");
+    assert_eq!(audit.len(), 3, "the hand-off's line only: {audit:?}");
+    let stored = app.store.messages_after(conversation, 0, 10).await.expect("messages");
+    assert_eq!(stored.last().map(|m| m.text.as_str()), Some("我的快递到哪了"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_tabs_of_one_shopper_get_one_turn_each() {
     let app = TestApp::spawn_bot().await;
@@ -274,4 +332,22 @@ async fn rules_edited_on_admin_are_checked_stored_and_read_by_the_next_turn() {
     let (status, v) = app.as_agent(&admin, "DELETE", &path, None).await;
     assert_eq!((status.as_u16(), &v["source"]), (200, &json!("default")), "{v}");
     assert!(first_misunderstanding(&app).await.contains("没太明白"));
+
+    // The history holds the save and the removal, newest first; refused
+    // attempts left nothing. Only the shop's supervisors read it.
+    let history = format!("{path}/history");
+    let (status, h) = app.as_agent(&admin, "GET", &history, None).await;
+    assert_eq!(status, 200, "{h}");
+    let versions = h["versions"].as_array().expect("versions");
+    let kinds: Vec<(bool, &str)> = versions
+        .iter()
+        .map(|v| (v["removed"].as_bool().unwrap_or(false), v["changed_by"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(kinds, [(true, "admin"), (false, "admin")], "{h}");
+    assert!(versions[1]["text"].as_str().is_some_and(|t| t.contains("misunderstandings = 1")), "{h}");
+    assert_eq!(versions[0]["text"], Value::Null);
+    let (status, _) = app.as_agent(&agent, "GET", &history, None).await;
+    assert_eq!(status.as_u16(), 403);
+    let (status, _) = app.as_agent(&other, "GET", &history, None).await;
+    assert_eq!(status.as_u16(), 404, "another shop's supervisor");
 }

@@ -13,6 +13,7 @@ async function load() {
   $('#rules-shop').onchange = showRules;
   $('#rules-save').onclick = () => saveRules('PUT');
   $('#rules-remove').onclick = () => { if (confirm('删除在此保存的规则？')) saveRules('DELETE'); };
+  $('#rules-compare').onclick = () => showDiff($('#rules-text').dataset.loaded ?? '', '当前生效', $('#rules-text').value);
   if (me.agent.role !== 'admin') {
     for (const s of document.querySelectorAll('.admin-only')) s.hidden = true;
     if (!supervises) $('#error').textContent = '仅管理员和主管可访问';
@@ -77,11 +78,68 @@ async function loadRules(shops) {
   await showRules();
 }
 
+const localTime = ms => new Date(ms).toLocaleString('zh-CN', { hour12: false });
+
 function showRulesState(r) {
-  const when = r.updated_at ? `（${r.updated_by} 于 ${new Date(r.updated_at).toLocaleString('zh-CN', { hour12: false })} 保存）` : '';
+  const when = r.updated_at ? `（${r.updated_by} 于 ${localTime(r.updated_at)} 保存）` : '';
   $('#rules-source').textContent = (SOURCES[r.source] || r.source) + when;
-  $('#rules-text').value = r.text ?? r.default_text;
+  const text = $('#rules-text');
+  text.value = r.text ?? r.default_text;
+  // What "查看改动" compares the editor with.
+  text.dataset.loaded = text.value;
   $('#rules-remove').disabled = r.source !== 'admin';
+  $('#rules-diff').hidden = true;
+}
+
+/// Lines of `a` and `b` as [op, line]: ' ' in both, '-' only in a, '+' only in b (longest common subsequence).
+function lineDiff(a, b) {
+  const x = a.split('\n'), y = b.split('\n');
+  const n = x.length, m = y.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--)
+    lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && x[i] === y[j]) { out.push([' ', x[i]]); i++; j++; }
+    else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) out.push(['+', y[j++]]);
+    else out.push(['-', x[i++]]);
+  }
+  return out;
+}
+
+/// Shows what changes from `before` (named `what`) to `after`; long unchanged runs are folded.
+function showDiff(before, what, after) {
+  const box = $('#rules-diff');
+  const diff = lineDiff(before, after);
+  const added = diff.filter(d => d[0] === '+').length, removed = diff.filter(d => d[0] === '-').length;
+  const lines = [el('div', { class: 'same' }, added || removed ? `与${what}相比：+${added} 行，−${removed} 行` : `与${what}相同`)];
+  const CONTEXT = 2;
+  const near = k => diff.slice(Math.max(0, k - CONTEXT), k + CONTEXT + 1).some(d => d[0] !== ' ');
+  let folded = 0;
+  diff.forEach(([op, line], k) => {
+    if (op === ' ' && !near(k)) { folded++; return; }
+    if (folded) { lines.push(el('div', { class: 'same' }, `… ${folded} 行未改 …`)); folded = 0; }
+    lines.push(el('span', { class: op === '+' ? 'add' : op === '-' ? 'del' : 'same' }, `${op} ${line}`));
+  });
+  if (folded && (added || removed)) lines.push(el('div', { class: 'same' }, `… ${folded} 行未改 …`));
+  box.replaceChildren(...lines);
+  box.hidden = false;
+}
+
+async function showRulesHistory(shop) {
+  const { versions } = await api('GET', `/api/shops/${shop}/bot-rules/history`);
+  if ($('#rules-shop').value !== shop) return;
+  const table = $('#rules-history');
+  if (!versions.length) { table.replaceChildren(el('tr', {}, el('td', {}, '还没有修改记录'))); return; }
+  table.replaceChildren(...versions.map(v => el('tr', { 'data-version': String(v.version) },
+    el('td', {}, localTime(v.changed_at)), el('td', {}, v.changed_by), el('td', {}, v.removed ? '删除（改用规则文件或默认规则）' : '保存'),
+    el('td', {}, v.removed ? '' : el('button', { class: 'btn small', type: 'button', onclick: () => showDiff(v.text, `${localTime(v.changed_at)} 的版本`, $('#rules-text').value) }, '对比')),
+    el('td', {}, v.removed ? '' : el('button', { class: 'btn small', type: 'button', onclick: () => {
+      $('#rules-text').value = v.text;
+      $('#rules-saved').textContent = `已载入 ${localTime(v.changed_at)} 的版本，保存后生效`;
+      showDiff($('#rules-text').dataset.loaded ?? '', '当前生效', v.text);
+    } }, '载入')))));
 }
 
 async function showRules() {
@@ -97,6 +155,7 @@ async function showRules() {
   showRulesState(r);
   text.dataset.shop = shop;
   text.disabled = false;
+  await showRulesHistory(shop);
 }
 
 async function saveRules(method) {
@@ -106,6 +165,7 @@ async function saveRules(method) {
     const r = method === 'PUT' ? await api('PUT', `/api/shops/${shop}/bot-rules`, { text: $('#rules-text').value }) : await api('DELETE', `/api/shops/${shop}/bot-rules`);
     showRulesState(r);
     out.textContent = method === 'PUT' ? '已保存，机器人下一句起按新规则回答' : '已删除，改用规则文件或默认规则';
+    showRulesHistory(shop);
   } catch (e) {
     out.textContent = `未保存，规则保持不变：${e.message}`;
   }

@@ -103,6 +103,23 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
     Ok(BotTurnWritten { appended, conversation })
 }
 
+/// The shopper's message, then the turn inside a savepoint of its own: a
+/// refused turn is rolled back alone and the message stays.
+pub(super) fn append_with_bot_turn(c: &Connection, m: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
+    let said = append_in(c, m)?;
+    if said.duplicate {
+        return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
+    }
+    let savepoint = |sql: &str| c.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(be);
+    savepoint("SAVEPOINT turn")?;
+    let turn = apply_bot_turn(c, turn);
+    if turn.is_err() {
+        savepoint("ROLLBACK TO turn")?;
+    }
+    savepoint("RELEASE turn")?;
+    Ok(SaidAndAnswered { said, turn })
+}
+
 pub(super) fn close_idle(
     c: &Connection,
     quiet_since: Timestamp,
