@@ -202,6 +202,15 @@ pub trait Store: Send + Sync + 'static {
     // The self-service bot
     /// The bot's memory of a conversation, as last written.
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>>;
+    /// What a bot turn reads, in one go: the conversation's bot memory and
+    /// the shopper's newest orders with their shipments, as
+    /// [`Store::bot_state`] and [`Store::orders_with_shipments`] give them.
+    async fn bot_context(
+        &self,
+        conversation: ConversationId,
+        customer: CustomerId,
+        orders: u32,
+    ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)>;
     /// Writes a whole bot turn in one transaction: messages (appended in
     /// order), state, audit line, order requests, order changes (refused with
     /// `Conflict("order_state")` when the order has moved on), and the

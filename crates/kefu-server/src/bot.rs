@@ -279,14 +279,11 @@ impl Bot {
         text: &str,
     ) -> Result<(Turn, Vec<OrderFacts>, BotState), StoreError> {
         let brain = self.brain(ctx, at.shop).await?;
-        // Two independent reads: on two reader threads at once, not one after the other.
-        let (state, orders) =
-            tokio::join!(ctx.store.bot_state(at.conversation), ctx.store.orders_with_shipments(customer.id, ORDERS));
-        let mut state: BotState = match state? {
+        let (state, orders) = ctx.store.bot_context(at.conversation, customer.id, ORDERS).await?;
+        let mut state: BotState = match state {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => BotState::default(),
         };
-        let orders = orders?;
         let facts = Facts {
             customer,
             orders: &orders,

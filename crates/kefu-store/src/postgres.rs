@@ -23,7 +23,7 @@ use kefu_core::store::*;
 
 use crate::{CLOSED_ORDER, OPEN_ORDER};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
 mod bot;
@@ -637,6 +637,31 @@ impl Store for PostgresStore {
             .await
             .map_err(be)?;
         Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn bot_context(
+        &self,
+        conversation: ConversationId,
+        customer: CustomerId,
+        orders: u32,
+    ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)> {
+        let mut c = self.client().await?;
+        // One snapshot for both, as on SQLite.
+        let tx = c
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .start()
+            .await
+            .map_err(be)?;
+        let state = tx
+            .query_opt("SELECT state FROM bot_states WHERE conversation_id = $1", &[&conversation.as_uuid()])
+            .await
+            .map_err(be)?
+            .map(|r| r.get(0));
+        let orders = commerce::orders_with_shipments(&tx, customer, orders).await?;
+        tx.commit().await.map_err(be)?;
+        Ok((state, orders))
     }
 
     async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {

@@ -675,16 +675,18 @@ impl Store for SqliteStore {
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {
+        self.pool.read(move |c| bot::state(c, conversation)).await
+    }
+
+    async fn bot_context(
+        &self,
+        conversation: ConversationId,
+        customer: CustomerId,
+        orders: u32,
+    ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)> {
+        // One reader hop and one snapshot for both.
         self.pool
-            .read(move |c| {
-                one(
-                    c,
-                    "SELECT state FROM bot_states WHERE conversation_id = ?1",
-                    [conversation.as_uuid()],
-                    |r| r.get::<_, String>(0),
-                    Ok,
-                )
-            })
+            .read(move |c| Ok((bot::state(c, conversation)?, commerce::orders_with_shipments(c, customer, orders)?)))
             .await
     }
 

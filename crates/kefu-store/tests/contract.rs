@@ -656,6 +656,11 @@ async fn orders_come_with_their_shipments(store: &dyn Store) {
     assert_eq!(store.orders_with_shipments(c.id, 1).await.expect("limited").len(), 1);
     let nobody = CustomerId::from_uuid(new_id());
     assert!(store.orders_with_shipments(nobody, 10).await.expect("none").is_empty());
+
+    // What a bot turn reads in one go is what the two reads give.
+    let conv = ConversationId::from_uuid(new_id());
+    assert_eq!(store.bot_context(conv, c.id, 10).await.expect("context"), (None, got.clone()));
+    assert_eq!(store.bot_context(conv, c.id, 2).await.expect("limited").1, got[..2]);
 }
 
 fn bot_turn(
@@ -716,6 +721,8 @@ async fn a_shoppers_message_and_the_bots_answer_share_one_commit(store: &dyn Sto
     assert_eq!(turn.appended.iter().map(|a| a.message.seq).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(turn.conversation.last_seq, 3);
     assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    let (state, orders) = store.bot_context(conv.id, c.id, 5).await.expect("context");
+    assert_eq!((state.as_deref(), orders.len()), (Some("state@10"), 1));
 
     // A retry of the same message is stored once and answered once.
     let retry = store

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use deadpool_postgres::GenericClient;
+
 use kefu_core::catalog::{CategoryPath, Product};
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::Customer;
@@ -224,7 +226,7 @@ pub(super) async fn order_ids_by_no(
 /// The customer's newest orders with their items, in two queries (not one
 /// per order: each is a network round trip).
 pub(super) async fn orders_of_customer(
-    c: &deadpool_postgres::Object,
+    c: &impl GenericClient,
     customer: CustomerId,
     limit: u32,
 ) -> StoreResult<Vec<Order>> {
@@ -258,7 +260,7 @@ pub(super) async fn orders_of_customer(
 /// Four queries whatever the number of orders: orders, their items, their
 /// shipments, the shipments' events.
 pub(super) async fn orders_with_shipments(
-    c: &deadpool_postgres::Object,
+    c: &impl GenericClient,
     customer: CustomerId,
     limit: u32,
 ) -> StoreResult<Vec<OrderWithShipments>> {
@@ -319,10 +321,7 @@ pub(super) async fn shipments_of_order(c: &deadpool_postgres::Object, order: Ord
 
 /// The shipments of these orders by order, oldest first, each with its
 /// events: two queries however many orders and shipments.
-async fn shipments_of_orders(
-    c: &deadpool_postgres::Object,
-    orders: &[Uuid],
-) -> StoreResult<HashMap<Uuid, Vec<Shipment>>> {
+async fn shipments_of_orders(c: &impl GenericClient, orders: &[Uuid]) -> StoreResult<HashMap<Uuid, Vec<Shipment>>> {
     let rows = c
         .query(
             "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",

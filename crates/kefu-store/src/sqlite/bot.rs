@@ -4,6 +4,16 @@
 
 use super::*;
 
+pub(super) fn state(c: &Connection, conversation: ConversationId) -> StoreResult<Option<String>> {
+    one(
+        c,
+        "SELECT state FROM bot_states WHERE conversation_id = ?1",
+        [conversation.as_uuid()],
+        |r| r.get::<_, String>(0),
+        Ok,
+    )
+}
+
 pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
     let conv = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
     if conv.status != ConversationStatus::Bot {
