@@ -83,18 +83,17 @@ fn run_checkpoints(
     }
 }
 
-/// The writer's page cache: its pages stay valid from one commit to the next,
-/// so the hot conversations and their latest messages stay in memory.
-const WRITER_CACHE_KIB: i64 = 65_536;
-/// A reader's page cache. In WAL mode a read transaction that begins after
-/// any commit empties the reader's cache (`pager_reset`), which at 2,000
-/// commits/s is nearly every read: a big cache keeps nothing between reads.
-/// Emptying it walks the cache's hash table, which grows with the most pages
-/// one read ever held (a catalogue load: thousands) and never shrinks; with a
-/// 64 MiB cache that walk was 9% of the readers' CPU in the bot benchmark.
-const READER_CACHE_KIB: i64 = 4_096;
+/// Page cache per connection (the default is 2 MiB): the hot conversations
+/// and their latest messages stay in memory. A reader's cache lasts only
+/// until the next commit (WAL mode empties it when a read transaction begins
+/// after one), and emptying it walks a hash sized by the most pages one read
+/// ever held: 17% of the readers' CPU in the bot benchmark. A 4 MiB reader
+/// cache removed that walk but not the readers' CPU (the pages came back
+/// through `read()` instead), and a read-mostly desk at night keeps its pages
+/// between reads, so every connection keeps 64 MiB.
+const CACHE_KIB: i64 = 65_536;
 
-fn configure(conn: &Connection, durability: Durability, cache_kib: i64) -> rusqlite::Result<()> {
+fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(
@@ -106,7 +105,7 @@ fn configure(conn: &Connection, durability: Durability, cache_kib: i64) -> rusql
         },
     )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     // Every verb's statements stay compiled: rusqlite keeps 16 by default,
     // and a reader serving all verbs cycles through more than that.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -133,13 +132,13 @@ impl Pool {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
         let mut writer = Connection::open(path).map_err(StoreError::backend)?;
-        configure(&writer, durability, WRITER_CACHE_KIB).map_err(StoreError::backend)?;
+        configure(&writer, durability).map_err(StoreError::backend)?;
         migrate(&mut writer)?;
         let (readers, read_jobs) = std::sync::mpsc::channel::<ReadJob>();
         let read_jobs = Arc::new(Mutex::new(read_jobs));
         for i in 0..READERS {
             let conn = Connection::open(path).map_err(StoreError::backend)?;
-            configure(&conn, durability, READER_CACHE_KIB).map_err(StoreError::backend)?;
+            configure(&conn, durability).map_err(StoreError::backend)?;
             let jobs = read_jobs.clone();
             std::thread::Builder::new()
                 .name(format!("kefu-sqlite-reader-{i}"))
@@ -149,7 +148,7 @@ impl Pool {
         // The writer leaves checkpoints to the checkpoint thread.
         writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(StoreError::backend)?;
         let checkpointer = Connection::open(path).map_err(StoreError::backend)?;
-        configure(&checkpointer, durability, READER_CACHE_KIB).map_err(StoreError::backend)?;
+        configure(&checkpointer, durability).map_err(StoreError::backend)?;
         let (stop, stopped) = std::sync::mpsc::channel();
         let restart = Arc::new(AtomicBool::new(false));
         let wanted = restart.clone();
