@@ -689,6 +689,19 @@ fn bot_turn(
     }
 }
 
+/// Closes `queued` and opens the shopper's next conversation with the bot.
+async fn bot_conversation_after(store: &dyn Store, queued: &Conversation) -> Conversation {
+    store.close_conversation(queued.id, T0).await.expect("close");
+    store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            status: ConversationStatus::Bot,
+            ..queued.clone()
+        })
+        .await
+        .expect("bot conversation")
+}
+
 async fn a_shoppers_message_and_the_bots_answer_share_one_commit(store: &dyn Store) {
     let s = shop(store, "said-shop").await;
     let c = customer(s.id, "s1");
@@ -696,15 +709,7 @@ async fn a_shoppers_message_and_the_bots_answer_share_one_commit(store: &dyn Sto
     let shipped = order_in(s.id, c.id, "91000001", OrderStatus::Shipped);
     store.upsert_orders(std::slice::from_ref(&shipped)).await.expect("orders");
     let queued = conversation_for(store, s.id, c.id).await;
-    store.close_conversation(queued.id, T0).await.expect("close");
-    let conv = store
-        .open_conversation(&Conversation {
-            id: ConversationId::from_uuid(new_id()),
-            status: ConversationStatus::Bot,
-            ..queued.clone()
-        })
-        .await
-        .expect("bot conversation");
+    let conv = bot_conversation_after(store, &queued).await;
     let shopper = Sender::Customer(c.id);
 
     // The message, then the turn's replies after it, all in one go.
@@ -786,15 +791,7 @@ async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
     // Only a conversation the bot holds takes bot turns.
     let refused = store.apply_bot_turn(bot_turn(&queued, &["hi"], vec![], None, 1)).await;
     assert!(matches!(refused, Err(StoreError::Conflict("not_bot"))), "{refused:?}");
-    store.close_conversation(queued.id, T0).await.expect("close");
-    let conv = store
-        .open_conversation(&Conversation {
-            id: ConversationId::from_uuid(new_id()),
-            status: ConversationStatus::Bot,
-            ..queued.clone()
-        })
-        .await
-        .expect("bot conversation");
+    let conv = bot_conversation_after(store, &queued).await;
     assert_eq!(conv.status, ConversationStatus::Bot);
 
     // A turn: two replies, a cancellation, a request, memory and an audit line.

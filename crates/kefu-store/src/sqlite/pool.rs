@@ -349,16 +349,20 @@ mod tests {
         written
     }
 
+    /// A pool over one table of page-sized rows whose writer restarts the WAL past 64 frames.
+    fn pages_pool(dir: &Path) -> Pool {
+        Pool::open_with(&dir.join("kefu.db"), Durability::Normal, 64, |c| {
+            c.execute_batch("CREATE TABLE pages (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+                .map_err(StoreError::backend)
+        })
+        .expect("open")
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_that_panics_does_not_hold_the_wal_back() {
         let dir = std::env::temp_dir().join(format!("kefu-read-panic-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("kefu.db");
-        let pool = Pool::open_with(&path, Durability::Normal, 64, |c| {
-            c.execute_batch("CREATE TABLE pages (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-                .map_err(StoreError::backend)
-        })
-        .expect("open");
+        let pool = pages_pool(&dir);
         write_without_pause(&pool, std::time::Duration::from_millis(100)).await;
         // Every reader panics once in the middle of its snapshot.
         for _ in 0..READERS * 4 {
@@ -394,12 +398,7 @@ mod tests {
     async fn the_wal_starts_over_under_writes_that_never_pause() {
         let dir = std::env::temp_dir().join(format!("kefu-wal-restart-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("kefu.db");
-        let pool = Pool::open_with(&path, Durability::Normal, 64, |c| {
-            c.execute_batch("CREATE TABLE pages (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-                .map_err(StoreError::backend)
-        })
-        .expect("open");
+        let pool = pages_pool(&dir);
         let written = write_without_pause(&pool, std::time::Duration::from_secs(2)).await;
         // Bytes 12..16 of the WAL header count the times the WAL started over
         // (SQLite's file format); without the writer's checkpoint it grows
