@@ -176,23 +176,7 @@ impl Bot {
         text: MessageText,
         client_msg_id: Option<ClientMsgId>,
     ) -> DeskResult<Said> {
-        let lock = self.turn_lock(conversation);
-        let said = {
-            let _turn = lock.lock().await;
-            self.send_and_answer(ctx, customer, conversation, text, client_msg_id).await
-        };
-        self.turn_done(conversation, &lock);
-        said
-    }
-
-    async fn send_and_answer(
-        &self,
-        ctx: &Ctx,
-        customer: &Customer,
-        conversation: ConversationId,
-        text: MessageText,
-        client_msg_id: Option<ClientMsgId>,
-    ) -> DeskResult<Said> {
+        let _turn = self.turn_of(conversation).await;
         let at = Target { conversation, shop: customer.shop_id };
         let (turn, orders, state) = match self.think(ctx, customer, at, text.as_str()).await {
             Ok(thought) => thought,
@@ -209,20 +193,13 @@ impl Bot {
         match ctx.store.append_with_bot_turn(message.clone(), write).await {
             Ok(SaidAndAnswered { said, turn: written }) => {
                 desk::publish_appended(ctx, &said);
-                let written = match written {
-                    Ok(w) => Ok(w),
-                    Err(StoreError::Conflict("order_state")) => {
-                        self.write_order_changed(ctx, at, &orders, &state, &turn).await
-                    }
-                    Err(e) => Err(e),
-                };
                 let mut status = said.conversation.status;
-                match written {
-                    Ok(w) => {
+                match self.settle(ctx, at, &orders, &state, &turn, written).await {
+                    Ok(Some(w)) => {
                         status = w.conversation.status;
                         publish_turn(ctx, w).await
                     }
-                    Err(StoreError::Conflict("not_bot" | "duplicate")) => {}
+                    Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, conversation = %conversation, "bot turn failed"),
                 }
                 Ok(Said { appended: said, answered: true, status })
@@ -246,27 +223,17 @@ impl Bot {
         if conversation.status != ConversationStatus::Bot {
             return;
         }
-        let lock = self.turn_lock(conversation.id);
-        let result = {
-            let _turn = lock.lock().await;
-            self.try_answer(ctx, customer, conversation, text).await
-        };
-        self.turn_done(conversation.id, &lock);
-        if let Err(e) = result {
+        let _turn = self.turn_of(conversation.id).await;
+        if let Err(e) = self.try_answer(ctx, customer, conversation, text).await {
             tracing::warn!(error = %e, conversation = %conversation.id, "bot turn failed");
         }
     }
 
-    fn turn_lock(&self, conversation: ConversationId) -> Arc<tokio::sync::Mutex<()>> {
-        self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(conversation).or_default().clone()
-    }
-
-    fn turn_done(&self, conversation: ConversationId, lock: &Arc<tokio::sync::Mutex<()>>) {
-        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
-        // Ours plus the map's: nobody else is waiting, the entry can go.
-        if Arc::strong_count(lock) <= 2 {
-            turns.remove(&conversation);
-        }
+    /// Waits for the conversation's turn: one turn at a time per conversation.
+    async fn turn_of(&self, conversation: ConversationId) -> TurnGuard<'_> {
+        let lock = self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(conversation).or_default().clone();
+        let held = Some(lock.clone().lock_owned().await);
+        TurnGuard { turns: &self.turns, conversation, lock, held }
     }
 
     /// Reads what the turn needs and decides it: the turn, the orders it
@@ -310,21 +277,35 @@ impl Bot {
     ) -> Result<(), StoreError> {
         let at = Target { conversation: conversation.id, shop: conversation.shop_id };
         let (turn, orders, state) = self.think(ctx, customer, at, text).await?;
-        let written = match ctx.store.apply_bot_turn(self.to_write(ctx, at, &orders, &state, &turn)).await {
-            Ok(w) => w,
-            Err(StoreError::Conflict("order_state")) => {
-                match self.write_order_changed(ctx, at, &orders, &state, &turn).await {
-                    Ok(w) => w,
-                    Err(StoreError::Conflict("not_bot")) => return Ok(()),
-                    Err(e) => return Err(e),
-                }
-            }
-            // An agent took the conversation meanwhile: the bot steps back.
-            Err(StoreError::Conflict("not_bot")) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        publish_turn(ctx, written).await;
+        let written = ctx.store.apply_bot_turn(self.to_write(ctx, at, &orders, &state, &turn)).await;
+        if let Some(w) = self.settle(ctx, at, &orders, &state, &turn, written).await? {
+            publish_turn(ctx, w).await;
+        }
         Ok(())
+    }
+
+    /// What became of a turn the store was asked to write: written; or, when
+    /// the order moved on meanwhile, an apology and a hand-off written
+    /// instead; or nothing to tell when people took the conversation (the
+    /// bot steps back) or the message was a retry already answered.
+    async fn settle(
+        &self,
+        ctx: &Ctx,
+        at: Target,
+        orders: &[OrderFacts],
+        state: &BotState,
+        turn: &Turn,
+        written: Result<BotTurnWritten, StoreError>,
+    ) -> Result<Option<BotTurnWritten>, StoreError> {
+        let written = match written {
+            Err(StoreError::Conflict("order_state")) => self.write_order_changed(ctx, at, orders, state, turn).await,
+            other => other,
+        };
+        match written {
+            Ok(w) => Ok(Some(w)),
+            Err(StoreError::Conflict("not_bot" | "duplicate")) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The order moved on (shipped, cancelled) between reading and writing:
@@ -508,6 +489,27 @@ async fn publish_turn(ctx: &Ctx, written: BotTurnWritten) {
         ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));
         if ctx.auto_assign {
             desk::route(ctx, written.conversation).await;
+        }
+    }
+}
+
+/// A conversation's turn, held until dropped (also when the task holding it
+/// is cancelled); the last one out removes the conversation's lock.
+struct TurnGuard<'a> {
+    turns: &'a Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>,
+    conversation: ConversationId,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        // Given back first: the held guard is one more owner of the lock.
+        self.held.take();
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        // Ours plus the map's: nobody else is waiting, the entry can go.
+        if Arc::strong_count(&self.lock) <= 2 {
+            turns.remove(&self.conversation);
         }
     }
 }
