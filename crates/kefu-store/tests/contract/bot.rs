@@ -1,0 +1,292 @@
+//! The bot's verbs, the knowledge base and a shop's rules.
+
+use super::*;
+
+pub(super) fn bot_turn(
+    conv: &Conversation,
+    replies: &[&str],
+    changes: Vec<OrderChange>,
+    handoff: Option<i32>,
+    at: i64,
+) -> BotTurnWrite {
+    BotTurnWrite {
+        conversation: conv.id,
+        shop: conv.shop_id,
+        state: format!("state@{at}"),
+        messages: replies.iter().map(|r| text(conv.id, Sender::Bot, r, None, at)).collect(),
+        audit: BotAudit {
+            intent: "cancel_order".into(),
+            confidence: 0.9,
+            emotion: "calm".into(),
+            order_no: None,
+            outcome: format!("outcome@{at}"),
+        },
+        requests: vec![],
+        order_changes: changes,
+        handoff_priority: handoff,
+        at: T0.plus_millis(at),
+    }
+}
+
+/// Closes `queued` and opens the shopper's next conversation with the bot.
+pub(super) async fn bot_conversation_after(store: &dyn Store, queued: &Conversation) -> Conversation {
+    store.close_conversation(queued.id, T0).await.expect("close");
+    store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            status: ConversationStatus::Bot,
+            ..queued.clone()
+        })
+        .await
+        .expect("bot conversation")
+}
+
+pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(store: &dyn Store) {
+    let s = shop(store, "said-shop").await;
+    let c = customer(s.id, "s1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let shipped = order_in(s.id, c.id, "91000001", OrderStatus::Shipped);
+    store.upsert_orders(std::slice::from_ref(&shipped)).await.expect("orders");
+    let queued = conversation_for(store, s.id, c.id).await;
+    let conv = bot_conversation_after(store, &queued).await;
+    let shopper = Sender::Customer(c.id);
+
+    // The message, then the turn's replies after it, all in one go.
+    let both = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "在吗", Some("c-1"), 10),
+            bot_turn(&conv, &["在的", "请说"], vec![], None, 10),
+        )
+        .await
+        .expect("both");
+    assert!(!both.said.duplicate);
+    assert_eq!(both.said.message.seq, 1);
+    let turn = both.turn.expect("turn written");
+    assert_eq!(turn.appended.iter().map(|a| a.message.seq).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(turn.conversation.last_seq, 3);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    let (state, orders) = store.bot_context(conv.id, c.id, 5).await.expect("context");
+    assert_eq!((state.as_deref(), orders.len()), (Some("state@10"), 1));
+
+    // A retry of the same message is stored once and answered once.
+    let retry = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "在吗", Some("c-1"), 11),
+            bot_turn(&conv, &["又答"], vec![], None, 11),
+        )
+        .await
+        .expect("retry");
+    assert!(retry.said.duplicate);
+    assert_eq!(retry.said.message.seq, 1);
+    assert!(matches!(retry.turn, Err(StoreError::Conflict("duplicate"))), "{:?}", retry.turn);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+
+    // A refused turn is rolled back alone: the shopper's message stays.
+    let cancel = vec![OrderChange::Cancel { order: shipped.id }];
+    let refused = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "取消", Some("c-2"), 20),
+            bot_turn(&conv, &["不会出现"], cancel, None, 20),
+        )
+        .await
+        .expect("message kept");
+    assert_eq!(refused.said.message.seq, 4);
+    assert!(matches!(refused.turn, Err(StoreError::Conflict("order_state"))), "{:?}", refused.turn);
+    let stored = store.messages_after(conv.id, 0, 100).await.expect("messages");
+    assert_eq!(stored.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["在吗", "在的", "请说", "取消"]);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    assert_eq!(store.order(shipped.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Shipped));
+    assert_eq!(store.bot_audit(s.id, T0, 100).await.expect("audit").len(), 1);
+
+    // Handed to people: the message is written, the bot's turn is not.
+    store.apply_bot_turn(bot_turn(&conv, &["转人工"], vec![], Some(1), 30)).await.expect("handoff");
+    let late = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "人呢", Some("c-3"), 40),
+            bot_turn(&conv, &["x"], vec![], None, 40),
+        )
+        .await
+        .expect("message kept");
+    assert!(matches!(late.turn, Err(StoreError::Conflict("not_bot"))), "{:?}", late.turn);
+    assert_eq!(late.said.conversation.status, ConversationStatus::Queued);
+    assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(late.said.message.seq));
+
+    // A closed conversation refuses both, as a plain append does.
+    store.close_conversation(conv.id, T0.plus_millis(50)).await.expect("close");
+    let closed = store
+        .append_with_bot_turn(text(conv.id, shopper, "喂", Some("c-4"), 60), bot_turn(&conv, &["x"], vec![], None, 60))
+        .await;
+    assert!(matches!(closed, Err(StoreError::ConversationClosed)), "{closed:?}");
+}
+
+pub(super) async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store) {
+    let s = shop(store, "bot-shop").await;
+    let c = customer(s.id, "b1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let paid = order_in(s.id, c.id, "90000001", OrderStatus::Paid);
+    let shipped = order_in(s.id, c.id, "90000002", OrderStatus::Shipped);
+    store.upsert_orders(&[paid.clone(), shipped.clone()]).await.expect("orders");
+    let queued = conversation_for(store, s.id, c.id).await;
+    // Only a conversation the bot holds takes bot turns.
+    let refused = store.apply_bot_turn(bot_turn(&queued, &["hi"], vec![], None, 1)).await;
+    assert!(matches!(refused, Err(StoreError::Conflict("not_bot"))), "{refused:?}");
+    let conv = bot_conversation_after(store, &queued).await;
+    assert_eq!(conv.status, ConversationStatus::Bot);
+
+    // A turn: two replies, a cancellation, a request, memory and an audit line.
+    let mut turn = bot_turn(&conv, &["好的", "已取消"], vec![OrderChange::Cancel { order: paid.id }], None, 10);
+    turn.requests.push(OrderRequest {
+        id: new_id(),
+        order: paid.id,
+        kind: RequestKind::Cancel,
+        detail: "客户取消".into(),
+        needs_review: false,
+    });
+    let written = store.apply_bot_turn(turn).await.expect("turn");
+    assert_eq!(written.appended.iter().map(|a| a.message.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(written.conversation.last_seq, 2);
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    assert_eq!(store.order(paid.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Cancelled));
+
+    // Cancelling a shipped order fails the whole turn: no message, no memory, no audit.
+    let failed = store
+        .apply_bot_turn(bot_turn(&conv, &["不会出现"], vec![OrderChange::Cancel { order: shipped.id }], None, 20))
+        .await;
+    assert!(matches!(failed, Err(StoreError::Conflict("order_state"))), "{failed:?}");
+    assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(2));
+    assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
+    assert_eq!(store.bot_audit(s.id, T0, 100).await.expect("audit").len(), 1);
+    assert_eq!(store.order(shipped.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Shipped));
+    // An address change is refused after shipment too.
+    let moved =
+        OrderChange::Address {
+            order: shipped.id, province: "上海".into(), city: "上海".into(), address: "x".into()
+        };
+    assert!(store.apply_bot_turn(bot_turn(&conv, &["x"], vec![moved], None, 25)).await.is_err());
+
+    // A hand-off moves it to the queue with a higher priority; the bot is then done.
+    let handed = store.apply_bot_turn(bot_turn(&conv, &["转人工"], vec![], Some(2), 30)).await.expect("handoff");
+    assert_eq!(handed.conversation.status, ConversationStatus::Queued);
+    assert_eq!(handed.conversation.priority, conv.priority + 2);
+    let after = store.apply_bot_turn(bot_turn(&conv, &["还在吗"], vec![], None, 40)).await;
+    assert!(matches!(after, Err(StoreError::Conflict("not_bot"))), "{after:?}");
+    let audit = store.bot_audit(s.id, T0, 100).await.expect("audit");
+    assert_eq!(audit.iter().map(|a| a.audit.outcome.as_str()).collect::<Vec<_>>(), ["outcome@10", "outcome@30"]);
+    assert!(audit.iter().all(|a| a.customer == conv.customer_id), "each row names its conversation's shopper");
+
+    // Quiet bot conversations are closed; busy ones and people's queues are not.
+    let c2 = customer(s.id, "b2");
+    let c3 = customer(s.id, "b3");
+    store.upsert_customers(&[c2.clone(), c3.clone()]).await.expect("customers");
+    let quiet = store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            customer_id: c2.id,
+            ..conv.clone()
+        })
+        .await
+        .expect("quiet");
+    let busy = store
+        .open_conversation(&Conversation {
+            id: ConversationId::from_uuid(new_id()),
+            customer_id: c3.id,
+            updated_at: T0.plus_days(1),
+            ..conv.clone()
+        })
+        .await
+        .expect("busy");
+    let closed = store.close_idle_bot_conversations(T0.plus_millis(1000), T0.plus_days(2), 100).await.expect("sweep");
+    assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), [quiet.id]);
+    assert_eq!(closed[0].status, ConversationStatus::Closed);
+    assert_eq!(store.conversation(busy.id).await.expect("busy").map(|c| c.status), Some(ConversationStatus::Bot));
+    assert_eq!(store.conversation(conv.id).await.expect("queued").map(|c| c.status), Some(ConversationStatus::Queued));
+}
+
+pub(super) fn knowledge(shop: ShopId, question: &str, at: i64) -> KnowledgeEntry {
+    KnowledgeEntry {
+        id: KnowledgeId::from_uuid(new_id()),
+        shop_id: shop,
+        question: question.into(),
+        alternates: vec!["默认发什么快递".into(), "走哪家快递".into()],
+        answer: "默认顺丰，偏远地区为邮政。\n可备注指定。".into(),
+        category: Some(CategoryPath::parse("家用电器/冰箱").expect("path")),
+        enabled: true,
+        updated_at: Timestamp(at),
+    }
+}
+
+pub(super) async fn knowledge_entries_belong_to_one_shop(store: &dyn Store) {
+    let a = shop(store, "kb-a").await;
+    let b = shop(store, "kb-b").await;
+    let mut first = knowledge(a.id, "发什么快递", 1_000);
+    store.put_knowledge(&first).await.expect("insert");
+    store.put_knowledge(&knowledge(a.id, "支持七天无理由吗", 2_000)).await.expect("insert");
+    let listed = store.knowledge(a.id, 100).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0], first, "every field round-trips, line breaks in the answer included");
+    assert!(store.knowledge(b.id, 100).await.expect("list").is_empty());
+
+    first.answer = "默认京东物流".into();
+    first.alternates.clear();
+    first.category = None;
+    first.enabled = false;
+    first.updated_at = Timestamp(3_000);
+    store.put_knowledge(&first).await.expect("update");
+    let listed = store.knowledge(a.id, 100).await.expect("list");
+    assert_eq!(listed.last(), Some(&first));
+
+    // Another shop cannot overwrite or delete a's entry by its id.
+    let mut stolen = first.clone();
+    stolen.shop_id = b.id;
+    stolen.answer = "hijacked".into();
+    assert!(matches!(store.put_knowledge(&stolen).await, Err(StoreError::NotFound("knowledge entry"))));
+    assert!(matches!(store.delete_knowledge(b.id, first.id).await, Err(StoreError::NotFound("knowledge entry"))));
+    assert_eq!(store.knowledge(a.id, 100).await.expect("list").last().map(|e| e.answer.as_str()), Some("默认京东物流"));
+
+    // Many at once: all or none (the second names shop a's entry from shop b).
+    let fresh = knowledge(b.id, "可以开专票吗", 4_000);
+    assert!(store.put_knowledge_many(&[fresh.clone(), stolen.clone()]).await.is_err());
+    assert!(store.knowledge(b.id, 100).await.expect("list").is_empty(), "nothing of a refused batch is written");
+    store.put_knowledge_many(std::slice::from_ref(&fresh)).await.expect("batch");
+    assert_eq!(store.knowledge(b.id, 100).await.expect("list"), [fresh]);
+
+    store.delete_knowledge(a.id, first.id).await.expect("delete");
+    assert!(matches!(store.delete_knowledge(a.id, first.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.knowledge(a.id, 100).await.expect("list").len(), 1);
+}
+
+pub(super) async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn Store) {
+    let a = shop(store, "rules-a").await;
+    let b = shop(store, "rules-b").await;
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
+    let save =
+        |text: &str, at: i64, by: &str| RulesChange { text: Some(text.into()), at: Timestamp(at), by: by.into() };
+    let first = save("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor");
+    store.put_shop_rules(a.id, &first).await.expect("put");
+    let stored = |text: &str, at: i64, by: &str| StoredRules {
+        text: text.into(),
+        updated_at: Timestamp(at),
+        updated_by: by.into(),
+    };
+    assert_eq!(
+        store.shop_rules(a.id).await.expect("read"),
+        Some(stored("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor"))
+    );
+    let second = save("# 全部默认\n", 2_000, "admin");
+    store.put_shop_rules(a.id, &second).await.expect("replace");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(stored("# 全部默认\n", 2_000, "admin")));
+    assert_eq!(store.shop_rules(b.id).await.expect("read"), None, "another shop's rules are its own");
+    let removal = RulesChange { text: None, at: Timestamp(3_000), by: "admin".into() };
+    store.put_shop_rules(a.id, &removal).await.expect("remove");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
+    let again = RulesChange { text: None, at: Timestamp(4_000), by: "admin".into() };
+    store.put_shop_rules(a.id, &again).await.expect("removing nothing is fine");
+
+    // Every change is in the history, newest first; removing nothing is not a change.
+    let history = store.shop_rules_history(a.id, 10).await.expect("history");
+    let changes: Vec<&RulesChange> = history.iter().map(|v| &v.change).collect();
+    assert_eq!(changes, [&removal, &second, &first]);
+    assert!(history.windows(2).all(|w| w[0].version > w[1].version), "{history:?}");
+    assert_eq!(store.shop_rules_history(a.id, 1).await.expect("history").len(), 1);
+    assert!(store.shop_rules_history(b.id, 10).await.expect("history").is_empty(), "another shop's history is its own");
+}
