@@ -201,4 +201,24 @@ test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the 
   await boss.waitForSelector('#rules-saved:has-text("已载入")');
   assert.match(await boss.locator('#rules-diff .add').first().textContent(), /misunderstandings = 1/, 'what saving would change');
   await boss.screenshot({ path: join(shotsDir, 'rules-history-supervisor-1366.png') });
+
+  // Meanwhile an admin saves other rules for the same shop. The supervisor's
+  // save, made from the version loaded before, is refused with the admin's
+  // change shown against the editor; a second save is a deliberate choice.
+  const admin = await adminPage('admin');
+  await admin.waitForSelector('#rules-card:not([hidden])');
+  await admin.selectOption('#rules-shop', { label: '悦享生活馆' });
+  await admin.waitForFunction(() => document.querySelector('#rules-text').dataset.shop === document.querySelector('#rules-shop').value);
+  await admin.fill('#rules-text', '[handoff]\nmisunderstandings = 3\n');
+  await admin.click('#rules-save');
+  await admin.waitForSelector('#rules-saved:has-text("已保存")');
+  await boss.click('#rules-save');
+  await boss.waitForSelector('#rules-saved:has-text("已修改了规则")');
+  assert.match(await boss.locator('#rules-saved').textContent(), /未保存：admin 于/);
+  assert.equal(await boss.inputValue('#rules-text'), '[handoff]\nmisunderstandings = 1\n', 'what was typed stays');
+  assert.match(await boss.locator('#rules-diff .del').first().textContent(), /misunderstandings = 3/, 'the admin\'s line');
+  await boss.screenshot({ path: join(shotsDir, 'rules-conflict-supervisor-1366.png') });
+  await boss.click('#rules-save');
+  await boss.waitForSelector('#rules-saved:has-text("已保存")');
+  await boss.waitForSelector('#rules-source:has-text("supervisor")');
 });

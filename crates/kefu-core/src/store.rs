@@ -246,13 +246,18 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
 
     // The bot's rules, as edited on /admin
-    /// The shop's rules text, if one was stored.
-    async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>>;
+    /// The shop's rules text, if one was stored, and the version of its
+    /// latest rules change, read together.
+    async fn shop_rules(&self, shop: ShopId) -> StoreResult<ShopRulesState>;
     /// Stores the shop's rules text (the caller validated it), or with `None`
     /// removes it so the shop goes back to its file or the defaults; in the
     /// same transaction the change joins the shop's rules history (a removal
-    /// only when there was something to remove).
-    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange) -> StoreResult<()>;
+    /// only when there was something to remove). With `base`, the change is
+    /// refused (`Conflict("rules_changed")`, nothing written) unless `base`
+    /// is still the shop's latest version: whoever edited from an older
+    /// version has not seen the change since. Answers the shop's version
+    /// after the change.
+    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange, base: Option<i64>) -> StoreResult<i64>;
     /// The shop's rules changes, newest first, at most `limit`.
     async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>>;
 }
@@ -272,6 +277,14 @@ pub struct RulesChange {
 pub struct RulesVersion {
     pub version: i64,
     pub change: RulesChange,
+}
+
+/// What a shop's rules editor starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopRulesState {
+    pub stored: Option<StoredRules>,
+    /// The shop's latest [`RulesVersion::version`], 0 before its first change.
+    pub version: i64,
 }
 
 /// A shop's bot rules (TOML) as stored, and when they were saved.

@@ -111,7 +111,7 @@ impl Bot {
         let file_rules =
             || self.rules.read().unwrap_or_else(|e| e.into_inner()).get(&slug).cloned().unwrap_or_default();
         // Rules edited on /admin win over the file; they were checked when saved.
-        let rules = match ctx.store.shop_rules(shop).await? {
+        let rules = match ctx.store.shop_rules(shop).await?.stored {
             Some(stored) => ShopRules::parse(&stored.text).unwrap_or_else(|e| {
                 tracing::warn!(shop = %shop, error = %e, "stored bot rules do not parse; using the file's");
                 file_rules()

@@ -15,13 +15,14 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
+use futures_util::SinkExt;
 use kefu_core::agent::Agent;
 use kefu_core::conversation::{
     ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, MessageText, Sender,
 };
 use kefu_core::customer::Customer;
 use kefu_core::desk::{self, DeskError};
-use kefu_core::event::{Delivery, Event, Mailbox, Subscription, Topic};
+use kefu_core::event::{Delivery, Event, Inbox, Mailbox, Subscription, Topic};
 use kefu_core::id::ConversationId;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -39,8 +40,15 @@ const HARD_LIMIT: usize = 1 << 20;
 const MAILBOX: usize = 1024;
 /// Tungstenite allocates its read buffer eagerly (128 KiB by default); chat
 /// frames are small and most sockets idle, so 4 KiB keeps an idle socket cheap.
-/// Writes go out at once (write buffer 0): a frame is written as it is sent.
 const READ_BUFFER: usize = 4 * 1024;
+/// Frames are queued and written together when the connection's task has
+/// nothing more at hand (see `run`): an ack, the shopper's own message and
+/// the bot's answer leave in one write instead of three. A queue over this
+/// size is written out at once, so a long backlog never piles up in memory.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// Deliveries taken from the inbox in one go before the socket is flushed
+/// and the client's frames get their turn again.
+const DRAIN: usize = 64;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after `hello` live deliveries wait for the client's first frame (see `run`).
 const RESUME_GRACE: Duration = Duration::from_millis(200);
@@ -76,7 +84,7 @@ pub async fn upgrade(State(state): State<SharedState>, auth: UpgradeAuth, ws: We
     ws.max_message_size(HARD_LIMIT)
         .max_frame_size(HARD_LIMIT)
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
             state.metrics.ws_connections_total.fetch_add(1, Ordering::Relaxed);
@@ -225,15 +233,35 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
             _ = &mut hold, if holding => holding = false,
             _ = &mut hello_deadline, if !greeted => {
                 let _ = conn.send_json(json!({"type": "error", "code": Code::Unauthenticated.as_str(), "message": "no hello within 10 seconds"})).await;
+                let _ = conn.socket.flush().await;
                 break;
             }
+        }
+        // What the bus delivered meanwhile (a send's own message and the
+        // bot's answer are published before its ack is queued) joins the
+        // frames already queued, and they all go out in one write.
+        if !holding && conn.drain(&mut inbox).await.is_err() {
+            break;
+        }
+        if conn.socket.flush().await.is_err() {
+            break;
         }
     }
 }
 
 impl Conn {
+    /// Queues a frame; `run` flushes the queue before it waits again.
     async fn send_json(&mut self, v: Value) -> Result<(), axum::Error> {
-        self.socket.send(WsMessage::Text(v.to_string().into())).await
+        self.socket.feed(WsMessage::Text(v.to_string().into())).await
+    }
+
+    /// Takes up to [`DRAIN`] deliveries that are already waiting.
+    async fn drain(&mut self, inbox: &mut Inbox) -> Result<(), axum::Error> {
+        for _ in 0..DRAIN {
+            let Some(delivery) = inbox.try_recv() else { return Ok(()) };
+            self.on_delivery(delivery).await?;
+        }
+        Ok(())
     }
 
     async fn send_error(&mut self, e: FrameError, reference: Option<&str>) -> Result<(), axum::Error> {
@@ -466,7 +494,9 @@ impl Conn {
             && !appended.duplicate
             && !answered
         {
-            // The shopper already has their ack; the bot's replies arrive through the bus.
+            // The shopper already has their ack (flushed now: the bot may
+            // take a while); its replies arrive through the bus.
+            self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
             self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &said).await;
         }
         Ok(())

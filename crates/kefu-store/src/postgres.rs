@@ -760,20 +760,16 @@ impl Store for PostgresStore {
         knowledge::delete(&self.client().await?, shop, id).await
     }
 
-    async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt("SELECT text, updated_at, updated_by FROM shop_rules WHERE shop_id = $1", &[&shop.as_uuid()])
-            .await
-            .map_err(be)?;
-        Ok(row.map(|r| StoredRules { text: r.get(0), updated_at: Timestamp(r.get(1)), updated_by: r.get(2) }))
+    async fn shop_rules(&self, shop: ShopId) -> StoreResult<ShopRulesState> {
+        rules::state(&self.client().await?, shop).await
     }
 
-    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange) -> StoreResult<()> {
+    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange, base: Option<i64>) -> StoreResult<i64> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
-        rules::put(&tx, shop, change).await?;
-        tx.commit().await.map_err(be)
+        let version = rules::put(&tx, shop, change, base).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(version)
     }
 
     async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>> {

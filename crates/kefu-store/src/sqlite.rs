@@ -730,24 +730,13 @@ impl Store for SqliteStore {
         self.pool.write(move |c| knowledge::delete(c, shop, id)).await
     }
 
-    async fn shop_rules(&self, shop: ShopId) -> StoreResult<Option<StoredRules>> {
-        self.pool
-            .read(move |c| {
-                c.prepare_cached("SELECT text, updated_at, updated_by FROM shop_rules WHERE shop_id = ?1")
-                    .and_then(|mut s| {
-                        s.query_row([shop.as_uuid()], |r| {
-                            Ok(StoredRules { text: r.get(0)?, updated_at: Timestamp(r.get(1)?), updated_by: r.get(2)? })
-                        })
-                        .optional()
-                    })
-                    .map_err(be)
-            })
-            .await
+    async fn shop_rules(&self, shop: ShopId) -> StoreResult<ShopRulesState> {
+        self.pool.read(move |c| rules::state(c, shop)).await
     }
 
-    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange) -> StoreResult<()> {
+    async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange, base: Option<i64>) -> StoreResult<i64> {
         let change = change.clone();
-        self.pool.write(move |c| rules::put(c, shop, change)).await
+        self.pool.write(move |c| rules::put(c, shop, change, base)).await
     }
 
     async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>> {

@@ -6,10 +6,10 @@
 //! kept in the shop's rules history: a policy shoppers were held to can be
 //! looked up, compared and taken back.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use kefu_bot::rules::{DEFAULT_FILE, ShopRules};
 use kefu_core::shop::Shop;
-use kefu_core::store::{RulesChange, StoredRules};
+use kefu_core::store::{RulesChange, ShopRulesState, StoreError, StoredRules};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,6 +27,10 @@ const MAX_BYTES: usize = 32 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct RulesBody {
     text: String,
+    /// The `version` the editor started from. When given, a save over a
+    /// change made since is refused (`conflict`) instead of overwriting it.
+    #[serde(default)]
+    base_version: Option<i64>,
 }
 
 /// The shop, for a supervisor of it.
@@ -35,26 +39,49 @@ async fn editable(state: &SharedState, auth: &AgentAuth, id: &str) -> ApiResult<
     shop_row_for(state, &auth.agent, id).await
 }
 
-/// What the page shows: where the shop's rules come from, and the stored text.
-fn describe(state: &SharedState, shop: &Shop, stored: Option<&StoredRules>) -> Json {
+/// What the page shows: where the shop's rules come from, the stored text,
+/// and the version a save must name to be sure it overwrites nothing unseen.
+fn describe(state: &SharedState, shop: &Shop, rules: &ShopRulesState) -> serde_json::Value {
+    let stored = rules.stored.as_ref();
     let source = match (stored, state.bot.has_rules_file(shop.slug.as_str())) {
         (Some(_), _) => "admin",
         (None, true) => "file",
         (None, false) => "default",
     };
-    axum::Json(json!({
+    json!({
         "source": source,
         "text": stored.map(|r| r.text.as_str()),
         "updated_at": stored.map(|r| r.updated_at.millis()),
         "updated_by": stored.map(|r| r.updated_by.as_str()),
+        "version": rules.version,
         "default_text": DEFAULT_FILE,
-    }))
+    })
 }
 
 pub async fn show(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
     let shop = editable(&state, &auth, &id).await?;
-    let stored = state.ctx.store.shop_rules(shop.id).await?;
-    Ok(describe(&state, &shop, stored.as_ref()))
+    let rules = state.ctx.store.shop_rules(shop.id).await?;
+    Ok(axum::Json(describe(&state, &shop, &rules)))
+}
+
+/// Writes the change, or says who changed the rules since `base`: the
+/// answer's `details.current` is the page's state now, so the editor can
+/// show the other change beside its own.
+async fn change(state: &SharedState, shop: &Shop, change: RulesChange, base: Option<i64>) -> ApiResult<ShopRulesState> {
+    match state.ctx.store.put_shop_rules(shop.id, &change, base).await {
+        Ok(version) => {
+            tracing::info!(shop = %shop.id, by = change.by, version, removed = change.text.is_none(), "bot rules changed");
+            state.bot.forget(shop.id);
+            let stored = change.text.map(|text| StoredRules { text, updated_at: change.at, updated_by: change.by });
+            Ok(ShopRulesState { stored, version })
+        }
+        Err(StoreError::Conflict("rules_changed")) => {
+            let now = state.ctx.store.shop_rules(shop.id).await?;
+            Err(ApiError::new(Code::Conflict, "the rules were changed by someone else since they were loaded")
+                .with_details(json!({ "current": describe(state, shop, &now) })))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn save(
@@ -70,25 +97,32 @@ pub async fn save(
     ShopRules::parse(&body.text).map_err(|e| {
         ApiError::new(Code::InvalidInput, e.to_string()).with_details(json!({ "location": e.location }))
     })?;
-    let rules = StoredRules {
-        text: body.text,
-        updated_at: state.ctx.clock.now(),
-        updated_by: auth.agent.username.as_str().to_owned(),
-    };
-    let change = RulesChange { text: Some(rules.text.clone()), at: rules.updated_at, by: rules.updated_by.clone() };
-    state.ctx.store.put_shop_rules(shop.id, &change).await?;
-    tracing::info!(shop = %shop.id, by = auth.agent.username.as_str(), "bot rules saved");
-    state.bot.forget(shop.id);
-    Ok(describe(&state, &shop, Some(&rules)))
+    let saved =
+        RulesChange { text: Some(body.text), at: state.ctx.clock.now(), by: auth.agent.username.as_str().to_owned() };
+    let rules = change(&state, &shop, saved, body.base_version).await?;
+    Ok(axum::Json(describe(&state, &shop, &rules)))
 }
 
-pub async fn remove(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+/// `DELETE …/bot-rules?base_version=N`: the query is optional, as `base_version` is for a save.
+pub async fn remove(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json> {
     let shop = editable(&state, &auth, &id).await?;
-    let change = RulesChange { text: None, at: state.ctx.clock.now(), by: auth.agent.username.as_str().to_owned() };
-    state.ctx.store.put_shop_rules(shop.id, &change).await?;
-    tracing::info!(shop = %shop.id, by = auth.agent.username.as_str(), "bot rules removed");
-    state.bot.forget(shop.id);
-    Ok(describe(&state, &shop, None))
+    let base = base_version(query.as_deref())?;
+    let removal = RulesChange { text: None, at: state.ctx.clock.now(), by: auth.agent.username.as_str().to_owned() };
+    let rules = change(&state, &shop, removal, base).await?;
+    Ok(axum::Json(describe(&state, &shop, &rules)))
+}
+
+/// `base_version=N` from a query string; other parameters are ignored.
+fn base_version(query: Option<&str>) -> ApiResult<Option<i64>> {
+    let Some(v) = query.into_iter().flat_map(|q| q.split('&')).find_map(|p| p.strip_prefix("base_version=")) else {
+        return Ok(None);
+    };
+    v.parse::<i64>().map(Some).map_err(|_| ApiError::new(Code::InvalidInput, "base_version: a version number"))
 }
 
 /// Versions shown on the page: a year of weekly edits.

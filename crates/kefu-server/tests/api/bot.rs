@@ -351,3 +351,47 @@ async fn rules_edited_on_admin_are_checked_stored_and_read_by_the_next_turn() {
     let (status, _) = app.as_agent(&other, "GET", &history, None).await;
     assert_eq!(status.as_u16(), 404, "another shop's supervisor");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_save_from_an_older_version_is_refused_and_shows_the_change_since() {
+    let app = TestApp::spawn_bot().await;
+    let admin = app.login("admin").await;
+    app.agent("sup-a", kefu_core::agent::Role::Supervisor, &[app.shop_a.id], 5).await;
+    let sup = app.login("sup-a").await;
+    let path = format!("/api/shops/{}/bot-rules", app.shop_a.id);
+    // Both open the editor on the same version.
+    let (_, loaded) = app.as_agent(&admin, "GET", &path, None).await;
+    let base = loaded["version"].as_i64().expect("version");
+    assert_eq!(app.as_agent(&sup, "GET", &path, None).await.1["version"], base);
+
+    let (status, v) = app
+        .as_agent(&sup, "PUT", &path, Some(json!({"text": "[handoff]\nmisunderstandings = 1\n", "base_version": base})))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let saved = v["version"].as_i64().expect("version");
+    assert!(saved > base, "{v}");
+
+    // The admin's save from the old version would silently undo it: refused,
+    // with the state now, and nothing changes.
+    let (status, v) =
+        app.as_agent(&admin, "PUT", &path, Some(json!({"text": "# 全部默认\n", "base_version": base}))).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (409, Some("conflict")), "{v}");
+    let current = &v["error"]["details"]["current"];
+    assert_eq!((&current["updated_by"], &current["version"]), (&json!("sup-a"), &json!(saved)), "{v}");
+    assert!(current["text"].as_str().is_some_and(|t| t.contains("misunderstandings = 1")), "{v}");
+    let (status, v) = app.as_agent(&admin, "DELETE", &format!("{path}?base_version={base}"), None).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (409, Some("conflict")), "{v}");
+    let (status, v) = app.as_agent(&admin, "DELETE", &format!("{path}?base_version=later"), None).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{v}");
+    let (_, now) = app.as_agent(&admin, "GET", &path, None).await;
+    assert_eq!((&now["updated_by"], &now["version"]), (&json!("sup-a"), &json!(saved)), "{now}");
+    assert!(first_misunderstanding(&app).await.contains("转接"), "the bot keeps the saved rules");
+    let (_, h) = app.as_agent(&admin, "GET", &format!("{path}/history"), None).await;
+    assert_eq!(h["versions"].as_array().map(Vec::len), Some(1), "refusals leave no history: {h}");
+
+    // Having seen it, the admin saves from the new version.
+    let (status, v) =
+        app.as_agent(&admin, "PUT", &path, Some(json!({"text": "# 全部默认\n", "base_version": saved}))).await;
+    assert_eq!((status.as_u16(), &v["updated_by"]), (200, &json!("admin")), "{v}");
+    assert!(first_misunderstanding(&app).await.contains("没太明白"));
+}

@@ -81,14 +81,24 @@ async function loadRules(shops) {
 const localTime = ms => new Date(ms).toLocaleString('zh-CN', { hour12: false });
 
 function showRulesState(r) {
+  showRulesSource(r);
+  $('#rules-text').value = r.text ?? r.default_text;
+  rulesLoaded(r);
+  $('#rules-diff').hidden = true;
+}
+
+function showRulesSource(r) {
   const when = r.updated_at ? `（${r.updated_by} 于 ${localTime(r.updated_at)} 保存）` : '';
   $('#rules-source').textContent = (SOURCES[r.source] || r.source) + when;
-  const text = $('#rules-text');
-  text.value = r.text ?? r.default_text;
-  // What "查看改动" compares the editor with.
-  text.dataset.loaded = text.value;
   $('#rules-remove').disabled = r.source !== 'admin';
-  $('#rules-diff').hidden = true;
+}
+
+/// What "查看改动" compares the editor with, and the version a save names:
+/// the server refuses a save over a change this page has not seen.
+function rulesLoaded(r) {
+  const text = $('#rules-text');
+  text.dataset.loaded = r.text ?? r.default_text;
+  text.dataset.version = String(r.version ?? 0);
 }
 
 /// Lines of `a` and `b` as [op, line]: ' ' in both, '-' only in a, '+' only in b (longest common subsequence).
@@ -161,13 +171,28 @@ async function showRules() {
 async function saveRules(method) {
   const shop = $('#rules-shop').value;
   const out = $('#rules-saved');
+  const text = $('#rules-text');
+  const base = Number(text.dataset.version ?? 0);
   try {
-    const r = method === 'PUT' ? await api('PUT', `/api/shops/${shop}/bot-rules`, { text: $('#rules-text').value }) : await api('DELETE', `/api/shops/${shop}/bot-rules`);
+    const r = method === 'PUT'
+      ? await api('PUT', `/api/shops/${shop}/bot-rules`, { text: text.value, base_version: base })
+      : await api('DELETE', `/api/shops/${shop}/bot-rules?base_version=${base}`);
     showRulesState(r);
     out.textContent = method === 'PUT' ? '已保存，机器人下一句起按新规则回答' : '已删除，改用规则文件或默认规则';
     showRulesHistory(shop);
   } catch (e) {
-    out.textContent = `未保存，规则保持不变：${e.message}`;
+    const now = e.code === 'conflict' && e.details?.current;
+    if (!now) { out.textContent = `未保存，规则保持不变：${e.message}`; return; }
+    // Someone changed the rules since this page loaded them. The editor keeps
+    // what was typed; the diff shows their version against it, and the next
+    // save (from their version) is a deliberate choice.
+    const who = now.updated_by ? `${now.updated_by} 于 ${localTime(now.updated_at)} ` : '其他人';
+    const theirs = now.text ?? now.default_text;
+    showRulesSource(now);
+    rulesLoaded(now);
+    out.textContent = `未保存：${who}已修改了规则。下面是对方的版本与你的编辑的差异；确认无误后再点保存。`;
+    showDiff(theirs, '对方的版本', text.value);
+    showRulesHistory(shop);
   }
 }
 

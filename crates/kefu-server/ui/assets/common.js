@@ -95,7 +95,7 @@ let csrfToken = '';
 export function setCsrf(token) { csrfToken = token; }
 
 export class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details; }
 }
 
 /** JSON request; state-changing calls carry the CSRF token. */
@@ -105,7 +105,7 @@ export async function api(method, path, body, headers = {}) {
   if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
   const res = await fetch(path, opts);
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code || 'http_' + res.status, data?.error?.message || res.statusText);
+  if (!res.ok) throw new ApiError(res.status, data?.error?.code || 'http_' + res.status, data?.error?.message || res.statusText, data?.error?.details);
   return data;
 }
 

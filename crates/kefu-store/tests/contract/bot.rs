@@ -258,11 +258,13 @@ pub(super) async fn knowledge_entries_belong_to_one_shop(store: &dyn Store) {
 pub(super) async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn Store) {
     let a = shop(store, "rules-a").await;
     let b = shop(store, "rules-b").await;
-    assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
+    let state = |stored: Option<StoredRules>, version: i64| ShopRulesState { stored, version };
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), state(None, 0));
     let save =
         |text: &str, at: i64, by: &str| RulesChange { text: Some(text.into()), at: Timestamp(at), by: by.into() };
     let first = save("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor");
-    store.put_shop_rules(a.id, &first).await.expect("put");
+    let v1 = store.put_shop_rules(a.id, &first, Some(0)).await.expect("put");
+    assert!(v1 > 0);
     let stored = |text: &str, at: i64, by: &str| StoredRules {
         text: text.into(),
         updated_at: Timestamp(at),
@@ -270,23 +272,50 @@ pub(super) async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn St
     };
     assert_eq!(
         store.shop_rules(a.id).await.expect("read"),
-        Some(stored("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor"))
+        state(Some(stored("[handoff]\nmisunderstandings = 1\n", 1_000, "supervisor")), v1)
     );
     let second = save("# 全部默认\n", 2_000, "admin");
-    store.put_shop_rules(a.id, &second).await.expect("replace");
-    assert_eq!(store.shop_rules(a.id).await.expect("read"), Some(stored("# 全部默认\n", 2_000, "admin")));
-    assert_eq!(store.shop_rules(b.id).await.expect("read"), None, "another shop's rules are its own");
-    let removal = RulesChange { text: None, at: Timestamp(3_000), by: "admin".into() };
-    store.put_shop_rules(a.id, &removal).await.expect("remove");
-    assert_eq!(store.shop_rules(a.id).await.expect("read"), None);
-    let again = RulesChange { text: None, at: Timestamp(4_000), by: "admin".into() };
-    store.put_shop_rules(a.id, &again).await.expect("removing nothing is fine");
+    let v2 = store.put_shop_rules(a.id, &second, None).await.expect("replace without a base");
+    assert!(v2 > v1);
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), state(Some(stored("# 全部默认\n", 2_000, "admin")), v2));
+    assert_eq!(store.shop_rules(b.id).await.expect("read"), state(None, 0), "another shop's rules are its own");
 
-    // Every change is in the history, newest first; removing nothing is not a change.
+    // Someone who edited from the first version has not seen the second:
+    // their save and their removal are refused and change nothing.
+    let stale = save("[handoff]\nmisunderstandings = 3\n", 2_500, "supervisor");
+    assert!(matches!(store.put_shop_rules(a.id, &stale, Some(v1)).await, Err(StoreError::Conflict("rules_changed"))));
+    let stale_removal = RulesChange { text: None, at: Timestamp(2_600), by: "supervisor".into() };
+    assert!(matches!(
+        store.put_shop_rules(a.id, &stale_removal, Some(v1)).await,
+        Err(StoreError::Conflict("rules_changed"))
+    ));
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), state(Some(stored("# 全部默认\n", 2_000, "admin")), v2));
+    // Another shop's versions are not this shop's.
+    assert!(matches!(store.put_shop_rules(b.id, &stale, Some(v2)).await, Err(StoreError::Conflict("rules_changed"))));
+
+    // Editors save from the same version at once: one wins, the others are told.
+    let editors: Vec<RulesChange> = (0..8).map(|i| save(&format!("# editor {i}\n"), 2_700, &format!("e{i}"))).collect();
+    let results = futures_util::future::join_all(editors.iter().map(|e| store.put_shop_rules(a.id, e, Some(v2)))).await;
+    let won: Vec<(usize, i64)> =
+        results.iter().enumerate().filter_map(|(i, r)| r.as_ref().ok().map(|v| (i, *v))).collect();
+    let [(winner, won)] = won[..] else { panic!("exactly one of the saves from one version wins: {results:?}") };
+    let winner = &editors[winner];
+    assert!(results.iter().all(|r| matches!(r, Ok(_) | Err(StoreError::Conflict("rules_changed")))), "{results:?}");
+    assert!(won > v2);
+
+    let removal = RulesChange { text: None, at: Timestamp(3_000), by: "admin".into() };
+    assert!(matches!(store.put_shop_rules(a.id, &removal, Some(v2)).await, Err(StoreError::Conflict("rules_changed"))));
+    let v3 = store.put_shop_rules(a.id, &removal, Some(won)).await.expect("remove");
+    assert_eq!(store.shop_rules(a.id).await.expect("read"), state(None, v3));
+    let again = RulesChange { text: None, at: Timestamp(4_000), by: "admin".into() };
+    assert_eq!(store.put_shop_rules(a.id, &again, Some(v3)).await.expect("removing nothing is fine"), v3);
+
+    // Every change is in the history, newest first; removing nothing and refused changes are not changes.
     let history = store.shop_rules_history(a.id, 10).await.expect("history");
     let changes: Vec<&RulesChange> = history.iter().map(|v| &v.change).collect();
-    assert_eq!(changes, [&removal, &second, &first]);
-    assert!(history.windows(2).all(|w| w[0].version > w[1].version), "{history:?}");
+    assert_eq!(changes, [&removal, winner, &second, &first]);
+    let versions: Vec<i64> = history.iter().map(|v| v.version).collect();
+    assert_eq!(versions, [v3, won, v2, v1]);
     assert_eq!(store.shop_rules_history(a.id, 1).await.expect("history").len(), 1);
     assert!(store.shop_rules_history(b.id, 10).await.expect("history").is_empty(), "another shop's history is its own");
 }
