@@ -101,6 +101,19 @@ async fn the_frame_limit_is_configurable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_message_is_read_whole_through_the_small_read_buffer() {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+    // 5,000 characters of three bytes: a 15 KB frame, read 2 KiB at a time.
+    let text = "长".repeat(4_999) + "!";
+    ws.send(json!({"type": "send", "client_msg_id": "long", "text": text})).await;
+    let ack = ws.recv_type("ack").await;
+    let echo = ws.recv_type("message").await;
+    assert_eq!((ack["seq"].as_i64(), echo["message"]["text"].as_str()), (Some(1), Some(text.as_str())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_rest_bodies_get_codes() {
     let app = TestApp::spawn().await;
     let (status, body, _) = app
