@@ -79,6 +79,10 @@ pub struct ChatArgs {
     /// SQLite durability of the server under test: full or normal.
     #[arg(long, default_value = "full")]
     pub durability: String,
+    /// PostgreSQL URL: the server under test keeps its data there (in a schema
+    /// `bench_chat`, dropped and made again for each run) instead of SQLite.
+    #[arg(long)]
+    pub database_url: Option<String>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -122,9 +126,11 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         "kefu bench chat: {} sockets ({active} active, {agents} agents), {} msg/s for {} s, durability {}",
         args.connections, args.rate, args.duration, args.durability
     ));
-    let seeded =
-        target::seed(args.connections, active, agents, args.per_agent + 1).await.context("seeding the bench store")?;
-    let kefu = target::Server::kefu(&seeded.data_dir, &args.durability, args.bot).await?;
+    let database = args.database_url.as_deref().map(target::BenchDatabase::new).transpose()?;
+    let seeded = target::seed(args.connections, active, agents, args.per_agent + 1, database.as_ref())
+        .await
+        .context("seeding the bench store")?;
+    let kefu = target::Server::kefu(&seeded.data_dir, &args.durability, args.bot, database.as_ref()).await?;
     say(&format!("kefu serving on {} (pid {})", kefu.addr, kefu.pid()));
     let kefu_run = drive(&kefu, Kind::Kefu(&seeded), &args, active, agents, &say).await?;
     drop(kefu);
@@ -215,6 +221,7 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
     };
     let ratio = ratio_to(bare);
     let mut value = json!({
+        "backend": if args.database_url.is_some() { "postgres" } else { "sqlite" },
         "connections": args.connections,
         "active": active,
         "agents": agents,

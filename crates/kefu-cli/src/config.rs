@@ -22,6 +22,11 @@ data_dir = "./kefu-data"
 # Leave empty for SQLite; set to postgres://user@host/db to use PostgreSQL.
 database_url = ""
 
+# PostgreSQL connections this node keeps open. Every store call in flight
+# holds one, so this caps the node's concurrent reads and writes; all nodes'
+# pools together must fit the server's max_connections.
+database_pool_size = 16
+
 # SQLite commit durability: "full" survives power loss, "normal" only a crash.
 durability = "full"
 
@@ -70,6 +75,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    pub database_pool_size: usize,
     pub durability: String,
     pub log_format: String,
     pub auto_assign: bool,
@@ -92,6 +98,7 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_pool_size", &self.database_pool_size)
             .field("durability", &self.durability)
             .field("log_format", &self.log_format)
             .field("auto_assign", &self.auto_assign)
@@ -191,6 +198,9 @@ impl Config {
         if self.rate_burst == 0 || self.rate_per_second == 0 {
             bail!("rate_burst and rate_per_second must be positive");
         }
+        if !(1..=1000).contains(&self.database_pool_size) {
+            bail!("database_pool_size must be between 1 and 1000");
+        }
         if !self.database_url.is_empty() && !self.database_url.starts_with("postgres") {
             bail!("database_url must be a postgres:// URL (or empty for SQLite)");
         }
@@ -218,7 +228,11 @@ impl Config {
                 },
             }
         } else {
-            kefu_store::Backend::Postgres { url: self.database_url.clone(), schema: None, pool_size: 16 }
+            kefu_store::Backend::Postgres {
+                url: self.database_url.clone(),
+                schema: None,
+                pool_size: self.database_pool_size,
+            }
         }
     }
 

@@ -41,6 +41,22 @@ fn a_tiny_bot_run_answers_every_message() {
     assert_eq!(report["lost"], 0, "the bot answered every message: {report}");
 }
 
+/// With `KEFU_TEST_DATABASE_URL` (CI's PostgreSQL step): the server under test keeps its data in PostgreSQL.
+#[test]
+fn a_tiny_bot_run_on_postgres_answers_every_message() {
+    let Ok(url) = std::env::var("KEFU_TEST_DATABASE_URL") else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "chat", "--connections", "10", "--active", "5", "--rate", "10"])
+        .args(["--duration", "1", "--saturate", "0", "--per-agent", "4", "--bot", "--database-url", &url, "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!((&report["backend"], &report["bot"]), (&serde_json::json!("postgres"), &serde_json::json!(true)));
+    assert_eq!(report["lost"], 0, "the bot answered every message: {report}");
+}
+
 #[test]
 fn a_tiny_store_run_compares_with_the_raw_loop() {
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))

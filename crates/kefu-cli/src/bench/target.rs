@@ -30,17 +30,68 @@ pub struct Seeded {
     pub agent_cookies: Vec<String>,
 }
 
+/// The PostgreSQL database a chat benchmark keeps its store in: schema
+/// [`PG_SCHEMA`], emptied before each run.
+pub struct BenchDatabase {
+    url: String,
+}
+
+pub const PG_SCHEMA: &str = "bench_chat";
+
+impl BenchDatabase {
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            url.starts_with("postgres://") || url.starts_with("postgresql://"),
+            "--database-url: a postgres:// URL"
+        );
+        Ok(Self { url: url.to_owned() })
+    }
+
+    /// Drops what an earlier run left and answers the seeding store's backend.
+    fn fresh_backend(&self) -> anyhow::Result<kefu_store::Backend> {
+        let out = Command::new("psql")
+            .args([
+                &self.url,
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                &format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"),
+            ])
+            .output()
+            .context("running psql (Debian package postgresql-client)")?;
+        anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(kefu_store::Backend::Postgres { url: self.url.clone(), schema: Some(PG_SCHEMA.to_owned()), pool_size: 8 })
+    }
+
+    /// The URL the server under test gets: the same database, its tables
+    /// found through the connection's search path.
+    fn server_url(&self) -> String {
+        let joint = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{joint}options=-c%20search_path%3D{PG_SCHEMA}", self.url)
+    }
+}
+
 /// Shoppers `active..` get an open conversation with a short history, so a
 /// reconnect storm exercises `resume` as well as `hello`.
-pub async fn seed(customers: usize, active: usize, agents: usize, max_concurrent: usize) -> anyhow::Result<Seeded> {
+pub async fn seed(
+    customers: usize,
+    active: usize,
+    agents: usize,
+    max_concurrent: usize,
+    database: Option<&BenchDatabase>,
+) -> anyhow::Result<Seeded> {
     let data_dir = std::env::temp_dir().join(format!("kefu-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let store = kefu_store::open(&kefu_store::Backend::Sqlite {
-        path: kefu_store::sqlite_path(&data_dir),
-        durability: kefu_store::Durability::Normal,
-    })
-    .await?;
+    let backend = match database {
+        Some(db) => db.fresh_backend()?,
+        None => kefu_store::Backend::Sqlite {
+            path: kefu_store::sqlite_path(&data_dir),
+            durability: kefu_store::Durability::Normal,
+        },
+    };
+    let store = kefu_store::open(&backend).await?;
     let now = SystemClock.now();
     let shop = Shop {
         id: ShopId::from_uuid(UuidV7.new_uuid()),
@@ -277,9 +328,18 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn kefu(data_dir: &Path, durability: &str, bot: bool) -> anyhow::Result<Server> {
+    pub async fn kefu(
+        data_dir: &Path,
+        durability: &str,
+        bot: bool,
+        database: Option<&BenchDatabase>,
+    ) -> anyhow::Result<Server> {
         let addr = free_addr()?;
-        let child = Command::new(std::env::current_exe()?)
+        let mut command = Command::new(std::env::current_exe()?);
+        if let Some(db) = database {
+            command.arg("--database-url").arg(db.server_url());
+        }
+        let child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
