@@ -183,14 +183,19 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
         created_at: m.at,
     };
     let (sender_kind, sender_id) = codec::sender_columns(message.sender);
-    let insert = tx
+    let waiting = waiting_since_after(conv.waiting_since, &message);
+    // The row and the conversation's counters in one statement: one round
+    // trip and one execution in the server instead of two, for every
+    // message and every bot reply.
+    let write = tx
         .prepare_cached(&format!(
-            "INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+             UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10 WHERE id = $2"
         ))
         .await
         .map_err(be)?;
     tx.execute(
-        &insert,
+        &write,
         &[
             &message.id.as_uuid(),
             &message.conversation_id.as_uuid(),
@@ -202,18 +207,8 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
             &message.text,
             &message.client_msg_id.as_ref().map(|c| c.as_str()),
             &message.created_at.millis(),
+            &waiting.map(Timestamp::millis),
         ],
-    )
-    .await
-    .map_err(be)?;
-    let waiting = waiting_since_after(conv.waiting_since, &message);
-    let update = tx
-        .prepare_cached("UPDATE conversations SET last_seq = $2, waiting_since = $3, updated_at = $4 WHERE id = $1")
-        .await
-        .map_err(be)?;
-    tx.execute(
-        &update,
-        &[&conv.id.as_uuid(), &message.seq, &waiting.map(Timestamp::millis), &message.created_at.millis()],
     )
     .await
     .map_err(be)?;
