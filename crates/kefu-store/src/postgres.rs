@@ -44,6 +44,29 @@ fn be(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::backend(e)
 }
 
+/// Statements on the hot paths (every message, every bot turn) are prepared
+/// once per pooled connection: tokio-postgres prepares a `&str` query anew
+/// each time, one more round trip and a parse and plan in the server.
+async fn prepared(c: &impl GenericClient, sql: &str) -> StoreResult<tokio_postgres::Statement> {
+    c.prepare_cached(sql).await.map_err(be)
+}
+
+async fn query_prepared(c: &impl GenericClient, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+    c.query(&prepared(c, sql).await?, params).await.map_err(be)
+}
+
+async fn query_opt_prepared(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> StoreResult<Option<Row>> {
+    c.query_opt(&prepared(c, sql).await?, params).await.map_err(be)
+}
+
+async fn execute_prepared(c: &impl GenericClient, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+    c.execute(&prepared(c, sql).await?, params).await.map_err(be)
+}
+
 fn unique_or(e: tokio_postgres::Error, conflict: &'static str) -> StoreError {
     if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
         StoreError::Conflict(conflict)
@@ -654,11 +677,13 @@ impl Store for PostgresStore {
             .start()
             .await
             .map_err(be)?;
-        let state = tx
-            .query_opt("SELECT state FROM bot_states WHERE conversation_id = $1", &[&conversation.as_uuid()])
-            .await
-            .map_err(be)?
-            .map(|r| r.get(0));
+        let state = query_opt_prepared(
+            &tx,
+            "SELECT state FROM bot_states WHERE conversation_id = $1",
+            &[&conversation.as_uuid()],
+        )
+        .await?
+        .map(|r| r.get(0));
         let orders = commerce::orders_with_shipments(&tx, customer, orders).await?;
         tx.commit().await.map_err(be)?;
         Ok((state, orders))

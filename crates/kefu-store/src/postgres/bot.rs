@@ -70,15 +70,16 @@ pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) 
     for m in turn.messages {
         appended.push(append_in(tx, m).await?);
     }
-    tx.execute(
+    execute_prepared(
+        tx,
         "INSERT INTO bot_states (conversation_id, state, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (conversation_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at",
         &[&turn.conversation.as_uuid(), &turn.state, &at],
     )
-    .await
-    .map_err(be)?;
+    .await?;
     let a = &turn.audit;
-    tx.execute(
+    execute_prepared(
+        tx,
         "INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
@@ -92,8 +93,7 @@ pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) 
             &a.outcome,
         ],
     )
-    .await
-    .map_err(be)?;
+    .await?;
     if let Some(raise) = turn.handoff_priority {
         tx.execute(
             "UPDATE conversations SET status = 'queued', priority = priority + $2, updated_at = $3 WHERE id = $1",

@@ -15,8 +15,8 @@ use kefu_core::store::StoreResult;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::be;
 use super::rows::*;
+use super::{be, query_prepared};
 use crate::codec::corrupt;
 
 pub(super) async fn upsert_customers(c: &mut deadpool_postgres::Object, customers: &[Customer]) -> StoreResult<()> {
@@ -230,22 +230,20 @@ pub(super) async fn orders_of_customer(
     customer: CustomerId,
     limit: u32,
 ) -> StoreResult<Vec<Order>> {
-    let rows = c
-        .query(
-            &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
-            &[&customer.as_uuid(), &i64::from(limit)],
-        )
-        .await
-        .map_err(be)?;
+    let rows = query_prepared(
+        c,
+        &format!("SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"),
+        &[&customer.as_uuid(), &i64::from(limit)],
+    )
+    .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
     let mut items: HashMap<Uuid, Vec<OrderItem>> = HashMap::new();
-    for i in c
-        .query(
-            "SELECT order_id, sku, name, quantity, unit_price FROM order_items WHERE order_id = ANY($1) ORDER BY order_id, line",
-            &[&ids],
-        )
-        .await
-        .map_err(be)?
+    for i in query_prepared(
+        c,
+        "SELECT order_id, sku, name, quantity, unit_price FROM order_items WHERE order_id = ANY($1) ORDER BY order_id, line",
+        &[&ids],
+    )
+    .await?
     {
         items.entry(i.get(0)).or_default().push(item_from(&i, 1));
     }
@@ -322,22 +320,20 @@ pub(super) async fn shipments_of_order(c: &deadpool_postgres::Object, order: Ord
 /// The shipments of these orders by order, oldest first, each with its
 /// events: two queries however many orders and shipments.
 async fn shipments_of_orders(c: &impl GenericClient, orders: &[Uuid]) -> StoreResult<HashMap<Uuid, Vec<Shipment>>> {
-    let rows = c
-        .query(
-            "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",
-            &[&orders],
-        )
-        .await
-        .map_err(be)?;
+    let rows = query_prepared(
+        c,
+        "SELECT id, shop_id, order_id, carrier, tracking_no, updated_at FROM shipments WHERE order_id = ANY($1) ORDER BY updated_at",
+        &[&orders],
+    )
+    .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
     let mut events: HashMap<Uuid, Vec<ShipmentEvent>> = HashMap::new();
-    for e in c
-        .query(
-            "SELECT shipment_id, at, location, description FROM shipment_events WHERE shipment_id = ANY($1) ORDER BY shipment_id, line",
-            &[&ids],
-        )
-        .await
-        .map_err(be)?
+    for e in query_prepared(
+        c,
+        "SELECT shipment_id, at, location, description FROM shipment_events WHERE shipment_id = ANY($1) ORDER BY shipment_id, line",
+        &[&ids],
+    )
+    .await?
     {
         events.entry(e.get(0)).or_default().push(ShipmentEvent {
             at: Timestamp(e.get(1)),
