@@ -95,12 +95,12 @@ pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) 
     )
     .await?;
     if let Some(raise) = turn.handoff_priority {
-        tx.execute(
+        execute_prepared(
+            tx,
             "UPDATE conversations SET status = 'queued', priority = priority + $2, updated_at = $3 WHERE id = $1",
             &[&turn.conversation.as_uuid(), &raise, &at],
         )
-        .await
-        .map_err(be)?;
+        .await?;
     }
     let conversation = load_conversation(tx, turn.conversation, false).await?;
     Ok(BotTurnWritten { appended, conversation })

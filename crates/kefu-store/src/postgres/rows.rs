@@ -160,10 +160,12 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
     // The row lock serialises seq assignment and the duplicate check.
     let conv = load_conversation(tx, m.conversation_id, true).await?;
     if let Some(client_id) = &m.client_msg_id {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2");
-        let statement = tx.prepare_cached(&sql).await.map_err(be)?;
-        let existing =
-            tx.query_opt(&statement, &[&m.conversation_id.as_uuid(), &client_id.as_str()]).await.map_err(be)?;
+        let existing = query_opt_prepared(
+            tx,
+            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
+            &[&m.conversation_id.as_uuid(), &client_id.as_str()],
+        )
+        .await?;
         if let Some(row) = existing {
             return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
         }
@@ -187,15 +189,12 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
     // message and every bot reply.
-    let write = tx
-        .prepare_cached(&format!(
+    execute_prepared(
+        tx,
+        &format!(
             "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
              UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10 WHERE id = $2"
-        ))
-        .await
-        .map_err(be)?;
-    tx.execute(
-        &write,
+        ),
         &[
             &message.id.as_uuid(),
             &message.conversation_id.as_uuid(),
@@ -210,8 +209,7 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
             &waiting.map(Timestamp::millis),
         ],
     )
-    .await
-    .map_err(be)?;
+    .await?;
     let conversation =
         Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
     Ok(Appended { message, conversation, duplicate: false })
@@ -224,10 +222,7 @@ pub(super) async fn load_conversation(
 ) -> StoreResult<Conversation> {
     let sql =
         format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    // Prepared once per connection: this runs for every message.
-    let statement = c.prepare_cached(&sql).await.map_err(be)?;
-    let row =
-        c.query_opt(&statement, &[&id.as_uuid()]).await.map_err(be)?.ok_or(StoreError::NotFound("conversation"))?;
+    let row = query_opt_prepared(c, &sql, &[&id.as_uuid()]).await?.ok_or(StoreError::NotFound("conversation"))?;
     conversation_from(&row, 0)
 }
 
