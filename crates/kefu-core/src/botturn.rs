@@ -6,6 +6,7 @@
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, NewMessage};
 use crate::id::{ConversationId, CustomerId, OrderId, ShopId};
+use crate::order::OrderStatus;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotTurnWrite {
@@ -98,6 +99,33 @@ pub enum OrderChange {
     Cancel { order: OrderId },
     /// Only before shipment.
     Address { order: OrderId, province: String, city: String, address: String },
+}
+
+impl OrderChange {
+    pub fn order(&self) -> OrderId {
+        match self {
+            OrderChange::Cancel { order } | OrderChange::Address { order, .. } => *order,
+        }
+    }
+
+    /// Whether an order in `status` may take this change; both stores refuse
+    /// the turn with `order_state` otherwise.
+    pub fn allowed_from(&self, status: OrderStatus) -> bool {
+        match self {
+            OrderChange::Cancel { .. } => !status.has_shipped() && status.can_become(OrderStatus::Cancelled),
+            OrderChange::Address { .. } => {
+                !status.has_shipped() && !matches!(status, OrderStatus::Cancelled | OrderStatus::Refunded)
+            }
+        }
+    }
+
+    /// The order's status once the change is made.
+    pub fn status_after(&self, status: OrderStatus) -> OrderStatus {
+        match self {
+            OrderChange::Cancel { .. } => OrderStatus::Cancelled,
+            OrderChange::Address { .. } => status,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

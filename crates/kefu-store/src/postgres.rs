@@ -699,19 +699,31 @@ impl Store for PostgresStore {
 
     async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
         let mut c = self.client().await?;
-        let mut tx = c.transaction().await.map_err(be)?;
-        let said = append_in(&tx, message).await?;
-        if said.duplicate {
+        let tx = c.transaction().await.map_err(be)?;
+        let (conv, existing) = lock_for_append(&tx, message.conversation_id, message.client_msg_id.as_ref()).await?;
+        if let Some(message) = existing {
+            let said = Appended { message, conversation: conv, duplicate: true };
             return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
         }
-        // A refused turn is rolled back alone; the message stays.
-        let savepoint = tx.savepoint("turn").await.map_err(be)?;
-        let turn = bot::apply_bot_turn(&savepoint, turn).await;
-        match turn {
-            Ok(_) => savepoint.commit().await.map_err(be)?,
-            Err(_) => savepoint.rollback().await.map_err(be)?,
+        if conv.status == ConversationStatus::Closed {
+            return Err(StoreError::ConversationClosed);
         }
+        let said = next_message(conv, message);
+        // A refused turn leaves the message written. The checks only read,
+        // so the transaction is still good for the message alone.
+        let answered = match bot::check_turn(&tx, &said.conversation, &turn).await {
+            Ok(()) => {
+                let written = bot::write_turn(&tx, said.conversation.clone(), Some(&said.message), turn).await?;
+                (said, Ok(written))
+            }
+            Err(refused @ (StoreError::Conflict(_) | StoreError::NotFound(_))) => {
+                write_message(&tx, &said).await?;
+                (said, Err(refused))
+            }
+            Err(e) => return Err(e),
+        };
         tx.commit().await.map_err(be)?;
+        let (said, turn) = answered;
         Ok(SaidAndAnswered { said, turn })
     }
 

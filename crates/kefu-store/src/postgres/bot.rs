@@ -1,55 +1,86 @@
 //! The bot's turn inside one transaction: order changes, requests,
 //! replies, memory, audit line and hand-off, or nothing.
+//!
+//! A turn is checked before anything of it is written (conversation still
+//! the bot's, orders still in a state the change allows), so a refused turn
+//! needs no savepoint; what it writes then goes in as few statements as
+//! PostgreSQL allows, each a round trip and an execution in the server.
 
 use super::*;
 
 pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
     let conv = load_conversation(tx, turn.conversation, true).await?;
+    check_turn(tx, &conv, &turn).await?;
+    write_turn(tx, conv, None, turn).await
+}
+
+/// The turn's refusals: `not_bot` when people hold the conversation,
+/// `order_state` when an order moved on, `NotFound("order")`. Reads only
+/// (the orders are locked), so the caller can still commit what it wrote before.
+pub(super) async fn check_turn(tx: &impl GenericClient, conv: &Conversation, turn: &BotTurnWrite) -> StoreResult<()> {
     if conv.status != ConversationStatus::Bot {
         return Err(StoreError::Conflict("not_bot"));
     }
+    // An order changed twice in one turn is judged the second time as the first left it.
+    let mut after: HashMap<OrderId, OrderStatus> = HashMap::new();
+    for change in &turn.order_changes {
+        let order = change.order();
+        let status = match after.get(&order) {
+            Some(status) => *status,
+            None => {
+                let row = query_opt_prepared(
+                    tx,
+                    "SELECT status FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE",
+                    &[&order.as_uuid(), &turn.shop.as_uuid()],
+                )
+                .await?
+                .ok_or(StoreError::NotFound("order"))?;
+                codec::order_status(row.get(0))?
+            }
+        };
+        if !change.allowed_from(status) {
+            return Err(StoreError::Conflict("order_state"));
+        }
+        after.insert(order, change.status_after(status));
+    }
+    Ok(())
+}
+
+/// Writes a turn that passed [`check_turn`] on `conv`, and the shopper's
+/// message `said` (already counted in `conv`) when it shares the commit: the
+/// order changes and requests (rare, one statement each), then every
+/// message, the memory, the audit line and the conversation's counters and
+/// hand-off in one statement.
+pub(super) async fn write_turn(
+    tx: &impl GenericClient,
+    conv: Conversation,
+    said: Option<&Message>,
+    turn: BotTurnWrite,
+) -> StoreResult<BotTurnWritten> {
     let at = turn.at.millis();
     for change in &turn.order_changes {
-        let order = match change {
-            OrderChange::Cancel { order } | OrderChange::Address { order, .. } => *order,
-        };
-        let row = tx
-            .query_opt(
-                "SELECT status FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE",
-                &[&order.as_uuid(), &turn.shop.as_uuid()],
-            )
-            .await
-            .map_err(be)?
-            .ok_or(StoreError::NotFound("order"))?;
-        let status: String = row.get(0);
-        let status = codec::order_status(&status)?;
         match change {
-            OrderChange::Cancel { .. } => {
-                if status.has_shipped() || !status.can_become(OrderStatus::Cancelled) {
-                    return Err(StoreError::Conflict("order_state"));
-                }
-                tx.execute(
+            OrderChange::Cancel { order } => {
+                execute_prepared(
+                    tx,
                     "UPDATE orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1",
                     &[&order.as_uuid(), &at],
                 )
-                .await
-                .map_err(be)?;
+                .await?;
             }
-            OrderChange::Address { province, city, address, .. } => {
-                if status.has_shipped() || matches!(status, OrderStatus::Cancelled | OrderStatus::Refunded) {
-                    return Err(StoreError::Conflict("order_state"));
-                }
-                tx.execute(
+            OrderChange::Address { order, province, city, address } => {
+                execute_prepared(
+                    tx,
                     "UPDATE orders SET province = $2, city = $3, address = $4, updated_at = $5 WHERE id = $1",
                     &[&order.as_uuid(), province, city, address, &at],
                 )
-                .await
-                .map_err(be)?;
+                .await?;
             }
         }
     }
     for r in &turn.requests {
-        tx.execute(
+        execute_prepared(
+            tx,
             "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -63,45 +94,73 @@ pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) 
                 &at,
             ],
         )
-        .await
-        .map_err(be)?;
+        .await?;
     }
+
+    let mut last = conv;
     let mut appended = Vec::with_capacity(turn.messages.len());
     for m in turn.messages {
-        appended.push(append_in(tx, m).await?);
+        let a = next_message(last, m);
+        last = a.conversation.clone();
+        appended.push(a);
     }
-    execute_prepared(
-        tx,
-        "INSERT INTO bot_states (conversation_id, state, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (conversation_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at",
-        &[&turn.conversation.as_uuid(), &turn.state, &at],
-    )
-    .await?;
+    let messages: Vec<&Message> = said.into_iter().chain(appended.iter().map(|a| &a.message)).collect();
+    let column = |f: fn(&Message) -> i64| messages.iter().map(|m| f(m)).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.id.as_uuid()).collect();
+    let seqs = column(|m| m.seq);
+    let created = column(|m| m.created_at.millis());
+    let (sender_kinds, sender_ids): (Vec<&str>, Vec<Option<Uuid>>) =
+        messages.iter().map(|m| codec::sender_columns(m.sender)).unzip();
+    let kinds: Vec<&str> = messages.iter().map(|m| m.kind.as_str()).collect();
+    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    let client_ids: Vec<Option<&str>> = messages.iter().map(|m| m.client_msg_id.as_ref().map(|c| c.as_str())).collect();
+    let (status, raise, updated_at) = match turn.handoff_priority {
+        Some(raise) => (Some(ConversationStatus::Queued.as_str()), raise, at),
+        None => (None, 0, last.updated_at.millis()),
+    };
     let a = &turn.audit;
-    execute_prepared(
+    let row = query_opt_prepared(
         tx,
-        "INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &format!(
+            "WITH m AS (INSERT INTO messages ({MESSAGE_COLS}) \
+               SELECT id, $2, $3, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at \
+               FROM unnest($4::uuid[], $5::bigint[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::bigint[]) \
+               AS t (id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at)), \
+             s AS (INSERT INTO bot_states (conversation_id, state, updated_at) VALUES ($2, $12, $1) \
+               ON CONFLICT (conversation_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at), \
+             a AS (INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
+               VALUES ($3, $2, $1, $13, $14, $15, $16, $17)) \
+             UPDATE conversations SET last_seq = $18, waiting_since = $19, updated_at = $20, \
+               status = COALESCE($21, status), priority = priority + $22 \
+             WHERE id = $2 RETURNING {CONVERSATION_COLS}"
+        ),
         &[
-            &turn.shop.as_uuid(),
-            &turn.conversation.as_uuid(),
             &at,
+            &turn.conversation.as_uuid(),
+            &turn.shop.as_uuid(),
+            &ids,
+            &seqs,
+            &sender_kinds,
+            &sender_ids,
+            &kinds,
+            &texts,
+            &client_ids,
+            &created,
+            &turn.state,
             &a.intent,
             &a.confidence,
             &a.emotion,
             &a.order_no,
             &a.outcome,
+            &last.last_seq,
+            &last.waiting_since.map(Timestamp::millis),
+            &updated_at,
+            &status,
+            &raise,
         ],
     )
-    .await?;
-    if let Some(raise) = turn.handoff_priority {
-        execute_prepared(
-            tx,
-            "UPDATE conversations SET status = 'queued', priority = priority + $2, updated_at = $3 WHERE id = $1",
-            &[&turn.conversation.as_uuid(), &raise, &at],
-        )
-        .await?;
-    }
-    let conversation = load_conversation(tx, turn.conversation, false).await?;
+    .await?
+    .ok_or(StoreError::NotFound("conversation"))?;
+    let conversation = conversation_from(&row, 0)?;
     Ok(BotTurnWritten { appended, conversation })
 }

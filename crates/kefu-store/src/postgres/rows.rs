@@ -157,22 +157,46 @@ pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
 
 /// Appends inside the caller's transaction (which must commit it).
 pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreResult<Appended> {
-    // The row lock serialises seq assignment and the duplicate check.
-    let conv = load_conversation(tx, m.conversation_id, true).await?;
-    if let Some(client_id) = &m.client_msg_id {
-        let existing = query_opt_prepared(
-            tx,
-            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 AND client_msg_id = $2"),
-            &[&m.conversation_id.as_uuid(), &client_id.as_str()],
-        )
-        .await?;
-        if let Some(row) = existing {
-            return Ok(Appended { message: message_from(&row, 0)?, conversation: conv, duplicate: true });
-        }
+    let (conv, existing) = lock_for_append(tx, m.conversation_id, m.client_msg_id.as_ref()).await?;
+    if let Some(message) = existing {
+        return Ok(Appended { message, conversation: conv, duplicate: true });
     }
     if conv.status == ConversationStatus::Closed {
         return Err(StoreError::ConversationClosed);
     }
+    let appended = next_message(conv, m);
+    write_message(tx, &appended).await?;
+    Ok(appended)
+}
+
+/// Locks the conversation (the lock serialises seq assignment and the
+/// duplicate check) and finds the message already stored under this client
+/// id, if any: one statement, one round trip.
+pub(super) async fn lock_for_append(
+    tx: &impl GenericClient,
+    conversation: ConversationId,
+    client_msg_id: Option<&ClientMsgId>,
+) -> StoreResult<(Conversation, Option<Message>)> {
+    let sql = format!(
+        "SELECT {}, {} FROM conversations c \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.client_msg_id = $2 \
+         WHERE c.id = $1 FOR UPDATE OF c",
+        prefixed("c", CONVERSATION_COLS),
+        prefixed("m", MESSAGE_COLS)
+    );
+    let row = query_opt_prepared(tx, &sql, &[&conversation.as_uuid(), &client_msg_id.map(|c| c.as_str())])
+        .await?
+        .ok_or(StoreError::NotFound("conversation"))?;
+    let existing = match row.get::<_, Option<Uuid>>(CONVERSATION_COUNT) {
+        Some(_) => Some(message_from(&row, CONVERSATION_COUNT)?),
+        None => None,
+    };
+    Ok((conversation_from(&row, 0)?, existing))
+}
+
+/// The message as it will be stored after `conv`'s last one, and the
+/// conversation after it: worked out in memory under the caller's lock.
+pub(super) fn next_message(conv: Conversation, m: NewMessage) -> Appended {
     let message = Message {
         id: m.id,
         conversation_id: m.conversation_id,
@@ -184,11 +208,19 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
         client_msg_id: m.client_msg_id,
         created_at: m.at,
     };
-    let (sender_kind, sender_id) = codec::sender_columns(message.sender);
     let waiting = waiting_since_after(conv.waiting_since, &message);
+    let conversation =
+        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+    Appended { message, conversation, duplicate: false }
+}
+
+/// Writes one message worked out by [`next_message`].
+pub(super) async fn write_message(tx: &impl GenericClient, a: &Appended) -> StoreResult<()> {
+    let message = &a.message;
+    let (sender_kind, sender_id) = codec::sender_columns(message.sender);
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
-    // message and every bot reply.
+    // message.
     execute_prepared(
         tx,
         &format!(
@@ -206,13 +238,11 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
             &message.text,
             &message.client_msg_id.as_ref().map(|c| c.as_str()),
             &message.created_at.millis(),
-            &waiting.map(Timestamp::millis),
+            &a.conversation.waiting_since.map(Timestamp::millis),
         ],
     )
     .await?;
-    let conversation =
-        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
-    Ok(Appended { message, conversation, duplicate: false })
+    Ok(())
 }
 
 pub(super) async fn load_conversation(

@@ -21,9 +21,7 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
     }
     let at = turn.at.millis();
     for change in &turn.order_changes {
-        let order = match change {
-            OrderChange::Cancel { order } | OrderChange::Address { order, .. } => *order,
-        };
+        let order = change.order();
         let status = one(
             c,
             "SELECT status FROM orders WHERE id = ?1 AND shop_id = ?2",
@@ -32,11 +30,11 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
             |s| codec::order_status(&s),
         )?
         .ok_or(StoreError::NotFound("order"))?;
+        if !change.allowed_from(status) {
+            return Err(StoreError::Conflict("order_state"));
+        }
         match change {
             OrderChange::Cancel { .. } => {
-                if status.has_shipped() || !status.can_become(OrderStatus::Cancelled) {
-                    return Err(StoreError::Conflict("order_state"));
-                }
                 c.execute(
                     "UPDATE orders SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
                     params![order.as_uuid(), at],
@@ -44,9 +42,6 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
                 .map_err(be)?;
             }
             OrderChange::Address { province, city, address, .. } => {
-                if status.has_shipped() || matches!(status, OrderStatus::Cancelled | OrderStatus::Refunded) {
-                    return Err(StoreError::Conflict("order_state"));
-                }
                 c.execute(
                     "UPDATE orders SET province = ?2, city = ?3, address = ?4, updated_at = ?5 WHERE id = ?1",
                     params![order.as_uuid(), province, city, address, at],

@@ -98,8 +98,23 @@ pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(stor
     assert_eq!(store.order(shipped.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Shipped));
     assert_eq!(store.bot_audit(s.id, T0, 100).await.expect("audit").len(), 1);
 
+    // A hand-off in the same commit: queued, priority raised, counters whole.
+    let handed = store
+        .append_with_bot_turn(
+            text(conv.id, shopper, "转人工", Some("c-5"), 30),
+            bot_turn(&conv, &["正在转接"], vec![], Some(1), 30),
+        )
+        .await
+        .expect("handoff");
+    let handed = handed.turn.expect("turn written");
+    assert_eq!(
+        (handed.conversation.status, handed.conversation.priority),
+        (ConversationStatus::Queued, conv.priority + 1)
+    );
+    assert_eq!(handed.conversation.last_seq, 6);
+    assert_eq!(store.conversation(conv.id).await.expect("conv"), Some(handed.conversation.clone()));
+
     // Handed to people: the message is written, the bot's turn is not.
-    store.apply_bot_turn(bot_turn(&conv, &["转人工"], vec![], Some(1), 30)).await.expect("handoff");
     let late = store
         .append_with_bot_turn(
             text(conv.id, shopper, "人呢", Some("c-3"), 40),
