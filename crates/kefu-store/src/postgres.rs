@@ -23,7 +23,7 @@ use kefu_core::store::*;
 
 use crate::{CLOSED_ORDER, OPEN_ORDER};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 mod bot;
@@ -668,24 +668,22 @@ impl Store for PostgresStore {
         customer: CustomerId,
         orders: u32,
     ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)> {
-        let mut c = self.client().await?;
-        // One snapshot for both, as on SQLite.
-        let tx = c
-            .build_transaction()
-            .read_only(true)
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .start()
-            .await
-            .map_err(be)?;
-        let state = query_opt_prepared(
-            &tx,
-            "SELECT state FROM bot_states WHERE conversation_id = $1",
-            &[&conversation.as_uuid()],
-        )
-        .await?
-        .map(|r| r.get(0));
-        let orders = commerce::orders_with_shipments(&tx, customer, orders).await?;
-        tx.commit().await.map_err(be)?;
+        let c = self.client().await?;
+        // One statement, so one snapshot for both, as on SQLite; the base
+        // row keeps the memory when the shopper has no orders.
+        let sql = format!(
+            "SELECT w.*, (SELECT state FROM bot_states WHERE conversation_id = $3) \
+             FROM (SELECT 1) AS one LEFT JOIN LATERAL ({}) AS w ON true ORDER BY w.created_at DESC",
+            commerce::orders_with_shipments_sql()
+        );
+        let rows =
+            query_prepared(&c, &sql, &[&customer.as_uuid(), &i64::from(orders), &conversation.as_uuid()]).await?;
+        let state = rows.first().and_then(|r| r.get(commerce::ORDER_WITH_SHIPMENTS_COUNT));
+        let orders = rows
+            .iter()
+            .filter(|r| r.get::<_, Option<Uuid>>(0).is_some())
+            .map(commerce::order_with_shipments_from)
+            .collect::<StoreResult<_>>()?;
         Ok((state, orders))
     }
 

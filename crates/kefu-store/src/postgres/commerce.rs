@@ -255,23 +255,88 @@ pub(super) async fn orders_of_customer(
         .collect()
 }
 
-/// Four queries whatever the number of orders: orders, their items, their
-/// shipments, the shipments' events.
+/// The customer's newest orders, each row `ORDER_COLS` then its items and
+/// its shipments with their events as JSON arrays (`$1` customer, `$2`
+/// limit). One statement: one round trip, and one snapshot without a
+/// transaction around it.
+pub(super) fn orders_with_shipments_sql() -> String {
+    format!(
+        "SELECT {ORDER_COLS}, \
+           (SELECT json_agg(json_build_array(i.sku, i.name, i.quantity, i.unit_price) ORDER BY i.line)::text \
+            FROM order_items i WHERE i.order_id = o.id), \
+           (SELECT json_agg(json_build_array(s.id, s.shop_id, s.carrier, s.tracking_no, s.updated_at, \
+               (SELECT json_agg(json_build_array(e.at, e.location, e.description) ORDER BY e.line) \
+                FROM shipment_events e WHERE e.shipment_id = s.id)) ORDER BY s.updated_at)::text \
+            FROM shipments s WHERE s.order_id = o.id) \
+         FROM orders o WHERE o.customer_id = $1 ORDER BY o.created_at DESC LIMIT $2"
+    )
+}
+
+/// Columns of [`orders_with_shipments_sql`]'s rows.
+pub(super) const ORDER_WITH_SHIPMENTS_COUNT: usize = 18;
+
 pub(super) async fn orders_with_shipments(
     c: &impl GenericClient,
     customer: CustomerId,
     limit: u32,
 ) -> StoreResult<Vec<OrderWithShipments>> {
-    let orders = orders_of_customer(c, customer, limit).await?;
-    let ids: Vec<Uuid> = orders.iter().map(|o| o.id.as_uuid()).collect();
-    let mut shipments = shipments_of_orders(c, &ids).await?;
-    Ok(orders
+    query_prepared(c, &orders_with_shipments_sql(), &[&customer.as_uuid(), &i64::from(limit)])
+        .await?
+        .iter()
+        .map(order_with_shipments_from)
+        .collect()
+}
+
+type ItemJson = (String, String, i32, i64);
+type EventJson = (i64, String, String);
+type ShipmentJson = (String, String, String, String, i64, Option<Vec<EventJson>>);
+
+/// A row of [`orders_with_shipments_sql`].
+pub(super) fn order_with_shipments_from(r: &tokio_postgres::Row) -> StoreResult<OrderWithShipments> {
+    let items: Vec<ItemJson> = json_column(r, 16, "order_items")?;
+    let items = items
         .into_iter()
-        .map(|order| {
-            let shipments = shipments.remove(&order.id.as_uuid()).unwrap_or_default();
-            OrderWithShipments { order, shipments }
+        .map(|(sku, name, quantity, unit_price)| OrderItem {
+            sku,
+            name,
+            quantity: u32::try_from(quantity).unwrap_or(0),
+            unit_price: Fen(unit_price),
         })
-        .collect())
+        .collect();
+    let order = order_with_items(r, items)?;
+    let shipments: Vec<ShipmentJson> = json_column(r, 17, "shipments")?;
+    let uuid = |text: String| Uuid::parse_str(&text).map_err(|_| corrupt("shipments", text));
+    let shipments = shipments
+        .into_iter()
+        .map(|(id, shop, carrier, tracking_no, updated_at, events)| {
+            Ok(Shipment {
+                id: ShipmentId::from_uuid(uuid(id)?),
+                shop_id: ShopId::from_uuid(uuid(shop)?),
+                order_id: order.id,
+                carrier,
+                tracking_no,
+                events: events
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(at, location, description)| ShipmentEvent { at: Timestamp(at), location, description })
+                    .collect(),
+                updated_at: Timestamp(updated_at),
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(OrderWithShipments { order, shipments })
+}
+
+/// A `json_agg(...)::text` column: NULL when nothing was aggregated.
+fn json_column<T: serde::de::DeserializeOwned>(
+    r: &tokio_postgres::Row,
+    index: usize,
+    column: &'static str,
+) -> StoreResult<Vec<T>> {
+    match r.get::<_, Option<&str>>(index) {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text).map_err(|_| corrupt(column, text)),
+    }
 }
 
 /// A `shipments` row (id, shop_id, order_id, carrier, tracking_no, updated_at) with its events.

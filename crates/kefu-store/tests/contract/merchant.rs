@@ -155,7 +155,8 @@ pub(super) async fn orders_come_with_their_shipments(store: &dyn Store) {
             .map(|e| ShipmentEvent {
                 at: T0.plus_days(at + e as i64),
                 location: format!("站点{e}"),
-                description: format!("第{e}站"),
+                // Quotes, a backslash, an emoji and a line break read back as written.
+                description: format!("第{e}站 \"已签收\" \\ 🚚\n"),
             })
             .collect(),
         updated_at: T0.plus_days(at),
