@@ -19,6 +19,7 @@ use kefu_core::conversation::ConversationStatus;
 use kefu_core::customer::{Customer, Tier};
 
 use super::store::bench_customer;
+use super::target::psql;
 use kefu_core::id::{ConversationId, CustomerId, ShopId};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
 use kefu_core::store::{ConversationFilter, Store};
@@ -410,28 +411,9 @@ fn seed_history_postgres(url: &str, args: &HistoryArgs, customers: usize) -> any
             lines = lines.join(", "),
             n_lines = LINES.len(),
         );
-        let out = std::process::Command::new("psql")
-            .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
-            .env("PGOPTIONS", format!("-c search_path={PG_SCHEMA}"))
-            .output()
-            .context("running psql (Debian package postgresql-client)")?;
-        anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+        psql(url, Some(PG_SCHEMA), &[&sql])?;
         bar.set_position((end * per) as u64);
     }
     bar.finish_and_clear();
-    let out = std::process::Command::new("psql")
-        .args([
-            url,
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            "VACUUM ANALYZE conversations",
-            "-c",
-            "VACUUM ANALYZE messages",
-        ])
-        .env("PGOPTIONS", format!("-c search_path={PG_SCHEMA}"))
-        .output()?;
-    anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
-    Ok(())
+    psql(url, Some(PG_SCHEMA), &["VACUUM ANALYZE conversations", "VACUUM ANALYZE messages"])
 }

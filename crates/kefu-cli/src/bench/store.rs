@@ -30,6 +30,8 @@ use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
 use kefu_core::store::Store;
 use serde_json::json;
 
+use super::target::psql;
+
 const TEXT: &str = "亲，我的订单什么时候发货？急用";
 
 #[derive(clap::Args, Clone, Debug)]
@@ -291,14 +293,7 @@ async fn run_postgres(url: &str, args: &StoreArgs) -> anyhow::Result<()> {
              FROM conversations WHERE id = '{conv}';\n"
         ),
     )?;
-    let psql = |sql: &str| {
-        std::process::Command::new("psql")
-            .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .env("PGOPTIONS", format!("-c search_path={raw_schema}"))
-            .output()
-    };
-    let created = psql("CREATE SEQUENCE bench_seq")?;
-    anyhow::ensure!(created.status.success(), "psql: {}", String::from_utf8_lossy(&created.stderr));
+    psql(url, Some(&raw_schema), &["CREATE SEQUENCE bench_seq"])?;
     let seconds = 10;
     eprintln!("pgbench: {} clients, {seconds} s…", args.in_flight);
     let out = std::process::Command::new("pgbench")
@@ -322,9 +317,9 @@ async fn run_postgres(url: &str, args: &StoreArgs) -> anyhow::Result<()> {
     eprintln!("Store::append_message: {} messages, {} in flight…", args.messages, args.in_flight);
     let (ours_rate, hist) = ours(&seeded, args).await?;
     drop(seeded);
-    let dropped = psql(&format!("DROP SCHEMA {ours_schema} CASCADE; DROP SCHEMA {raw_schema} CASCADE"))?;
-    if !dropped.status.success() {
-        eprintln!("could not drop the bench schemas: {}", String::from_utf8_lossy(&dropped.stderr));
+    if let Err(e) = psql(url, None, &[&format!("DROP SCHEMA {ours_schema} CASCADE; DROP SCHEMA {raw_schema} CASCADE")])
+    {
+        eprintln!("could not drop the bench schemas: {e:#}");
     }
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     let report = json!({

@@ -30,6 +30,23 @@ pub struct Seeded {
     pub agent_cookies: Vec<String>,
 }
 
+/// Runs SQL commands through `psql` (one `-c` each, stopping at the first
+/// error), with `search_path` set when given: the benchmarks' bulk setup and
+/// cleanup, which the store's API has no verb for.
+pub fn psql(url: &str, search_path: Option<&str>, commands: &[&str]) -> anyhow::Result<()> {
+    let mut command = Command::new("psql");
+    command.args([url, "-q", "-v", "ON_ERROR_STOP=1"]);
+    for sql in commands {
+        command.args(["-c", sql]);
+    }
+    if let Some(schema) = search_path {
+        command.env("PGOPTIONS", format!("-c search_path={schema}"));
+    }
+    let out = command.output().context("running psql (Debian package postgresql-client)")?;
+    anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
 /// The PostgreSQL database a chat benchmark keeps its store in: schema
 /// [`PG_SCHEMA`], emptied before each run.
 pub struct BenchDatabase {
@@ -49,18 +66,7 @@ impl BenchDatabase {
 
     /// Drops what an earlier run left and answers the seeding store's backend.
     fn fresh_backend(&self) -> anyhow::Result<kefu_store::Backend> {
-        let out = Command::new("psql")
-            .args([
-                &self.url,
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                &format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"),
-            ])
-            .output()
-            .context("running psql (Debian package postgresql-client)")?;
-        anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+        psql(&self.url, None, &[&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")])?;
         Ok(kefu_store::Backend::Postgres { url: self.url.clone(), schema: Some(PG_SCHEMA.to_owned()), pool_size: 8 })
     }
 

@@ -22,18 +22,11 @@ pub(super) fn state(c: &Connection, shop: ShopId) -> StoreResult<ShopRulesState>
         .map_err(be)
 }
 
-fn latest(c: &Connection, shop: ShopId) -> StoreResult<i64> {
-    c.query_row("SELECT COALESCE(MAX(version), 0) FROM shop_rules_history WHERE shop_id = ?1", [shop.as_uuid()], |r| {
-        r.get(0)
-    })
-    .map_err(be)
-}
-
 pub(super) fn put(c: &Connection, shop: ShopId, change: RulesChange, base: Option<i64>) -> StoreResult<i64> {
     let id = shop.as_uuid();
     // The writer is the only one writing, so nothing changes between this
     // check and the write.
-    let current = latest(c, shop)?;
+    let current = state(c, shop)?.version;
     if base.is_some_and(|b| b != current) {
         return Err(StoreError::Conflict("rules_changed"));
     }
