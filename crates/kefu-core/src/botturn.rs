@@ -14,6 +14,8 @@ pub struct BotTurnWrite {
     pub shop: ShopId,
     /// The bot's memory for this conversation; opaque to the store.
     pub state: String,
+    /// The memory's version the turn was decided on ([`BotMemory::version`]).
+    pub base_version: i64,
     /// The bot's replies (and, on a hand-off, the summary note), in order.
     pub messages: Vec<NewMessage>,
     pub audit: BotAudit,
@@ -22,6 +24,17 @@ pub struct BotTurnWrite {
     /// Hand the conversation to people: bot → queued, priority raised by this much.
     pub handoff_priority: Option<i32>,
     pub at: Timestamp,
+}
+
+/// The bot's memory of a conversation as a turn reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotMemory {
+    /// Opaque to the store; `None` before the first turn.
+    pub state: Option<String>,
+    /// Raised by one with every turn written; 0 before the first. Turns on
+    /// several nodes are ordered by it: a turn is written only on the
+    /// version it was decided on.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

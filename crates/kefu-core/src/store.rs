@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::agent::{Agent, AgentSession, AgentStatus};
-use crate::botturn::{BotAuditRow, BotTurnWrite, BotTurnWritten, SaidAndAnswered};
+use crate::botturn::{BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, SaidAndAnswered};
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
@@ -202,20 +202,22 @@ pub trait Store: Send + Sync + 'static {
     // The self-service bot
     /// The bot's memory of a conversation, as last written.
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>>;
-    /// What a bot turn reads, in one go: the conversation's bot memory and
-    /// the shopper's newest orders with their shipments, as
+    /// What a bot turn reads, in one go: the conversation's bot memory with
+    /// its version and the shopper's newest orders with their shipments, as
     /// [`Store::bot_state`] and [`Store::orders_with_shipments`] give them.
     async fn bot_context(
         &self,
         conversation: ConversationId,
         customer: CustomerId,
         orders: u32,
-    ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)>;
+    ) -> StoreResult<(BotMemory, Vec<OrderWithShipments>)>;
     /// Writes a whole bot turn in one transaction: messages (appended in
     /// order), state, audit line, order requests, order changes (refused with
     /// `Conflict("order_state")` when the order has moved on), and the
     /// hand-off. The conversation must be in `bot` status
-    /// (`Conflict("not_bot")` otherwise, e.g. an agent took it meanwhile).
+    /// (`Conflict("not_bot")` otherwise, e.g. an agent took it meanwhile),
+    /// and its memory still at the turn's `base_version`
+    /// (`Conflict("stale_turn")` otherwise: another node's turn came first).
     async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten>;
     /// Appends a shopper's message as [`Store::append_message`] does and,
     /// in the same commit, the bot's turn that answers it as

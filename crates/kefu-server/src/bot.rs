@@ -178,7 +178,7 @@ impl Bot {
     ) -> DeskResult<Said> {
         let _turn = self.turn_of(conversation).await;
         let at = Target { conversation, shop: customer.shop_id };
-        let (turn, orders, state) = match self.think(ctx, customer, at, text.as_str()).await {
+        let thought = match self.think(ctx, customer, at, text.as_str()).await {
             Ok(thought) => thought,
             Err(e) => {
                 // The message matters more than the answer: stored the usual way, answered after.
@@ -189,12 +189,34 @@ impl Bot {
         };
         let message =
             desk::new_message(ctx, conversation, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
-        let write = self.to_write(ctx, at, &orders, &state, &turn);
+        self.write_with_answer(ctx, customer, at, message, thought).await
+    }
+
+    /// The second half of [`Bot::customer_send`]: the message and the turn
+    /// decided for it, in one commit.
+    async fn write_with_answer(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        at: Target,
+        message: NewMessage,
+        thought: Thought,
+    ) -> DeskResult<Said> {
+        let conversation = at.conversation;
+        let write = self.to_write(ctx, at, &thought, &thought.turn);
         match ctx.store.append_with_bot_turn(message.clone(), write).await {
             Ok(SaidAndAnswered { said, turn: written }) => {
                 desk::publish_appended(ctx, &said);
                 let mut status = said.conversation.status;
-                match self.settle(ctx, at, &orders, &state, &turn, written).await {
+                let settled = match written {
+                    // Another node answered this conversation since we read
+                    // it: the message is stored; decide again on what it left.
+                    Err(StoreError::Conflict("stale_turn")) => {
+                        self.turn_on_fresh_memory(ctx, customer, at, &said.message.text).await
+                    }
+                    written => self.settle(ctx, at, &thought, written).await,
+                };
+                match settled {
                     Ok(Some(w)) => {
                         status = w.conversation.status;
                         publish_turn(ctx, w).await
@@ -238,16 +260,10 @@ impl Bot {
 
     /// Reads what the turn needs and decides it: the turn, the orders it
     /// read and the bot's memory after it.
-    async fn think(
-        &self,
-        ctx: &Ctx,
-        customer: &Customer,
-        at: Target,
-        text: &str,
-    ) -> Result<(Turn, Vec<OrderFacts>, BotState), StoreError> {
+    async fn think(&self, ctx: &Ctx, customer: &Customer, at: Target, text: &str) -> Result<Thought, StoreError> {
         let brain = self.brain(ctx, at.shop).await?;
-        let (state, orders) = ctx.store.bot_context(at.conversation, customer.id, ORDERS).await?;
-        let mut state: BotState = match state {
+        let (memory, orders) = ctx.store.bot_context(at.conversation, customer.id, ORDERS).await?;
+        let mut state: BotState = match memory.state {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => BotState::default(),
         };
@@ -265,7 +281,7 @@ impl Bot {
         if let Some(llm) = &self.llm {
             self.with_llm(llm, ctx, &brain, at.conversation, text, &mut turn).await;
         }
-        Ok((turn, orders, state))
+        Ok(Thought { turn, orders, state, base_version: memory.version })
     }
 
     async fn try_answer(
@@ -276,12 +292,32 @@ impl Bot {
         text: &str,
     ) -> Result<(), StoreError> {
         let at = Target { conversation: conversation.id, shop: conversation.shop_id };
-        let (turn, orders, state) = self.think(ctx, customer, at, text).await?;
-        let written = ctx.store.apply_bot_turn(self.to_write(ctx, at, &orders, &state, &turn)).await;
-        if let Some(w) = self.settle(ctx, at, &orders, &state, &turn, written).await? {
+        if let Some(w) = self.turn_on_fresh_memory(ctx, customer, at, text).await? {
             publish_turn(ctx, w).await;
         }
         Ok(())
+    }
+
+    /// Reads, decides and writes a turn for a message already stored. When
+    /// another node's turn for the same conversation writes first (the
+    /// store's `stale_turn`), it decides again on what that turn left, a
+    /// few times at most.
+    async fn turn_on_fresh_memory(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        at: Target,
+        text: &str,
+    ) -> Result<Option<BotTurnWritten>, StoreError> {
+        let mut tries = 0;
+        loop {
+            let thought = self.think(ctx, customer, at, text).await?;
+            let written = ctx.store.apply_bot_turn(self.to_write(ctx, at, &thought, &thought.turn)).await;
+            match written {
+                Err(StoreError::Conflict("stale_turn")) if tries < STALE_RETRIES => tries += 1,
+                written => return self.settle(ctx, at, &thought, written).await,
+            }
+        }
     }
 
     /// What became of a turn the store was asked to write: written; or, when
@@ -292,13 +328,11 @@ impl Bot {
         &self,
         ctx: &Ctx,
         at: Target,
-        orders: &[OrderFacts],
-        state: &BotState,
-        turn: &Turn,
+        thought: &Thought,
         written: Result<BotTurnWritten, StoreError>,
     ) -> Result<Option<BotTurnWritten>, StoreError> {
         let written = match written {
-            Err(StoreError::Conflict("order_state")) => self.write_order_changed(ctx, at, orders, state, turn).await,
+            Err(StoreError::Conflict("order_state")) => self.write_order_changed(ctx, at, thought).await,
             other => other,
         };
         match written {
@@ -314,10 +348,9 @@ impl Bot {
         &self,
         ctx: &Ctx,
         at: Target,
-        orders: &[OrderFacts],
-        state: &BotState,
-        turn: &Turn,
+        thought: &Thought,
     ) -> Result<BotTurnWritten, StoreError> {
+        let turn = &thought.turn;
         let mut fallback = turn.clone();
         fallback.actions.clear();
         fallback.replies = vec!["抱歉，订单状态刚刚发生了变化，正在为您转接人工客服核实。".into()];
@@ -327,7 +360,8 @@ impl Bot {
             summary: format!("机器人操作时订单状态已变化，请人工核实；{}", turn.audit.outcome),
         });
         fallback.audit.outcome = "handoff:order_changed".into();
-        ctx.store.apply_bot_turn(self.to_write(ctx, at, orders, state, &fallback)).await
+        // Nothing was written, so the memory's version is still the one read.
+        ctx.store.apply_bot_turn(self.to_write(ctx, at, thought, &fallback)).await
     }
 
     /// The model's rephrasing of a knowledge-base answer and its hand-off
@@ -364,7 +398,8 @@ impl Bot {
         }
     }
 
-    fn to_write(&self, ctx: &Ctx, at: Target, orders: &[OrderFacts], state: &BotState, turn: &Turn) -> BotTurnWrite {
+    fn to_write(&self, ctx: &Ctx, at: Target, thought: &Thought, turn: &Turn) -> BotTurnWrite {
+        let Thought { orders, state, base_version, .. } = thought;
         let now = ctx.clock.now();
         let message = |sender: Sender, kind: MessageKind, text: &str| {
             MessageText::parse(text).ok().map(|text| NewMessage {
@@ -439,6 +474,7 @@ impl Bot {
             conversation: at.conversation,
             shop: at.shop,
             state: serde_json::to_string(state).unwrap_or_default(),
+            base_version: *base_version,
             messages,
             audit: BotAudit {
                 intent: turn.audit.intent.clone(),
@@ -454,6 +490,19 @@ impl Bot {
         }
     }
 }
+
+/// A turn decided and not yet written: the turn, the orders and bot memory
+/// it was decided on (memory as it will be after it), and the memory's
+/// version when read.
+struct Thought {
+    turn: Turn,
+    orders: Vec<OrderFacts>,
+    state: BotState,
+    base_version: i64,
+}
+
+/// How often a turn is decided again after other nodes' turns wrote first.
+const STALE_RETRIES: usize = 3;
 
 /// A shopper's message as stored, and whether the bot has answered it.
 pub struct Said {
@@ -552,15 +601,15 @@ mod tests {
     use kefu_core::id::UuidV7;
     use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_stale_brain_is_rebuilt_by_one_turn_while_the_others_use_it() {
-        let dir = std::env::temp_dir().join(format!("kefu-brain-{}", uuid::Uuid::now_v7().simple()));
+    /// A desk on a fresh SQLite store in its own directory, with one shop.
+    async fn desk_with_shop(name: &str) -> (Ctx, Shop, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("kefu-{name}-{}", uuid::Uuid::now_v7().simple()));
         let backend =
             kefu_store::Backend::Sqlite { path: dir.join("kefu.db"), durability: kefu_store::Durability::Normal };
         let store = kefu_store::open(&backend).await.expect("store");
         let shop = Shop {
             id: ShopId::from_uuid(uuid::Uuid::now_v7()),
-            slug: ShopSlug::parse("brain-shop").expect("slug"),
+            slug: ShopSlug::parse(name).expect("slug"),
             name: "店".into(),
             secret: ShopSecret::new("s".into()),
             created_at: SystemClock.now(),
@@ -574,6 +623,66 @@ mod tests {
             auto_assign: false,
             bot: true,
         };
+        (ctx, shop, dir)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_turn_another_node_wrote_first_is_decided_again_on_what_it_left() {
+        let (ctx, shop, dir) = desk_with_shop("two-nodes").await;
+        let customer = Customer {
+            id: kefu_core::id::CustomerId::from_uuid(uuid::Uuid::now_v7()),
+            shop_id: shop.id,
+            external_id: Some("c1".into()),
+            nickname: "小王".into(),
+            tier: kefu_core::customer::Tier::Normal,
+            tags: vec![],
+            phone: None,
+            lifetime_spend: kefu_core::money::Fen(0),
+            complaint_count: 0,
+            created_at: SystemClock.now(),
+        };
+        ctx.store.upsert_customers(std::slice::from_ref(&customer)).await.expect("customer");
+        let text = |t: &str| MessageText::parse(t).expect("text");
+        let opened = desk::customer_send(&ctx, &customer, None, text("你好"), None).await.expect("opened");
+        assert_eq!(opened.conversation.status, ConversationStatus::Bot);
+        let at = Target { conversation: opened.conversation.id, shop: shop.id };
+        // Two nodes: each its own bot, with its own per-conversation turn locks.
+        let (node_a, node_b) =
+            (Bot::new(HashMap::new(), HashMap::new(), None), Bot::new(HashMap::new(), HashMap::new(), None));
+
+        // Node B reads and decides; meanwhile node A answers another message of the same conversation.
+        let thought = node_b.think(&ctx, &customer, at, "谢谢").await.expect("thought");
+        assert_eq!(thought.base_version, 0);
+        let first = node_a.customer_send(&ctx, &customer, at.conversation, text("在吗"), None).await.expect("a");
+        assert!(first.answered);
+        let message = desk::new_message(
+            &ctx,
+            at.conversation,
+            Sender::Customer(customer.id),
+            MessageKind::Text,
+            text("谢谢"),
+            None,
+        );
+        let second = node_b.write_with_answer(&ctx, &customer, at, message, thought).await.expect("b");
+        assert!(second.answered);
+
+        // Both turns are written, one after the other: B's was decided again on A's memory.
+        let (memory, _) = ctx.store.bot_context(at.conversation, customer.id, 0).await.expect("memory");
+        assert_eq!(memory.version, 2);
+        let audit = ctx.store.bot_audit(shop.id, kefu_core::clock::Timestamp(0), 10).await.expect("audit");
+        assert_eq!(audit.len(), 2, "{audit:?}");
+        let messages = ctx.store.messages_after(at.conversation, 0, 100).await.expect("messages");
+        let senders: Vec<bool> = messages.iter().map(|m| matches!(m.sender, Sender::Customer(_))).collect();
+        let said: Vec<&str> =
+            messages.iter().filter(|m| matches!(m.sender, Sender::Customer(_))).map(|m| m.text.as_str()).collect();
+        assert_eq!(said, ["你好", "在吗", "谢谢"]);
+        assert!(!senders.last().expect("last"), "the last message is B's answer, written after B's message");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_brain_is_rebuilt_by_one_turn_while_the_others_use_it() {
+        let (ctx, shop, dir) = desk_with_shop("brain-shop").await;
         let mut bot = Bot::new(HashMap::new(), HashMap::new(), None);
         // Every brain is stale at once.
         bot.brain_ttl = Duration::ZERO;

@@ -53,6 +53,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (4, "0004_list_indexes", include_str!("../migrations/sqlite/0004_list_indexes.sql")),
     (5, "0005_shop_rules", include_str!("../migrations/sqlite/0005_shop_rules.sql")),
     (6, "0006_rules_history", include_str!("../migrations/sqlite/0006_rules_history.sql")),
+    (7, "0007_bot_state_version", include_str!("../migrations/sqlite/0007_bot_state_version.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -62,6 +63,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (4, "0004_list_indexes", include_str!("../migrations/postgres/0004_list_indexes.sql")),
     (5, "0005_shop_rules", include_str!("../migrations/postgres/0005_shop_rules.sql")),
     (6, "0006_rules_history", include_str!("../migrations/postgres/0006_rules_history.sql")),
+    (7, "0007_bot_state_version", include_str!("../migrations/postgres/0007_bot_state_version.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

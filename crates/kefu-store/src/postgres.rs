@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
-use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered};
+use kefu_core::botturn::{
+    BotAudit, BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered,
+};
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
@@ -667,24 +669,26 @@ impl Store for PostgresStore {
         conversation: ConversationId,
         customer: CustomerId,
         orders: u32,
-    ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)> {
+    ) -> StoreResult<(BotMemory, Vec<OrderWithShipments>)> {
         let c = self.client().await?;
         // One statement, so one snapshot for both, as on SQLite; the base
         // row keeps the memory when the shopper has no orders.
         let sql = format!(
-            "SELECT w.*, (SELECT state FROM bot_states WHERE conversation_id = $3) \
-             FROM (SELECT 1) AS one LEFT JOIN LATERAL ({}) AS w ON true ORDER BY w.created_at DESC",
+            "SELECT w.*, b.state, COALESCE(b.version, 0) \
+             FROM (SELECT 1) AS one LEFT JOIN bot_states b ON b.conversation_id = $3 \
+             LEFT JOIN LATERAL ({}) AS w ON true ORDER BY w.created_at DESC",
             commerce::orders_with_shipments_sql()
         );
         let rows =
             query_prepared(&c, &sql, &[&customer.as_uuid(), &i64::from(orders), &conversation.as_uuid()]).await?;
-        let state = rows.first().and_then(|r| r.get(commerce::ORDER_WITH_SHIPMENTS_COUNT));
+        let n = commerce::ORDER_WITH_SHIPMENTS_COUNT;
+        let memory = rows.first().map(|r| BotMemory { state: r.get(n), version: r.get(n + 1) }).unwrap_or_default();
         let orders = rows
             .iter()
             .filter(|r| r.get::<_, Option<Uuid>>(0).is_some())
             .map(commerce::order_with_shipments_from)
             .collect::<StoreResult<_>>()?;
-        Ok((state, orders))
+        Ok((memory, orders))
     }
 
     async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
@@ -698,7 +702,8 @@ impl Store for PostgresStore {
     async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
-        let (conv, existing) = lock_for_append(&tx, message.conversation_id, message.client_msg_id.as_ref()).await?;
+        let Locked { conversation: conv, existing, bot_version } =
+            lock_for_append(&tx, message.conversation_id, message.client_msg_id.as_ref()).await?;
         if let Some(message) = existing {
             let said = Appended { message, conversation: conv, duplicate: true };
             return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
@@ -709,7 +714,7 @@ impl Store for PostgresStore {
         let said = next_message(conv, message);
         // A refused turn leaves the message written. The checks only read,
         // so the transaction is still good for the message alone.
-        let answered = match bot::check_turn(&tx, &said.conversation, &turn).await {
+        let answered = match bot::check_turn(&tx, &said.conversation, bot_version, &turn).await {
             Ok(()) => {
                 let written = bot::write_turn(&tx, said.conversation.clone(), Some(&said.message), turn).await?;
                 (said, Ok(written))

@@ -12,7 +12,9 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
-use kefu_core::botturn::{BotAudit, BotAuditRow, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered};
+use kefu_core::botturn::{
+    BotAudit, BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered,
+};
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
@@ -683,10 +685,10 @@ impl Store for SqliteStore {
         conversation: ConversationId,
         customer: CustomerId,
         orders: u32,
-    ) -> StoreResult<(Option<String>, Vec<OrderWithShipments>)> {
+    ) -> StoreResult<(BotMemory, Vec<OrderWithShipments>)> {
         // One reader hop and one snapshot for both.
         self.pool
-            .read(move |c| Ok((bot::state(c, conversation)?, commerce::orders_with_shipments(c, customer, orders)?)))
+            .read(move |c| Ok((bot::memory(c, conversation)?, commerce::orders_with_shipments(c, customer, orders)?)))
             .await
     }
 

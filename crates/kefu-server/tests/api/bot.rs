@@ -151,6 +151,13 @@ async fn a_message_and_its_answer_are_written_together_and_a_retry_is_answered_o
         conversation,
         shop: app.shop_a.id,
         state: "{}".into(),
+        base_version: app
+            .store
+            .bot_context(conversation, kefu_core::id::CustomerId::from_uuid(Default::default()), 0)
+            .await
+            .expect("memory")
+            .0
+            .version,
         messages: vec![],
         audit: kefu_core::botturn::BotAudit {
             intent: "transfer".into(),

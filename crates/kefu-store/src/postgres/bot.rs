@@ -9,17 +9,27 @@
 use super::*;
 
 pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
-    let conv = load_conversation(tx, turn.conversation, true).await?;
-    check_turn(tx, &conv, &turn).await?;
-    write_turn(tx, conv, None, turn).await
+    let locked = lock_for_append(tx, turn.conversation, None).await?;
+    check_turn(tx, &locked.conversation, locked.bot_version, &turn).await?;
+    write_turn(tx, locked.conversation, None, turn).await
 }
 
 /// The turn's refusals: `not_bot` when people hold the conversation,
-/// `order_state` when an order moved on, `NotFound("order")`. Reads only
-/// (the orders are locked), so the caller can still commit what it wrote before.
-pub(super) async fn check_turn(tx: &impl GenericClient, conv: &Conversation, turn: &BotTurnWrite) -> StoreResult<()> {
+/// `stale_turn` when another turn wrote the bot's memory since this one read
+/// it (`bot_version`, read under the conversation's lock), `order_state` when
+/// an order moved on, `NotFound("order")`. Reads only (the orders are
+/// locked), so the caller can still commit what it wrote before.
+pub(super) async fn check_turn(
+    tx: &impl GenericClient,
+    conv: &Conversation,
+    bot_version: i64,
+    turn: &BotTurnWrite,
+) -> StoreResult<()> {
     if conv.status != ConversationStatus::Bot {
         return Err(StoreError::Conflict("not_bot"));
+    }
+    if bot_version != turn.base_version {
+        return Err(StoreError::Conflict("stale_turn"));
     }
     // An order changed twice in one turn is judged the second time as the first left it.
     let mut after: HashMap<OrderId, OrderStatus> = HashMap::new();
@@ -126,8 +136,9 @@ pub(super) async fn write_turn(
                SELECT id, $2, $3, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at \
                FROM unnest($4::uuid[], $5::bigint[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::bigint[]) \
                AS t (id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at)), \
-             s AS (INSERT INTO bot_states (conversation_id, state, updated_at) VALUES ($2, $12, $1) \
-               ON CONFLICT (conversation_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at), \
+             s AS (INSERT INTO bot_states (conversation_id, state, updated_at, version) VALUES ($2, $12, $1, $23) \
+               ON CONFLICT (conversation_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at, \
+               version = EXCLUDED.version), \
              a AS (INSERT INTO bot_audit (shop_id, conversation_id, at, intent, confidence, emotion, order_no, outcome) \
                VALUES ($3, $2, $1, $13, $14, $15, $16, $17)) \
              UPDATE conversations SET last_seq = $18, waiting_since = $19, updated_at = $20, \
@@ -157,6 +168,7 @@ pub(super) async fn write_turn(
             &updated_at,
             &status,
             &raise,
+            &(turn.base_version + 1),
         ],
     )
     .await?

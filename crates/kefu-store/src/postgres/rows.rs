@@ -157,7 +157,8 @@ pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
 
 /// Appends inside the caller's transaction (which must commit it).
 pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreResult<Appended> {
-    let (conv, existing) = lock_for_append(tx, m.conversation_id, m.client_msg_id.as_ref()).await?;
+    let Locked { conversation: conv, existing, .. } =
+        lock_for_append(tx, m.conversation_id, m.client_msg_id.as_ref()).await?;
     if let Some(message) = existing {
         return Ok(Appended { message, conversation: conv, duplicate: true });
     }
@@ -169,17 +170,28 @@ pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreRe
     Ok(appended)
 }
 
-/// Locks the conversation (the lock serialises seq assignment and the
-/// duplicate check) and finds the message already stored under this client
-/// id, if any: one statement, one round trip.
+/// A conversation locked for writing, with what the writers check.
+pub(super) struct Locked {
+    pub conversation: Conversation,
+    /// The message already stored under the client id asked about.
+    pub existing: Option<Message>,
+    /// The bot memory's version (`BotMemory::version`).
+    pub bot_version: i64,
+}
+
+/// Locks the conversation (the lock serialises seq assignment, the
+/// duplicate check and bot turns) and finds the message already stored
+/// under this client id, if any, and the bot memory's version: one
+/// statement, one round trip.
 pub(super) async fn lock_for_append(
     tx: &impl GenericClient,
     conversation: ConversationId,
     client_msg_id: Option<&ClientMsgId>,
-) -> StoreResult<(Conversation, Option<Message>)> {
+) -> StoreResult<Locked> {
     let sql = format!(
-        "SELECT {}, {} FROM conversations c \
+        "SELECT {}, {}, COALESCE(b.version, 0) FROM conversations c \
          LEFT JOIN messages m ON m.conversation_id = c.id AND m.client_msg_id = $2 \
+         LEFT JOIN bot_states b ON b.conversation_id = c.id \
          WHERE c.id = $1 FOR UPDATE OF c",
         prefixed("c", CONVERSATION_COLS),
         prefixed("m", MESSAGE_COLS)
@@ -191,7 +203,7 @@ pub(super) async fn lock_for_append(
         Some(_) => Some(message_from(&row, CONVERSATION_COUNT)?),
         None => None,
     };
-    Ok((conversation_from(&row, 0)?, existing))
+    Ok(Locked { conversation: conversation_from(&row, 0)?, existing, bot_version: row.get(CONVERSATION_COUNT + 10) })
 }
 
 /// The message as it will be stored after `conv`'s last one, and the

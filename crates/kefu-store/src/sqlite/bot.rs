@@ -5,19 +5,28 @@
 use super::*;
 
 pub(super) fn state(c: &Connection, conversation: ConversationId) -> StoreResult<Option<String>> {
-    one(
+    Ok(memory(c, conversation)?.state)
+}
+
+pub(super) fn memory(c: &Connection, conversation: ConversationId) -> StoreResult<BotMemory> {
+    Ok(one(
         c,
-        "SELECT state FROM bot_states WHERE conversation_id = ?1",
+        "SELECT state, version FROM bot_states WHERE conversation_id = ?1",
         [conversation.as_uuid()],
-        |r| r.get::<_, String>(0),
+        |r| Ok(BotMemory { state: Some(r.get(0)?), version: r.get(1)? }),
         Ok,
-    )
+    )?
+    .unwrap_or_default())
 }
 
 pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
     let conv = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
     if conv.status != ConversationStatus::Bot {
         return Err(StoreError::Conflict("not_bot"));
+    }
+    // The writer thread is the only writer: nothing moves between this check and the write.
+    if memory(c, turn.conversation)?.version != turn.base_version {
+        return Err(StoreError::Conflict("stale_turn"));
     }
     let at = turn.at.millis();
     for change in &turn.order_changes {
@@ -74,10 +83,11 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
         appended.push(append_in(c, m)?);
     }
     c.prepare_cached(
-        "INSERT INTO bot_states (conversation_id, state, updated_at) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        "INSERT INTO bot_states (conversation_id, state, updated_at, version) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, \
+         version = excluded.version",
     )
-    .and_then(|mut s| s.execute(params![turn.conversation.as_uuid(), turn.state, at]))
+    .and_then(|mut s| s.execute(params![turn.conversation.as_uuid(), turn.state, at, turn.base_version + 1]))
     .map_err(be)?;
     let a = &turn.audit;
     c.prepare_cached(

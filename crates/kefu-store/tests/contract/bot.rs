@@ -13,6 +13,7 @@ pub(super) fn bot_turn(
         conversation: conv.id,
         shop: conv.shop_id,
         state: format!("state@{at}"),
+        base_version: 0,
         messages: replies.iter().map(|r| text(conv.id, Sender::Bot, r, None, at)).collect(),
         audit: BotAudit {
             intent: "cancel_order".into(),
@@ -26,6 +27,27 @@ pub(super) fn bot_turn(
         handoff_priority: handoff,
         at: T0.plus_millis(at),
     }
+}
+
+/// The bot memory's version now, as a turn would have read it.
+pub(super) async fn memory_version(store: &dyn Store, conversation: ConversationId) -> i64 {
+    store.bot_context(conversation, CustomerId::from_uuid(new_id()), 0).await.expect("memory").0.version
+}
+
+/// `Store::apply_bot_turn` of a turn decided on the memory as it is now.
+pub(super) async fn apply(store: &dyn Store, mut turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
+    turn.base_version = memory_version(store, turn.conversation).await;
+    store.apply_bot_turn(turn).await
+}
+
+/// `Store::append_with_bot_turn` of a turn decided on the memory as it is now.
+pub(super) async fn append_with(
+    store: &dyn Store,
+    message: NewMessage,
+    mut turn: BotTurnWrite,
+) -> StoreResult<SaidAndAnswered> {
+    turn.base_version = memory_version(store, turn.conversation).await;
+    store.append_with_bot_turn(message, turn).await
 }
 
 /// Closes `queued` and opens the shopper's next conversation with the bot.
@@ -52,13 +74,13 @@ pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(stor
     let shopper = Sender::Customer(c.id);
 
     // The message, then the turn's replies after it, all in one go.
-    let both = store
-        .append_with_bot_turn(
-            text(conv.id, shopper, "在吗", Some("c-1"), 10),
-            bot_turn(&conv, &["在的", "请说"], vec![], None, 10),
-        )
-        .await
-        .expect("both");
+    let both = append_with(
+        store,
+        text(conv.id, shopper, "在吗", Some("c-1"), 10),
+        bot_turn(&conv, &["在的", "请说"], vec![], None, 10),
+    )
+    .await
+    .expect("both");
     assert!(!both.said.duplicate);
     assert_eq!(both.said.message.seq, 1);
     let turn = both.turn.expect("turn written");
@@ -66,16 +88,16 @@ pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(stor
     assert_eq!(turn.conversation.last_seq, 3);
     assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
     let (state, orders) = store.bot_context(conv.id, c.id, 5).await.expect("context");
-    assert_eq!((state.as_deref(), orders.len()), (Some("state@10"), 1));
+    assert_eq!((state.state.as_deref(), state.version, orders.len()), (Some("state@10"), 1, 1));
 
     // A retry of the same message is stored once and answered once.
-    let retry = store
-        .append_with_bot_turn(
-            text(conv.id, shopper, "在吗", Some("c-1"), 11),
-            bot_turn(&conv, &["又答"], vec![], None, 11),
-        )
-        .await
-        .expect("retry");
+    let retry = append_with(
+        store,
+        text(conv.id, shopper, "在吗", Some("c-1"), 11),
+        bot_turn(&conv, &["又答"], vec![], None, 11),
+    )
+    .await
+    .expect("retry");
     assert!(retry.said.duplicate);
     assert_eq!(retry.said.message.seq, 1);
     assert!(matches!(retry.turn, Err(StoreError::Conflict("duplicate"))), "{:?}", retry.turn);
@@ -83,13 +105,13 @@ pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(stor
 
     // A refused turn is rolled back alone: the shopper's message stays.
     let cancel = vec![OrderChange::Cancel { order: shipped.id }];
-    let refused = store
-        .append_with_bot_turn(
-            text(conv.id, shopper, "取消", Some("c-2"), 20),
-            bot_turn(&conv, &["不会出现"], cancel, None, 20),
-        )
-        .await
-        .expect("message kept");
+    let refused = append_with(
+        store,
+        text(conv.id, shopper, "取消", Some("c-2"), 20),
+        bot_turn(&conv, &["不会出现"], cancel, None, 20),
+    )
+    .await
+    .expect("message kept");
     assert_eq!(refused.said.message.seq, 4);
     assert!(matches!(refused.turn, Err(StoreError::Conflict("order_state"))), "{:?}", refused.turn);
     let stored = store.messages_after(conv.id, 0, 100).await.expect("messages");
@@ -99,13 +121,13 @@ pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(stor
     assert_eq!(store.bot_audit(s.id, T0, 100).await.expect("audit").len(), 1);
 
     // A hand-off in the same commit: queued, priority raised, counters whole.
-    let handed = store
-        .append_with_bot_turn(
-            text(conv.id, shopper, "转人工", Some("c-5"), 30),
-            bot_turn(&conv, &["正在转接"], vec![], Some(1), 30),
-        )
-        .await
-        .expect("handoff");
+    let handed = append_with(
+        store,
+        text(conv.id, shopper, "转人工", Some("c-5"), 30),
+        bot_turn(&conv, &["正在转接"], vec![], Some(1), 30),
+    )
+    .await
+    .expect("handoff");
     let handed = handed.turn.expect("turn written");
     assert_eq!(
         (handed.conversation.status, handed.conversation.priority),
@@ -115,22 +137,19 @@ pub(super) async fn a_shoppers_message_and_the_bots_answer_share_one_commit(stor
     assert_eq!(store.conversation(conv.id).await.expect("conv"), Some(handed.conversation.clone()));
 
     // Handed to people: the message is written, the bot's turn is not.
-    let late = store
-        .append_with_bot_turn(
-            text(conv.id, shopper, "人呢", Some("c-3"), 40),
-            bot_turn(&conv, &["x"], vec![], None, 40),
-        )
-        .await
-        .expect("message kept");
+    let late =
+        append_with(store, text(conv.id, shopper, "人呢", Some("c-3"), 40), bot_turn(&conv, &["x"], vec![], None, 40))
+            .await
+            .expect("message kept");
     assert!(matches!(late.turn, Err(StoreError::Conflict("not_bot"))), "{:?}", late.turn);
     assert_eq!(late.said.conversation.status, ConversationStatus::Queued);
     assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(late.said.message.seq));
 
     // A closed conversation refuses both, as a plain append does.
     store.close_conversation(conv.id, T0.plus_millis(50)).await.expect("close");
-    let closed = store
-        .append_with_bot_turn(text(conv.id, shopper, "喂", Some("c-4"), 60), bot_turn(&conv, &["x"], vec![], None, 60))
-        .await;
+    let closed =
+        append_with(store, text(conv.id, shopper, "喂", Some("c-4"), 60), bot_turn(&conv, &["x"], vec![], None, 60))
+            .await;
     assert!(matches!(closed, Err(StoreError::ConversationClosed)), "{closed:?}");
 }
 
@@ -143,7 +162,7 @@ pub(super) async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store)
     store.upsert_orders(&[paid.clone(), shipped.clone()]).await.expect("orders");
     let queued = conversation_for(store, s.id, c.id).await;
     // Only a conversation the bot holds takes bot turns.
-    let refused = store.apply_bot_turn(bot_turn(&queued, &["hi"], vec![], None, 1)).await;
+    let refused = apply(store, bot_turn(&queued, &["hi"], vec![], None, 1)).await;
     assert!(matches!(refused, Err(StoreError::Conflict("not_bot"))), "{refused:?}");
     let conv = bot_conversation_after(store, &queued).await;
     assert_eq!(conv.status, ConversationStatus::Bot);
@@ -157,16 +176,15 @@ pub(super) async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store)
         detail: "客户取消".into(),
         needs_review: false,
     });
-    let written = store.apply_bot_turn(turn).await.expect("turn");
+    let written = apply(store, turn).await.expect("turn");
     assert_eq!(written.appended.iter().map(|a| a.message.seq).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(written.conversation.last_seq, 2);
     assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
     assert_eq!(store.order(paid.id).await.expect("order").map(|o| o.status), Some(OrderStatus::Cancelled));
 
     // Cancelling a shipped order fails the whole turn: no message, no memory, no audit.
-    let failed = store
-        .apply_bot_turn(bot_turn(&conv, &["不会出现"], vec![OrderChange::Cancel { order: shipped.id }], None, 20))
-        .await;
+    let failed =
+        apply(store, bot_turn(&conv, &["不会出现"], vec![OrderChange::Cancel { order: shipped.id }], None, 20)).await;
     assert!(matches!(failed, Err(StoreError::Conflict("order_state"))), "{failed:?}");
     assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(2));
     assert_eq!(store.bot_state(conv.id).await.expect("state").as_deref(), Some("state@10"));
@@ -177,13 +195,13 @@ pub(super) async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store)
         OrderChange::Address {
             order: shipped.id, province: "上海".into(), city: "上海".into(), address: "x".into()
         };
-    assert!(store.apply_bot_turn(bot_turn(&conv, &["x"], vec![moved], None, 25)).await.is_err());
+    assert!(apply(store, bot_turn(&conv, &["x"], vec![moved], None, 25)).await.is_err());
 
     // A hand-off moves it to the queue with a higher priority; the bot is then done.
-    let handed = store.apply_bot_turn(bot_turn(&conv, &["转人工"], vec![], Some(2), 30)).await.expect("handoff");
+    let handed = apply(store, bot_turn(&conv, &["转人工"], vec![], Some(2), 30)).await.expect("handoff");
     assert_eq!(handed.conversation.status, ConversationStatus::Queued);
     assert_eq!(handed.conversation.priority, conv.priority + 2);
-    let after = store.apply_bot_turn(bot_turn(&conv, &["还在吗"], vec![], None, 40)).await;
+    let after = apply(store, bot_turn(&conv, &["还在吗"], vec![], None, 40)).await;
     assert!(matches!(after, Err(StoreError::Conflict("not_bot"))), "{after:?}");
     let audit = store.bot_audit(s.id, T0, 100).await.expect("audit");
     assert_eq!(audit.iter().map(|a| a.audit.outcome.as_str()).collect::<Vec<_>>(), ["outcome@10", "outcome@30"]);
@@ -333,4 +351,45 @@ pub(super) async fn a_shops_rules_are_stored_replaced_and_removed(store: &dyn St
     assert_eq!(versions, [v3, won, v2, v1]);
     assert_eq!(store.shop_rules_history(a.id, 1).await.expect("history").len(), 1);
     assert!(store.shop_rules_history(b.id, 10).await.expect("history").is_empty(), "another shop's history is its own");
+}
+
+pub(super) async fn a_bot_turn_decided_on_older_memory_is_refused(store: &dyn Store) {
+    let s = shop(store, "stale-shop").await;
+    let c = customer(s.id, "t1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let queued = conversation_for(store, s.id, c.id).await;
+    let conv = bot_conversation_after(store, &queued).await;
+    let shopper = Sender::Customer(c.id);
+
+    // Two nodes read the memory at version 0; the first to write wins.
+    let first = bot_turn(&conv, &["第一"], vec![], None, 10);
+    let second = bot_turn(&conv, &["第二"], vec![], None, 11);
+    store.apply_bot_turn(first).await.expect("first");
+    let late = store.apply_bot_turn(second.clone()).await;
+    assert!(matches!(late, Err(StoreError::Conflict("stale_turn"))), "{late:?}");
+    let (memory, _) = store.bot_context(conv.id, c.id, 0).await.expect("memory");
+    assert_eq!((memory.state.as_deref(), memory.version), (Some("state@10"), 1));
+    assert_eq!(store.conversation(conv.id).await.expect("conv").map(|c| c.last_seq), Some(1));
+
+    // With the shopper's message: the message stays, the stale turn does not.
+    let said = store
+        .append_with_bot_turn(text(conv.id, shopper, "在吗", Some("t-1"), 20), second)
+        .await
+        .expect("message kept");
+    assert!(matches!(said.turn, Err(StoreError::Conflict("stale_turn"))), "{:?}", said.turn);
+    assert_eq!(said.said.message.seq, 2);
+    let stored = store.messages_after(conv.id, 0, 10).await.expect("messages");
+    assert_eq!(stored.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["第一", "在吗"]);
+    assert_eq!(store.bot_audit(s.id, T0, 10).await.expect("audit").len(), 1);
+
+    // Decided again on version 1, it is written and the version moves on.
+    let again = append_with(
+        store,
+        text(conv.id, shopper, "在吗", Some("t-2"), 30),
+        bot_turn(&conv, &["在的"], vec![], None, 30),
+    )
+    .await
+    .expect("again");
+    assert_eq!(again.turn.expect("written").appended[0].message.seq, 4);
+    assert_eq!(memory_version(store, conv.id).await, 2);
 }

@@ -86,6 +86,7 @@ contract!(
     server_key_is_created_once,
     a_bot_turn_is_written_whole_or_not_at_all,
     a_shoppers_message_and_the_bots_answer_share_one_commit,
+    a_bot_turn_decided_on_older_memory_is_refused,
     knowledge_entries_belong_to_one_shop,
     a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,

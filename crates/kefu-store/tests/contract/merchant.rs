@@ -190,6 +190,6 @@ pub(super) async fn orders_come_with_their_shipments(store: &dyn Store) {
 
     // What a bot turn reads in one go is what the two reads give.
     let conv = ConversationId::from_uuid(new_id());
-    assert_eq!(store.bot_context(conv, c.id, 10).await.expect("context"), (None, got.clone()));
+    assert_eq!(store.bot_context(conv, c.id, 10).await.expect("context"), (BotMemory::default(), got.clone()));
     assert_eq!(store.bot_context(conv, c.id, 2).await.expect("limited").1, got[..2]);
 }
