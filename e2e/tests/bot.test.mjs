@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { startKefu, launchBrowser, login, shotsDir } from './harness.mjs';
+import { startKefu, launchBrowser, login, shotsDir, zhDesk } from './harness.mjs';
 
 let kefu, browser;
 
@@ -23,7 +23,7 @@ after(async () => {
 
 /** A signed-in /admin page at 1366×900. */
 async function adminPage(username) {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, ...zhDesk });
   const page = await ctx.newPage();
   await login(page, kefu.base, username);
   await page.goto(kefu.base + '/admin');
@@ -32,7 +32,7 @@ async function adminPage(username) {
 
 /** A new visitor's chat page on a demo shop, at phone width. */
 async function chatAt(slug, title) {
-  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
   const page = await ctx.newPage();
   await page.goto(kefu.base + '/chat/' + slug);
   await page.waitForSelector(`#chat-title:has-text("${title}")`);
@@ -53,7 +53,7 @@ async function ask(page, text, expect) {
 test('timeline, refused cancellation with the alternative, hand-off with a summary', async () => {
   const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
   assert.ok(link, 'kefu demo prints a signed link for the known shopper:\n' + kefu.output());
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
   const shopper = await shopperCtx.newPage();
   await shopper.goto(link);
   await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
@@ -70,7 +70,7 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   await shopper.screenshot({ path: join(shotsDir, 'bot-shopper-420.png') });
   assert.equal(await shopper.locator('text=转人工原因').count(), 0, 'the hand-off note stays internal');
 
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
   const agent = await agentCtx.newPage();
   await login(agent, kefu.base, 'zhangsan');
   await agent.click('[data-tab=queue]');
@@ -86,7 +86,7 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   await agent.screenshot({ path: join(shotsDir, 'bot-handoff-agent-1366.png') });
 
   // The supervisor sees the bot's figures, with this hand-off among them.
-  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, ...zhDesk });
   const boss = await bossCtx.newPage();
   await login(boss, kefu.base, 'supervisor');
   await boss.goto(kefu.base + '/admin');
@@ -107,7 +107,7 @@ test('an anonymous visitor is greeted by the bot', async () => {
 });
 
 test('a supervisor adds knowledge on /admin and the bot answers with it', async () => {
-  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, ...zhDesk });
   const boss = await bossCtx.newPage();
   await login(boss, kefu.base, 'supervisor');
   await boss.goto(kefu.base + '/admin');
@@ -127,7 +127,7 @@ test('a supervisor adds knowledge on /admin and the bot answers with it', async 
   await boss.waitForSelector('#kb td:has-text("以旧换新怎么参加")');
   await boss.screenshot({ path: join(shotsDir, 'knowledge-admin-1366.png') });
 
-  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
   const page = await ctx.newPage();
   await page.goto(kefu.base + '/chat/youpin-home');
   await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startKefu, launchBrowser, login, recordRequests, shotsDir } from './harness.mjs';
+import { startKefu, launchBrowser, login, recordRequests, shotsDir, zhDesk } from './harness.mjs';
 
 let kefu, browser;
 const urls = [];
@@ -22,8 +22,8 @@ after(async () => {
 });
 
 test('shopper and agent talk; hostile text stays text; notes stay internal', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
   const agent = await agentCtx.newPage();
   const shopper = await shopperCtx.newPage();
   const dialogs = [];
@@ -94,8 +94,8 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
 });
 
 test('sound alerts: only after the click, not for the conversation on screen, with the page hidden', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, locale: 'zh-CN' });
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
   const agent = await agentCtx.newPage();
   const shopper = await shopperCtx.newPage();
   await login(agent, kefu.base, 'zhangsan');

@@ -9,6 +9,10 @@ import { chromium } from 'playwright-core';
 
 const root = resolve(import.meta.dirname, '..', '..');
 export const shotsDir = join(root, 'target', 'e2e');
+
+/// A desk in China: the pages show times in the browser's zone, the bot's
+/// replies in China time, so a UTC browser (CI's) would show both 8 hours apart.
+export const zhDesk = { locale: 'zh-CN', timezoneId: 'Asia/Shanghai' };
 mkdirSync(shotsDir, { recursive: true });
 
 async function freePort() {
