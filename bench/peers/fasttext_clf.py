@@ -18,15 +18,7 @@ import time
 import fasttext
 import jieba
 
-
-def rows(path, field, split):
-    out = []
-    for line in open(path, encoding="utf-8"):
-        r = json.loads(line)
-        if split and r.get("split") != split:
-            continue
-        out.append((r["text"], str(r[field])))
-    return out
+from labelled import rows
 
 
 def words(text, lang):

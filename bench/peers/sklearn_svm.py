@@ -14,16 +14,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-
-def rows(paths, field, split):
-    out = []
-    for path in paths.split(","):
-        for line in open(path, encoding="utf-8"):
-            r = json.loads(line)
-            if split and r.get("split") != split:
-                continue
-            out.append((r["text"], str(r[field])))
-    return out
+from labelled import rows
 
 
 def main():
