@@ -702,16 +702,12 @@ impl Store for PostgresStore {
     async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
-        let Locked { conversation: conv, existing, bot_version } =
-            lock_for_append(&tx, message.conversation_id, message.client_msg_id.as_ref()).await?;
-        if let Some(message) = existing {
-            let said = Appended { message, conversation: conv, duplicate: true };
-            return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
-        }
-        if conv.status == ConversationStatus::Closed {
-            return Err(StoreError::ConversationClosed);
-        }
-        let said = next_message(conv, message);
+        let (said, bot_version) = match begin_append(&tx, message, true).await? {
+            Begun::Duplicate(said) => {
+                return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
+            }
+            Begun::New { said, bot_version } => (said, bot_version.unwrap_or_default()),
+        };
         // A refused turn leaves the message written. The checks only read,
         // so the transaction is still good for the message alone.
         let answered = match bot::check_turn(&tx, &said.conversation, bot_version, &turn).await {

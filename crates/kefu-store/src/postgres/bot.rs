@@ -9,8 +9,8 @@
 use super::*;
 
 pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
-    let locked = lock_for_append(tx, turn.conversation, None).await?;
-    check_turn(tx, &locked.conversation, locked.bot_version, &turn).await?;
+    let locked = lock_for_append(tx, turn.conversation, None, true).await?;
+    check_turn(tx, &locked.conversation, locked.bot_version.unwrap_or_default(), &turn).await?;
     write_turn(tx, locked.conversation, None, turn).await
 }
 

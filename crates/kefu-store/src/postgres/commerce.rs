@@ -272,8 +272,8 @@ pub(super) fn orders_with_shipments_sql() -> String {
     )
 }
 
-/// Columns of [`orders_with_shipments_sql`]'s rows.
-pub(super) const ORDER_WITH_SHIPMENTS_COUNT: usize = 18;
+/// Columns of [`orders_with_shipments_sql`]'s rows: the order's, its items, its shipments.
+pub(super) const ORDER_WITH_SHIPMENTS_COUNT: usize = ORDER_COUNT + 2;
 
 pub(super) async fn orders_with_shipments(
     c: &impl GenericClient,
@@ -293,7 +293,7 @@ type ShipmentJson = (String, String, String, String, i64, Option<Vec<EventJson>>
 
 /// A row of [`orders_with_shipments_sql`].
 pub(super) fn order_with_shipments_from(r: &tokio_postgres::Row) -> StoreResult<OrderWithShipments> {
-    let items: Vec<ItemJson> = json_column(r, 16, "order_items")?;
+    let items: Vec<ItemJson> = json_column(r, ORDER_COUNT, "order_items")?;
     let items = items
         .into_iter()
         .map(|(sku, name, quantity, unit_price)| OrderItem {
@@ -304,7 +304,7 @@ pub(super) fn order_with_shipments_from(r: &tokio_postgres::Row) -> StoreResult<
         })
         .collect();
     let order = order_with_items(r, items)?;
-    let shipments: Vec<ShipmentJson> = json_column(r, 17, "shipments")?;
+    let shipments: Vec<ShipmentJson> = json_column(r, ORDER_COUNT + 1, "shipments")?;
     let uuid = |text: String| Uuid::parse_str(&text).map_err(|_| corrupt("shipments", text));
     let shipments = shipments
         .into_iter()

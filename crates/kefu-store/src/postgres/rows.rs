@@ -66,6 +66,7 @@ pub(super) fn customer_from(r: &Row, o: usize) -> StoreResult<Customer> {
 }
 
 pub(super) const ORDER_COLS: &str = "id, shop_id, order_no, customer_id, status, total, province, city, address, created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at";
+pub(super) const ORDER_COUNT: usize = 16;
 pub(super) async fn order_from(c: &impl GenericClient, r: &Row) -> StoreResult<Order> {
     let id: Uuid = r.get(0);
     let items = c
@@ -140,6 +141,7 @@ pub(super) fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> 
 
 pub(super) const MESSAGE_COLS: &str =
     "id, conversation_id, shop_id, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at";
+pub(super) const MESSAGE_COUNT: usize = 10;
 pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
     let client: Option<String> = r.get(o + 8);
     Ok(Message {
@@ -157,17 +159,37 @@ pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
 
 /// Appends inside the caller's transaction (which must commit it).
 pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreResult<Appended> {
-    let Locked { conversation: conv, existing, .. } =
-        lock_for_append(tx, m.conversation_id, m.client_msg_id.as_ref()).await?;
-    if let Some(message) = existing {
-        return Ok(Appended { message, conversation: conv, duplicate: true });
+    match begin_append(tx, m, false).await? {
+        Begun::Duplicate(stored) => Ok(stored),
+        Begun::New { said, .. } => {
+            write_message(tx, &said).await?;
+            Ok(said)
+        }
     }
-    if conv.status == ConversationStatus::Closed {
+}
+
+/// An append under the conversation's lock, before anything is written.
+pub(super) enum Begun {
+    /// A retry of a message already stored under its client id: nothing to write.
+    Duplicate(Appended),
+    /// The message as it will be stored, and the bot memory's version when asked for.
+    New { said: Appended, bot_version: Option<i64> },
+}
+
+/// Locks the conversation (the lock serialises seq assignment, the
+/// duplicate check and bot turns), finds a message already stored under the
+/// client id, refuses a closed conversation, and works out the new message:
+/// one statement, one round trip. `with_bot_version` also reads the bot
+/// memory's version, which only a bot turn needs.
+pub(super) async fn begin_append(tx: &impl GenericClient, m: NewMessage, with_bot_version: bool) -> StoreResult<Begun> {
+    let locked = lock_for_append(tx, m.conversation_id, m.client_msg_id.as_ref(), with_bot_version).await?;
+    if let Some(message) = locked.existing {
+        return Ok(Begun::Duplicate(Appended { message, conversation: locked.conversation, duplicate: true }));
+    }
+    if locked.conversation.status == ConversationStatus::Closed {
         return Err(StoreError::ConversationClosed);
     }
-    let appended = next_message(conv, m);
-    write_message(tx, &appended).await?;
-    Ok(appended)
+    Ok(Begun::New { said: next_message(locked.conversation, m), bot_version: locked.bot_version })
 }
 
 /// A conversation locked for writing, with what the writers check.
@@ -175,23 +197,26 @@ pub(super) struct Locked {
     pub conversation: Conversation,
     /// The message already stored under the client id asked about.
     pub existing: Option<Message>,
-    /// The bot memory's version (`BotMemory::version`).
-    pub bot_version: i64,
+    /// The bot memory's version (`BotMemory::version`), when asked for.
+    pub bot_version: Option<i64>,
 }
 
-/// Locks the conversation (the lock serialises seq assignment, the
-/// duplicate check and bot turns) and finds the message already stored
-/// under this client id, if any, and the bot memory's version: one
-/// statement, one round trip.
+/// The conversation locked, the message stored under `client_msg_id` if
+/// any, and the bot memory's version if asked for, in one statement.
 pub(super) async fn lock_for_append(
     tx: &impl GenericClient,
     conversation: ConversationId,
     client_msg_id: Option<&ClientMsgId>,
+    with_bot_version: bool,
 ) -> StoreResult<Locked> {
+    let version = if with_bot_version {
+        ", COALESCE((SELECT version FROM bot_states b WHERE b.conversation_id = c.id), 0)"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {}, {}, COALESCE(b.version, 0) FROM conversations c \
+        "SELECT {}, {}{version} FROM conversations c \
          LEFT JOIN messages m ON m.conversation_id = c.id AND m.client_msg_id = $2 \
-         LEFT JOIN bot_states b ON b.conversation_id = c.id \
          WHERE c.id = $1 FOR UPDATE OF c",
         prefixed("c", CONVERSATION_COLS),
         prefixed("m", MESSAGE_COLS)
@@ -203,7 +228,8 @@ pub(super) async fn lock_for_append(
         Some(_) => Some(message_from(&row, CONVERSATION_COUNT)?),
         None => None,
     };
-    Ok(Locked { conversation: conversation_from(&row, 0)?, existing, bot_version: row.get(CONVERSATION_COUNT + 10) })
+    let bot_version = with_bot_version.then(|| row.get(CONVERSATION_COUNT + MESSAGE_COUNT));
+    Ok(Locked { conversation: conversation_from(&row, 0)?, existing, bot_version })
 }
 
 /// The message as it will be stored after `conv`'s last one, and the
