@@ -31,11 +31,13 @@ use uuid::Uuid;
 mod bot;
 mod commerce;
 mod knowledge;
+mod pipeline;
 mod rows;
 mod rules;
 
 use crate::POSTGRES_MIGRATIONS;
 use crate::codec::{self, corrupt};
+use pipeline::Pipelined;
 use rows::*;
 
 pub struct PostgresStore {
@@ -608,13 +610,7 @@ impl Store for PostgresStore {
     }
 
     async fn append_message(&self, m: NewMessage) -> StoreResult<Appended> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(be)?;
-        let appended = append_in(&tx, m).await?;
-        if !appended.duplicate {
-            tx.commit().await.map_err(be)?;
-        }
-        Ok(appended)
+        append_alone(self.client().await?, m).await
     }
 
     async fn messages_after(
@@ -692,16 +688,12 @@ impl Store for PostgresStore {
     }
 
     async fn apply_bot_turn(&self, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(be)?;
-        let written = bot::apply_bot_turn(&tx, turn).await?;
-        tx.commit().await.map_err(be)?;
-        Ok(written)
+        bot::apply_bot_turn(&Pipelined::on(self.client().await?), turn).await
     }
 
     async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(be)?;
+        let tx = Pipelined::on(self.client().await?);
+        let (conversation, client_id) = (message.conversation_id, message.client_msg_id.clone());
         let (said, bot_version) = match begin_append(&tx, message, true).await? {
             Begun::Duplicate(said) => {
                 return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
@@ -710,20 +702,21 @@ impl Store for PostgresStore {
         };
         // A refused turn leaves the message written. The checks only read,
         // so the transaction is still good for the message alone.
-        let answered = match bot::check_turn(&tx, &said.conversation, bot_version, &turn).await {
-            Ok(()) => {
-                let written = bot::write_turn(&tx, said.conversation.clone(), Some(&said.message), turn).await?;
-                (said, Ok(written))
-            }
+        let committed = match bot::check_turn(tx.client(), &said.conversation, bot_version, &turn).await {
+            Ok(()) => bot::commit_turn(&tx, said.conversation.clone(), Some(&said.message), turn).await.map(Ok),
             Err(refused @ (StoreError::Conflict(_) | StoreError::NotFound(_))) => {
-                write_message(&tx, &said).await?;
-                (said, Err(refused))
+                commit_message(&tx, &said).await.map(|()| Err(refused))
             }
             Err(e) => return Err(e),
         };
-        tx.commit().await.map_err(be)?;
-        let (said, turn) = answered;
-        Ok(SaidAndAnswered { said, turn })
+        match committed {
+            Ok(turn) => Ok(SaidAndAnswered { said, turn }),
+            Err(e) if lost_client_id_race(&e) => {
+                let said = stored_duplicate(&tx, conversation, client_id.as_ref()).await?;
+                Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn close_idle_bot_conversations(

@@ -8,10 +8,12 @@
 
 use super::*;
 
-pub(super) async fn apply_bot_turn(tx: &impl GenericClient, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
+/// A turn without a shopper's message: lock with BEGIN, check, then the
+/// write with COMMIT. A refusal drops `tx`, which rolls it back.
+pub(super) async fn apply_bot_turn(tx: &Pipelined, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
     let locked = lock_for_append(tx, turn.conversation, None, true).await?;
-    check_turn(tx, &locked.conversation, locked.bot_version.unwrap_or_default(), &turn).await?;
-    write_turn(tx, locked.conversation, None, turn).await
+    check_turn(tx.client(), &locked.conversation, locked.bot_version.unwrap_or_default(), &turn).await?;
+    commit_turn(tx, locked.conversation, None, turn).await
 }
 
 /// The turn's refusals: `not_bot` when people hold the conversation,
@@ -60,9 +62,9 @@ pub(super) async fn check_turn(
 /// message `said` (already counted in `conv`) when it shares the commit: the
 /// order changes and requests (rare, one statement each), then every
 /// message, the memory, the audit line and the conversation's counters and
-/// hand-off in one statement.
-pub(super) async fn write_turn(
-    tx: &impl GenericClient,
+/// hand-off in one statement, sent with the COMMIT.
+pub(super) async fn commit_turn(
+    tx: &Pipelined,
     conv: Conversation,
     said: Option<&Message>,
     turn: BotTurnWrite,
@@ -72,7 +74,7 @@ pub(super) async fn write_turn(
         match change {
             OrderChange::Cancel { order } => {
                 execute_prepared(
-                    tx,
+                    tx.client(),
                     "UPDATE orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1",
                     &[&order.as_uuid(), &at],
                 )
@@ -80,7 +82,7 @@ pub(super) async fn write_turn(
             }
             OrderChange::Address { order, province, city, address } => {
                 execute_prepared(
-                    tx,
+                    tx.client(),
                     "UPDATE orders SET province = $2, city = $3, address = $4, updated_at = $5 WHERE id = $1",
                     &[&order.as_uuid(), province, city, address, &at],
                 )
@@ -90,7 +92,7 @@ pub(super) async fn write_turn(
     }
     for r in &turn.requests {
         execute_prepared(
-            tx,
+            tx.client(),
             "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
@@ -129,8 +131,8 @@ pub(super) async fn write_turn(
         None => (None, 0, last.updated_at.millis()),
     };
     let a = &turn.audit;
-    let row = query_opt_prepared(
-        tx,
+    let row = tx
+        .commit_with(
         &format!(
             "WITH m AS (INSERT INTO messages ({MESSAGE_COLS}) \
                SELECT id, $2, $3, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at \

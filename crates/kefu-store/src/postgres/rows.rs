@@ -157,15 +157,44 @@ pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
     })
 }
 
-/// Appends inside the caller's transaction (which must commit it).
-pub(super) async fn append_in(tx: &impl GenericClient, m: NewMessage) -> StoreResult<Appended> {
-    match begin_append(tx, m, false).await? {
+/// Appends in a transaction of its own: two round trips, or one for a
+/// retry already stored.
+pub(super) async fn append_alone(conn: deadpool_postgres::Object, m: NewMessage) -> StoreResult<Appended> {
+    let tx = Pipelined::on(conn);
+    let (conversation, client_id) = (m.conversation_id, m.client_msg_id.clone());
+    match begin_append(&tx, m, false).await? {
+        // Dropping `tx` rolls back: nothing was written.
         Begun::Duplicate(stored) => Ok(stored),
-        Begun::New { said, .. } => {
-            write_message(tx, &said).await?;
-            Ok(said)
-        }
+        Begun::New { said, .. } => match commit_message(&tx, &said).await {
+            Ok(()) => Ok(said),
+            Err(e) if lost_client_id_race(&e) => stored_duplicate(&tx, conversation, client_id.as_ref()).await,
+            Err(e) => Err(e),
+        },
     }
+}
+
+/// Two sends of one client id that wait on the same conversation's lock
+/// both look for the id in the snapshot their lock statement started from,
+/// so the second finds nothing and its insert breaks the unique index: the
+/// first one's message is the answer.
+pub(super) fn lost_client_id_race(e: &StoreError) -> bool {
+    let StoreError::Backend(source) = e else { return false };
+    source.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.as_db_error()).is_some_and(|db| {
+        db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+            && db.constraint() == Some("messages_by_client_id")
+    })
+}
+
+/// The message stored under `client_id` by the send that won the race,
+/// read in a fresh statement (which sees its commit).
+pub(super) async fn stored_duplicate(
+    tx: &Pipelined,
+    conversation: ConversationId,
+    client_id: Option<&ClientMsgId>,
+) -> StoreResult<Appended> {
+    let locked = lock_for_append(tx, conversation, client_id, false).await?;
+    let message = locked.existing.ok_or(StoreError::Conflict("duplicate"))?;
+    Ok(Appended { message, conversation: locked.conversation, duplicate: true })
 }
 
 /// An append under the conversation's lock, before anything is written.
@@ -176,12 +205,12 @@ pub(super) enum Begun {
     New { said: Appended, bot_version: Option<i64> },
 }
 
-/// Locks the conversation (the lock serialises seq assignment, the
-/// duplicate check and bot turns), finds a message already stored under the
-/// client id, refuses a closed conversation, and works out the new message:
-/// one statement, one round trip. `with_bot_version` also reads the bot
-/// memory's version, which only a bot turn needs.
-pub(super) async fn begin_append(tx: &impl GenericClient, m: NewMessage, with_bot_version: bool) -> StoreResult<Begun> {
+/// Begins `tx` by locking the conversation (the lock serialises seq
+/// assignment, the duplicate check and bot turns), finds a message already
+/// stored under the client id, refuses a closed conversation, and works out
+/// the new message: one statement, sent with the BEGIN. `with_bot_version`
+/// also reads the bot memory's version, which only a bot turn needs.
+pub(super) async fn begin_append(tx: &Pipelined, m: NewMessage, with_bot_version: bool) -> StoreResult<Begun> {
     let locked = lock_for_append(tx, m.conversation_id, m.client_msg_id.as_ref(), with_bot_version).await?;
     if let Some(message) = locked.existing {
         return Ok(Begun::Duplicate(Appended { message, conversation: locked.conversation, duplicate: true }));
@@ -201,10 +230,11 @@ pub(super) struct Locked {
     pub bot_version: Option<i64>,
 }
 
-/// The conversation locked, the message stored under `client_msg_id` if
-/// any, and the bot memory's version if asked for, in one statement.
+/// Begins `tx` with the conversation locked, the message stored under
+/// `client_msg_id` if any, and the bot memory's version if asked for: one
+/// statement.
 pub(super) async fn lock_for_append(
-    tx: &impl GenericClient,
+    tx: &Pipelined,
     conversation: ConversationId,
     client_msg_id: Option<&ClientMsgId>,
     with_bot_version: bool,
@@ -221,7 +251,8 @@ pub(super) async fn lock_for_append(
         prefixed("c", CONVERSATION_COLS),
         prefixed("m", MESSAGE_COLS)
     );
-    let row = query_opt_prepared(tx, &sql, &[&conversation.as_uuid(), &client_msg_id.map(|c| c.as_str())])
+    let row = tx
+        .begin_with(&sql, &[&conversation.as_uuid(), &client_msg_id.map(|c| c.as_str())])
         .await?
         .ok_or(StoreError::NotFound("conversation"))?;
     let existing = match row.get::<_, Option<Uuid>>(CONVERSATION_COUNT) {
@@ -252,15 +283,14 @@ pub(super) fn next_message(conv: Conversation, m: NewMessage) -> Appended {
     Appended { message, conversation, duplicate: false }
 }
 
-/// Writes one message worked out by [`next_message`].
-pub(super) async fn write_message(tx: &impl GenericClient, a: &Appended) -> StoreResult<()> {
+/// Writes one message worked out by [`next_message`] and commits `tx`.
+pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<()> {
     let message = &a.message;
     let (sender_kind, sender_id) = codec::sender_columns(message.sender);
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
     // message.
-    execute_prepared(
-        tx,
+    tx.commit_with(
         &format!(
             "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
              UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10 WHERE id = $2"

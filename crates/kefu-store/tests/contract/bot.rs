@@ -393,3 +393,30 @@ pub(super) async fn a_bot_turn_decided_on_older_memory_is_refused(store: &dyn St
     assert_eq!(again.turn.expect("written").appended[0].message.seq, 4);
     assert_eq!(memory_version(store, conv.id).await, 2);
 }
+
+/// Copies of one shopper message racing through the bot: one is answered,
+/// the others are told it was a duplicate and get the stored message.
+pub(super) async fn racing_resends_to_the_bot_are_answered_once(store: &dyn Store) {
+    let s = shop(store, "race-shop").await;
+    let c = customer(s.id, "r1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let queued = conversation_for(store, s.id, c.id).await;
+    let conv = bot_conversation_after(store, &queued).await;
+    let sends = (0..6).map(|i| {
+        store.append_with_bot_turn(
+            text(conv.id, Sender::Customer(c.id), "我的快递到哪了", Some("r-1"), 10 + i),
+            bot_turn(&conv, &["您的包裹在路上"], vec![], None, 10 + i),
+        )
+    });
+    let results: Vec<SaidAndAnswered> =
+        super::desk::futures_join_all(sends).await.into_iter().map(|r| r.expect("every copy is answered")).collect();
+    assert_eq!(results.iter().filter(|r| r.turn.is_ok()).count(), 1, "one copy answered");
+    for r in results.iter().filter(|r| r.turn.is_err()) {
+        assert!(matches!(r.turn, Err(StoreError::Conflict("duplicate"))), "{:?}", r.turn);
+        assert!(r.said.duplicate);
+    }
+    assert!(results.iter().all(|r| r.said.message == results[0].said.message));
+    let stored = store.messages_after(conv.id, 0, 10).await.expect("messages");
+    assert_eq!(stored.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["我的快递到哪了", "您的包裹在路上"]);
+    assert_eq!(memory_version(store, conv.id).await, 1);
+}

@@ -127,6 +127,27 @@ pub(super) async fn concurrent_appends_never_share_a_seq(store: &dyn Store) {
     assert_eq!(store.messages_after(conv.id, 0, 1000).await.expect("all").len(), 80);
 }
 
+/// A shopper's widget resending on a flaky network can race its own first
+/// send: every copy is answered with the one stored message.
+pub(super) async fn racing_resends_of_one_message_store_it_once(store: &dyn Store) {
+    let s = shop(store, "eta").await;
+    let c = customer(s.id, "u1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let conv = conversation_for(store, s.id, c.id).await;
+    for round in 0..5 {
+        let id = format!("resend-{round}");
+        let sends = (0..8).map(|i| store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", Some(&id), i)));
+        let results: Vec<Appended> =
+            futures_join_all(sends).await.into_iter().map(|r| r.expect("every copy is answered")).collect();
+        assert_eq!(results.iter().filter(|a| !a.duplicate).count(), 1, "round {round}: one copy stored");
+        assert!(
+            results.iter().all(|a| a.message == results[0].message),
+            "round {round}: every copy gets the stored one"
+        );
+    }
+    assert_eq!(store.messages_after(conv.id, 0, 100).await.expect("all").len(), 5);
+}
+
 /// Polls all futures concurrently on this task (no extra dependency).
 pub(super) async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
