@@ -669,14 +669,16 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         // One statement, so one snapshot for both, as on SQLite; the base
         // row keeps the memory when the shopper has no orders.
-        let sql = format!(
-            "SELECT w.*, b.state, COALESCE(b.version, 0) \
-             FROM (SELECT 1) AS one LEFT JOIN bot_states b ON b.conversation_id = $3 \
-             LEFT JOIN LATERAL ({}) AS w ON true ORDER BY w.created_at DESC",
-            commerce::orders_with_shipments_sql()
-        );
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT w.*, b.state, COALESCE(b.version, 0) \
+                 FROM (SELECT 1) AS one LEFT JOIN bot_states b ON b.conversation_id = $3 \
+                 LEFT JOIN LATERAL ({}) AS w ON true ORDER BY w.created_at DESC",
+                commerce::orders_with_shipments_sql()
+            )
+        });
         let rows =
-            query_prepared(&c, &sql, &[&customer.as_uuid(), &i64::from(orders), &conversation.as_uuid()]).await?;
+            query_prepared(&c, &SQL, &[&customer.as_uuid(), &i64::from(orders), &conversation.as_uuid()]).await?;
         let n = commerce::ORDER_WITH_SHIPMENTS_COUNT;
         let memory = rows.first().map(|r| BotMemory { state: r.get(n), version: r.get(n + 1) }).unwrap_or_default();
         let orders = rows

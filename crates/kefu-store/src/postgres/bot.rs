@@ -7,6 +7,7 @@
 //! PostgreSQL allows, each a round trip and an execution in the server.
 
 use super::*;
+use std::sync::LazyLock;
 
 /// A turn without a shopper's message: lock with BEGIN, check, then the
 /// write with COMMIT. A refusal drops `tx`, which rolls it back.
@@ -131,9 +132,9 @@ pub(super) async fn commit_turn(
         None => (None, 0, last.updated_at.millis()),
     };
     let a = &turn.audit;
-    let row = tx
-        .commit_with(
-        &format!(
+    // Built once: the statement cache is keyed by the text.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "WITH m AS (INSERT INTO messages ({MESSAGE_COLS}) \
                SELECT id, $2, $3, seq, sender_kind, sender_id, kind, text, client_msg_id, created_at \
                FROM unnest($4::uuid[], $5::bigint[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::bigint[]) \
@@ -146,35 +147,39 @@ pub(super) async fn commit_turn(
              UPDATE conversations SET last_seq = $18, waiting_since = $19, updated_at = $20, \
                status = COALESCE($21, status), priority = priority + $22 \
              WHERE id = $2 RETURNING {CONVERSATION_COLS}"
-        ),
-        &[
-            &at,
-            &turn.conversation.as_uuid(),
-            &turn.shop.as_uuid(),
-            &ids,
-            &seqs,
-            &sender_kinds,
-            &sender_ids,
-            &kinds,
-            &texts,
-            &client_ids,
-            &created,
-            &turn.state,
-            &a.intent,
-            &a.confidence,
-            &a.emotion,
-            &a.order_no,
-            &a.outcome,
-            &last.last_seq,
-            &last.waiting_since.map(Timestamp::millis),
-            &updated_at,
-            &status,
-            &raise,
-            &(turn.base_version + 1),
-        ],
-    )
-    .await?
-    .ok_or(StoreError::NotFound("conversation"))?;
+        )
+    });
+    let row = tx
+        .commit_with(
+            &SQL,
+            &[
+                &at,
+                &turn.conversation.as_uuid(),
+                &turn.shop.as_uuid(),
+                &ids,
+                &seqs,
+                &sender_kinds,
+                &sender_ids,
+                &kinds,
+                &texts,
+                &client_ids,
+                &created,
+                &turn.state,
+                &a.intent,
+                &a.confidence,
+                &a.emotion,
+                &a.order_no,
+                &a.outcome,
+                &last.last_seq,
+                &last.waiting_since.map(Timestamp::millis),
+                &updated_at,
+                &status,
+                &raise,
+                &(turn.base_version + 1),
+            ],
+        )
+        .await?
+        .ok_or(StoreError::NotFound("conversation"))?;
     let conversation = conversation_from(&row, 0)?;
     Ok(BotTurnWritten { appended, conversation })
 }

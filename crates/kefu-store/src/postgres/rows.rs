@@ -2,6 +2,7 @@
 //! verb uses inside its transaction (including the append).
 
 use super::*;
+use std::sync::LazyLock;
 
 pub(super) fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
@@ -239,20 +240,14 @@ pub(super) async fn lock_for_append(
     client_msg_id: Option<&ClientMsgId>,
     with_bot_version: bool,
 ) -> StoreResult<Locked> {
-    let version = if with_bot_version {
-        ", COALESCE((SELECT version FROM bot_states b WHERE b.conversation_id = c.id), 0)"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {}, {}{version} FROM conversations c \
-         LEFT JOIN messages m ON m.conversation_id = c.id AND m.client_msg_id = $2 \
-         WHERE c.id = $1 FOR UPDATE OF c",
-        prefixed("c", CONVERSATION_COLS),
-        prefixed("m", MESSAGE_COLS)
-    );
+    // Built once: the statement cache is keyed by the text, and this runs
+    // for every message.
+    static PLAIN: LazyLock<String> = LazyLock::new(|| lock_sql(""));
+    static WITH_VERSION: LazyLock<String> =
+        LazyLock::new(|| lock_sql(", COALESCE((SELECT version FROM bot_states b WHERE b.conversation_id = c.id), 0)"));
+    let sql: &str = if with_bot_version { &WITH_VERSION } else { &PLAIN };
     let row = tx
-        .begin_with(&sql, &[&conversation.as_uuid(), &client_msg_id.map(|c| c.as_str())])
+        .begin_with(sql, &[&conversation.as_uuid(), &client_msg_id.map(|c| c.as_str())])
         .await?
         .ok_or(StoreError::NotFound("conversation"))?;
     let existing = match row.get::<_, Option<Uuid>>(CONVERSATION_COUNT) {
@@ -261,6 +256,16 @@ pub(super) async fn lock_for_append(
     };
     let bot_version = with_bot_version.then(|| row.get(CONVERSATION_COUNT + MESSAGE_COUNT));
     Ok(Locked { conversation: conversation_from(&row, 0)?, existing, bot_version })
+}
+
+fn lock_sql(version: &str) -> String {
+    format!(
+        "SELECT {}, {}{version} FROM conversations c \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.client_msg_id = $2 \
+         WHERE c.id = $1 FOR UPDATE OF c",
+        prefixed("c", CONVERSATION_COLS),
+        prefixed("m", MESSAGE_COLS)
+    )
 }
 
 /// The message as it will be stored after `conv`'s last one, and the
@@ -290,11 +295,14 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
     // message.
-    tx.commit_with(
-        &format!(
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
              UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10 WHERE id = $2"
-        ),
+        )
+    });
+    tx.commit_with(
+        &SQL,
         &[
             &message.id.as_uuid(),
             &message.conversation_id.as_uuid(),
