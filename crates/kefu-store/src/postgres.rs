@@ -695,7 +695,6 @@ impl Store for PostgresStore {
 
     async fn append_with_bot_turn(&self, message: NewMessage, turn: BotTurnWrite) -> StoreResult<SaidAndAnswered> {
         let tx = Pipelined::on(self.client().await?);
-        let (conversation, client_id) = (message.conversation_id, message.client_msg_id.clone());
         let (said, bot_version) = match begin_append(&tx, message, true).await? {
             Begun::Duplicate(said) => {
                 return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
@@ -714,7 +713,7 @@ impl Store for PostgresStore {
         match committed {
             Ok(turn) => Ok(SaidAndAnswered { said, turn }),
             Err(e) if lost_client_id_race(&e) => {
-                let said = stored_duplicate(&tx, conversation, client_id.as_ref()).await?;
+                let said = stored_duplicate(&tx, &said.message).await?;
                 Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) })
             }
             Err(e) => Err(e),

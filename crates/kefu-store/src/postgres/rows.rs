@@ -162,13 +162,12 @@ pub(super) fn message_from(r: &Row, o: usize) -> StoreResult<Message> {
 /// retry already stored.
 pub(super) async fn append_alone(conn: deadpool_postgres::Object, m: NewMessage) -> StoreResult<Appended> {
     let tx = Pipelined::on(conn);
-    let (conversation, client_id) = (m.conversation_id, m.client_msg_id.clone());
     match begin_append(&tx, m, false).await? {
         // Dropping `tx` rolls back: nothing was written.
         Begun::Duplicate(stored) => Ok(stored),
         Begun::New { said, .. } => match commit_message(&tx, &said).await {
             Ok(()) => Ok(said),
-            Err(e) if lost_client_id_race(&e) => stored_duplicate(&tx, conversation, client_id.as_ref()).await,
+            Err(e) if lost_client_id_race(&e) => stored_duplicate(&tx, &said.message).await,
             Err(e) => Err(e),
         },
     }
@@ -186,14 +185,10 @@ pub(super) fn lost_client_id_race(e: &StoreError) -> bool {
     })
 }
 
-/// The message stored under `client_id` by the send that won the race,
-/// read in a fresh statement (which sees its commit).
-pub(super) async fn stored_duplicate(
-    tx: &Pipelined,
-    conversation: ConversationId,
-    client_id: Option<&ClientMsgId>,
-) -> StoreResult<Appended> {
-    let locked = lock_for_append(tx, conversation, client_id, false).await?;
+/// The message stored under `lost`'s client id by the send that won the
+/// race, read in a fresh statement (which sees its commit).
+pub(super) async fn stored_duplicate(tx: &Pipelined, lost: &Message) -> StoreResult<Appended> {
+    let locked = lock_for_append(tx, lost.conversation_id, lost.client_msg_id.as_ref(), false).await?;
     let message = locked.existing.ok_or(StoreError::Conflict("duplicate"))?;
     Ok(Appended { message, conversation: locked.conversation, duplicate: true })
 }
