@@ -137,3 +137,120 @@ async fn malformed_rest_bodies_get_codes() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+/// A tiny seeded generator, so a failure names the frame that caused it and
+/// reruns the same way.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn text(&mut self) -> String {
+        const POOL: &[&str] = &[
+            "a", "Z", "0", " ", "\"", "\\", "\u{0}", "\u{7}", "\u{1b}", "\u{200b}", "\u{202e}", "😀", "👍🏽", "长",
+            "快递", "\u{fffd}", "𝕏", "\n", "\t", "{", "}", "%",
+        ];
+        let len = [0, 1, 3, 12, 80, 300][self.below(6)];
+        (0..len).map(|_| POOL[self.below(POOL.len())]).collect()
+    }
+    fn value(&mut self) -> serde_json::Value {
+        match self.below(12) {
+            0 => json!(null),
+            1 => json!(true),
+            2 => json!(-1),
+            3 => json!(i64::MAX),
+            4 => json!(u64::MAX),
+            5 => json!(1e300),
+            6 => json!(0.5),
+            7 => json!([self.text(), 1]),
+            8 => json!({ "nested": self.text() }),
+            9 => json!(uuid::Uuid::now_v7().to_string()),
+            _ => json!(self.text()),
+        }
+    }
+}
+
+/// 600 generated frames: every frame type and field, mostly with the right
+/// kind of value and wild content (control characters, bidi marks, emoji,
+/// huge and negative numbers, this conversation or another), sometimes any
+/// JSON value, one in ten broken JSON. In one run they reach decoding,
+/// field checks, resume, read, typing and hello. Each error has a stable
+/// code; the connection stays up; the next honest message is stored right
+/// after whatever the generated ones validly stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_frames_get_stable_codes_and_never_drop_the_connection() {
+    const CODES: &[&str] = &[
+        "malformed_frame",
+        "unknown_frame_type",
+        "invalid_input",
+        "not_found",
+        "forbidden",
+        "unsupported_version",
+        "frame_too_large",
+        "conversation_closed",
+        "identity_invalid",
+        "identity_expired",
+        "unauthenticated",
+    ];
+    const TYPES: &[&str] = &["send", "resume", "typing", "read", "hello", "ping", "", "SEND", "send\u{0}"];
+    const FIELDS: &[&str] = &["client_msg_id", "text", "conversation_id", "after_seq", "seq", "on", "v", "token", "t"];
+    let config = kefu_server::ServerConfig { rate_burst: 100_000, rate_per_second: 100_000, ..Default::default() };
+    let app = TestApp::spawn_with(config).await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+    // One honest message first, so frames can name a conversation that exists.
+    ws.send(json!({"type": "send", "client_msg_id": "first", "text": "你好"})).await;
+    let conversation = ws.recv_type("ack").await["conversation_id"].clone();
+    let mut rng = Lcg(0x6b65_6675);
+    let mut sent = Vec::new();
+    for _ in 0..600 {
+        let frame = if rng.below(10) == 0 {
+            // Broken JSON: a valid frame cut short, or text that is not JSON at all.
+            let whole = json!({"type": "send", "client_msg_id": "cut", "text": rng.text()}).to_string();
+            let cut = rng.below(whole.len().max(1));
+            whole.get(..cut).map(str::to_owned).unwrap_or_else(|| rng.text())
+        } else {
+            let mut map = serde_json::Map::new();
+            if rng.below(8) != 0 {
+                let kind = if rng.below(5) == 0 { TYPES[rng.below(TYPES.len())] } else { TYPES[rng.below(5)] };
+                map.insert("type".into(), json!(kind));
+            }
+            for field in FIELDS {
+                if rng.below(2) == 0 {
+                    continue;
+                }
+                // Mostly the right kind of value with wild content, so the
+                // frames get past decoding into each field's own checks.
+                let value = match (*field, rng.below(4)) {
+                    (_, 0) => rng.value(),
+                    ("conversation_id", 1 | 2) => conversation.clone(),
+                    ("after_seq" | "seq", _) => json!([-1i64, 0, 1, 3, i64::MAX][rng.below(5)]),
+                    ("on", _) => json!(rng.below(2) == 0),
+                    ("v", _) => json!([0, 1, 2][rng.below(3)]),
+                    _ => json!(rng.text()),
+                };
+                map.insert((*field).into(), value);
+            }
+            serde_json::Value::Object(map).to_string()
+        };
+        ws.send_text(frame.clone()).await;
+        sent.push(frame);
+    }
+    for answer in ws.drain().await {
+        if answer["type"] == "error" {
+            let code = answer["code"].as_str().unwrap_or_default();
+            assert!(CODES.contains(&code), "unexpected code {code:?} in {answer}");
+        }
+    }
+    let (_, history, _) =
+        app.request("GET", "/api/widget/messages", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    let stored = history["messages"].as_array().map_or(0, Vec::len);
+    ws.send(json!({"type": "send", "client_msg_id": "after-the-noise", "text": "还在吗"})).await;
+    let ack = ws.recv_type("ack").await;
+    assert_eq!(ack["seq"], stored as i64 + 1, "the honest message follows what the {} frames stored", sent.len());
+}
