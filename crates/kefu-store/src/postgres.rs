@@ -39,6 +39,7 @@ use crate::POSTGRES_MIGRATIONS;
 use crate::codec::{self, corrupt};
 use pipeline::Pipelined;
 use rows::*;
+use std::sync::LazyLock;
 
 pub struct PostgresStore {
     pool: Pool,
@@ -669,7 +670,7 @@ impl Store for PostgresStore {
         let c = self.client().await?;
         // One statement, so one snapshot for both, as on SQLite; the base
         // row keeps the memory when the shopper has no orders.
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
                 "SELECT w.*, b.state, COALESCE(b.version, 0) \
                  FROM (SELECT 1) AS one LEFT JOIN bot_states b ON b.conversation_id = $3 \

@@ -7,7 +7,6 @@
 //! PostgreSQL allows, each a round trip and an execution in the server.
 
 use super::*;
-use std::sync::LazyLock;
 
 /// A turn without a shopper's message: lock with BEGIN, check, then the
 /// write with COMMIT. A refusal drops `tx`, which rolls it back.
@@ -21,7 +20,8 @@ pub(super) async fn apply_bot_turn(tx: &Pipelined, turn: BotTurnWrite) -> StoreR
 /// `stale_turn` when another turn wrote the bot's memory since this one read
 /// it (`bot_version`, read under the conversation's lock), `order_state` when
 /// an order moved on, `NotFound("order")`. Reads only (the orders are
-/// locked), so the caller can still commit what it wrote before.
+/// locked), so after a refusal the caller can still commit the shopper's
+/// message alone.
 pub(super) async fn check_turn(
     tx: &impl GenericClient,
     conv: &Conversation,

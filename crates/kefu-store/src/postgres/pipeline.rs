@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(super) struct Pipelined {
     conn: deadpool_postgres::Object,
+    /// BEGIN went out and COMMIT has not. Atomic only so that `&Pipelined`
+    /// may be held across awaits in the store's `Send` futures.
     open: AtomicBool,
 }
 

@@ -2,7 +2,6 @@
 //! verb uses inside its transaction (including the append).
 
 use super::*;
-use std::sync::LazyLock;
 
 pub(super) fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
