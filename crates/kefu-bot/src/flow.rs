@@ -261,6 +261,39 @@ fn language(normalized: &str, english_before: bool) -> Lang {
     if words >= 1 || english_before { Lang::En } else { Lang::Zh }
 }
 
+/// What the shopper sent: words, or a card of one of their orders (checked
+/// to be theirs before the bot sees it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input<'a> {
+    Text(&'a str),
+    OrderCard(&'a str),
+}
+
+impl<'a> Input<'a> {
+    /// A stored message's input: an order card's text is its order number.
+    pub fn of(kind: kefu_core::conversation::MessageKind, text: &'a str) -> Self {
+        match kind {
+            kefu_core::conversation::MessageKind::Order => Input::OrderCard(text),
+            _ => Input::Text(text),
+        }
+    }
+}
+
+/// A card says "this order" without words: the bot reads it as a question
+/// about that order's status, or as the pick from a list it offered.
+fn read_card(state: &BotState, order_no: &str) -> Reading {
+    Reading {
+        intent: "order_status".into(),
+        confidence: 1.0,
+        angry: false,
+        emotion: EmotionLevel::Calm.as_str(),
+        order_nos: vec![order_no.to_owned()],
+        places: Vec::new(),
+        normalized: order_no.to_owned(),
+        lang: if state.english { Lang::En } else { Lang::Zh },
+    }
+}
+
 fn read(facts: &Facts<'_>, state: &BotState, text: &str) -> Reading {
     // One normalisation and one tokenisation, read by both models and the entities.
     let prepared = Prepared::new(text);
@@ -302,7 +335,21 @@ pub fn local_time(t: Timestamp) -> String {
 }
 
 pub fn respond(facts: &Facts<'_>, state: &mut BotState, text: &str) -> Turn {
-    let r = read(facts, state, text);
+    respond_to(facts, state, Input::Text(text))
+}
+
+pub fn respond_to(facts: &Facts<'_>, state: &mut BotState, input: Input<'_>) -> Turn {
+    let r = match input {
+        Input::Text(text) => read(facts, state, text),
+        Input::OrderCard(no) => {
+            // A card answers a pick list; any other question the bot asked
+            // (a confirmation, an address) is left for the card's order.
+            if !matches!(state.pending, Some(Pending::PickOrder { .. })) {
+                state.pending = None;
+            }
+            read_card(state, no)
+        }
+    };
     state.english = r.lang == Lang::En;
     let mut turn = Turn {
         replies: Vec::new(),
@@ -438,6 +485,14 @@ fn start_flow(facts: &Facts<'_>, state: &mut BotState, r: &Reading, turn: &mut T
                     "I couldn't find an order of yours in this shop. Please send the order number.".into(),
                 ));
                 "answered:no_orders".into()
+            }
+            Resolved::NotFound(no) => {
+                turn.replies.push(say(
+                    r.lang,
+                    format!("没有查到订单{no}。请核对一下订单号；如果是用其他账号下的单，请用下单账号联系我们。"),
+                    format!("I couldn't find order {no}. Please check the number, or contact us from the account that placed it."),
+                ));
+                "answered:order_not_found".into()
             }
         };
     }

@@ -1,6 +1,6 @@
 //! Dialogue stories: YAML files of shopper turns and what the bot must do
 //! on each (intent, outcome, words in the reply, actions, hand-off), run
-//! against [`flow::respond`] by `kefu bot test DIR` and in CI.
+//! against [`flow::respond_to`] by `kefu bot test DIR` and in CI.
 //!
 //! A file holds one `world` (the shopper, their orders, the shop's rules,
 //! the knowledge base) and the `stories` played in it; a story may replace
@@ -87,6 +87,13 @@ impl StoryFile {
             if story.turns.is_empty() {
                 return Err(invalid(format!("story {:?}: no turns", story.name)));
             }
+            if let Some(i) = story.turns.iter().position(|t| t.shopper.is_some() == t.card.is_some()) {
+                return Err(invalid(format!(
+                    "story {:?}, turn {}: give `shopper` or `card`, one of them",
+                    story.name,
+                    i + 1
+                )));
+            }
             world::World::build(&file, story).map_err(|m| invalid(format!("story {:?}: {m}", story.name)))?;
         }
         Ok(file)
@@ -123,13 +130,19 @@ impl StoryFile {
         };
         let mut state = BotState::default();
         for (i, spec) in story.turns.iter().enumerate() {
-            let turn = flow::respond(&world.facts(), &mut state, &spec.shopper);
+            let input = match (&spec.card, &spec.shopper) {
+                (Some(no), _) => flow::Input::OrderCard(no),
+                (None, said) => flow::Input::Text(said.as_deref().unwrap_or_default()),
+            };
+            let turn = flow::respond_to(&world.facts(), &mut state, input);
             let problems = spec.check(&turn);
             if !problems.is_empty() {
                 result.failures.push(format!(
                     "turn {} «{}»: {}\n{}",
                     i + 1,
-                    spec.shopper,
+                    spec.card
+                        .as_ref()
+                        .map_or_else(|| spec.shopper.clone().unwrap_or_default(), |no| format!("[订单卡片 {no}]")),
                     problems.join("; "),
                     expect::show(&turn)
                 ));

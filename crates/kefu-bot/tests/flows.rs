@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use kefu_bot::flow::{BotState, Facts, OrderFacts, Turn, respond};
+use kefu_bot::flow::{BotState, Facts, Input, OrderFacts, Turn, respond_to};
 use kefu_bot::knowledge::Knowledge;
 use kefu_bot::rules::ShopRules;
 use kefu_core::catalog::CategoryPath;
@@ -144,6 +144,10 @@ impl World {
     }
 
     fn say_with(&self, intents: &kefu_nlu::Classifier, state: &mut BotState, text: &str) -> Turn {
+        self.send(intents, state, Input::Text(text))
+    }
+
+    fn send(&self, intents: &kefu_nlu::Classifier, state: &mut BotState, input: Input<'_>) -> Turn {
         let facts = Facts {
             customer: &self.customer,
             orders: &self.orders,
@@ -154,7 +158,7 @@ impl World {
             intents,
             now: NOW,
         };
-        respond(&facts, state, text)
+        respond_to(&facts, state, input)
     }
 }
 
@@ -244,6 +248,24 @@ mod properties {
             let w = world(Tier::Normal, 0);
             let mut state = BotState { pending, misunderstood, ..BotState::default() };
             let t = w.say(&mut state, &text);
+            prop_assert!(!t.replies.is_empty() || t.handoff.is_some(), "{t:?}");
+            prop_assert!(!t.audit.outcome.is_empty());
+        }
+
+        /// A card may name an order the bot did not read (older than the
+        /// orders it looks through, or gone since the card was checked).
+        #[test]
+        fn any_order_card_in_any_state_gets_a_reply_or_a_handoff(
+            no in prop_oneof![
+                Just(FRIDGE.to_owned()), Just(PHONE.to_owned()), Just(DRESS.to_owned()), Just(CHERRY.to_owned()),
+                "[A-Z0-9-]{4,40}",
+            ],
+            pending in pending(),
+            misunderstood in 0u32..3,
+        ) {
+            let w = world(Tier::Normal, 0);
+            let mut state = BotState { pending, misunderstood, ..BotState::default() };
+            let t = w.send(kefu_nlu::builtin::intent_model(), &mut state, Input::OrderCard(&no));
             prop_assert!(!t.replies.is_empty() || t.handoff.is_some(), "{t:?}");
             prop_assert!(!t.audit.outcome.is_empty());
         }

@@ -129,6 +129,10 @@ pub enum MessageKind {
     Text,
     /// An internal note between agents; never shown to the customer.
     Note,
+    /// An order card: the text is the order number of one of the
+    /// conversation's customer's orders (checked when it is sent), so the
+    /// card is drawn from the order as it is now.
+    Order,
 }
 
 impl MessageKind {
@@ -136,12 +140,14 @@ impl MessageKind {
         match self {
             MessageKind::Text => "text",
             MessageKind::Note => "note",
+            MessageKind::Order => "order",
         }
     }
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "text" => Some(MessageKind::Text),
             "note" => Some(MessageKind::Note),
+            "order" => Some(MessageKind::Order),
             _ => None,
         }
     }
@@ -222,9 +228,9 @@ impl Message {
     }
 
     /// Whether this message answers the customer for the reply timer: a human's
-    /// public message does; notes, bot and system messages don't.
+    /// public message (text or card) does; notes, bot and system messages don't.
     pub fn answers_customer(&self) -> bool {
-        matches!(self.sender, Sender::Agent(_)) && self.kind == MessageKind::Text
+        matches!(self.sender, Sender::Agent(_)) && self.kind != MessageKind::Note
     }
 }
 
@@ -306,5 +312,6 @@ mod tests {
         assert_eq!(waiting_since_after(t, &msg(agent, MessageKind::Note, 30)), t);
         assert_eq!(waiting_since_after(t, &msg(Sender::Bot, MessageKind::Text, 30)), t);
         assert_eq!(waiting_since_after(t, &msg(agent, MessageKind::Text, 40)), None);
+        assert_eq!(waiting_since_after(t, &msg(agent, MessageKind::Order, 40)), None, "an order card answers too");
     }
 }

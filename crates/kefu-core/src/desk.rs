@@ -13,7 +13,8 @@ use crate::conversation::{
 };
 use crate::customer::Customer;
 use crate::event::{Event, EventBus};
-use crate::id::{AgentId, ConversationId, IdGen, MessageId, SkillGroupId};
+use crate::id::{AgentId, ConversationId, CustomerId, IdGen, MessageId, ShopId, SkillGroupId};
+use crate::order::OrderNo;
 use crate::routing;
 use crate::store::{Store, StoreError, TransferTarget};
 
@@ -136,6 +137,62 @@ pub fn new_message(
     }
 }
 
+/// What a shopper's message says, checked: words, or a card of one of
+/// their own orders. Only [`customer_content`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerContent {
+    kind: MessageKind,
+    text: MessageText,
+}
+
+impl CustomerContent {
+    /// Words need no look-up.
+    pub fn text(text: MessageText) -> Self {
+        Self { kind: MessageKind::Text, text }
+    }
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+    pub fn as_str(&self) -> &str {
+        self.text.as_str()
+    }
+    pub fn into_parts(self) -> (MessageKind, MessageText) {
+        (self.kind, self.text)
+    }
+}
+
+/// Checks what a shopper sends: notes are not theirs to write, and an
+/// order card must name one of their own orders.
+pub async fn customer_content(
+    ctx: &Ctx,
+    customer: &Customer,
+    kind: MessageKind,
+    text: MessageText,
+) -> DeskResult<CustomerContent> {
+    match kind {
+        MessageKind::Text => Ok(CustomerContent::text(text)),
+        MessageKind::Note => Err(DeskError::Forbidden("customers_cannot_write_notes")),
+        MessageKind::Order => {
+            let text = order_card(ctx, customer.shop_id, customer.id, &text).await?;
+            Ok(CustomerContent { kind, text })
+        }
+    }
+}
+
+/// An order card's text, once the order is found among `customer`'s orders
+/// in `shop`: its order number. Another customer's order is reported as
+/// missing, like another's conversation, so order numbers cannot be probed.
+async fn order_card(ctx: &Ctx, shop: ShopId, customer: CustomerId, text: &MessageText) -> DeskResult<MessageText> {
+    let no = OrderNo::parse(text.as_str())
+        .map_err(|_| DeskError::Invalid("an order card's text is the order number".into()))?;
+    match ctx.store.order_by_no(shop, &no).await? {
+        Some(order) if order.customer_id == customer => {
+            MessageText::parse(order.order_no.as_str()).map_err(|e| DeskError::Invalid(e.to_string()))
+        }
+        _ => Err(DeskError::NotFound("order")),
+    }
+}
+
 /// Tells everyone concerned about a stored message (no-op for a duplicate).
 pub fn publish_appended(ctx: &Ctx, appended: &Appended) {
     if !appended.duplicate {
@@ -155,7 +212,7 @@ pub async fn customer_send(
     ctx: &Ctx,
     customer: &Customer,
     known: Option<ConversationId>,
-    text: MessageText,
+    content: CustomerContent,
     client_msg_id: Option<ClientMsgId>,
 ) -> DeskResult<Appended> {
     let conversation = match known {
@@ -165,7 +222,19 @@ pub async fn customer_send(
             None => open_conversation(ctx, customer).await?.id,
         },
     };
-    let msg = new_message(ctx, conversation, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
+    let msg = new_message(ctx, conversation, Sender::Customer(customer.id), content.kind, content.text, client_msg_id);
+    append_customer_message(ctx, customer, known, msg).await
+}
+
+/// Appends a shopper's message (checked by [`customer_content`]) to the
+/// conversation it names, `known` being where the caller thought it was
+/// open; closed since, it goes to their open conversation or a new one.
+pub async fn append_customer_message(
+    ctx: &Ctx,
+    customer: &Customer,
+    known: Option<ConversationId>,
+    msg: NewMessage,
+) -> DeskResult<Appended> {
     let appended = match ctx.store.append_message(msg.clone()).await {
         // Closed (or gone) since it was looked up: start a new conversation.
         Err(StoreError::ConversationClosed | StoreError::NotFound(_)) => {
@@ -248,12 +317,17 @@ pub async fn agent_send(
 ) -> DeskResult<Appended> {
     let conv = conversation_for_agent(ctx, agent, conversation).await?;
     let allowed = match kind {
-        MessageKind::Text => agent_may_reply(agent, &conv),
+        MessageKind::Text | MessageKind::Order => agent_may_reply(agent, &conv),
         MessageKind::Note => agent_may_read(agent, &conv) && agent.role.handles_conversations(),
     };
     if !allowed {
         return Err(DeskError::Forbidden("conversation_not_yours"));
     }
+    // A card shows the shopper one of their own orders, never another's.
+    let text = match kind {
+        MessageKind::Order => order_card(ctx, conv.shop_id, conv.customer_id, &text).await?,
+        MessageKind::Text | MessageKind::Note => text,
+    };
     let msg = new_message(ctx, conv.id, Sender::Agent(agent.id), kind, text, client_msg_id);
     let appended = ctx.store.append_message(msg).await?;
     publish_appended(ctx, &appended);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kefu_bot::flow::{self, Action, BotState, Facts, OrderFacts, Turn};
+use kefu_bot::flow::{self, Action, BotState, Facts, Input, OrderFacts, Turn};
 use kefu_bot::knowledge::Knowledge;
 
 use crate::llm::Llm;
@@ -19,10 +19,11 @@ use kefu_core::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
 use kefu_core::customer::Customer;
-use kefu_core::desk::{self, Ctx, DeskResult};
+use kefu_core::desk::{self, Ctx, CustomerContent, DeskResult};
 use kefu_core::event::Event;
 use kefu_core::id::{ConversationId, MessageId, ShopId};
 use kefu_core::invoice::Title;
+use kefu_core::order::OrderNo;
 use kefu_core::store::StoreError;
 use kefu_nlu::Classifier;
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
@@ -173,22 +174,22 @@ impl Bot {
         ctx: &Ctx,
         customer: &Customer,
         conversation: ConversationId,
-        text: MessageText,
+        content: CustomerContent,
         client_msg_id: Option<ClientMsgId>,
     ) -> DeskResult<Said> {
         let _turn = self.turn_of(conversation).await;
         let at = Target { conversation, shop: customer.shop_id };
-        let thought = match self.think(ctx, customer, at, text.as_str()).await {
+        let thought = match self.think(ctx, customer, at, Input::of(content.kind(), content.as_str())).await {
             Ok(thought) => thought,
             Err(e) => {
                 // The message matters more than the answer: stored the usual way, answered after.
                 tracing::warn!(error = %e, conversation = %conversation, "bot turn could not be prepared");
-                let appended = desk::customer_send(ctx, customer, Some(conversation), text, client_msg_id).await?;
+                let appended = desk::customer_send(ctx, customer, Some(conversation), content, client_msg_id).await?;
                 return Ok(Said::unanswered(appended));
             }
         };
-        let message =
-            desk::new_message(ctx, conversation, Sender::Customer(customer.id), MessageKind::Text, text, client_msg_id);
+        let (kind, text) = content.into_parts();
+        let message = desk::new_message(ctx, conversation, Sender::Customer(customer.id), kind, text, client_msg_id);
         self.write_with_answer(ctx, customer, at, message, thought).await
     }
 
@@ -212,7 +213,8 @@ impl Bot {
                     // Another node answered this conversation since we read
                     // it: the message is stored; decide again on what it left.
                     Err(StoreError::Conflict("stale_turn")) => {
-                        self.turn_on_fresh_memory(ctx, customer, at, &said.message.text).await
+                        let input = Input::of(said.message.kind, &said.message.text);
+                        self.turn_on_fresh_memory(ctx, customer, at, input).await
                     }
                     written => self.settle(ctx, at, &thought, written).await,
                 };
@@ -229,9 +231,7 @@ impl Bot {
             // Closed since the caller looked: the usual way opens a new
             // conversation, which the bot answers after the acknowledgement.
             Err(StoreError::ConversationClosed | StoreError::NotFound(_)) => {
-                let text = message.text;
-                let appended =
-                    desk::customer_send(ctx, customer, Some(conversation), text, message.client_msg_id).await?;
+                let appended = desk::append_customer_message(ctx, customer, Some(conversation), message).await?;
                 Ok(Said::unanswered(appended))
             }
             Err(e) => Err(e.into()),
@@ -241,12 +241,13 @@ impl Bot {
     /// One turn for a shopper's message already stored in a bot
     /// conversation. Errors are logged, never sent to the shopper: their
     /// message is stored, and an agent can pick the conversation up from the queue.
-    pub async fn answer(&self, ctx: &Ctx, customer: &Customer, conversation: &Conversation, text: &str) {
+    pub async fn answer(&self, ctx: &Ctx, customer: &Customer, conversation: &Conversation, said: &CustomerContent) {
         if conversation.status != ConversationStatus::Bot {
             return;
         }
         let _turn = self.turn_of(conversation.id).await;
-        if let Err(e) = self.try_answer(ctx, customer, conversation, text).await {
+        let input = Input::of(said.kind(), said.as_str());
+        if let Err(e) = self.try_answer(ctx, customer, conversation, input).await {
             tracing::warn!(error = %e, conversation = %conversation.id, "bot turn failed");
         }
     }
@@ -260,9 +261,16 @@ impl Bot {
 
     /// Reads what the turn needs and decides it: the turn, the orders it
     /// read and the bot's memory after it.
-    async fn think(&self, ctx: &Ctx, customer: &Customer, at: Target, text: &str) -> Result<Thought, StoreError> {
+    async fn think(&self, ctx: &Ctx, customer: &Customer, at: Target, input: Input<'_>) -> Result<Thought, StoreError> {
         let brain = self.brain(ctx, at.shop).await?;
-        let (memory, orders) = ctx.store.bot_context(at.conversation, customer.id, ORDERS).await?;
+        let (memory, mut orders) = ctx.store.bot_context(at.conversation, customer.id, ORDERS).await?;
+        if let Input::OrderCard(no) = input
+            && !orders.iter().any(|o| o.order.order_no.as_str() == no)
+        {
+            // A card of an order older than the ones read: the card was
+            // checked to be the shopper's, so the bot must see that order.
+            orders.extend(self.order_of(ctx, customer, no).await?);
+        }
         let mut state: BotState = match memory.state {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => BotState::default(),
@@ -277,11 +285,26 @@ impl Bot {
             intents: brain.intents.as_deref().unwrap_or_else(|| kefu_nlu::builtin::intent_model()),
             now: ctx.clock.now(),
         };
-        let mut turn = flow::respond(&facts, &mut state, text);
+        let mut turn = flow::respond_to(&facts, &mut state, input);
         if let Some(llm) = &self.llm {
-            self.with_llm(llm, ctx, &brain, at.conversation, text, &mut turn).await;
+            let text = match input {
+                Input::Text(text) => text.to_owned(),
+                Input::OrderCard(no) => format!("[订单卡片] {no}"),
+            };
+            self.with_llm(llm, ctx, &brain, at.conversation, &text, &mut turn).await;
         }
         Ok(Thought { turn, orders, state, base_version: memory.version })
+    }
+
+    async fn order_of(&self, ctx: &Ctx, customer: &Customer, no: &str) -> Result<Option<OrderFacts>, StoreError> {
+        let Ok(no) = OrderNo::parse(no) else { return Ok(None) };
+        match ctx.store.order_by_no(customer.shop_id, &no).await? {
+            Some(order) if order.customer_id == customer.id => {
+                let shipments = ctx.store.shipments_of_order(order.id).await?;
+                Ok(Some(OrderFacts { order, shipments }))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn try_answer(
@@ -289,10 +312,10 @@ impl Bot {
         ctx: &Ctx,
         customer: &Customer,
         conversation: &Conversation,
-        text: &str,
+        input: Input<'_>,
     ) -> Result<(), StoreError> {
         let at = Target { conversation: conversation.id, shop: conversation.shop_id };
-        if let Some(w) = self.turn_on_fresh_memory(ctx, customer, at, text).await? {
+        if let Some(w) = self.turn_on_fresh_memory(ctx, customer, at, input).await? {
             publish_turn(ctx, w).await;
         }
         Ok(())
@@ -307,11 +330,11 @@ impl Bot {
         ctx: &Ctx,
         customer: &Customer,
         at: Target,
-        text: &str,
+        input: Input<'_>,
     ) -> Result<Option<BotTurnWritten>, StoreError> {
         let mut tries = 0;
         loop {
-            let thought = self.think(ctx, customer, at, text).await?;
+            let thought = self.think(ctx, customer, at, input).await?;
             let written = ctx.store.apply_bot_turn(self.to_write(ctx, at, &thought, &thought.turn)).await;
             match written {
                 Err(StoreError::Conflict("stale_turn")) if tries < STALE_RETRIES => tries += 1,
@@ -643,7 +666,8 @@ mod tests {
         };
         ctx.store.upsert_customers(std::slice::from_ref(&customer)).await.expect("customer");
         let text = |t: &str| MessageText::parse(t).expect("text");
-        let opened = desk::customer_send(&ctx, &customer, None, text("你好"), None).await.expect("opened");
+        let said = |t: &str| CustomerContent::text(text(t));
+        let opened = desk::customer_send(&ctx, &customer, None, said("你好"), None).await.expect("opened");
         assert_eq!(opened.conversation.status, ConversationStatus::Bot);
         let at = Target { conversation: opened.conversation.id, shop: shop.id };
         // Two nodes: each its own bot, with its own per-conversation turn locks.
@@ -651,9 +675,9 @@ mod tests {
             (Bot::new(HashMap::new(), HashMap::new(), None), Bot::new(HashMap::new(), HashMap::new(), None));
 
         // Node B reads and decides; meanwhile node A answers another message of the same conversation.
-        let thought = node_b.think(&ctx, &customer, at, "谢谢").await.expect("thought");
+        let thought = node_b.think(&ctx, &customer, at, Input::Text("谢谢")).await.expect("thought");
         assert_eq!(thought.base_version, 0);
-        let first = node_a.customer_send(&ctx, &customer, at.conversation, text("在吗"), None).await.expect("a");
+        let first = node_a.customer_send(&ctx, &customer, at.conversation, said("在吗"), None).await.expect("a");
         assert!(first.answered);
         let message = desk::new_message(
             &ctx,

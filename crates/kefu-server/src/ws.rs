@@ -95,6 +95,15 @@ pub async fn upgrade(State(state): State<SharedState>, auth: UpgradeAuth, ws: We
         })
 }
 
+/// What a `send` frame carries besides its text.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum SendKind {
+    #[default]
+    Text,
+    Order,
+}
+
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
@@ -110,6 +119,9 @@ enum ClientFrame {
         text: String,
         #[serde(default)]
         note: bool,
+        /// `order`: the text is the order number of an order card.
+        #[serde(default)]
+        kind: SendKind,
     },
     Resume {
         conversation_id: String,
@@ -344,8 +356,8 @@ impl Conn {
                 r
             }
             _ if !*greeted => Err(frame_error(Code::Unauthenticated, "send hello first")),
-            ClientFrame::Send { conversation_id, client_msg_id, text, note } => {
-                self.send_message(conversation_id, client_msg_id, text, note).await
+            ClientFrame::Send { conversation_id, client_msg_id, text, note, kind } => {
+                self.send_message(conversation_id, client_msg_id, text, kind, note).await
             }
             ClientFrame::Resume { conversation_id, after_seq } => self.resume(&conversation_id, after_seq).await,
             ClientFrame::Typing { conversation_id, on } => self.typing(&conversation_id, on).await,
@@ -426,37 +438,46 @@ impl Conn {
         conversation: Option<String>,
         client_msg_id: String,
         text: String,
+        kind: SendKind,
         note: bool,
     ) -> Result<(), FrameError> {
+        let kind = match (kind, note) {
+            (SendKind::Text, false) => MessageKind::Text,
+            (SendKind::Text, true) => MessageKind::Note,
+            (SendKind::Order, false) => MessageKind::Order,
+            (SendKind::Order, true) => return Err(frame_error(Code::InvalidInput, "an order card cannot be a note")),
+        };
         let client = ClientMsgId::parse(&client_msg_id).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let text = MessageText::parse(&text).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
-        let said = text.as_str().to_owned();
         let ctx = &self.state.ctx;
-        let appended = match &self.who {
+        let (appended, content) = match &self.who {
             Some(Who::Customer(customer)) => {
-                if note {
+                if kind == MessageKind::Note {
                     return Err(frame_error(Code::Forbidden, "customers cannot write notes"));
                 }
                 if let Some(id) = conversation.as_deref() {
                     // A customer may only name their own conversation.
                     desk::open_for_customer(ctx, customer, Self::conversation_id(id)?).await?;
                 }
+                let content = desk::customer_content(ctx, customer, kind, text).await?;
                 let bot = &self.state.bot;
-                match self.open_conversation {
+                let said = match self.open_conversation {
                     Some(open) if self.bot_holds_open && bot.answers_with_the_message() => {
-                        bot.customer_send(ctx, customer, open, text, Some(client)).await?
+                        bot.customer_send(ctx, customer, open, content.clone(), Some(client)).await?
                     }
-                    known => Said::unanswered(desk::customer_send(ctx, customer, known, text, Some(client)).await?),
-                }
+                    known => Said::unanswered(
+                        desk::customer_send(ctx, customer, known, content.clone(), Some(client)).await?,
+                    ),
+                };
+                (said, Some(content))
             }
             Some(Who::Agent(agent)) => {
                 let id = conversation
                     .as_deref()
                     .ok_or_else(|| frame_error(Code::InvalidInput, "conversation_id is required"))?;
-                let kind = if note { MessageKind::Note } else { MessageKind::Text };
                 let appended =
                     desk::agent_send(ctx, agent, Self::conversation_id(id)?, kind, text, Some(client)).await?;
-                Said::unanswered(appended)
+                (Said::unanswered(appended), None)
             }
             None => return Err(frame_error(Code::Unauthenticated, "send hello first")),
         };
@@ -493,13 +514,14 @@ impl Conn {
             self.fill_gap(conversation_id).await?;
         }
         if let Some(Who::Customer(customer)) = &self.who
+            && let Some(content) = content
             && !appended.duplicate
             && !answered
         {
             // The shopper already has their ack (flushed now: the bot may
             // take a while); its replies arrive through the bus.
             self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
-            self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &said).await;
+            self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &content).await;
         }
         Ok(())
     }

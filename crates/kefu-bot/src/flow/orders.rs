@@ -6,6 +6,8 @@ pub(super) enum Resolved<'a> {
     One(&'a OrderFacts),
     Ask(Vec<String>),
     None,
+    /// The shopper named an order number that is none of the orders read.
+    NotFound(String),
 }
 
 /// The order a message is about: named in it, named earlier in the
@@ -16,6 +18,10 @@ pub(super) fn resolve_order<'a>(facts: &'a Facts<'_>, state: &BotState, r: &Read
         if let Some(o) = find(no) {
             return Resolved::One(o);
         }
+    }
+    if let Some(no) = r.order_nos.first() {
+        // Never answer about another order than the one named.
+        return Resolved::NotFound(no.clone());
     }
     if let Some(o) = state.order_no.as_deref().and_then(find) {
         return Resolved::One(o);

@@ -7,8 +7,12 @@ use crate::flow::Turn;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TurnSpec {
-    /// What the shopper writes.
-    pub shopper: String,
+    /// What the shopper writes (may be empty).
+    #[serde(default)]
+    pub shopper: Option<String>,
+    /// Instead of words: the order number of an order card the shopper sends.
+    #[serde(default)]
+    pub card: Option<String>,
     #[serde(default)]
     pub intent: Option<String>,
     /// The audit outcome, e.g. `refused:already_shipped`, `asked:pick_order`.

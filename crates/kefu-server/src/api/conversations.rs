@@ -108,6 +108,9 @@ pub struct SendBody {
     text: String,
     #[serde(default)]
     note: bool,
+    /// `order`: the text is the order number of one of the customer's orders, sent as a card.
+    #[serde(default)]
+    kind: Option<String>,
     client_msg_id: Option<String>,
 }
 
@@ -125,7 +128,13 @@ pub async fn send(
         .map(ClientMsgId::parse)
         .transpose()
         .map_err(|e| ApiError::new(Code::InvalidInput, e.to_string()))?;
-    let kind = if body.note { MessageKind::Note } else { MessageKind::Text };
+    let kind = match (body.kind.as_deref(), body.note) {
+        (None | Some("text"), false) => MessageKind::Text,
+        (None | Some("text"), true) => MessageKind::Note,
+        (Some("order"), false) => MessageKind::Order,
+        (Some("order"), true) => return Err(ApiError::new(Code::InvalidInput, "an order card cannot be a note")),
+        (Some(_), _) => return Err(ApiError::new(Code::InvalidInput, "kind must be text or order")),
+    };
     let appended = desk::agent_send(&state.ctx, &auth.agent, id, kind, text, client).await?;
     Ok(axum::Json(json!({ "message": MessageDto::new(&appended.message, false), "duplicate": appended.duplicate })))
 }

@@ -7,15 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, WsClient};
 
-async fn identified(app: &TestApp, external: &str) -> String {
-    let future = SystemClock.now().millis() / 1000 + 3600;
-    let sig = kefu_server::auth::identity_signature(app.shop_a.secret.expose(), external, future);
-    let body = json!({"shop": "shop-a", "identity": {"customer_id": external, "expires": future, "signature": sig}});
-    let (status, v, _) = app.request("POST", "/api/widget/session", Some(body), &[]).await;
-    assert_eq!(status, 200, "{v}");
-    v["token"].as_str().expect("token").to_owned()
-}
-
 /// The next message the bot sends, skipping the shopper's own echo and other frames.
 async fn bot_says(ws: &mut WsClient) -> Value {
     loop {
@@ -30,7 +21,7 @@ async fn bot_says(ws: &mut WsClient) -> Value {
 async fn the_bot_answers_from_the_orders_and_hands_off_with_a_summary() {
     let app = TestApp::spawn_bot().await;
     app.known_customer(&app.shop_a, "u200").await;
-    let token = identified(&app, "u200").await;
+    let token = app.identified("u200").await;
     let mut shopper = app.customer_ws(&token).await;
 
     shopper.send(json!({"type": "send", "client_msg_id": "b-1", "text": "我的快递到哪了"})).await;

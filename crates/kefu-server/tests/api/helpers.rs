@@ -234,6 +234,17 @@ impl TestApp {
         (body["token"].as_str().expect("token").to_owned(), body["customer"]["id"].as_str().expect("id").to_owned())
     }
 
+    /// A chat token for the merchant's customer `external` of shop a, by a signed identity.
+    pub async fn identified(&self, external: &str) -> String {
+        let future = SystemClock.now().millis() / 1000 + 3600;
+        let sig = kefu_server::auth::identity_signature(self.shop_a.secret.expose(), external, future);
+        let body =
+            json!({"shop": "shop-a", "identity": {"customer_id": external, "expires": future, "signature": sig}});
+        let (status, v, _) = self.request("POST", "/api/widget/session", Some(body), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["token"].as_str().expect("token").to_owned()
+    }
+
     pub async fn ws(&self, cookie: Option<&str>) -> WsClient {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = format!("ws://{}/ws", self.addr).into_client_request().expect("ws request");

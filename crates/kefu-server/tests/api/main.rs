@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bot;
+mod cards;
 mod chat;
 mod helpers;
 mod knowledge;
