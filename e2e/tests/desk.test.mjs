@@ -145,6 +145,59 @@ test('sound alerts: only after the click, not for the conversation on screen, wi
   await shopperCtx.close();
 });
 
+test('order cards both ways: the shopper picks an order, the agent sends one back', async () => {
+  const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
+  assert.ok(link, 'kefu demo prints a signed link for the known shopper');
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const shopper = await shopperCtx.newPage();
+  const agent = await agentCtx.newPage();
+  recordRequests(shopper, urls);
+  recordRequests(agent, urls);
+  await shopper.goto(link);
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+
+  // 选择订单 lists the shopper's orders as cards; Esc closes the list, a tap sends one.
+  await shopper.click('#pick-order');
+  const picks = shopper.locator('#order-picker .pick');
+  await picks.first().waitFor();
+  await shopper.keyboard.press('Escape');
+  assert.equal(await shopper.locator('#order-picker').isVisible(), false, 'Esc closes the order list');
+  await shopper.click('#pick-order');
+  const first = picks.first();
+  const orderNo = await first.locator('.order-card').getAttribute('data-order-no');
+  const status = await first.locator('.badge').textContent();
+  await first.click();
+  const sent = shopper.locator(`.msg.me .order-card[data-order-no="${orderNo}"]`);
+  await sent.waitFor();
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  assert.match(await sent.textContent(), new RegExp(status), 'the card shows the order status');
+
+  // The agent sees the card in the queue's preview, in the thread and in the head's chip.
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('[data-tab=queue]');
+  const row = agent.locator('.conv', { hasText: '[订单] ' + orderNo });
+  await row.waitFor();
+  await row.click();
+  await agent.click('#accept');
+  await agent.waitForSelector(`#log .msg.customer .order-card[data-order-no="${orderNo}"] .badge`);
+  await agent.waitForSelector(`#order-chip:has-text("${orderNo}")`);
+
+  // The chip opens the order in the orders tab; its 发送订单卡片 sends it back.
+  await agent.click('#order-chip');
+  const orderInPane = agent.locator(`#context .order[data-order-no="${orderNo}"]`);
+  await orderInPane.waitFor();
+  await orderInPane.locator('.send-card').click();
+  await agent.waitForSelector(`#log .msg.agent .order-card[data-order-no="${orderNo}"]`);
+  const back = shopper.locator(`.msg.them .order-card[data-order-no="${orderNo}"]`);
+  await back.waitFor();
+  await shopper.waitForSelector(`.msg.them .order-card[data-order-no="${orderNo}"] .badge`);
+  await agent.screenshot({ path: join(shotsDir, 'agent-order-cards-1366x768-zh.png') });
+  await shopper.screenshot({ path: join(shotsDir, 'chat-order-cards-420x760-zh.png') });
+  await agentCtx.close();
+  await shopperCtx.close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

@@ -2,7 +2,7 @@
 // reply/note composer, buyer context with orders and logistics. Live through
 // the WebSocket; the open conversation is resumed by seq so nothing is missed
 // or shown twice across reconnects.
-import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang } from './common.js';
+import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView } from './common.js';
 import { KINDS, enableSound, notify, setVolume, soundOn, volume } from './notify.js';
 
 const S = {
@@ -20,6 +20,8 @@ const S = {
   mode: 'reply',
   unseen: 0,
   contextTab: 'buyer',
+  /// The selected conversation's customer's orders by number (for order cards).
+  orders: new Map(),
   /// Reply-timer thresholds already announced: `${id}:${waiting_since}:${ms}`.
   timerAlerts: new Set(),
 };
@@ -164,7 +166,8 @@ function row(o) {
   if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
-  const preview = o.last_message ? (o.last_message.kind === 'note' ? '[' + t('note') + '] ' : '') + o.last_message.text : '';
+  const tag = { note: '[' + t('note') + '] ', order: '[' + t('order_card') + '] ' }[o.last_message?.kind] || '';
+  const preview = o.last_message ? tag + o.last_message.text : '';
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
     'aria-current': String(c.id === S.selected),
@@ -265,6 +268,7 @@ function renderThread() {
     o.customer.tier !== 'normal' ? el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]) : null,
     o.customer.complaint_count > 0 ? el('span', { class: 'badge risk' }, '⚠' + t('complaints') + ' ' + o.customer.complaint_count) : null,
     el('span', { class: 'badge status' }, t('conv_status')[c.status] || c.status),
+    orderChip(),
     el('span', { class: 'actions' },
       c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn', onclick: openTransfer }, t('transfer')) : null,
       c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn danger', onclick: closeConversation }, t('close')) : null,
@@ -278,11 +282,13 @@ function renderThread() {
   const parts = [head, log, el('div', { class: 'typing meta', id: 'typing' })];
   if (c.status === 'queued' || c.status === 'bot') {
     parts.push(el('div', { class: 'queued-hint' }, t('queued_hint'), el('button', { class: 'btn primary', id: 'accept', onclick: accept }, t('accept'))));
-  } else if (c.status === 'assigned' && (c.assigned_agent === S.me.id || S.me.role === 'supervisor' || S.me.role === 'admin')) {
+  } else if (canReply()) {
     parts.push(composer());
   }
   $('#thread').replaceChildren(...parts);
   log.scrollTop = log.scrollHeight;
+  // Sending cards follows who may write now (accepted, transferred away…).
+  for (const b of document.querySelectorAll('#context .send-card')) b.hidden = !canReply();
 }
 
 function senderClass(m) {
@@ -290,11 +296,52 @@ function senderClass(m) {
   return m.sender.kind;
 }
 
+/** The order the conversation is about: the last order card either side sent. It stays in the head. */
+function orderChip() {
+  const messages = [...(S.messages.get(S.selected)?.values() || [])];
+  const card = messages.filter(m => m.kind === 'order').sort((a, b) => b.seq - a.seq)[0];
+  if (!card) return null;
+  const o = S.orders.get(card.text);
+  return el('button', { type: 'button', class: 'order-chip', id: 'order-chip', dataset: { orderNo: card.text }, title: t('order_no'), onclick: () => showOrder(card.text) },
+    t('order_card'), ' ', el('span', { class: 'num' }, card.text), o ? ' ' + (t('status')[o.status] || o.status) : '');
+}
+
+/** Opens the orders tab at this order. */
+function showOrder(no) {
+  S.contextTab = 'orders';
+  $('#context').classList.add('open');
+  renderContext();
+  const card = [...document.querySelectorAll('#context .order')].find(n => n.dataset.orderNo === no);
+  card?.scrollIntoView({ block: 'nearest' });
+  card?.classList.add('flash');
+}
+
+function bubble(m) {
+  if (m.kind === 'order') return el('div', { class: 'bubble card' }, orderCardView(m.text, S.orders.get(m.text)));
+  return el('div', { class: 'bubble' }, m.text);
+}
+
+/** Redraws cards and the head's chip once the customer's orders are known. */
+function fillCards() {
+  for (const card of document.querySelectorAll('#log .order-card')) {
+    const o = S.orders.get(card.dataset.orderNo);
+    if (o && !card.querySelector('.badge')) card.replaceWith(orderCardView(card.dataset.orderNo, o));
+  }
+  placeOrderChip();
+}
+
+function placeOrderChip() {
+  const chip = orderChip();
+  const old = $('#order-chip');
+  if (old) old.replaceWith(chip || '');
+  else if (chip) $('.thread-head .actions')?.before(chip);
+}
+
 function messageItem(m) {
   const readSeq = S.readByCustomer.get(m.conversation_id) || 0;
-  const status = m.sender.kind === 'agent' && m.kind === 'text' ? (m.seq <= readSeq ? ' · ' + t('read') : ' · ' + t('sent')) : '';
+  const status = m.sender.kind === 'agent' && m.kind !== 'note' ? (m.seq <= readSeq ? ' · ' + t('read') : ' · ' + t('sent')) : '';
   return el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
-    el('div', { class: 'bubble' }, m.text),
+    bubble(m),
     el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + (m.sender.kind === 'bot' ? t('bot_name') + ' · ' : '') + fmtTime(m.created_at) + status));
 }
 
@@ -343,6 +390,21 @@ function sendFromComposer() {
   }
   box.value = '';
   localStorage.removeItem(draftKey(S.selected, S.mode));
+}
+
+/** Sends one of the customer's orders to them as a card. */
+function sendCard(no) {
+  const id = clientId();
+  S.pending.set(id, { conversationId: S.selected, text: no, note: false });
+  if (!socket?.send({ type: 'send', conversation_id: S.selected, client_msg_id: id, text: no, kind: 'order' })) {
+    api('POST', `/api/conversations/${S.selected}/messages`, { text: no, kind: 'order', client_msg_id: id }).then(r => addMessage(r.message)).catch(e => alert(e.message));
+  }
+}
+
+/** Whether this agent may write to the selected conversation now. */
+function canReply() {
+  const c = S.convs.get(S.selected)?.conversation;
+  return !!c && c.status === 'assigned' && (c.assigned_agent === S.me.id || S.me.role === 'supervisor' || S.me.role === 'admin');
 }
 
 async function accept() {
@@ -428,11 +490,12 @@ function addMessage(m, conversation) {
       if (atBottom || m.sender.kind === 'agent') log.scrollTop = log.scrollHeight;
     }
     if (m.sender.kind === 'customer') $('#typing').textContent = '';
+    if (m.kind === 'order') placeOrderChip();
   }
   if (m.sender.kind === 'customer' && (document.hidden || m.conversation_id !== S.selected)) { S.unseen += 1; }
   const c = o?.conversation || conversation;
   if (m.sender.kind === 'customer' && fresh !== false && c && c.status === 'assigned' && c.assigned_agent === S.me.id) {
-    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: m.text.slice(0, 80) });
+    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: (m.kind === 'order' ? '[' + t('order_card') + '] ' : '') + m.text.slice(0, 80) });
   }
   renderList();
 }
@@ -462,17 +525,26 @@ function onFrame(f) {
 
 // ---------------------------------------------------------------- context pane
 
+let context = null; // the selected conversation's customer, with their orders and past conversations
+
 async function loadContext(customerId) {
   const pane = $('#context');
+  S.orders = new Map();
   let data;
   try { data = await api('GET', `/api/customers/${customerId}`); } catch (e) { pane.replaceChildren(el('p', { class: 'section' }, e.message)); return; }
-  const tabs = el('div', { class: 'tabs', role: 'tablist' },
-    ...['buyer', 'orders', 'history'].map(tab => el('button', { role: 'tab', 'aria-selected': String(S.contextTab === tab), onclick: () => { S.contextTab = tab; renderContext(data, tabs); } }, t(tab))));
-  renderContext(data, tabs);
+  // A later selection may have answered first: keep the pane on the conversation on screen.
+  if (S.convs.get(S.selected)?.customer?.id !== customerId) return;
+  context = data;
+  S.orders = new Map(data.orders.map(o => [o.order_no, o]));
+  renderContext();
+  fillCards();
 }
 
-function renderContext(data, tabs) {
-  for (const b of tabs.children) b.setAttribute('aria-selected', String(b.textContent === t(S.contextTab)));
+function renderContext() {
+  const data = context;
+  if (!data) return;
+  const tabs = el('div', { class: 'tabs', role: 'tablist' },
+    ...['buyer', 'orders', 'history'].map(tab => el('button', { role: 'tab', 'aria-selected': String(S.contextTab === tab), onclick: () => { S.contextTab = tab; renderContext(); } }, t(tab))));
   const c = data.customer;
   let body;
   if (S.contextTab === 'buyer') {
@@ -501,8 +573,9 @@ function copyButton(text) {
 
 function orderCard(o) {
   const ship = o.shipments[0];
-  return el('div', { class: 'order' },
+  return el('div', { class: 'order', dataset: { orderNo: o.order_no } },
     el('div', { class: 'top' }, el('span', { class: 'no' }, '#', o.order_no, ' ', copyButton(o.order_no)), el('span', { class: 'badge status' }, t('status')[o.status] || o.status)),
+    el('button', { type: 'button', class: 'btn send-card', hidden: !canReply(), onclick: () => sendCard(o.order_no) }, t('send_card')),
     el('ul', {}, ...o.items.map(i => el('li', {}, `${i.name} ×${i.quantity} `, el('span', { class: 'num' }, fmtFen(i.unit_price_fen))))),
     el('div', { class: 'meta num' }, fmtTime(o.created_at), ' · ', fmtFen(o.total_fen), ' · ', `${o.province}${o.city}`),
     ship ? el('div', {},

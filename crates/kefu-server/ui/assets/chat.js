@@ -1,7 +1,7 @@
 // The shopper's chat page (also the widget's iframe). Anonymous visitors keep
 // their chat token in localStorage; a merchant's site can pass a signed
 // identity in the URL (customer_id, expires, signature).
-import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket } from './common.js';
+import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView } from './common.js';
 
 const slug = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const params = new URLSearchParams(location.search);
@@ -15,8 +15,10 @@ const state = {
   lastSeq: 0,
   readSeq: 0,
   seen: new Set(),          // message ids rendered
-  pending: new Map(),       // client_msg_id -> {text, li}
+  pending: new Map(),       // client_msg_id -> {text, kind, li}
   rated: false,
+  identified: false,
+  orders: null,             // order_no -> order, once loaded (identified shoppers)
 };
 
 if (params.get('embed')) {
@@ -24,12 +26,59 @@ if (params.get('embed')) {
   btn.hidden = false;
   btn.addEventListener('click', () => parent.postMessage({ kefu: 'close' }, '*'));
 }
-document.addEventListener('keydown', e => { if (e.key === 'Escape' && params.get('embed')) parent.postMessage({ kefu: 'close' }, '*'); });
+document.addEventListener('keydown', e => {
+  if (e.key !== 'Escape' || e.isComposing) return;
+  const picker = $('#order-picker');
+  if (!picker.hidden) { picker.hidden = true; $('#pick-order')?.focus(); return; }
+  if (params.get('embed')) parent.postMessage({ kefu: 'close' }, '*');
+});
 
 input.placeholder = t('input_placeholder');
 $('#send').textContent = t('send');
 for (const chip of t('chips')) {
   $('#chips').append(el('button', { type: 'button', onclick: () => send(chip) }, chip));
+}
+
+// ---------------------------------------------------------------- order cards
+
+async function loadOrders() {
+  if (state.orders || !state.identified) return state.orders;
+  try {
+    const r = await api('GET', '/api/widget/orders', undefined, { Authorization: 'Bearer ' + state.token });
+    state.orders = new Map(r.orders.map(o => [o.order_no, o]));
+  } catch { /* cards stay plain numbers */ }
+  fillCards();
+  return state.orders;
+}
+
+/** Draws every card on the page from the orders now known. */
+function fillCards() {
+  for (const card of log.querySelectorAll('.order-card')) {
+    const o = state.orders?.get(card.dataset.orderNo);
+    if (o && !card.querySelector('.badge')) card.replaceWith(orderCardView(card.dataset.orderNo, o));
+  }
+}
+
+function bubble(m) {
+  if (m.kind === 'order') {
+    if (!state.orders) loadOrders();
+    return el('div', { class: 'bubble card' }, orderCardView(m.text, state.orders?.get(m.text)));
+  }
+  return el('div', { class: 'bubble' }, m.text);
+}
+
+async function togglePicker() {
+  const picker = $('#order-picker');
+  if (!picker.hidden) { picker.hidden = true; return; }
+  const orders = await loadOrders();
+  const list = [...(orders?.values() || [])];
+  picker.replaceChildren(
+    el('div', { class: 'picker-head' }, el('span', {}, t('pick_order_title')), el('button', { type: 'button', class: 'icon-btn', 'aria-label': t('cancel'), onclick: () => { picker.hidden = true; } }, '✕')),
+    list.length
+      ? el('ul', {}, ...list.map(o => el('li', {}, el('button', { type: 'button', class: 'pick', onclick: () => { picker.hidden = true; send(o.order_no, 'order'); input.focus(); } }, orderCardView(o.order_no, o)))))
+      : el('p', { class: 'meta' }, t('no_orders')));
+  picker.hidden = false;
+  picker.querySelector('button.pick')?.focus();
 }
 
 function banner(text) {
@@ -56,7 +105,7 @@ function render(m) {
     return;
   }
   const li = el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
-    el('div', { class: 'bubble' }, m.text),
+    bubble(m),
     el('span', { class: 'meta' }, (m.sender.kind === 'bot' ? t('bot_name') + ' · ' : '') + fmtTime(m.created_at)));
   if (m.sender.kind === 'customer') li.append(el('span', { class: 'state' }, t('sent') + ' ✓'));
   log.append(li);
@@ -79,14 +128,14 @@ function markRead() {
 }
 document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') markRead(); });
 
-function send(text) {
+function send(text, kind = 'text') {
   text = text.trim();
   if (!text) return;
   const id = clientId();
-  const li = el('li', { class: 'msg me' }, el('div', { class: 'bubble' }, text));
+  const li = el('li', { class: 'msg me' }, bubble({ kind, text }));
   log.append(li);
   log.scrollTop = log.scrollHeight;
-  state.pending.set(id, { text, li });
+  state.pending.set(id, { text, kind, li });
   transmit(id);
 }
 
@@ -95,7 +144,7 @@ function send(text) {
 function transmit(id) {
   const p = state.pending.get(id);
   if (!p) return;
-  const ok = socket?.send({ type: 'send', client_msg_id: id, text: p.text, conversation_id: state.conversationId || undefined });
+  const ok = socket?.send({ type: 'send', client_msg_id: id, text: p.text, kind: p.kind, conversation_id: state.conversationId || undefined });
   setState(p.li, ok ? t('sending') + '…' : t('offline_queue'));
 }
 
@@ -169,7 +218,13 @@ async function start() {
     return;
   }
   state.token = session.token;
-  if (!session.customer.identified) localStorage.setItem(tokenKey, session.token);
+  state.identified = session.customer.identified;
+  if (!state.identified) localStorage.setItem(tokenKey, session.token);
+  else {
+    // 选择订单: an identified shopper sends one of their orders as a card.
+    const pick = el('button', { type: 'button', id: 'pick-order', 'aria-haspopup': 'dialog', onclick: togglePicker }, t('pick_order'));
+    $('#chips').prepend(pick);
+  }
   document.title = session.shop.name;
   $('#chat-title').textContent = session.shop.name;
   $('#chat-sub').textContent = t('chat_online');

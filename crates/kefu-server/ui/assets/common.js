@@ -41,6 +41,7 @@ const STRINGS = {
     today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
     sound_enable: '点击开启声音提醒', sound_on: '🔔 声音已开', v_offer: '新会话', v_message: '买家消息', v_timer: '等待超时', v_transfer: '转给我', n_offer: '新的排队会话', n_message: '买家新消息', n_timer: '买家等待超时', n_transfer: '会话转给了你',
     shop: '店铺', items: '件',
+    order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
     chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
     chips: ['查物流', '退换货', '改地址', '转人工'], rate_title: '请为本次服务评分', rate_thanks: '感谢您的评价！', skip: '跳过',
@@ -66,6 +67,7 @@ const STRINGS = {
     today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
     sound_enable: 'Click to turn on sound alerts', sound_on: '🔔 Sound on', v_offer: 'New conversation', v_message: 'Buyer message', v_timer: 'Waiting too long', v_transfer: 'Transferred to me', n_offer: 'New conversation waiting', n_message: 'New buyer message', n_timer: 'Buyer waiting too long', n_transfer: 'Conversation transferred to you',
     shop: 'Shop', items: 'items',
+    order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
     chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
     csat: ['Very unhappy', 'Unhappy', 'OK', 'Happy', 'Very happy'], closed_note: 'Conversation ended', you: 'Me', agent: 'Agent', system: 'System',
@@ -140,6 +142,25 @@ export function fmtFen(fen) {
   const sign = fen < 0 ? '-' : '';
   const abs = Math.abs(fen);
   return `${sign}¥${Math.floor(abs / 100).toLocaleString('en-US')}.${pad(abs % 100)}`;
+}
+
+/**
+ * An order card in a conversation: the message carries only the order
+ * number, the card is drawn from the order as the page knows it now (`o`,
+ * or just the number until it is known). Text only, like everything else.
+ */
+export function orderCardView(no, o) {
+  const card = el('div', { class: 'order-card', dataset: { orderNo: no } },
+    el('div', { class: 'oc-top' },
+      el('span', { class: 'oc-title' }, t('order_card'), ' ', el('span', { class: 'num' }, no)),
+      o ? el('span', { class: 'badge status' }, t('status')[o.status] || o.status) : null));
+  if (o) {
+    const first = o.items[0];
+    card.append(
+      first ? el('div', { class: 'oc-items' }, first.name, o.items.length > 1 ? ' ' + t('more_items', o.items.length) : ` ×${first.quantity}`) : null,
+      el('div', { class: 'oc-meta meta num' }, fmtFen(o.total_fen), ' · ', fmtTime(o.created_at)));
+  }
+  return card;
 }
 
 /** Enter that is not part of an input method composition (pinyin!). */
