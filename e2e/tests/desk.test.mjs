@@ -198,6 +198,81 @@ test('order cards both ways: the shopper picks an order, the agent sends one bac
   await shopperCtx.close();
 });
 
+test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe', async () => {
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
+  const agent = await agentCtx.newPage();
+  const shopper = await shopperCtx.newPage();
+  await shopper.goto(kefu.base + '/chat/youpin-home');
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await shopper.fill('#input', '什么时候能发货呀');
+  await shopper.press('#input', 'Enter');
+
+  // A supervisor adds a phrase on /admin; a taken code is refused and stores nothing.
+  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, ...zhDesk });
+  const boss = await bossCtx.newPage();
+  await login(boss, kefu.base, 'supervisor');
+  await boss.goto(kefu.base + '/admin');
+  await boss.waitForSelector('#qp-card:not([hidden]) #qp tr[data-code="fh"]');
+  await boss.selectOption('#qp-shop', { label: '优品家电旗舰店' });
+  const form = boss.locator('#qp-form');
+  await form.locator('[name=code]').fill('fh');
+  await form.locator('[name=text]').fill('重复的编码');
+  await boss.click('#qp-save');
+  await boss.waitForSelector('#error:has-text("该编码已被使用")');
+  await form.locator('[name=code]').fill('ys');
+  await form.locator('[name=text]').fill('亲，预售商品按页面标注的时间发货哦');
+  await boss.click('#qp-save');
+  await boss.waitForSelector('#qp tr[data-code="ys"]');
+  assert.equal(await boss.locator('#qp tr', { hasText: '重复的编码' }).count(), 0);
+  await bossCtx.close();
+
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('[data-tab=queue]');
+  await agent.locator('.conv', { hasText: '什么时候能发货呀' }).click();
+  await agent.click('#accept');
+  const box = agent.locator('#composer-input');
+  await box.waitFor();
+
+  // `/` and the code: the popup lists it first.
+  await box.pressSequentially('/fh');
+  await agent.waitForSelector('#phrases li[aria-selected="true"][data-code="fh"]');
+  // Enter while an input method is composing neither picks nor sends.
+  await box.evaluate(b => b.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true, isComposing: true })));
+  assert.equal(await box.inputValue(), '/fh');
+  assert.equal(await agent.locator('#phrases').isVisible(), true);
+  // Esc closes the popup and keeps the draft.
+  await box.press('Escape');
+  assert.equal(await agent.locator('#phrases').isVisible(), false);
+  assert.equal(await box.inputValue(), '/fh');
+
+  // The supervisor's new phrase, by its initials (预售商品 → yssp).
+  await box.fill('');
+  await box.pressSequentially('/yssp');
+  await agent.waitForSelector('#phrases li[aria-selected="true"][data-code="ys"]');
+  await box.press('Escape');
+
+  // Pinyin initials anywhere in the phrase: 催促仓库 → ccck; ↓ ↑ and Enter insert it in place of the query.
+  await box.fill('');
+  await box.pressSequentially('/ccck');
+  await agent.waitForSelector('#phrases li[data-code="cd"]');
+  await agent.screenshot({ path: join(shotsDir, 'agent-quick-phrase-1366x768-zh.png') });
+  await box.press('ArrowDown');
+  await box.press('ArrowUp');
+  await box.press('Enter');
+  assert.match(await box.inputValue(), /^亲，已经帮您催促仓库尽快发货了/);
+  assert.equal(await agent.locator('#phrases').isVisible(), false);
+  await box.press('Enter');
+  await shopper.waitForSelector('.msg.them .bubble:has-text("催促仓库尽快发货")');
+
+  // The button opens the whole list; a click inserts at the caret.
+  await agent.click('#phrase-btn');
+  await agent.locator('#phrases li[data-code="bye"]').click();
+  assert.match(await box.inputValue(), /感谢您的光临/);
+  await agentCtx.close();
+  await shopperCtx.close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

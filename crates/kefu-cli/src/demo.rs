@@ -13,6 +13,7 @@ use kefu_core::id::*;
 use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
+use kefu_core::phrase::QuickPhrase;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::Store;
 use rand::rngs::StdRng;
@@ -160,6 +161,7 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
             .collect();
         store.upsert_products(&products).await?;
         seed_knowledge(store, shop.id, now).await?;
+        seed_phrases(store, shop.id, now).await?;
 
         let mut customers = Vec::new();
         for _ in 0..400 {
@@ -445,6 +447,30 @@ pub async fn seed_knowledge(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp
         store
             .put_knowledge(&KnowledgeEntry::new(KnowledgeId::from_uuid(UuidV7.new_uuid()), shop, text, true, now))
             .await?;
+    }
+    Ok(())
+}
+
+/// The canned replies a shop's agents start with (快捷短语), by code.
+const PHRASES: &[(&str, &str)] = &[
+    ("hy", "亲，您好！欢迎光临，有什么可以帮您的吗？"),
+    ("zx", "亲，在的哦，请问有什么可以帮您？"),
+    ("fh", "亲，16:00前付款的订单当天发货，之后的次日发货，大促期间顺延1-2天，请您耐心等待哦。"),
+    ("wl", "亲，已为您查询物流，包裹正在运输中，预计1-3天送达，请保持电话畅通哦。"),
+    ("cd", "亲，已经帮您催促仓库尽快发货了，发出后物流信息会第一时间更新。"),
+    ("dz", "亲，订单发货前可以修改地址，请把新的收货人、电话和详细地址发给我。"),
+    ("th", "亲，签收后7天内、商品完好不影响二次销售的可以申请七天无理由退货，在订单里点“申请售后”即可。"),
+    ("tk", "亲，退款已经在处理中了，原路退回一般1-3个工作日到账，请留意。"),
+    ("fp", "亲，可以开具电子发票，请提供发票抬头和税号，开好后会发到您的邮箱。"),
+    ("ddx", "亲，给您带来不便非常抱歉，我这边马上为您核实处理，请稍等一下。"),
+    ("gx", "感谢您的耐心等待，还有其他可以帮您的吗？"),
+    ("bye", "感谢您的光临，祝您生活愉快！如有问题随时联系我们哦～"),
+];
+
+pub async fn seed_phrases(store: &Arc<dyn Store>, shop: ShopId, now: Timestamp) -> anyhow::Result<()> {
+    for (code, text) in PHRASES {
+        let phrase = QuickPhrase::parse(PhraseId::from_uuid(UuidV7.new_uuid()), shop, code, text, now)?;
+        store.put_quick_phrase(&phrase).await?;
     }
     Ok(())
 }

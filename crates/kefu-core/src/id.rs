@@ -57,6 +57,7 @@ define_id!(ShipmentId, "shipment");
 define_id!(ConversationId, "conversation");
 define_id!(MessageId, "message");
 define_id!(KnowledgeId, "knowledge entry");
+define_id!(PhraseId, "quick phrase");
 
 /// Where new ids come from; tests substitute a deterministic source.
 pub trait IdGen: Send + Sync {

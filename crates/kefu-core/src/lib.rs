@@ -25,6 +25,7 @@ pub mod invoice;
 pub mod knowledge;
 pub mod money;
 pub mod order;
+pub mod phrase;
 pub mod routing;
 pub mod shop;
 pub mod store;

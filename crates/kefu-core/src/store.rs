@@ -13,9 +13,10 @@ use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
 use crate::customer::Customer;
-use crate::id::{AgentId, ConversationId, CustomerId, KnowledgeId, OrderId, ShopId, SkillGroupId};
+use crate::id::{AgentId, ConversationId, CustomerId, KnowledgeId, OrderId, PhraseId, ShopId, SkillGroupId};
 use crate::knowledge::KnowledgeEntry;
 use crate::order::{Order, OrderNo, OrderWithShipments, Shipment};
+use crate::phrase::QuickPhrase;
 use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +247,16 @@ pub trait Store: Send + Sync + 'static {
     async fn put_knowledge_many(&self, entries: &[KnowledgeEntry]) -> StoreResult<()>;
     /// `NotFound("knowledge entry")` unless the shop has it.
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
+
+    // Quick phrases
+    /// A shop's quick phrases, by code.
+    async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<QuickPhrase>>;
+    /// Inserts the phrase, or replaces the one with its id in the same shop
+    /// (`NotFound("quick phrase")` when that id belongs to another shop);
+    /// `Conflict("phrase_code_taken")` when another phrase of the shop has its code.
+    async fn put_quick_phrase(&self, phrase: &QuickPhrase) -> StoreResult<()>;
+    /// `NotFound("quick phrase")` unless the shop has it.
+    async fn delete_quick_phrase(&self, shop: ShopId, id: PhraseId) -> StoreResult<()>;
 
     // The bot's rules, as edited on /admin
     /// The shop's rules text, if one was stored, and the version of its

@@ -14,6 +14,7 @@ pub mod faq;
 pub mod features;
 pub mod metrics;
 mod normalize;
+pub mod pinyin;
 pub mod tokenize;
 
 pub use classifier::{Classifier, Example, Learner, Prediction, Prepared, TrainConfig};

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod customers;
 pub mod knowledge;
 pub mod merchant;
+pub mod phrases;
 pub mod rules;
 pub mod session;
 pub mod widget;

@@ -147,6 +147,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/shops/{id}/bot-rules/history", get(api::rules::history))
         .route("/shops/{id}/knowledge", get(api::knowledge::list).post(api::knowledge::create))
         .route("/shops/{id}/knowledge/{entry}", put(api::knowledge::update).delete(api::knowledge::delete))
+        .route("/shops/{id}/quick-phrases", get(api::phrases::list).post(api::phrases::create))
+        .route("/shops/{id}/quick-phrases/{phrase}", put(api::phrases::update).delete(api::phrases::delete))
         .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))
         .route("/admin/shops", get(api::admin::shops).post(api::admin::create_shop))
         .route("/admin/shops/{id}/secret", post(api::admin::rotate_secret))

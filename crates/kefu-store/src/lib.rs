@@ -54,6 +54,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (5, "0005_shop_rules", include_str!("../migrations/sqlite/0005_shop_rules.sql")),
     (6, "0006_rules_history", include_str!("../migrations/sqlite/0006_rules_history.sql")),
     (7, "0007_bot_state_version", include_str!("../migrations/sqlite/0007_bot_state_version.sql")),
+    (8, "0008_quick_phrases", include_str!("../migrations/sqlite/0008_quick_phrases.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -64,6 +65,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (5, "0005_shop_rules", include_str!("../migrations/postgres/0005_shop_rules.sql")),
     (6, "0006_rules_history", include_str!("../migrations/postgres/0006_rules_history.sql")),
     (7, "0007_bot_state_version", include_str!("../migrations/postgres/0007_bot_state_version.sql")),
+    (8, "0008_quick_phrases", include_str!("../migrations/postgres/0008_quick_phrases.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

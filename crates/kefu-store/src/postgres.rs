@@ -31,6 +31,7 @@ use uuid::Uuid;
 mod bot;
 mod commerce;
 mod knowledge;
+mod phrases;
 mod pipeline;
 mod rows;
 mod rules;
@@ -789,6 +790,18 @@ impl Store for PostgresStore {
 
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         knowledge::delete(&self.client().await?, shop, id).await
+    }
+
+    async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {
+        phrases::list(&self.client().await?, shop).await
+    }
+
+    async fn put_quick_phrase(&self, phrase: &kefu_core::phrase::QuickPhrase) -> StoreResult<()> {
+        phrases::put(&self.client().await?, phrase).await
+    }
+
+    async fn delete_quick_phrase(&self, shop: ShopId, id: PhraseId) -> StoreResult<()> {
+        phrases::delete(&self.client().await?, shop, id).await
     }
 
     async fn shop_rules(&self, shop: ShopId) -> StoreResult<ShopRulesState> {

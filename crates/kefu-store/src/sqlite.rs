@@ -3,6 +3,7 @@
 mod bot;
 mod commerce;
 mod knowledge;
+mod phrases;
 mod pool;
 mod rows;
 mod rules;
@@ -730,6 +731,19 @@ impl Store for SqliteStore {
 
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         self.pool.write(move |c| knowledge::delete(c, shop, id)).await
+    }
+
+    async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {
+        self.pool.read(move |c| phrases::list(c, shop)).await
+    }
+
+    async fn put_quick_phrase(&self, phrase: &kefu_core::phrase::QuickPhrase) -> StoreResult<()> {
+        let phrase = phrase.clone();
+        self.pool.write(move |c| phrases::put(c, &phrase)).await
+    }
+
+    async fn delete_quick_phrase(&self, shop: ShopId, id: PhraseId) -> StoreResult<()> {
+        self.pool.write(move |c| phrases::delete(c, shop, id)).await
     }
 
     async fn shop_rules(&self, shop: ShopId) -> StoreResult<ShopRulesState> {

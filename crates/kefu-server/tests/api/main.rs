@@ -8,4 +8,5 @@ mod helpers;
 mod knowledge;
 mod llm;
 mod merchant;
+mod phrases;
 mod security;

@@ -1,6 +1,6 @@
 // Admin: shops (with their signing secrets), agents and skill groups; for
 // supervisors and admins, the self-service bot's figures per shop and the
-// knowledge base it answers from.
+// knowledge base it answers from, and the shops' quick phrases.
 import { $, el, api, setCsrf } from './common.js';
 
 async function load() {
@@ -8,7 +8,7 @@ async function load() {
   try { me = await api('GET', '/api/me'); } catch { location.href = '/agent'; return; }
   setCsrf(me.csrf_token);
   const supervises = me.agent.role === 'admin' || me.agent.role === 'supervisor';
-  if (supervises) { loadBot(me.shops); loadKnowledge(me.shops); loadRules(me.shops); }
+  if (supervises) { loadBot(me.shops); loadKnowledge(me.shops); loadRules(me.shops); loadPhrases(me.shops); }
   $('#rules-reload').onclick = reloadRules;
   $('#rules-shop').onchange = showRules;
   $('#rules-save').onclick = () => saveRules('PUT');
@@ -273,6 +273,63 @@ $('#kb-form').addEventListener('submit', async e => {
     $('#error').textContent = '';
     showKnowledge();
   } catch (err) { $('#error').textContent = err.message; }
+});
+
+async function loadPhrases(shops) {
+  $('#qp-card').hidden = false;
+  const select = $('#qp-shop');
+  if (!select.options.length) select.replaceChildren(...shops.map(s => el('option', { value: s.id }, s.name)));
+  await showPhrases();
+}
+
+async function showPhrases() {
+  const shop = $('#qp-shop').value;
+  if (!shop) return;
+  const { phrases } = await api('GET', `/api/shops/${shop}/quick-phrases`);
+  $('#qp').replaceChildren(
+    el('tr', {}, el('th', {}, '编码'), el('th', {}, '内容'), el('th', {}, '拼音首字母'), el('th', {}, '')),
+    ...phrases.map(p => el('tr', { dataset: { code: p.code } },
+      el('td', { class: 'num' }, '/' + p.code),
+      el('td', { class: 'answer' }, p.text),
+      el('td', { class: 'num' }, p.initials),
+      el('td', {},
+        el('button', { class: 'btn', onclick: () => editPhrase(p) }, '编辑'), ' ',
+        el('button', { class: 'btn danger', onclick: async () => {
+          if (confirm(`删除 /${p.code}？`)) { await api('DELETE', `/api/shops/${shop}/quick-phrases/${p.id}`); showPhrases(); }
+        } }, '删除')))),
+    ...(phrases.length ? [] : [el('tr', {}, el('td', { colspan: 4 }, '还没有快捷短语，在下方添加'))]));
+}
+
+function editPhrase(p) {
+  const f = $('#qp-form');
+  f.elements.id.value = p.id;
+  f.elements.code.value = p.code;
+  f.elements.text.value = p.text;
+  $('#qp-save').textContent = '保存修改';
+  $('#qp-cancel').hidden = false;
+  f.elements.text.focus();
+}
+
+function resetPhraseForm() {
+  $('#qp-form').reset();
+  $('#qp-form').elements.id.value = '';
+  $('#qp-save').textContent = '添加短语';
+  $('#qp-cancel').hidden = true;
+}
+
+$('#qp-shop').addEventListener('change', () => { resetPhraseForm(); showPhrases(); });
+$('#qp-cancel').addEventListener('click', resetPhraseForm);
+$('#qp-form').addEventListener('submit', async e => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const shop = $('#qp-shop').value;
+  const id = f.get('id');
+  try {
+    await api(id ? 'PUT' : 'POST', `/api/shops/${shop}/quick-phrases${id ? `/${id}` : ''}`, { code: f.get('code'), text: f.get('text') });
+    resetPhraseForm();
+    $('#error').textContent = '';
+    showPhrases();
+  } catch (err) { $('#error').textContent = err.code === 'conflict' ? '该编码已被使用' : err.message; }
 });
 
 function onSubmit(form, build) {

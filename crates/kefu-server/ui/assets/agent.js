@@ -357,17 +357,113 @@ async function loadEarlier() {
   again.scrollTop = again.scrollHeight - keep;
 }
 
+// ---------------------------------------------------------------- quick phrases
+
+/** A shop's quick phrases, loaded once per shop (shop id -> Promise of the list). */
+const phrasesOf = new Map();
+function loadPhrases(shop) {
+  if (!phrasesOf.has(shop)) {
+    phrasesOf.set(shop, api('GET', `/api/shops/${shop}/quick-phrases`).then(r => r.phrases).catch(() => { phrasesOf.delete(shop); return []; }));
+  }
+  return phrasesOf.get(shop);
+}
+
+/** Phrases for `q`: code first, then pinyin initials, then the text itself. */
+function matchPhrases(phrases, q) {
+  q = q.trim().toLowerCase();
+  if (!q) return phrases.slice(0, 8);
+  const rank = p => p.code.startsWith(q) ? 0 : p.initials.startsWith(q) ? 1 : p.initials.includes(q) ? 2 : p.text.toLowerCase().includes(q) ? 3 : 9;
+  return phrases.map(p => [rank(p), p]).filter(([r]) => r < 9).sort((a, b) => a[0] - b[0] || a[1].code.localeCompare(b[1].code)).slice(0, 8).map(([, p]) => p);
+}
+
+/**
+ * The `/` under the caret, when there is one: `/fh` at the start of the
+ * draft or after a space (Chinese punctuation mode types `、` for `/`).
+ */
+function slashQuery(box) {
+  const before = box.value.slice(0, box.selectionStart);
+  const m = /(?:^|\s)[\/、]([^\s\/、]{0,20})$/.exec(before);
+  return m ? { query: m[1], start: before.length - m[1].length - 1 } : null;
+}
+
+/** The popup over the composer: ↑ ↓ choose, Enter or Tab insert, Esc closes (the draft stays). */
+function phrasePicker(box) {
+  const list = el('ul', { class: 'phrases', id: 'phrases', role: 'listbox', 'aria-label': t('quick_phrases'), hidden: true });
+  const state = { open: false, items: [], index: 0, start: null };
+  const draw = () => {
+    list.replaceChildren(...(state.items.length ? state.items.map((p, i) => el('li', {
+      role: 'option', 'aria-selected': String(i === state.index), dataset: { code: p.code },
+      onmousedown: e => { e.preventDefault(); state.index = i; insert(); },
+    }, el('span', { class: 'code num' }, '/' + p.code), el('span', { class: 'text' }, p.text))) : [el('li', { class: 'meta none' }, t('no_phrases'))]));
+    list.hidden = !state.open;
+  };
+  const close = () => { state.open = false; list.hidden = true; box.setAttribute('aria-expanded', 'false'); };
+  const show = async (query, start) => {
+    const shop = S.convs.get(S.selected)?.conversation.shop_id;
+    const all = shop ? await loadPhrases(shop) : [];
+    state.items = matchPhrases(all, query);
+    state.index = 0;
+    state.start = start;
+    state.open = true;
+    box.setAttribute('aria-expanded', 'true');
+    draw();
+  };
+  const insert = () => {
+    const p = state.items[state.index];
+    if (!p) return close();
+    const caret = box.selectionStart;
+    const from = state.start ?? caret;
+    box.value = box.value.slice(0, from) + p.text + box.value.slice(caret);
+    const at = from + p.text.length;
+    box.setSelectionRange(at, at);
+    close();
+    box.focus();
+    box.dispatchEvent(new Event('input'));
+  };
+  box.setAttribute('aria-controls', 'phrases');
+  box.setAttribute('aria-expanded', 'false');
+  box.addEventListener('input', () => {
+    const q = slashQuery(box);
+    if (q) show(q.query, q.start); else if (state.start !== null) close();
+  });
+  box.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== box) close(); }, 150));
+  return {
+    list,
+    /** Opens the whole list from the button, inserting at the caret. */
+    openAll: () => { box.focus(); show('', null); },
+    /** Takes the keys it uses while open; true when it did. */
+    key(e) {
+      if (!state.open || e.isComposing || e.keyCode === 229) return false;
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        const n = state.items.length || 1;
+        state.index = (state.index + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
+        draw();
+      } else if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') insert();
+      else if (e.key === 'Escape') close();
+      else return false;
+      e.preventDefault();
+      return true;
+    },
+  };
+}
+
 function composer() {
   const box = el('textarea', { id: 'composer-input', 'aria-label': t('reply'), maxlength: 5000 });
   box.value = localStorage.getItem(draftKey(S.selected, S.mode)) || '';
   const wrap = el('form', { class: 'composer' + (S.mode === 'note' ? ' note-mode' : ''), id: 'composer' });
   const modeButton = mode => el('button', { type: 'button', 'aria-pressed': String(S.mode === mode), onclick: () => { saveDraft(); S.mode = mode; renderThread(); $('#composer-input')?.focus(); } }, t(mode));
+  const picker = phrasePicker(box);
   wrap.append(
-    el('div', { class: 'modes' }, modeButton('reply'), modeButton('note'), S.mode === 'note' ? el('span', { class: 'meta' }, t('note_hint')) : null),
+    el('div', { class: 'modes' }, modeButton('reply'), modeButton('note'), S.mode === 'note' ? el('span', { class: 'meta' }, t('note_hint')) : null,
+      el('button', { type: 'button', class: 'phrase-btn', id: 'phrase-btn', title: t('phrase_hint'), onclick: picker.openAll }, t('quick_phrases'))),
+    picker.list,
     box,
     el('div', { class: 'row' }, el('span', { class: 'meta' }, t('enter_hint')), el('button', { class: 'btn primary', type: 'submit' }, t('send'))));
   wrap.addEventListener('submit', e => { e.preventDefault(); sendFromComposer(); });
-  box.addEventListener('keydown', e => { if (isPlainEnter(e)) { e.preventDefault(); sendFromComposer(); } });
+  box.addEventListener('keydown', e => {
+    if (picker.key(e)) return;
+    if (isPlainEnter(e)) { e.preventDefault(); sendFromComposer(); }
+  });
   let typingSent = 0;
   box.addEventListener('input', () => {
     saveDraft();

@@ -41,6 +41,7 @@ const STRINGS = {
     today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
     sound_enable: '点击开启声音提醒', sound_on: '🔔 声音已开', v_offer: '新会话', v_message: '买家消息', v_timer: '等待超时', v_transfer: '转给我', n_offer: '新的排队会话', n_message: '买家新消息', n_timer: '买家等待超时', n_transfer: '会话转给了你',
     shop: '店铺', items: '件',
+    quick_phrases: '快捷短语', phrase_hint: '在输入框里打 / 加编码或拼音首字母，如 /fh', no_phrases: '没有匹配的快捷短语',
     order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
     chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
@@ -67,6 +68,7 @@ const STRINGS = {
     today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
     sound_enable: 'Click to turn on sound alerts', sound_on: '🔔 Sound on', v_offer: 'New conversation', v_message: 'Buyer message', v_timer: 'Waiting too long', v_transfer: 'Transferred to me', n_offer: 'New conversation waiting', n_message: 'New buyer message', n_timer: 'Buyer waiting too long', n_transfer: 'Conversation transferred to you',
     shop: 'Shop', items: 'items',
+    quick_phrases: 'Quick phrases', phrase_hint: 'Type / and a code or pinyin initials in the reply box, e.g. /fh', no_phrases: 'No matching phrase',
     order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
     chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',

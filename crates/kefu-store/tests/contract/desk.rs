@@ -329,3 +329,46 @@ pub(super) async fn server_key_is_created_once(store: &dyn Store) {
     assert_eq!(first, "k1");
     assert_eq!(second, "k1");
 }
+
+fn phrase(shop: ShopId, code: &str, text: &str, at: i64) -> kefu_core::phrase::QuickPhrase {
+    kefu_core::phrase::QuickPhrase::parse(PhraseId::from_uuid(new_id()), shop, code, text, Timestamp(at))
+        .expect("phrase")
+}
+
+pub(super) async fn quick_phrases_belong_to_one_shop_with_unique_codes(store: &dyn Store) {
+    let a = shop(store, "qp-a").await;
+    let b = shop(store, "qp-b").await;
+    let mut fh = phrase(a.id, "fh", "亲，今天16点前下单当天发货哦\n明天送达", 1_000);
+    store.put_quick_phrase(&fh).await.expect("insert");
+    store.put_quick_phrase(&phrase(a.id, "bye", "感谢您的光临，祝您生活愉快", 2_000)).await.expect("insert");
+    let listed = store.quick_phrases(a.id).await.expect("list");
+    assert_eq!(listed.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(), ["bye", "fh"], "by code");
+    assert_eq!(listed[1], fh, "every field round-trips, line breaks included");
+    assert!(store.quick_phrases(b.id).await.expect("list").is_empty());
+
+    // A code is unique within its shop only; a taken code changes nothing.
+    store.put_quick_phrase(&phrase(b.id, "fh", "b 店的发货说明", 2_500)).await.expect("same code, other shop");
+    let clash = phrase(a.id, "fh", "重复的编码", 3_000);
+    assert!(matches!(store.put_quick_phrase(&clash).await, Err(StoreError::Conflict("phrase_code_taken"))));
+    let mut renamed = store.quick_phrases(a.id).await.expect("list")[0].clone();
+    renamed.code = "fh".into();
+    assert!(matches!(store.put_quick_phrase(&renamed).await, Err(StoreError::Conflict("phrase_code_taken"))));
+    assert_eq!(store.quick_phrases(a.id).await.expect("list").len(), 2);
+
+    fh.text = "亲，预售商品按页面时间发货".into();
+    fh.updated_at = Timestamp(4_000);
+    store.put_quick_phrase(&fh).await.expect("update");
+    assert_eq!(store.quick_phrases(a.id).await.expect("list")[1], fh);
+
+    // Another shop cannot overwrite or delete a's phrase by its id.
+    let mut stolen = fh.clone();
+    stolen.shop_id = b.id;
+    stolen.code = "steal".into();
+    assert!(matches!(store.put_quick_phrase(&stolen).await, Err(StoreError::NotFound("quick phrase"))));
+    assert!(matches!(store.delete_quick_phrase(b.id, fh.id).await, Err(StoreError::NotFound("quick phrase"))));
+    assert_eq!(store.quick_phrases(a.id).await.expect("list")[1], fh);
+
+    store.delete_quick_phrase(a.id, fh.id).await.expect("delete");
+    assert!(matches!(store.delete_quick_phrase(a.id, fh.id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.quick_phrases(a.id).await.expect("list").len(), 1);
+}

@@ -90,6 +90,7 @@ contract!(
     a_bot_turn_decided_on_older_memory_is_refused,
     racing_resends_to_the_bot_are_answered_once,
     knowledge_entries_belong_to_one_shop,
+    quick_phrases_belong_to_one_shop_with_unique_codes,
     a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,
 );
