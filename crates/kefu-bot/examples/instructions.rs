@@ -93,7 +93,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "turns",
-        what: "the same stories, counting only inside the bot's turns (flow::respond)",
+        what: "the same stories, counting only inside the bot's turns (flow::respond, respond_to)",
         run: workload_stories,
         collect: "kefu_bot::flow::respond",
     },
