@@ -273,6 +273,61 @@ test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe',
   await shopperCtx.close();
 });
 
+test('keyboard only: longest wait, accept, reply, note, close, with the shortcut help', async () => {
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
+  const agent = await agentCtx.newPage();
+  const shopper = await shopperCtx.newPage();
+  await login(agent, kefu.base, 'wangwu');
+  await shopper.goto(kefu.base + '/chat/youpin-home');
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await shopper.fill('#input', '键盘党客服在吗');
+  await shopper.press('#input', 'Enter');
+  await agent.waitForFunction(() => document.querySelector('#count-queue')?.textContent.trim() !== '');
+
+  // Alt+Shift+↓ opens the longest wait (the queue's, with none of mine waiting); Ctrl+K → 接入.
+  await agent.keyboard.press('Alt+Shift+ArrowDown');
+  await agent.waitForSelector('#log .msg.customer .bubble:has-text("键盘党客服在吗")');
+  const command = async (query, expect) => {
+    await agent.keyboard.press('Control+KeyK');
+    const input = agent.locator('#palette input');
+    await input.waitFor();
+    await input.pressSequentially(query);
+    await agent.waitForSelector(`#palette li[aria-selected="true"]:has-text("${expect}")`);
+    await input.press('Enter');
+    await agent.waitForSelector('#palette', { state: 'detached' });
+  };
+  await command('jr', '接入');
+  const box = agent.locator('#composer-input');
+  await box.waitFor();
+  await agent.waitForFunction(() => document.activeElement?.id === 'composer-input');
+  await agent.keyboard.type('在的，您请说');
+  await agent.keyboard.press('Enter');
+  await shopper.waitForSelector('.msg.them .bubble:has-text("在的，您请说")');
+
+  // A note by command, typed and sent without the mouse; it never reaches the shopper.
+  await command('bz', '切换到备注');
+  await agent.waitForSelector('.composer.note-mode');
+  await agent.waitForFunction(() => document.activeElement?.id === 'composer-input');
+  await agent.keyboard.type('键盘党：已核实');
+  await agent.keyboard.press('Enter');
+  await agent.waitForSelector('.msg.note .bubble:has-text("键盘党：已核实")');
+
+  // Ctrl+/ lists the shortcuts and can turn them off; Esc closes it.
+  await agent.keyboard.press('Control+Slash');
+  await agent.waitForSelector('#help kbd:has-text("Alt+Shift+↓")');
+  await agent.screenshot({ path: join(shotsDir, 'agent-shortcuts-1366x768-zh.png') });
+  await agent.keyboard.press('Escape');
+  await agent.waitForSelector('#help', { state: 'detached' });
+
+  await command('js', '结束');
+  await agent.waitForSelector('.thread-head .badge.status:has-text("已结束")');
+  await shopper.waitForSelector('#csat:not([hidden])');
+  assert.equal(await shopper.locator('text=键盘党：已核实').count(), 0);
+  await agentCtx.close();
+  await shopperCtx.close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

@@ -90,7 +90,9 @@ function start(me) {
   const status = $('#status');
   for (const o of status.options) o.textContent = { online: '● ', away: '◐ ', offline: '○ ' }[o.value] + t(o.value);
   status.value = S.me.status;
-  status.onchange = async () => { await api('PUT', '/api/me/status', { status: status.value }); S.me.status = status.value; };
+  status.onchange = () => setStatus(status.value);
+  $('#palette-btn').onclick = openPalette;
+  $('#palette-btn').title = t('cmd_palette_hint');
   $('#logout').onclick = async () => { await api('POST', '/api/auth/logout'); location.reload(); };
   for (const tab of document.querySelectorAll('.list-pane [role=tab]')) tab.onclick = () => selectTab(tab.dataset.tab);
   let debounce;
@@ -359,6 +361,9 @@ async function loadEarlier() {
 
 // ---------------------------------------------------------------- quick phrases
 
+/** Opens the quick phrases of the composer on screen (set by `composer`). */
+let openPhrases = () => {};
+
 /** A shop's quick phrases, loaded once per shop (shop id -> Promise of the list). */
 const phrasesOf = new Map();
 function loadPhrases(shop) {
@@ -447,12 +452,20 @@ function phrasePicker(box) {
   };
 }
 
+function setMode(mode) {
+  saveDraft();
+  S.mode = mode;
+  renderThread();
+  $('#composer-input')?.focus();
+}
+
 function composer() {
   const box = el('textarea', { id: 'composer-input', 'aria-label': t('reply'), maxlength: 5000 });
   box.value = localStorage.getItem(draftKey(S.selected, S.mode)) || '';
   const wrap = el('form', { class: 'composer' + (S.mode === 'note' ? ' note-mode' : ''), id: 'composer' });
-  const modeButton = mode => el('button', { type: 'button', 'aria-pressed': String(S.mode === mode), onclick: () => { saveDraft(); S.mode = mode; renderThread(); $('#composer-input')?.focus(); } }, t(mode));
+  const modeButton = mode => el('button', { type: 'button', 'aria-pressed': String(S.mode === mode), onclick: () => setMode(mode) }, t(mode));
   const picker = phrasePicker(box);
+  openPhrases = picker.openAll;
   wrap.append(
     el('div', { class: 'modes' }, modeButton('reply'), modeButton('note'), S.mode === 'note' ? el('span', { class: 'meta' }, t('note_hint')) : null,
       el('button', { type: 'button', class: 'phrase-btn', id: 'phrase-btn', title: t('phrase_hint'), onclick: picker.openAll }, t('quick_phrases'))),
@@ -681,11 +694,108 @@ function orderCard(o) {
 
 // ---------------------------------------------------------------- keyboard
 
+async function setStatus(value) {
+  await api('PUT', '/api/me/status', { status: value });
+  S.me.status = value;
+  $('#status').value = value;
+}
+
+/** The longest unanswered wait among my conversations, else the queue's. */
+function openLongest() {
+  const all = [...S.convs.values()];
+  const waiting = all.filter(o => mine(o) && o.conversation.waiting_since).sort(byWait);
+  const pick = waiting[0] || all.filter(queued).sort(byWait)[0];
+  if (!pick) return;
+  selectTab(mine(pick) ? 'mine' : 'queue');
+  openConversation(pick.conversation.id);
+}
+
+const shortcutsOn = () => localStorage.getItem('kefu_shortcuts') !== 'off';
+
+/** What Ctrl/⌘+K offers now: each with words to find it by (pinyin initials too). */
+function commands() {
+  const c = S.convs.get(S.selected)?.conversation;
+  const mineOpen = c && c.status === 'assigned' && c.assigned_agent === S.me.id;
+  const list = [
+    c && (c.status === 'queued' || c.status === 'bot') && { label: t('accept'), keys: 'jr accept', run: accept },
+    mineOpen && { label: t('transfer'), keys: 'zj transfer', run: openTransfer },
+    mineOpen && { label: t('close'), keys: 'js close end', run: closeConversation },
+    canReply() && S.mode !== 'note' && { label: t('cmd_note'), keys: 'bz note', run: () => setMode('note') },
+    canReply() && S.mode === 'note' && { label: t('cmd_reply'), keys: 'hf reply', run: () => setMode('reply') },
+    canReply() && { label: t('quick_phrases'), hint: '/', keys: 'kjdy phrase', run: () => openPhrases() },
+    ...(canReply() ? [...S.orders.values()].slice(0, 5).map(o => ({
+      label: `${t('send_card')} ${o.order_no} · ${t('status')[o.status] || o.status}`, keys: `fsddkp card order ${o.order_no}`, run: () => sendCard(o.order_no),
+    })) : []),
+    { label: t('cmd_longest'), hint: 'Alt+Shift+↓', keys: 'zjdd longest wait', run: openLongest },
+    ...['online', 'away', 'offline'].filter(v => v !== S.me.status).map(v => ({ label: `${t('cmd_status')}：${t(v)}`, keys: `zt status ${v} ${{ online: 'jdz', away: 'gq', offline: 'lx' }[v]}`, run: () => setStatus(v) })),
+    { label: t('cmd_help'), hint: 'Ctrl+/', keys: 'kjj help shortcuts', run: showHelp },
+  ];
+  return list.filter(Boolean);
+}
+
+function openPalette() {
+  if ($('#palette')) return;
+  const all = commands();
+  const input = el('input', { type: 'text', 'aria-label': t('cmd_palette'), placeholder: t('cmd_palette_hint'), autocomplete: 'off' });
+  const list = el('ul', { class: 'palette-list', role: 'listbox' });
+  let shown = all, index = 0;
+  const draw = () => {
+    list.replaceChildren(...shown.map((cmd, i) => el('li', { role: 'option', 'aria-selected': String(i === index), onmousedown: e => { e.preventDefault(); index = i; run(); } },
+      el('span', {}, cmd.label), cmd.hint ? el('kbd', {}, cmd.hint) : null)));
+    if (!shown.length) list.append(el('li', { class: 'meta' }, t('cmd_none')));
+  };
+  const dialog = el('dialog', { id: 'palette', class: 'palette', 'aria-label': t('cmd_palette') }, input, list);
+  const run = () => { const cmd = shown[index]; dialog.close(); cmd?.run(); };
+  input.addEventListener('input', () => {
+    const q = input.value.trim().toLowerCase();
+    shown = q ? all.filter(cmd => cmd.label.toLowerCase().includes(q) || cmd.keys.split(' ').some(k => k.startsWith(q))) : all;
+    index = 0;
+    draw();
+  });
+  input.addEventListener('keydown', e => {
+    if (e.isComposing || e.keyCode === 229) return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const n = shown.length || 1;
+      index = (index + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
+      draw();
+    } else if (e.key === 'Enter') { e.preventDefault(); run(); }
+  });
+  dialog.addEventListener('close', () => { dialog.remove(); if (!$('dialog[open]')) $('#composer-input')?.focus(); });
+  document.body.append(dialog);
+  draw();
+  dialog.showModal();
+  input.focus();
+}
+
+const SHORTCUTS = [
+  ['Enter', 'key_send'], ['Shift+Enter', 'key_newline'], ['/', 'key_phrases'], ['Ctrl/⌘+K', 'cmd_palette'],
+  ['Alt+↑ / Alt+↓', 'key_prev_next'], ['Alt+Shift+↓', 'cmd_longest'], ['Ctrl/⌘+/', 'cmd_help'], ['Esc', 'key_esc'],
+];
+
+function showHelp() {
+  if ($('#help')) return;
+  const toggle = el('input', { type: 'checkbox', id: 'shortcuts-on', checked: shortcutsOn(), onchange: e => localStorage.setItem('kefu_shortcuts', e.target.checked ? 'on' : 'off') });
+  const dialog = el('dialog', { id: 'help', class: 'palette help', 'aria-label': t('cmd_help') },
+    el('h2', {}, t('cmd_help')),
+    el('table', {}, ...SHORTCUTS.map(([k, what]) => el('tr', {}, el('td', {}, el('kbd', {}, k)), el('td', {}, t(what))))),
+    el('label', { class: 'row' }, toggle, ' ', t('shortcuts_on')),
+    el('form', { method: 'dialog' }, el('button', { class: 'btn' }, t('confirm'))));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+// No Alt+letter (AltGr layouts), no Ctrl+digit, no Ctrl+Shift+letter; keys by `code`; never while composing.
 document.addEventListener('keydown', e => {
-  if (e.isComposing || e.keyCode === 229 || !e.altKey) return;
+  if (e.isComposing || e.keyCode === 229 || !shortcutsOn() || !S.me) return;
+  const ctrl = (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey;
+  if (ctrl && e.code === 'KeyK') { e.preventDefault(); openPalette(); return; }
+  if (ctrl && e.code === 'Slash') { e.preventDefault(); showHelp(); return; }
+  if (!e.altKey || e.ctrlKey || e.metaKey) return;
   const rows = [...document.querySelectorAll('.conv')];
   const i = rows.findIndex(r => r.dataset.id === S.selected);
-  if (e.code === 'ArrowDown' && e.shiftKey) { e.preventDefault(); if (rows[0]) openConversation(rows[0].dataset.id); }
+  if (e.code === 'ArrowDown' && e.shiftKey) { e.preventDefault(); openLongest(); }
   else if (e.code === 'ArrowDown') { e.preventDefault(); const next = rows[Math.min(rows.length - 1, i + 1)]; if (next) openConversation(next.dataset.id); }
   else if (e.code === 'ArrowUp') { e.preventDefault(); const prev = rows[Math.max(0, i - 1)]; if (prev) openConversation(prev.dataset.id); }
 });

@@ -41,6 +41,8 @@ const STRINGS = {
     today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
     sound_enable: '点击开启声音提醒', sound_on: '🔔 声音已开', v_offer: '新会话', v_message: '买家消息', v_timer: '等待超时', v_transfer: '转给我', n_offer: '新的排队会话', n_message: '买家新消息', n_timer: '买家等待超时', n_transfer: '会话转给了你',
     shop: '店铺', items: '件',
+    cmd_palette: '命令', cmd_palette_hint: '输入命令或拼音首字母，如 js 结束', cmd_none: '没有匹配的命令', cmd_note: '切换到备注', cmd_reply: '切换到回复', cmd_longest: '打开等待最久的会话', cmd_status: '接待状态', cmd_help: '快捷键',
+    key_send: '发送', key_newline: '换行', key_phrases: '快捷短语（编码或拼音首字母）', key_prev_next: '上一个 / 下一个会话', key_esc: '关闭弹窗（草稿保留）', shortcuts_on: '启用快捷键',
     quick_phrases: '快捷短语', phrase_hint: '在输入框里打 / 加编码或拼音首字母，如 /fh', no_phrases: '没有匹配的快捷短语',
     order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
@@ -68,6 +70,8 @@ const STRINGS = {
     today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
     sound_enable: 'Click to turn on sound alerts', sound_on: '🔔 Sound on', v_offer: 'New conversation', v_message: 'Buyer message', v_timer: 'Waiting too long', v_transfer: 'Transferred to me', n_offer: 'New conversation waiting', n_message: 'New buyer message', n_timer: 'Buyer waiting too long', n_transfer: 'Conversation transferred to you',
     shop: 'Shop', items: 'items',
+    cmd_palette: 'Commands', cmd_palette_hint: 'Type a command, e.g. close', cmd_none: 'No matching command', cmd_note: 'Switch to note', cmd_reply: 'Switch to reply', cmd_longest: 'Open the longest wait', cmd_status: 'Status', cmd_help: 'Keyboard shortcuts',
+    key_send: 'Send', key_newline: 'New line', key_phrases: 'Quick phrases (code or pinyin initials)', key_prev_next: 'Previous / next conversation', key_esc: 'Close a popup (the draft stays)', shortcuts_on: 'Shortcuts on',
     quick_phrases: 'Quick phrases', phrase_hint: 'Type / and a code or pinyin initials in the reply box, e.g. /fh', no_phrases: 'No matching phrase',
     order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
     chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
