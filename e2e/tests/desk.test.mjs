@@ -328,6 +328,62 @@ test('keyboard only: longest wait, accept, reply, note, close, with the shortcut
   await shopperCtx.close();
 });
 
+test('reply timers under fake time: amber at 30 s, red and the merged popup at 100 s, chips at 3 and 5 minutes', async () => {
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  await agentCtx.clock.install();
+  const agent = await agentCtx.newPage();
+  await login(agent, kefu.base, 'lisi');
+  const shoppers = [];
+  for (const text of ['第一位买家在等', '第二位买家也在等']) {
+    const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
+    const page = await ctx.newPage();
+    await page.goto(kefu.base + '/chat/youpin-home');
+    await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+    await page.fill('#input', text);
+    await page.press('#input', 'Enter');
+    await page.waitForSelector('.msg.me .state:has-text("已发送")');
+    shoppers.push(ctx);
+    await agent.click('[data-tab=queue]');
+    await agent.locator('.conv', { hasText: text }).click();
+    await agent.click('#accept');
+    await agent.waitForSelector('#composer-input');
+  }
+  await agent.click('[data-tab=mine]');
+  const rows = agent.locator('.conv');
+  await agent.waitForFunction(() => document.querySelectorAll('.conv .timer:not(:empty)').length === 2);
+  const classes = () => agent.locator('.conv .timer').evaluateAll(ts => ts.map(t => t.className));
+  assert.deepEqual(await classes(), ['timer', 'timer'], 'grey under 30 s');
+  assert.equal(await agent.locator('#slow-popup').isVisible(), false);
+
+  await agent.clock.fastForward(35_000);
+  await agent.waitForFunction(() => [...document.querySelectorAll('.conv .timer')].every(t => t.classList.contains('amber')));
+
+  await agent.clock.fastForward(70_000);
+  await agent.waitForSelector('#slow-popup:not([hidden]):has-text("2 个会话等待超过 100 秒")');
+  assert.deepEqual(await classes(), ['timer red', 'timer red']);
+  assert.equal(await agent.locator('.conv.late').count(), 2, 'the row deepens too');
+  assert.equal(await agent.locator('.chip-late').count(), 0);
+
+  await agent.clock.fastForward(80_000);
+  await agent.waitForFunction(() => document.querySelectorAll('.chip-late').length === 2);
+  assert.deepEqual(await agent.locator('.chip-late').allTextContents(), ['超3分钟', '超3分钟'], 'the chip says it, not only the colour');
+
+  // A reply to the longest wait stops its timer; the popup counts the other one.
+  await rows.first().click();
+  await agent.fill('#composer-input', '让您久等了');
+  await agent.press('#composer-input', 'Enter');
+  await agent.waitForSelector('#slow-popup:has-text("1 个会话等待超过 100 秒")');
+  await agent.clock.fastForward(120_000);
+  await agent.waitForSelector('.chip-late:has-text("超5分钟")');
+  await agent.screenshot({ path: join(shotsDir, 'agent-timers-1366x768-zh.png') });
+
+  // The popup opens the longest wait.
+  await agent.click('#slow-popup');
+  await agent.waitForSelector('#log .msg.customer .bubble:has-text("第二位买家也在等")');
+  await agentCtx.close();
+  for (const ctx of shoppers) await ctx.close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

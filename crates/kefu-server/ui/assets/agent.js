@@ -177,7 +177,8 @@ function row(o) {
     onkeydown: e => { if (e.key === 'Enter' && !e.isComposing) openConversation(c.id); },
   },
   el('span', { class: 'name' }, o.customer.nickname, ' ', ...badges),
-  el('span', { class: 'timer', 'aria-label': 'wait' }),
+  // The timer and its 超3分钟 chip share the row's second column.
+  el('span', { class: 'wait' }, el('span', { class: 'timer', 'aria-label': 'wait' })),
   el('span', { class: 'preview' }, preview));
   return li;
 }
