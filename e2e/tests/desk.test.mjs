@@ -198,6 +198,33 @@ test('order cards both ways: the shopper picks an order, the agent sends one bac
   await shopperCtx.close();
 });
 
+test('咨询此商品: from a product page the card is ready; the agent sees the product', async () => {
+  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const shopper = await shopperCtx.newPage();
+  const agent = await agentCtx.newPage();
+  recordRequests(shopper, urls);
+  await shopper.goto(kefu.base + '/chat/youpin-home?sku=YO-0101');
+  const ready = shopper.locator('#ask-product:not([hidden]) .product-card[data-sku="YO-0101"]');
+  await ready.waitFor();
+  const name = await ready.locator('.oc-title').textContent();
+  assert.notEqual(name, '商品', 'the card names the product');
+  await shopper.click('#send-product');
+  await shopper.waitForSelector(`.msg.me .product-card[data-sku="YO-0101"]:has-text("${name}")`);
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  assert.equal(await shopper.locator('#ask-product').isVisible(), false);
+
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('[data-tab=queue]');
+  await agent.locator('.conv', { hasText: '[商品] YO-0101' }).click();
+  await agent.waitForSelector(`#log .msg.customer .product-card[data-sku="YO-0101"]:has-text("${name}")`);
+  await agent.click('#accept'); // not left in the queue for the stories after this one
+  await agent.waitForSelector('#composer-input');
+  await shopper.screenshot({ path: join(shotsDir, 'chat-product-card-420x760-zh.png') });
+  await agentCtx.close();
+  await shopperCtx.close();
+});
+
 test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe', async () => {
   const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
   const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
@@ -283,7 +310,9 @@ test('keyboard only: longest wait, accept, reply, note, close, with the shortcut
   await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
   await shopper.fill('#input', '键盘党客服在吗');
   await shopper.press('#input', 'Enter');
-  await agent.waitForFunction(() => document.querySelector('#count-queue')?.textContent.trim() !== '');
+  await agent.click('[data-tab=queue]');
+  await agent.locator('.conv', { hasText: '键盘党客服在吗' }).waitFor();
+  await agent.click('[data-tab=mine]');
 
   // Alt+Shift+↓ opens the longest wait (the queue's, with none of mine waiting); Ctrl+K → 接入.
   await agent.keyboard.press('Alt+Shift+ArrowDown');
@@ -372,6 +401,7 @@ test('reply timers under fake time: amber at 30 s, red and the merged popup at 1
   await rows.first().click();
   await agent.fill('#composer-input', '让您久等了');
   await agent.press('#composer-input', 'Enter');
+  await agent.waitForSelector('#log .msg.agent .bubble:has-text("让您久等了")');
   await agent.waitForSelector('#slow-popup:has-text("1 个会话等待超过 100 秒")');
   await agent.clock.fastForward(120_000);
   await agent.waitForSelector('.chip-late:has-text("超5分钟")');
@@ -391,7 +421,8 @@ test('English workspace with orders and logistics, for a known VIP', async () =>
   await page.addInitScript(() => localStorage.setItem('kefu_lang', 'en'));
   await login(page, kefu.base, 'lisi');
   await page.click('[data-tab=history]');
-  const first = page.locator('.conv').first();
+  // A known customer's (the seeded history), not a visitor's from the stories above.
+  const first = page.locator('.conv').filter({ hasNotText: /访客|Visitor/ }).first();
   await first.waitFor();
   await first.click();
   await page.click('#context [role=tab]:has-text("Orders")');

@@ -64,6 +64,9 @@ pub struct BotState {
     /// The shopper writes English; kept for answers without words (a number, a code).
     #[serde(default)]
     pub english: bool,
+    /// The product the shopper asks about (the SKU of a product card), once known.
+    #[serde(default)]
+    pub product: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +270,8 @@ fn language(normalized: &str, english_before: bool) -> Lang {
 pub enum Input<'a> {
     Text(&'a str),
     OrderCard(&'a str),
+    /// The SKU of a product card (咨询此商品), checked to be the shop's.
+    ProductCard(&'a str),
 }
 
 impl<'a> Input<'a> {
@@ -274,6 +279,7 @@ impl<'a> Input<'a> {
     pub fn of(kind: kefu_core::conversation::MessageKind, text: &'a str) -> Self {
         match kind {
             kefu_core::conversation::MessageKind::Order => Input::OrderCard(text),
+            kefu_core::conversation::MessageKind::Product => Input::ProductCard(text),
             _ => Input::Text(text),
         }
     }
@@ -281,15 +287,15 @@ impl<'a> Input<'a> {
 
 /// A card says "this order" without words: the bot reads it as a question
 /// about that order's status, or as the pick from a list it offered.
-fn read_card(state: &BotState, order_no: &str) -> Reading {
+fn read_card(state: &BotState, intent: &str, order_nos: Vec<String>, text: &str) -> Reading {
     Reading {
-        intent: "order_status".into(),
+        intent: intent.into(),
         confidence: 1.0,
         angry: false,
         emotion: EmotionLevel::Calm.as_str(),
-        order_nos: vec![order_no.to_owned()],
+        order_nos,
         places: Vec::new(),
-        normalized: order_no.to_owned(),
+        normalized: text.to_owned(),
         lang: if state.english { Lang::En } else { Lang::Zh },
     }
 }
@@ -347,7 +353,13 @@ pub fn respond_to(facts: &Facts<'_>, state: &mut BotState, input: Input<'_>) -> 
             if !matches!(state.pending, Some(Pending::PickOrder { .. })) {
                 state.pending = None;
             }
-            read_card(state, no)
+            read_card(state, "order_status", vec![no.to_owned()], no)
+        }
+        Input::ProductCard(sku) => {
+            // A new product starts a new question: nothing the bot asked before stands.
+            state.pending = None;
+            state.product = Some(sku.to_owned());
+            read_card(state, "product_inquiry", Vec::new(), sku)
         }
     };
     state.english = r.lang == Lang::En;
@@ -381,6 +393,13 @@ pub fn respond_to(facts: &Facts<'_>, state: &mut BotState, input: Input<'_>) -> 
     }
     if matches!(c.tier, Tier::Vip | Tier::Plus) && c.complaint_count > 0 && state.tried.is_empty() {
         return hand_off(facts, state, &r, turn, HandoffReason::VipWithComplaints);
+    }
+
+    if let Input::ProductCard(sku) = input {
+        turn.replies.push(product_question(facts, r.lang, sku));
+        turn.audit.outcome = "asked:product_question".into();
+        state.misunderstood = 0;
+        return turn;
     }
 
     // A flow waiting for an answer takes the message first.
@@ -429,12 +448,32 @@ pub fn respond_to(facts: &Facts<'_>, state: &mut BotState, input: Input<'_>) -> 
 /// Intents the bot answers itself, whatever the knowledge base says.
 const SMALL_TALK: [&str; 2] = ["greeting", "thanks_bye"];
 
+/// The bot's answer to a product card: the product named by its category,
+/// and what it can be asked.
+fn product_question(facts: &Facts<'_>, lang: Lang, sku: &str) -> String {
+    let kind = facts.categories.get(sku).and_then(|c| c.levels().last()).cloned();
+    say(
+        lang,
+        format!(
+            "收到，您在看{}（{sku}）。想了解参数、尺码、库存还是发货？直接问我就好，需要人工也可以说“转人工”。",
+            kind.as_deref().map_or_else(|| "这款商品".to_owned(), |k| format!("这款{k}"))
+        ),
+        format!(
+            "Got it, you are looking at {sku}. Ask me about its specs, size, stock or shipping, or say \"agent\" for a person."
+        ),
+    )
+}
+
 fn answer_from_knowledge(facts: &Facts<'_>, state: &mut BotState, r: &Reading, turn: &mut Turn) -> Option<String> {
-    let bought: Vec<&CategoryPath> = facts
-        .orders
-        .iter()
-        .flat_map(|o| o.order.items.iter())
-        .filter_map(|item| facts.categories.get(&item.sku))
+    // The product the shopper asked about first, then what they bought.
+    let bought: Vec<&CategoryPath> = state
+        .product
+        .as_deref()
+        .and_then(|sku| facts.categories.get(sku))
+        .into_iter()
+        .chain(
+            facts.orders.iter().flat_map(|o| o.order.items.iter()).filter_map(|item| facts.categories.get(&item.sku)),
+        )
         .collect();
     let found = facts.knowledge.answer(&r.normalized, facts.rules.knowledge_min_similarity, &bought)?;
     turn.replies.push(found.entry.answer.clone());

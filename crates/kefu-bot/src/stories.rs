@@ -87,9 +87,12 @@ impl StoryFile {
             if story.turns.is_empty() {
                 return Err(invalid(format!("story {:?}: no turns", story.name)));
             }
-            if let Some(i) = story.turns.iter().position(|t| t.shopper.is_some() == t.card.is_some()) {
+            let given = |t: &TurnSpec| {
+                [t.shopper.is_some(), t.card.is_some(), t.product.is_some()].iter().filter(|g| **g).count()
+            };
+            if let Some(i) = story.turns.iter().position(|t| given(t) != 1) {
                 return Err(invalid(format!(
-                    "story {:?}, turn {}: give `shopper` or `card`, one of them",
+                    "story {:?}, turn {}: give one of `shopper`, `card` and `product`",
                     story.name,
                     i + 1
                 )));
@@ -130,9 +133,10 @@ impl StoryFile {
         };
         let mut state = BotState::default();
         for (i, spec) in story.turns.iter().enumerate() {
-            let input = match (&spec.card, &spec.shopper) {
-                (Some(no), _) => flow::Input::OrderCard(no),
-                (None, said) => flow::Input::Text(said.as_deref().unwrap_or_default()),
+            let input = match (&spec.card, &spec.product, &spec.shopper) {
+                (Some(no), _, _) => flow::Input::OrderCard(no),
+                (None, Some(sku), _) => flow::Input::ProductCard(sku),
+                (None, None, said) => flow::Input::Text(said.as_deref().unwrap_or_default()),
             };
             let turn = flow::respond_to(&world.facts(), &mut state, input);
             let problems = spec.check(&turn);
@@ -140,9 +144,7 @@ impl StoryFile {
                 result.failures.push(format!(
                     "turn {} «{}»: {}\n{}",
                     i + 1,
-                    spec.card
-                        .as_ref()
-                        .map_or_else(|| spec.shopper.clone().unwrap_or_default(), |no| format!("[订单卡片 {no}]")),
+                    spec.shown(),
                     problems.join("; "),
                     expect::show(&turn)
                 ));

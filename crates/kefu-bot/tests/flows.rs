@@ -269,5 +269,19 @@ mod properties {
             prop_assert!(!t.replies.is_empty() || t.handoff.is_some(), "{t:?}");
             prop_assert!(!t.audit.outcome.is_empty());
         }
+
+        /// A product card may name a SKU the bot has no category for.
+        #[test]
+        fn any_product_card_in_any_state_gets_a_reply_or_a_handoff(
+            sku in prop_oneof![Just("FR-1".to_owned()), "[A-Za-z0-9_.-]{1,64}"],
+            pending in pending(),
+        ) {
+            let w = world(Tier::Normal, 0);
+            let mut state = BotState { pending, ..BotState::default() };
+            let t = w.send(kefu_nlu::builtin::intent_model(), &mut state, Input::ProductCard(&sku));
+            prop_assert!(!t.replies.is_empty() || t.handoff.is_some(), "{t:?}");
+            prop_assert_eq!(state.product.as_deref(), Some(sku.as_str()));
+            prop_assert!(state.pending.is_none(), "a product card ends the question the bot asked");
+        }
     }
 }

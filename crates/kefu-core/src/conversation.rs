@@ -133,6 +133,9 @@ pub enum MessageKind {
     /// conversation's customer's orders (checked when it is sent), so the
     /// card is drawn from the order as it is now.
     Order,
+    /// A product card (咨询此商品): the text is the SKU of one of the shop's
+    /// products, so the card shows the product as the catalogue has it now.
+    Product,
 }
 
 impl MessageKind {
@@ -141,6 +144,7 @@ impl MessageKind {
             MessageKind::Text => "text",
             MessageKind::Note => "note",
             MessageKind::Order => "order",
+            MessageKind::Product => "product",
         }
     }
     pub fn parse(text: &str) -> Option<Self> {
@@ -148,6 +152,7 @@ impl MessageKind {
             "text" => Some(MessageKind::Text),
             "note" => Some(MessageKind::Note),
             "order" => Some(MessageKind::Order),
+            "product" => Some(MessageKind::Product),
             _ => None,
         }
     }

@@ -137,8 +137,8 @@ pub fn new_message(
     }
 }
 
-/// What a shopper's message says, checked: words, or a card of one of
-/// their own orders. Only [`customer_content`] makes one.
+/// What a shopper's message says, checked: words, a card of one of their
+/// own orders, or a card of a product of the shop. Only [`customer_content`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerContent {
     kind: MessageKind,
@@ -161,8 +161,8 @@ impl CustomerContent {
     }
 }
 
-/// Checks what a shopper sends: notes are not theirs to write, and an
-/// order card must name one of their own orders.
+/// Checks what a shopper sends: notes are not theirs to write, an order
+/// card must name one of their own orders, a product card a product of the shop.
 pub async fn customer_content(
     ctx: &Ctx,
     customer: &Customer,
@@ -176,6 +176,22 @@ pub async fn customer_content(
             let text = order_card(ctx, customer.shop_id, customer.id, &text).await?;
             Ok(CustomerContent { kind, text })
         }
+        MessageKind::Product => {
+            let text = product_card(ctx, customer.shop_id, &text).await?;
+            Ok(CustomerContent { kind, text })
+        }
+    }
+}
+
+/// A product card's text, once the SKU is found in `shop`'s catalogue.
+async fn product_card(ctx: &Ctx, shop: ShopId, text: &MessageText) -> DeskResult<MessageText> {
+    let sku = text.as_str();
+    if sku.chars().count() > 64 || sku.contains(char::is_whitespace) {
+        return Err(DeskError::Invalid("a product card's text is the product's SKU".into()));
+    }
+    match ctx.store.product_by_sku(shop, sku).await? {
+        Some(product) => MessageText::parse(&product.sku).map_err(|e| DeskError::Invalid(e.to_string())),
+        None => Err(DeskError::NotFound("product")),
     }
 }
 
@@ -317,15 +333,16 @@ pub async fn agent_send(
 ) -> DeskResult<Appended> {
     let conv = conversation_for_agent(ctx, agent, conversation).await?;
     let allowed = match kind {
-        MessageKind::Text | MessageKind::Order => agent_may_reply(agent, &conv),
+        MessageKind::Text | MessageKind::Order | MessageKind::Product => agent_may_reply(agent, &conv),
         MessageKind::Note => agent_may_read(agent, &conv) && agent.role.handles_conversations(),
     };
     if !allowed {
         return Err(DeskError::Forbidden("conversation_not_yours"));
     }
-    // A card shows the shopper one of their own orders, never another's.
+    // A card shows the shopper one of their own orders (never another's) or a product of the shop.
     let text = match kind {
         MessageKind::Order => order_card(ctx, conv.shop_id, conv.customer_id, &text).await?,
+        MessageKind::Product => product_card(ctx, conv.shop_id, &text).await?,
         MessageKind::Text | MessageKind::Note => text,
     };
     let msg = new_message(ctx, conv.id, Sender::Agent(agent.id), kind, text, client_msg_id);

@@ -139,6 +139,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<HashMap<String, CustomerId>>;
     async fn upsert_products(&self, products: &[Product]) -> StoreResult<()>;
     async fn products(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>>;
+    async fn product_by_sku(&self, shop: ShopId, sku: &str) -> StoreResult<Option<Product>>;
     /// Orders whose stored `updated_at` is newer than the incoming one are
     /// left as they are: a late webhook never undoes a newer state.
     async fn upsert_orders(&self, orders: &[Order]) -> StoreResult<()>;

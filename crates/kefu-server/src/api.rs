@@ -7,6 +7,7 @@ pub mod customers;
 pub mod knowledge;
 pub mod merchant;
 pub mod phrases;
+pub mod products;
 pub mod rules;
 pub mod session;
 pub mod widget;

@@ -290,6 +290,7 @@ impl Bot {
             let text = match input {
                 Input::Text(text) => text.to_owned(),
                 Input::OrderCard(no) => format!("[订单卡片] {no}"),
+                Input::ProductCard(sku) => format!("[商品卡片] {sku}"),
             };
             self.with_llm(llm, ctx, &brain, at.conversation, &text, &mut turn).await;
         }

@@ -305,3 +305,25 @@ impl From<&ConversationOverview> for ConversationOverviewDto {
         }
     }
 }
+
+/// A product as a card shows it.
+#[derive(Debug, Serialize)]
+pub struct ProductDto {
+    pub sku: String,
+    pub name: String,
+    pub model: Option<String>,
+    pub category: String,
+    pub price_fen: i64,
+}
+
+impl From<&kefu_core::catalog::Product> for ProductDto {
+    fn from(p: &kefu_core::catalog::Product) -> Self {
+        Self {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            model: p.model.clone(),
+            category: p.category.joined(),
+            price_fen: p.price.0,
+        }
+    }
+}

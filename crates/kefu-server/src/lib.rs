@@ -147,6 +147,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/shops/{id}/bot-rules/history", get(api::rules::history))
         .route("/shops/{id}/knowledge", get(api::knowledge::list).post(api::knowledge::create))
         .route("/shops/{id}/knowledge/{entry}", put(api::knowledge::update).delete(api::knowledge::delete))
+        .route("/shops/{id}/products/{sku}", get(api::products::show))
         .route("/shops/{id}/quick-phrases", get(api::phrases::list).post(api::phrases::create))
         .route("/shops/{id}/quick-phrases/{phrase}", put(api::phrases::update).delete(api::phrases::delete))
         .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))
@@ -158,6 +159,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/widget/session", post(api::widget::session))
         .route("/widget/messages", get(api::widget::messages))
         .route("/widget/orders", get(api::widget::orders))
+        .route("/widget/products/{sku}", get(api::widget::product))
         .route("/widget/rate", post(api::widget::rate))
         .route("/merchant/{shop}/{kind}", post(api::merchant::upsert))
         .route("/openapi.json", get(openapi::document));

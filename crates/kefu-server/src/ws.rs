@@ -102,6 +102,7 @@ enum SendKind {
     #[default]
     Text,
     Order,
+    Product,
 }
 
 #[derive(Deserialize)]
@@ -119,7 +120,8 @@ enum ClientFrame {
         text: String,
         #[serde(default)]
         note: bool,
-        /// `order`: the text is the order number of an order card.
+        /// `order`: the text is the order number of an order card;
+        /// `product`: the SKU of a product card.
         #[serde(default)]
         kind: SendKind,
     },
@@ -445,7 +447,10 @@ impl Conn {
             (SendKind::Text, false) => MessageKind::Text,
             (SendKind::Text, true) => MessageKind::Note,
             (SendKind::Order, false) => MessageKind::Order,
-            (SendKind::Order, true) => return Err(frame_error(Code::InvalidInput, "an order card cannot be a note")),
+            (SendKind::Product, false) => MessageKind::Product,
+            (SendKind::Order | SendKind::Product, true) => {
+                return Err(frame_error(Code::InvalidInput, "a card cannot be a note"));
+            }
         };
         let client = ClientMsgId::parse(&client_msg_id).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let text = MessageText::parse(&text).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;

@@ -2,14 +2,16 @@
 //   <script src="https://YOUR-KEFU/widget.js" data-shop="your-shop" async></script>
 // Logged-in shoppers: add data-customer-id, data-expires and data-signature
 // (hex HMAC-SHA256 of "customer_id:expires" with the shop's secret, computed
-// on the merchant's server).
+// on the merchant's server). On a product page, data-sku="…" offers the
+// product as a card (咨询此商品).
 (function () {
   var script = document.currentScript;
   if (!script) return;
   var origin = new URL(script.src).origin;
   var shop = script.getAttribute('data-shop');
   var q = '?embed=1';
-  ['customer-id', 'expires', 'signature'].forEach(function (k) {
+  // data-sku on a product page: the chat opens with 咨询此商品 ready to send.
+  ['customer-id', 'expires', 'signature', 'sku'].forEach(function (k) {
     var v = script.getAttribute('data-' + k);
     if (v) q += '&' + k.replace('-', '_') + '=' + encodeURIComponent(v);
   });

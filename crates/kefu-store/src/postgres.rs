@@ -364,6 +364,10 @@ impl Store for PostgresStore {
         commerce::products(&self.client().await?, shop, limit).await
     }
 
+    async fn product_by_sku(&self, shop: ShopId, sku: &str) -> StoreResult<Option<Product>> {
+        commerce::product_by_sku(&self.client().await?, shop, sku).await
+    }
+
     async fn upsert_orders(&self, orders: &[Order]) -> StoreResult<()> {
         commerce::upsert_orders(&mut self.client().await?, orders).await
     }

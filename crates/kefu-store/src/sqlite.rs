@@ -358,6 +358,11 @@ impl Store for SqliteStore {
         self.pool.read(move |c| commerce::products(c, shop, limit)).await
     }
 
+    async fn product_by_sku(&self, shop: ShopId, sku: &str) -> StoreResult<Option<Product>> {
+        let sku = sku.to_owned();
+        self.pool.read(move |c| commerce::product_by_sku(c, shop, &sku)).await
+    }
+
     async fn upsert_orders(&self, orders: &[Order]) -> StoreResult<()> {
         let list = orders.to_vec();
         self.pool.write(move |c| commerce::upsert_orders(c, &list)).await

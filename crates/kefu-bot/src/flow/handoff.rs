@@ -67,6 +67,9 @@ pub(super) fn handoff(
     if let Some(no) = state.order_no.as_ref().or(r.order_nos.first()) {
         parts.push(format!("订单：{no}"));
     }
+    if let Some(sku) = &state.product {
+        parts.push(format!("咨询商品：{sku}"));
+    }
     if !state.tried.is_empty() {
         let tried: Vec<&str> = state.tried.iter().map(|t| crate::intents::zh_name(t)).collect();
         parts.push(format!("机器人已处理：{}", tried.join("、")));

@@ -13,6 +13,9 @@ pub struct TurnSpec {
     /// Instead of words: the order number of an order card the shopper sends.
     #[serde(default)]
     pub card: Option<String>,
+    /// Instead of words: the SKU of a product card (咨询此商品).
+    #[serde(default)]
+    pub product: Option<String>,
     #[serde(default)]
     pub intent: Option<String>,
     /// The audit outcome, e.g. `refused:already_shipped`, `asked:pick_order`.
@@ -39,6 +42,17 @@ pub struct TurnSpec {
     /// calm, dissatisfied or angry.
     #[serde(default)]
     pub emotion: Option<String>,
+}
+
+impl TurnSpec {
+    /// What the shopper sent, as a failure report shows it.
+    pub fn shown(&self) -> String {
+        match (&self.card, &self.product, &self.shopper) {
+            (Some(no), _, _) => format!("[订单卡片 {no}]"),
+            (None, Some(sku), _) => format!("[商品卡片 {sku}]"),
+            (None, None, said) => said.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// A string or a list of strings.

@@ -108,7 +108,8 @@ pub struct SendBody {
     text: String,
     #[serde(default)]
     note: bool,
-    /// `order`: the text is the order number of one of the customer's orders, sent as a card.
+    /// `order`: the text is the order number of one of the customer's orders, sent as a card;
+    /// `product`: the SKU of a product of the shop.
     #[serde(default)]
     kind: Option<String>,
     client_msg_id: Option<String>,
@@ -132,8 +133,9 @@ pub async fn send(
         (None | Some("text"), false) => MessageKind::Text,
         (None | Some("text"), true) => MessageKind::Note,
         (Some("order"), false) => MessageKind::Order,
-        (Some("order"), true) => return Err(ApiError::new(Code::InvalidInput, "an order card cannot be a note")),
-        (Some(_), _) => return Err(ApiError::new(Code::InvalidInput, "kind must be text or order")),
+        (Some("product"), false) => MessageKind::Product,
+        (Some("order" | "product"), true) => return Err(ApiError::new(Code::InvalidInput, "a card cannot be a note")),
+        (Some(_), _) => return Err(ApiError::new(Code::InvalidInput, "kind must be text, order or product")),
     };
     let appended = desk::agent_send(&state.ctx, &auth.agent, id, kind, text, client).await?;
     Ok(axum::Json(json!({ "message": MessageDto::new(&appended.message, false), "duplicate": appended.duplicate })))

@@ -1,7 +1,7 @@
 //! The shopper's side: a chat token (anonymous visitor or signed identity),
 //! history, their orders, and the rating.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use kefu_core::customer::{Customer, Tier};
 use kefu_core::desk;
 use kefu_core::id::{ConversationId, CustomerId};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Body, CustomerAuth, customer_from_token, parse_id};
 use crate::SharedState;
 use crate::auth::{self, CustomerClaims, TokenError};
-use crate::dto::{CustomerConversationDto, MessageDto, OrderDto};
+use crate::dto::{CustomerConversationDto, MessageDto, OrderDto, ProductDto};
 use crate::error::{ApiError, ApiResult, Code};
 
 type Json = axum::Json<Value>;
@@ -174,6 +174,17 @@ pub async fn orders(State(state): State<SharedState>, auth: CustomerAuth) -> Api
     let orders = state.ctx.store.orders_of_customer(auth.customer.id, 10).await?;
     let list: Vec<OrderDto> = orders.iter().map(|o| OrderDto::new(o, &[])).collect();
     Ok(axum::Json(json!({ "orders": list })))
+}
+
+/// A product of the shopper's shop, for a product card (咨询此商品).
+pub async fn product(State(state): State<SharedState>, auth: CustomerAuth, Path(sku): Path<String>) -> ApiResult<Json> {
+    let product = state
+        .ctx
+        .store
+        .product_by_sku(auth.customer.shop_id, &sku)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::NotFound, "product not found"))?;
+    Ok(axum::Json(json!({ "product": ProductDto::from(&product) })))
 }
 
 #[derive(Deserialize)]

@@ -144,3 +144,63 @@ async fn a_card_of_an_order_older_than_the_bot_reads_is_answered_about_that_orde
     let text = reply["text"].as_str().expect("text");
     assert!(text.contains("u320-0001") && text.contains("已发货"), "{text}");
 }
+
+async fn fridge(app: &TestApp, shop: &kefu_core::shop::Shop, sku: &str) {
+    let product = kefu_core::catalog::Product {
+        id: kefu_core::id::ProductId::from_uuid(uuid::Uuid::now_v7()),
+        shop_id: shop.id,
+        sku: sku.into(),
+        name: "对开门冰箱 500L".into(),
+        model: Some("BCD-500W".into()),
+        category: kefu_core::catalog::CategoryPath::parse("家用电器/冰箱/对开门").expect("path"),
+        price: kefu_core::money::Fen(399_900),
+    };
+    app.store.upsert_products(&[product]).await.expect("product");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_card_names_a_product_of_the_shop_and_the_bot_asks_what_to_know() {
+    let app = TestApp::spawn_bot().await;
+    fridge(&app, &app.shop_a, "FR-500").await;
+    fridge(&app, &app.shop_b, "FR-B").await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+
+    // The widget draws the card from the shop's catalogue; another shop's SKU does not exist here.
+    let auth = format!("Bearer {token}");
+    let (status, v, _) = app.request("GET", "/api/widget/products/FR-500", None, &[("authorization", &auth)]).await;
+    assert_eq!((status.as_u16(), v["product"]["name"].as_str()), (200, Some("对开门冰箱 500L")), "{v}");
+    let (status, _, _) = app.request("GET", "/api/widget/products/FR-B", None, &[("authorization", &auth)]).await;
+    assert_eq!(status, 404);
+
+    for (sku, code) in [("FR-B", "not_found"), ("FR 500", "invalid_input")] {
+        shopper.send(json!({"type": "send", "client_msg_id": "p-x", "kind": "product", "text": sku})).await;
+        assert_eq!(shopper.recv_type("error").await["code"], code, "{sku}");
+    }
+    shopper.send(json!({"type": "send", "client_msg_id": "p-1", "kind": "product", "text": "FR-500"})).await;
+    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    let card = next_from(&mut shopper, "customer").await;
+    assert_eq!((card["kind"].as_str(), card["text"].as_str()), (Some("product"), Some("FR-500")));
+    let reply = next_from(&mut shopper, "bot").await;
+    assert!(reply["text"].as_str().is_some_and(|t| t.contains("对开门") && t.contains("FR-500")), "{reply}");
+    assert_eq!(stored(&app, &conversation).await.len(), 2, "the refused cards stored nothing");
+
+    // Agents of the shop see the product; another shop's agent does not.
+    let agent = app.login("agent-a").await;
+    let (status, v) = app.as_agent(&agent, "GET", &format!("/api/shops/{}/products/FR-500", app.shop_a.id), None).await;
+    assert_eq!((status.as_u16(), v["product"]["category"].as_str()), (200, Some("家用电器/冰箱/对开门")), "{v}");
+    let other = app.login("agent-b").await;
+    let (status, _) = app.as_agent(&other, "GET", &format!("/api/shops/{}/products/FR-500", app.shop_a.id), None).await;
+    assert_eq!(status, 404);
+
+    // An agent sends a product card too, of their shop's catalogue only.
+    shopper.send(json!({"type": "send", "client_msg_id": "p-2", "text": "转人工"})).await;
+    shopper.recv_type("ack").await;
+    let (status, _) = app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
+    assert_eq!(status, 200);
+    let path = format!("/api/conversations/{conversation}/messages");
+    let (status, v) = app.as_agent(&agent, "POST", &path, Some(json!({"kind": "product", "text": "FR-B"}))).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, v) = app.as_agent(&agent, "POST", &path, Some(json!({"kind": "product", "text": "FR-500"}))).await;
+    assert_eq!((status.as_u16(), v["message"]["kind"].as_str()), (200, Some("product")), "{v}");
+}

@@ -2,7 +2,7 @@
 // reply/note composer, buyer context with orders and logistics. Live through
 // the WebSocket; the open conversation is resumed by seq so nothing is missed
 // or shown twice across reconnects.
-import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView } from './common.js';
+import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView, productCardView, productCache } from './common.js';
 import { KINDS, enableSound, notify, setVolume, soundOn, volume } from './notify.js';
 
 const S = {
@@ -168,7 +168,7 @@ function row(o) {
   if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
-  const tag = { note: '[' + t('note') + '] ', order: '[' + t('order_card') + '] ' }[o.last_message?.kind] || '';
+  const tag = { note: '[' + t('note') + '] ', order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[o.last_message?.kind] || '';
   const preview = o.last_message ? tag + o.last_message.text : '';
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
@@ -286,9 +286,15 @@ function renderThread() {
   if (c.status === 'queued' || c.status === 'bot') {
     parts.push(el('div', { class: 'queued-hint' }, t('queued_hint'), el('button', { class: 'btn primary', id: 'accept', onclick: accept }, t('accept'))));
   } else if (canReply()) {
-    parts.push(composer());
+    // The composer on screen stays (focus, caret, open popup): a read
+    // receipt or a status change must not take it from an agent mid-sentence.
+    const kept = $('#composer');
+    parts.push(kept && kept.dataset.conv === S.selected && kept.dataset.mode === S.mode ? kept : composer());
   }
+  const box = $('#composer-input');
+  const focused = box && document.activeElement === box ? [box.selectionStart, box.selectionEnd] : null;
   $('#thread').replaceChildren(...parts);
+  if (focused && box.isConnected) { box.focus(); box.setSelectionRange(...focused); }
   log.scrollTop = log.scrollHeight;
   // Sending cards follows who may write now (accepted, transferred away…).
   for (const b of document.querySelectorAll('#context .send-card')) b.hidden = !canReply();
@@ -319,7 +325,20 @@ function showOrder(no) {
   card?.classList.add('flash');
 }
 
+/** Products of a shop by SKU, fetched once per page. */
+const productsOf = new Map();
+function product(shop, sku) {
+  if (!productsOf.has(shop)) productsOf.set(shop, productCache(s => api('GET', `/api/shops/${shop}/products/${encodeURIComponent(s)}`)));
+  return productsOf.get(shop)(sku);
+}
+
 function bubble(m) {
+  if (m.kind === 'product') {
+    const card = productCardView(m.text, null);
+    const shop = S.convs.get(m.conversation_id)?.conversation.shop_id;
+    if (shop) product(shop, m.text).then(p => { if (p) card.replaceWith(productCardView(m.text, p)); });
+    return el('div', { class: 'bubble card' }, card);
+  }
   if (m.kind === 'order') return el('div', { class: 'bubble card' }, orderCardView(m.text, S.orders.get(m.text)));
   return el('div', { class: 'bubble' }, m.text);
 }
@@ -342,10 +361,10 @@ function placeOrderChip() {
 
 function messageItem(m) {
   const readSeq = S.readByCustomer.get(m.conversation_id) || 0;
-  const status = m.sender.kind === 'agent' && m.kind !== 'note' ? (m.seq <= readSeq ? ' · ' + t('read') : ' · ' + t('sent')) : '';
+  const status = m.sender.kind === 'agent' && m.kind !== 'note' ? el('span', { class: 'read-state' }, ' · ' + t(m.seq <= readSeq ? 'read' : 'sent')) : null;
   return el('li', { class: 'msg ' + senderClass(m), dataset: { seq: m.seq } },
     bubble(m),
-    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + (m.sender.kind === 'bot' ? t('bot_name') + ' · ' : '') + fmtTime(m.created_at) + status));
+    el('span', { class: 'meta' }, (m.kind === 'note' ? t('note_hint') + ' · ' : '') + (m.sender.kind === 'bot' ? t('bot_name') + ' · ' : '') + fmtTime(m.created_at), status));
 }
 
 async function loadEarlier() {
@@ -463,7 +482,7 @@ function setMode(mode) {
 function composer() {
   const box = el('textarea', { id: 'composer-input', 'aria-label': t('reply'), maxlength: 5000 });
   box.value = localStorage.getItem(draftKey(S.selected, S.mode)) || '';
-  const wrap = el('form', { class: 'composer' + (S.mode === 'note' ? ' note-mode' : ''), id: 'composer' });
+  const wrap = el('form', { class: 'composer' + (S.mode === 'note' ? ' note-mode' : ''), id: 'composer', dataset: { conv: S.selected, mode: S.mode } });
   const modeButton = mode => el('button', { type: 'button', 'aria-pressed': String(S.mode === mode), onclick: () => setMode(mode) }, t(mode));
   const picker = phrasePicker(box);
   openPhrases = picker.openAll;
@@ -574,10 +593,23 @@ function announce(c, before) {
   }
 }
 
+/**
+ * Whether snapshot `a` of a conversation is at least as new as `b`. Frames
+ * of one conversation come from several events (a message, an assignment, a
+ * read), so an older snapshot must never undo a newer one: a reply's timer
+ * would start again.
+ */
+function fresher(a, b) {
+  if (!b) return true;
+  if (a.last_seq !== b.last_seq) return a.last_seq > b.last_seq;
+  return a.updated_at >= b.updated_at;
+}
+
 function updateConversation(c) {
   const o = S.convs.get(c.id);
   announce(c, o?.conversation);
   if (!o) { reloadSoon(); return; }
+  if (!fresher(c, o.conversation)) return;
   o.conversation = c;
   renderList();
   if (c.id === S.selected) renderThread();
@@ -590,7 +622,7 @@ function addMessage(m, conversation) {
   const o = S.convs.get(m.conversation_id);
   if (o) {
     if (!o.last_message || o.last_message.seq <= m.seq) o.last_message = m;
-    if (conversation) o.conversation = conversation;
+    if (conversation && fresher(conversation, o.conversation)) o.conversation = conversation;
   } else reloadSoon();
   if (m.conversation_id === S.selected && fresh) {
     const log = $('#log');
@@ -605,7 +637,7 @@ function addMessage(m, conversation) {
   if (m.sender.kind === 'customer' && (document.hidden || m.conversation_id !== S.selected)) { S.unseen += 1; }
   const c = o?.conversation || conversation;
   if (m.sender.kind === 'customer' && fresh !== false && c && c.status === 'assigned' && c.assigned_agent === S.me.id) {
-    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: (m.kind === 'order' ? '[' + t('order_card') + '] ' : '') + m.text.slice(0, 80) });
+    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: ({ order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[m.kind] || '') + m.text.slice(0, 80) });
   }
   renderList();
 }
@@ -624,7 +656,13 @@ function onFrame(f) {
     case 'read':
       if (f.by === 'customer') {
         S.readByCustomer.set(f.conversation_id, f.seq);
-        if (f.conversation_id === S.selected) renderThread();
+        // In place: the agent's scroll position and composer stay as they are.
+        if (f.conversation_id === S.selected) {
+          for (const li of document.querySelectorAll('#log li.msg')) {
+            const state = li.querySelector('.read-state');
+            if (state && Number(li.dataset.seq) <= f.seq) state.textContent = ' · ' + t('read');
+          }
+        }
       }
       break;
     case 'error':

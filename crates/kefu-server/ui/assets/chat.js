@@ -1,7 +1,7 @@
 // The shopper's chat page (also the widget's iframe). Anonymous visitors keep
 // their chat token in localStorage; a merchant's site can pass a signed
 // identity in the URL (customer_id, expires, signature).
-import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView } from './common.js';
+import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache } from './common.js';
 
 const slug = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const params = new URLSearchParams(location.search);
@@ -59,7 +59,28 @@ function fillCards() {
   }
 }
 
+const product = productCache(sku => api('GET', `/api/widget/products/${encodeURIComponent(sku)}`, undefined, { Authorization: 'Bearer ' + state.token }));
+
+/** A product card, drawn once its product is known. */
+function productBubble(sku) {
+  const card = productCardView(sku, null);
+  product(sku).then(p => { if (p) card.replaceWith(productCardView(sku, p)); });
+  return el('div', { class: 'bubble card' }, card);
+}
+
+/** 咨询此商品: opened from a product page (`?sku=`), the card is ready to send. */
+async function offerProduct(sku) {
+  const p = await product(sku);
+  if (!p) return;
+  const box = $('#ask-product');
+  box.replaceChildren(productCardView(sku, p),
+    el('button', { type: 'button', class: 'btn primary', id: 'send-product', onclick: () => { box.hidden = true; send(sku, 'product'); input.focus(); } }, t('send_product')),
+    el('button', { type: 'button', class: 'icon-btn', 'aria-label': t('cancel'), onclick: () => { box.hidden = true; } }, '✕'));
+  box.hidden = false;
+}
+
 function bubble(m) {
+  if (m.kind === 'product') return productBubble(m.text);
   if (m.kind === 'order') {
     if (!state.orders) loadOrders();
     return el('div', { class: 'bubble card' }, orderCardView(m.text, state.orders?.get(m.text)));
@@ -233,6 +254,7 @@ async function start() {
     const history = await api('GET', '/api/widget/messages', undefined, { Authorization: 'Bearer ' + state.token });
     history.messages.forEach(render);
   }
+  if (params.get('sku')) offerProduct(params.get('sku'));
   socket = connectSocket({
     hello: () => ({ token: state.token }),
     onFrame,

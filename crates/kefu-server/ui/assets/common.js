@@ -44,6 +44,7 @@ const STRINGS = {
     cmd_palette: '命令', cmd_palette_hint: '输入命令或拼音首字母，如 js 结束', cmd_none: '没有匹配的命令', cmd_note: '切换到备注', cmd_reply: '切换到回复', cmd_longest: '打开等待最久的会话', cmd_status: '接待状态', cmd_help: '快捷键',
     key_send: '发送', key_newline: '换行', key_phrases: '快捷短语（编码或拼音首字母）', key_prev_next: '上一个 / 下一个会话', key_esc: '关闭弹窗（草稿保留）', shortcuts_on: '启用快捷键',
     quick_phrases: '快捷短语', phrase_hint: '在输入框里打 / 加编码或拼音首字母，如 /fh', no_phrases: '没有匹配的快捷短语',
+    product_card: '商品', ask_product: '咨询此商品', send_product: '发送商品',
     order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
     chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
@@ -73,6 +74,7 @@ const STRINGS = {
     cmd_palette: 'Commands', cmd_palette_hint: 'Type a command, e.g. close', cmd_none: 'No matching command', cmd_note: 'Switch to note', cmd_reply: 'Switch to reply', cmd_longest: 'Open the longest wait', cmd_status: 'Status', cmd_help: 'Keyboard shortcuts',
     key_send: 'Send', key_newline: 'New line', key_phrases: 'Quick phrases (code or pinyin initials)', key_prev_next: 'Previous / next conversation', key_esc: 'Close a popup (the draft stays)', shortcuts_on: 'Shortcuts on',
     quick_phrases: 'Quick phrases', phrase_hint: 'Type / and a code or pinyin initials in the reply box, e.g. /fh', no_phrases: 'No matching phrase',
+    product_card: 'Product', ask_product: 'Ask about this product', send_product: 'Send',
     order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
     chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
@@ -167,6 +169,25 @@ export function orderCardView(no, o) {
       el('div', { class: 'oc-meta meta num' }, fmtFen(o.total_fen), ' · ', fmtTime(o.created_at)));
   }
   return card;
+}
+
+/** A product card (咨询此商品): the message carries the SKU, the card the product as the catalogue has it now. */
+export function productCardView(sku, p) {
+  const card = el('div', { class: 'order-card product-card', dataset: { sku } },
+    el('div', { class: 'oc-top' }, el('span', { class: 'oc-title' }, p ? p.name : t('product_card')), el('span', { class: 'badge' }, t('product_card'))));
+  card.append(p
+    ? el('div', { class: 'oc-meta meta num' }, [p.model, sku].filter(Boolean).join(' · '), ' · ', fmtFen(p.price_fen))
+    : el('div', { class: 'oc-meta meta num' }, sku));
+  return card;
+}
+
+/** Fetches each SKU once per page; `get(sku)` answers the product or null. */
+export function productCache(fetchOne) {
+  const known = new Map();
+  return sku => {
+    if (!known.has(sku)) known.set(sku, fetchOne(sku).then(r => r.product).catch(() => null));
+    return known.get(sku);
+  };
 }
 
 /** Enter that is not part of an input method composition (pinyin!). */

@@ -105,20 +105,31 @@ pub(super) async fn products(c: &deadpool_postgres::Object, shop: ShopId, limit:
         )
         .await
         .map_err(be)?;
-    rows.iter()
-        .map(|r| {
-            let category: String = r.get(5);
-            Ok(Product {
-                id: ProductId::from_uuid(r.get(0)),
-                shop_id: ShopId::from_uuid(r.get(1)),
-                sku: r.get(2),
-                name: r.get(3),
-                model: r.get(4),
-                category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
-                price: Fen(r.get(6)),
-            })
-        })
-        .collect()
+    rows.iter().map(product).collect()
+}
+
+fn product(r: &tokio_postgres::Row) -> StoreResult<Product> {
+    let category: String = r.get(5);
+    Ok(Product {
+        id: ProductId::from_uuid(r.get(0)),
+        shop_id: ShopId::from_uuid(r.get(1)),
+        sku: r.get(2),
+        name: r.get(3),
+        model: r.get(4),
+        category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
+        price: Fen(r.get(6)),
+    })
+}
+
+pub(super) async fn product_by_sku(c: &impl GenericClient, shop: ShopId, sku: &str) -> StoreResult<Option<Product>> {
+    let row = c
+        .query_opt(
+            "SELECT id, shop_id, sku, name, model, category, price FROM products WHERE shop_id = $1 AND sku = $2",
+            &[&shop.as_uuid(), &sku],
+        )
+        .await
+        .map_err(be)?;
+    row.as_ref().map(product).transpose()
 }
 
 pub(super) async fn upsert_orders(c: &mut deadpool_postgres::Object, orders: &[Order]) -> StoreResult<()> {

@@ -93,23 +93,35 @@ pub(super) fn upsert_products(c: &Connection, list: &[Product]) -> StoreResult<(
     Ok(())
 }
 
+fn product((id, shop, sku, name, model, category, price): ProductRow) -> StoreResult<Product> {
+    Ok(Product {
+        id: ProductId::from_uuid(id),
+        shop_id: ShopId::from_uuid(shop),
+        sku,
+        name,
+        model,
+        category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
+        price: Fen(price),
+    })
+}
+
 pub(super) fn products(c: &Connection, shop: ShopId, limit: u32) -> StoreResult<Vec<Product>> {
     many(
         c,
         &format!("SELECT {PRODUCT_COLS} FROM products WHERE shop_id = ?1 ORDER BY sku LIMIT {limit}"),
         params![shop.as_uuid()],
         product_from,
-        |(id, shop, sku, name, model, category, price)| {
-            Ok(Product {
-                id: ProductId::from_uuid(id),
-                shop_id: ShopId::from_uuid(shop),
-                sku,
-                name,
-                model,
-                category: CategoryPath::parse(&category).map_err(|_| corrupt("category", category.clone()))?,
-                price: Fen(price),
-            })
-        },
+        product,
+    )
+}
+
+pub(super) fn product_by_sku(c: &Connection, shop: ShopId, sku: &str) -> StoreResult<Option<Product>> {
+    one(
+        c,
+        &format!("SELECT {PRODUCT_COLS} FROM products WHERE shop_id = ?1 AND sku = ?2"),
+        params![shop.as_uuid(), sku],
+        product_from,
+        product,
     )
 }
 

@@ -38,6 +38,8 @@ pub(super) async fn merchant_data_upserts_are_idempotent_and_ignore_stale_update
     assert_eq!(products.len(), 1);
     assert_eq!(products[0].price, Fen(359_900));
     assert_eq!(products[0].id, product.id);
+    assert_eq!(store.product_by_sku(s.id, "FR-500").await.expect("by sku"), Some(products[0].clone()));
+    assert_eq!(store.product_by_sku(s.id, "FR-501").await.expect("by sku"), None);
 
     let order = Order {
         id: OrderId::from_uuid(new_id()),
