@@ -3,6 +3,7 @@
 // screenshots for people to look at, and no request leaves the server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { startKefu, launchBrowser, login, recordRequests, shotsDir, zhDesk } from './harness.mjs';
 
@@ -223,6 +224,47 @@ test('咨询此商品: from a product page the card is ready; the agent sees the
   await shopper.screenshot({ path: join(shotsDir, 'chat-product-card-420x760-zh.png') });
   await agentCtx.close();
   await shopperCtx.close();
+});
+
+test('the widget on a merchant page: unread count and preview while closed, 已读 only once opened', async () => {
+  const hostCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...zhDesk });
+  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
+  const host = await hostCtx.newPage();
+  const agent = await agentCtx.newPage();
+  // The merchant's page, on its own origin: a small server of the test's own on another port.
+  const page = `<!doctype html><html><head><meta charset="utf-8"></head><body><h1>优品家电 · 商品详情</h1><script src="${kefu.base}/widget.js" data-shop="youpin-home"></script></body></html>`;
+  const merchant = createServer((_, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(page); });
+  await new Promise(ok => merchant.listen(0, '127.0.0.1', ok));
+  await host.goto(`http://127.0.0.1:${merchant.address().port}/item/1`);
+  const launcher = host.locator('button[aria-label^="在线客服"]');
+  await launcher.click();
+  const chat = host.frameLocator('iframe[title="在线客服"]');
+  await chat.locator('#chat-title:has-text("优品家电旗舰店")').waitFor();
+  await chat.locator('#input').fill('请问这台有现货吗');
+  await chat.locator('#input').press('Enter');
+  await chat.locator('.msg.me .state:has-text("已发送")').waitFor();
+  await launcher.click(); // the shopper closes the panel and reads the product page
+
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('[data-tab=queue]');
+  await agent.locator('.conv', { hasText: '请问这台有现货吗' }).click();
+  await agent.click('#accept');
+  await agent.fill('#composer-input', '有现货的亲，今天下单明天发');
+  await agent.press('#composer-input', 'Enter');
+
+  await host.locator('button[aria-label="在线客服，1 条未读"]').waitFor();
+  await host.locator('[role=status]:has-text("有现货的亲")').waitFor();
+  await host.screenshot({ path: join(shotsDir, 'widget-unread-1280x800-zh.png') });
+  await agent.waitForTimeout(500);
+  assert.match(await agent.locator('#log .msg.agent .read-state').last().textContent(), /已发送/, 'not read while the panel is closed');
+
+  await launcher.click();
+  await host.locator('button[aria-label="在线客服"]').waitFor();
+  assert.equal(await host.locator('[role=status]:has-text("有现货的亲")').isVisible(), false);
+  await agent.waitForSelector('#log .msg.agent .read-state:has-text("已读")');
+  await agentCtx.close();
+  await hostCtx.close();
+  merchant.close();
 });
 
 test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe', async () => {

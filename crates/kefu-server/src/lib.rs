@@ -192,17 +192,25 @@ async fn count_requests(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     state.metrics.http_requests_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Only the shopper's chat page is made to sit in a merchant's page (the
+    // widget's iframe); the workspace and /admin never load in another
+    // site's frame, where a click could be stolen.
+    let embeddable = request.uri().path().starts_with("/chat/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert("x-content-type-options", axum::http::HeaderValue::from_static("nosniff"));
-    headers.insert("x-frame-options", axum::http::HeaderValue::from_static("SAMEORIGIN"));
+    if !embeddable {
+        headers.insert("x-frame-options", axum::http::HeaderValue::from_static("SAMEORIGIN"));
+    }
     headers.insert("referrer-policy", axum::http::HeaderValue::from_static("same-origin"));
     // Everything is served from here: no CDN, no third-party script.
     headers.insert(
         "content-security-policy",
-        axum::http::HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors *",
-        ),
+        axum::http::HeaderValue::from_static(if embeddable {
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors *"
+        } else {
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'"
+        }),
     );
     response
 }

@@ -198,7 +198,9 @@ async fn generated_frames_get_stable_codes_and_never_drop_the_connection() {
         "unauthenticated",
     ];
     const TYPES: &[&str] = &["send", "resume", "typing", "read", "hello", "ping", "", "SEND", "send\u{0}"];
-    const FIELDS: &[&str] = &["client_msg_id", "text", "conversation_id", "after_seq", "seq", "on", "v", "token", "t"];
+    const FIELDS: &[&str] =
+        &["client_msg_id", "text", "conversation_id", "after_seq", "seq", "on", "v", "token", "t", "kind", "note"];
+    const KINDS: &[&str] = &["text", "order", "product", "note", "image", "ORDER", ""];
     let config = kefu_server::ServerConfig { rate_burst: 100_000, rate_per_second: 100_000, ..Default::default() };
     let app = TestApp::spawn_with(config).await;
     let (token, _) = app.visitor(&app.shop_a).await;
@@ -232,6 +234,8 @@ async fn generated_frames_get_stable_codes_and_never_drop_the_connection() {
                     ("after_seq" | "seq", _) => json!([-1i64, 0, 1, 3, i64::MAX][rng.below(5)]),
                     ("on", _) => json!(rng.below(2) == 0),
                     ("v", _) => json!([0, 1, 2][rng.below(3)]),
+                    ("kind", _) => json!(KINDS[rng.below(KINDS.len())]),
+                    ("note", _) => json!(rng.below(2) == 0),
                     _ => json!(rng.text()),
                 };
                 map.insert((*field).into(), value);

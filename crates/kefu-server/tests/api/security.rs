@@ -218,3 +218,19 @@ async fn password_guessing_locks_the_username_not_everyone() {
     let s = app.login("agent-b").await;
     assert!(!s.cookie.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_chat_page_may_be_framed_by_another_site() {
+    let app = TestApp::spawn().await;
+    for (path, framed_anywhere) in [("/chat/shop-a", true), ("/agent", false), ("/admin", false), ("/api/me", false)] {
+        let req = axum::http::Request::get(path).body(axum::body::Body::empty()).expect("request");
+        let (_, _, headers) = app.raw(req).await;
+        let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let xfo = headers.get("x-frame-options").and_then(|v| v.to_str().ok());
+        if framed_anywhere {
+            assert!(csp.ends_with("frame-ancestors *") && xfo.is_none(), "{path}: {csp} {xfo:?}");
+        } else {
+            assert!(csp.ends_with("frame-ancestors 'self'") && xfo == Some("SAMEORIGIN"), "{path}: {csp} {xfo:?}");
+        }
+    }
+}

@@ -21,10 +21,31 @@ const state = {
   orders: null,             // order_no -> order, once loaded (identified shoppers)
 };
 
-if (params.get('embed')) {
+// In the widget the panel can be closed while the page stays loaded: the
+// widget says when it opens and closes, replies that arrive meanwhile are
+// counted on its launcher (never marked 已读), and opening reads them.
+const embedded = !!params.get('embed');
+let panelOpen = true;
+let unread = 0;
+function tellWidget(preview = '') {
+  if (embedded) parent.postMessage({ kefu: 'unread', count: unread, preview }, '*');
+}
+if (embedded) {
   const btn = $('#close-embed');
   btn.hidden = false;
   btn.addEventListener('click', () => parent.postMessage({ kefu: 'close' }, '*'));
+  window.addEventListener('message', e => {
+    if (e.source !== parent || e.data?.kefu !== 'panel') return;
+    panelOpen = !!e.data.open;
+    if (panelOpen) { unread = 0; tellWidget(); markRead(); input.focus(); }
+  });
+}
+
+/** What the launcher's preview says of a message. */
+function previewOf(m) {
+  if (m.kind === 'order') return `[${t('order_card')}] ${m.text}`;
+  if (m.kind === 'product') return `[${t('product_card')}] ${m.text}`;
+  return m.text.slice(0, 80);
 }
 document.addEventListener('keydown', e => {
   if (e.key !== 'Escape' || e.isComposing) return;
@@ -131,7 +152,8 @@ function render(m) {
   if (m.sender.kind === 'customer') li.append(el('span', { class: 'state' }, t('sent') + ' ✓'));
   log.append(li);
   log.scrollTop = log.scrollHeight;
-  if (m.sender.kind !== 'customer' && document.visibilityState === 'visible') markRead();
+  if (m.sender.kind === 'customer' || m.sender.kind === 'system') return;
+  if (!panelOpen) { unread += 1; tellWidget(previewOf(m)); } else if (document.visibilityState === 'visible') markRead();
 }
 
 function setState(li, text, failed) {
@@ -142,7 +164,7 @@ function setState(li, text, failed) {
 }
 
 function markRead() {
-  if (state.conversationId && state.lastSeq > state.readSeq) {
+  if (panelOpen && state.conversationId && state.lastSeq > state.readSeq) {
     state.readSeq = state.lastSeq;
     socket?.send({ type: 'read', conversation_id: state.conversationId, seq: state.lastSeq });
   }
