@@ -6,6 +6,7 @@
 
 use kefu_core::aftersales::Policy;
 use kefu_core::money::Fen;
+use kefu_core::service::ServiceHours;
 use serde::Deserialize;
 
 /// The rules file `kefu` writes for a new shop, with every default.
@@ -37,11 +38,18 @@ high_value_yuan = "2000.00"  # a complaint about an order worth more goes to a p
 # The bot answers from the knowledge base when a message is at least this
 # similar (0-1) to one of an entry's questions; lower answers more, and more wrongly.
 min_similarity = 0.45
+
+[service]
+# When people answer, China time (HH:MM-HH:MM; a close before the open runs past
+# midnight). Outside them the chat says when they are back; the bot answers all day.
+hours = "09:00-24:00"
 "#;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShopRules {
     pub order_number_pattern: String,
+    /// When people answer (China time); the chat tells shoppers outside them.
+    pub service_hours: ServiceHours,
     pub promised_ship_hours: u32,
     pub returns: Policy,
     pub price_protection_days: u32,
@@ -72,6 +80,13 @@ struct File {
     price_protection: PriceSection,
     handoff: HandoffSection,
     knowledge: KnowledgeSection,
+    service: ServiceSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct ServiceSection {
+    hours: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -185,6 +200,10 @@ impl ShopRules {
                 None => 2,
             },
             handoff_high_value: yuan("handoff.high_value_yuan", file.handoff.high_value_yuan, Fen(200_000))?,
+            service_hours: match file.service.hours {
+                Some(text) => ServiceHours::parse(&text).map_err(|e| bad("service.hours", format!("{text:?}: {e}")))?,
+                None => ServiceHours::default(),
+            },
             knowledge_min_similarity: match file.knowledge.min_similarity {
                 Some(s) if !(0.1..=1.0).contains(&s) => {
                     return Err(bad("knowledge.min_similarity", format!("{s} is not between 0.1 and 1")));
@@ -229,6 +248,7 @@ mod tests {
             ("[order]\npromised_ship_hours = 0\n", "order.promised_ship_hours"),
             ("[handoff]\nmisunderstandings = 0\n", "handoff.misunderstandings"),
             ("[knowledge]\nmin_similarity = 0\n", "knowledge.min_similarity"),
+            ("[service]\nhours = \"9-18\"\n", "service.hours"),
             ("[returns]\nopened_excluded = [\"美妆/面霜\"]\n", "returns.opened_excluded"),
             ("[refunds]\n", "line 1"),
             ("not toml at all", "line 1"),

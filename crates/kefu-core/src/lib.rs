@@ -27,5 +27,6 @@ pub mod money;
 pub mod order;
 pub mod phrase;
 pub mod routing;
+pub mod service;
 pub mod shop;
 pub mod store;

@@ -150,6 +150,14 @@ impl Bot {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).contains_key(slug)
     }
 
+    /// The shop's service hours, from its rules (the defaults when they cannot be read).
+    pub async fn service_hours(&self, ctx: &Ctx, shop: ShopId) -> kefu_core::service::ServiceHours {
+        match self.brain(ctx, shop).await {
+            Ok(brain) => brain.rules.service_hours,
+            Err(_) => kefu_core::service::ServiceHours::default(),
+        }
+    }
+
     /// Drops a shop's brain so the next turn loads the catalogue and the
     /// knowledge base afresh (after an edit on this node).
     pub fn forget(&self, shop: ShopId) {

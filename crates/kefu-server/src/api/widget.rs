@@ -101,13 +101,35 @@ pub async fn session(State(state): State<SharedState>, Body(body): Body<SessionB
     };
     let token = auth::sign_customer_token(&state.server_key, &claims);
     let open = state.ctx.store.open_conversation_of_customer(customer.id).await?;
+    let service = service(&state, shop.id).await?;
     Ok(axum::Json(json!({
+        "service": service,
         "token": token,
         "expires_at": claims.expires_at.millis(),
         "shop": { "slug": shop.slug.as_str(), "name": shop.name },
         "customer": { "id": customer.id.to_string(), "nickname": customer.nickname, "identified": customer.external_id.is_some() },
         "conversation": open.as_ref().map(CustomerConversationDto::from),
     })))
+}
+
+/// What the chat's header may honestly say: whether people answer now (in
+/// service hours with someone online), and when they are next in.
+async fn service(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<Value> {
+    let now = state.ctx.clock.now();
+    let hours = state.bot.service_hours(&state.ctx, shop).await;
+    let in_hours = hours.is_open(now);
+    let someone_online = state
+        .ctx
+        .store
+        .agents_of_shop(shop)
+        .await?
+        .iter()
+        .any(|l| l.agent.status == kefu_core::agent::AgentStatus::Online && l.agent.role.handles_conversations());
+    Ok(json!({
+        "people_now": in_hours && someone_online,
+        "in_hours": in_hours,
+        "next_open": hours.next_open(now).millis(),
+    }))
 }
 
 fn new_customer(

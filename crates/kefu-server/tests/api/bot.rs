@@ -393,3 +393,38 @@ async fn a_rules_save_from_an_older_version_is_refused_and_shows_the_change_sinc
     assert_eq!((status.as_u16(), &v["updated_by"]), (200, &json!("admin")), "{v}");
     assert!(first_misunderstanding(&app).await.contains("没太明白"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_header_says_when_people_are_back_from_the_shops_service_hours() {
+    let app = TestApp::spawn_bot().await;
+    app.agent("boss", kefu_core::agent::Role::Supervisor, &[app.shop_a.id], 5).await;
+    let boss = app.login("boss").await;
+    async fn session(app: &TestApp) -> Value {
+        app.request("POST", "/api/widget/session", Some(json!({"shop": "shop-a"})), &[]).await.1["service"].clone()
+    }
+    let rules = |hours: String| json!({ "text": format!("[service]\nhours = \"{hours}\"\n") });
+    let path = format!("/api/shops/{}/bot-rules", app.shop_a.id);
+
+    // Around the clock, with agents online: people answer now.
+    let (status, v) = app.as_agent(&boss, "PUT", &path, Some(rules("00:00-24:00".into()))).await;
+    assert_eq!(status, 200, "{v}");
+    let s = session(&app).await;
+    assert_eq!((s["in_hours"].as_bool(), s["people_now"].as_bool()), (Some(true), Some(true)), "{s}");
+
+    // A one-minute window two hours from now (China time): closed, back in about two hours.
+    let now = SystemClock.now().millis();
+    let minute = (now + 8 * 3_600_000).rem_euclid(86_400_000) / 60_000;
+    let hhmm = |m: i64| format!("{:02}:{:02}", (m / 60) % 24, m % 60);
+    let window = format!("{}-{}", hhmm((minute + 120) % 1440), hhmm((minute + 121) % 1440));
+    let (status, v) = app.as_agent(&boss, "PUT", &path, Some(rules(window.clone()))).await;
+    assert_eq!(status, 200, "{window}: {v}");
+    let s = session(&app).await;
+    assert_eq!((s["in_hours"].as_bool(), s["people_now"].as_bool()), (Some(false), Some(false)), "{window}: {s}");
+    let back = s["next_open"].as_i64().expect("next_open") - now;
+    assert!((118 * 60_000..=121 * 60_000).contains(&back), "{window}: back in {back} ms");
+
+    // Bad hours are refused with the key, and nothing changes.
+    let (status, v) = app.as_agent(&boss, "PUT", &path, Some(rules("9-18".into()))).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v.to_string().contains("service.hours"), "{v}");
+}

@@ -240,6 +240,9 @@ async function openConversation(id) {
   const page = await api('GET', `/api/conversations/${id}/messages?limit=50`);
   const map = new Map();
   for (const m of page.messages) map.set(m.seq, m);
+  // Messages that arrived live while the page was loading (the agent's own
+  // reply among them) are kept, not dropped with the old map.
+  for (const [seq, m] of S.messages.get(id) || []) if (!map.has(seq) && seq > (page.messages[0]?.seq ?? 0)) map.set(seq, m);
   S.messages.set(id, map);
   const known = S.convs.get(id) || { last_message: null };
   S.convs.set(id, { ...known, conversation: detail.conversation, customer: detail.customer });
@@ -276,7 +279,7 @@ function renderThread() {
       c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn', onclick: openTransfer }, t('transfer')) : null,
       c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn danger', onclick: closeConversation }, t('close')) : null,
       el('button', { class: 'btn', id: 'toggle-context', onclick: () => $('#context').classList.toggle('open') }, t('buyer'))));
-  const log = el('ol', { class: 'log', id: 'log', 'aria-live': 'polite' });
+  const log = el('ol', { class: 'log', id: 'log', 'aria-live': 'polite', dataset: { conv: S.selected } });
   const messages = [...(S.messages.get(S.selected)?.values() || [])].sort((a, b) => a.seq - b.seq);
   if (messages.length && messages[0].seq > 1) {
     log.append(el('li', { class: 'more' }, el('button', { class: 'btn', onclick: loadEarlier }, t('load_more'))));
@@ -616,7 +619,12 @@ function updateConversation(c) {
 }
 
 function addMessage(m, conversation) {
-  const map = S.messages.get(m.conversation_id);
+  let map = S.messages.get(m.conversation_id);
+  if (!map && m.conversation_id === S.selected) {
+    // The conversation is still loading: keep the message for it.
+    map = new Map();
+    S.messages.set(m.conversation_id, map);
+  }
   const fresh = map && !map.has(m.seq);
   if (map) map.set(m.seq, m);
   const o = S.convs.get(m.conversation_id);
@@ -626,7 +634,7 @@ function addMessage(m, conversation) {
   } else reloadSoon();
   if (m.conversation_id === S.selected && fresh) {
     const log = $('#log');
-    if (log) {
+    if (log && log.dataset.conv === m.conversation_id) {
       const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
       log.append(messageItem(m));
       if (atBottom || m.sender.kind === 'agent') log.scrollTop = log.scrollHeight;

@@ -1,7 +1,7 @@
 // The shopper's chat page (also the widget's iframe). Anonymous visitors keep
 // their chat token in localStorage; a merchant's site can pass a signed
 // identity in the URL (customer_id, expires, signature).
-import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache } from './common.js';
+import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen } from './common.js';
 
 const slug = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const params = new URLSearchParams(location.search);
@@ -270,7 +270,9 @@ async function start() {
   }
   document.title = session.shop.name;
   $('#chat-title').textContent = session.shop.name;
-  $('#chat-sub').textContent = t('chat_online');
+  // Honest about people: online, busy (the bot answers), or back at a time in the shopper's own clock.
+  const service = session.service;
+  $('#chat-sub').textContent = service.people_now ? t('chat_online') : service.in_hours ? t('chat_busy') : t('chat_closed', fmtWhen(service.next_open));
   if (session.conversation) {
     state.conversationId = session.conversation.id;
     const history = await api('GET', '/api/widget/messages', undefined, { Authorization: 'Bearer ' + state.token });

@@ -47,7 +47,7 @@ const STRINGS = {
     product_card: '商品', ask_product: '咨询此商品', send_product: '发送商品',
     order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
-    chat_online: '客服在线 · 通常 1 分钟内回复', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
+    chat_online: '客服在线 · 通常 1 分钟内回复', chat_busy: '人工客服暂时都不在线，智能客服为您服务，可先留言', chat_closed: w => `客服已下班，${w} 回来，可先留言`, tomorrow: '明天', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
     chips: ['查物流', '退换货', '改地址', '转人工'], rate_title: '请为本次服务评分', rate_thanks: '感谢您的评价！', skip: '跳过',
     csat: ['非常不满意', '不满意', '一般', '满意', '非常满意'], closed_note: '会话已结束', you: '我', agent: '客服', system: '系统',
     offline_queue: '网络已断开，消息将在恢复后发送',
@@ -76,7 +76,7 @@ const STRINGS = {
     quick_phrases: 'Quick phrases', phrase_hint: 'Type / and a code or pinyin initials in the reply box, e.g. /fh', no_phrases: 'No matching phrase',
     product_card: 'Product', ask_product: 'Ask about this product', send_product: 'Send',
     order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
-    chat_online: 'We are online · usually reply within a minute', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
+    chat_online: 'We are online · usually reply within a minute', chat_busy: 'No agent is free right now; our assistant can help, or leave a message', chat_closed: w => `We are back ${w}; leave a message`, tomorrow: 'tomorrow', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
     csat: ['Very unhappy', 'Unhappy', 'OK', 'Happy', 'Very happy'], closed_note: 'Conversation ended', you: 'Me', agent: 'Agent', system: 'System',
     offline_queue: 'Offline: messages will be sent when the connection is back',
@@ -144,6 +144,16 @@ export function fmtTime(ms) {
   if (diff === 1) return `${t('yesterday')} ${hm}`;
   if (lang() === 'en') return `${d.getMonth() + 1}/${d.getDate()} ${hm}`;
   return `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
+}
+
+/** A time to come: 09:00 today, 明天 09:00, else 11月24日 09:00. */
+export function fmtWhen(ms) {
+  const d = new Date(ms), now = new Date();
+  const day = x => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const ahead = Math.round((day(d) - day(now)) / 86400000);
+  if (ahead === 0) return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (ahead === 1) return `${t('tomorrow')} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return fmtTime(ms);
 }
 
 export function fmtFen(fen) {
