@@ -22,11 +22,23 @@ after(async () => {
   await kefu?.stop();
 });
 
+const SIZES = { desk: { width: 1366, height: 768 }, phone: { width: 420, height: 760 }, admin: { width: 1366, height: 900 } };
+
+/** A page in a browser context of its own, in China: `desk`, `phone` or `admin` size. Close with `page.context().close()`. */
+async function pageAt(size) {
+  const ctx = await browser.newContext({ viewport: SIZES[size], ...zhDesk });
+  return ctx.newPage();
+}
+
+/** The demo shop's chat page (or `path`), once it has said which shop it is. */
+async function openChat(page, path = '/chat/youpin-home') {
+  await page.goto(kefu.base + path);
+  await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+}
+
 test('shopper and agent talk; hostile text stays text; notes stay internal', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const agent = await agentCtx.newPage();
-  const shopper = await shopperCtx.newPage();
+  const agent = await pageAt('desk');
+  const shopper = await pageAt('phone');
   const dialogs = [];
   for (const p of [agent, shopper]) {
     recordRequests(p, urls);
@@ -35,8 +47,7 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
 
   await login(agent, kefu.base, 'zhangsan');
 
-  await shopper.goto(kefu.base + '/chat/youpin-home');
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await openChat(shopper);
   await shopper.fill('#input', '你好，我的冰箱什么时候发货？');
   await shopper.press('#input', 'Enter');
   await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
@@ -90,20 +101,17 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
   await shopper.screenshot({ path: join(shotsDir, 'chat-420x760-zh.png') });
   await agent.setViewportSize({ width: 1920, height: 1080 });
   await agent.screenshot({ path: join(shotsDir, 'agent-1920x1080-zh.png') });
-  await agentCtx.close();
-  await shopperCtx.close();
+  await agent.context().close();
+  await shopper.context().close();
 });
 
 test('sound alerts: only after the click, not for the conversation on screen, with the page hidden', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const agent = await agentCtx.newPage();
-  const shopper = await shopperCtx.newPage();
+  const agent = await pageAt('desk');
+  const shopper = await pageAt('phone');
   await login(agent, kefu.base, 'zhangsan');
   const sounds = () => agent.evaluate(() => window.kefuSounds.filter(s => s.kind !== 'timer'));
 
-  await shopper.goto(kefu.base + '/chat/youpin-home');
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await openChat(shopper);
   await shopper.fill('#input', '请问这款冰箱有白色的吗');
   await shopper.press('#input', 'Enter');
   await agent.click('[data-tab=queue]');
@@ -142,17 +150,15 @@ test('sound alerts: only after the click, not for the conversation on screen, wi
   await agent.waitForSelector('.msg.customer .bubble:text-is("好的")');
   await agent.waitForTimeout(300);
   assert.deepEqual(await sounds(), [{ kind: 'message', soft: false }], 'volume 0 plays nothing');
-  await agentCtx.close();
-  await shopperCtx.close();
+  await agent.context().close();
+  await shopper.context().close();
 });
 
 test('order cards both ways: the shopper picks an order, the agent sends one back', async () => {
   const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
   assert.ok(link, 'kefu demo prints a signed link for the known shopper');
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  const shopper = await shopperCtx.newPage();
-  const agent = await agentCtx.newPage();
+  const shopper = await pageAt('phone');
+  const agent = await pageAt('desk');
   recordRequests(shopper, urls);
   recordRequests(agent, urls);
   await shopper.goto(link);
@@ -195,15 +201,13 @@ test('order cards both ways: the shopper picks an order, the agent sends one bac
   await shopper.waitForSelector(`.msg.them .order-card[data-order-no="${orderNo}"] .badge`);
   await agent.screenshot({ path: join(shotsDir, 'agent-order-cards-1366x768-zh.png') });
   await shopper.screenshot({ path: join(shotsDir, 'chat-order-cards-420x760-zh.png') });
-  await agentCtx.close();
-  await shopperCtx.close();
+  await agent.context().close();
+  await shopper.context().close();
 });
 
 test('咨询此商品: from a product page the card is ready; the agent sees the product', async () => {
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  const shopper = await shopperCtx.newPage();
-  const agent = await agentCtx.newPage();
+  const shopper = await pageAt('phone');
+  const agent = await pageAt('desk');
   recordRequests(shopper, urls);
   await shopper.goto(kefu.base + '/chat/youpin-home?sku=YO-0101');
   const ready = shopper.locator('#ask-product:not([hidden]) .product-card[data-sku="YO-0101"]');
@@ -222,15 +226,14 @@ test('咨询此商品: from a product page the card is ready; the agent sees the
   await agent.click('#accept'); // not left in the queue for the stories after this one
   await agent.waitForSelector('#composer-input');
   await shopper.screenshot({ path: join(shotsDir, 'chat-product-card-420x760-zh.png') });
-  await agentCtx.close();
-  await shopperCtx.close();
+  await agent.context().close();
+  await shopper.context().close();
 });
 
 test('the widget on a merchant page: unread count and preview while closed, 已读 only once opened', async () => {
   const hostCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...zhDesk });
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
   const host = await hostCtx.newPage();
-  const agent = await agentCtx.newPage();
+  const agent = await pageAt('desk');
   // The merchant's page, on its own origin: a small server of the test's own on another port.
   const page = `<!doctype html><html><head><meta charset="utf-8"></head><body><h1>优品家电 · 商品详情</h1><script src="${kefu.base}/widget.js" data-shop="youpin-home"></script></body></html>`;
   const merchant = createServer((_, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end(page); });
@@ -262,24 +265,20 @@ test('the widget on a merchant page: unread count and preview while closed, 已�
   await host.locator('button[aria-label="在线客服"]').waitFor();
   assert.equal(await host.locator('[role=status]:has-text("有现货的亲")').isVisible(), false);
   await agent.waitForSelector('#log .msg.agent .read-state:has-text("已读")');
-  await agentCtx.close();
+  await agent.context().close();
   await hostCtx.close();
   merchant.close();
 });
 
 test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const agent = await agentCtx.newPage();
-  const shopper = await shopperCtx.newPage();
-  await shopper.goto(kefu.base + '/chat/youpin-home');
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const agent = await pageAt('desk');
+  const shopper = await pageAt('phone');
+  await openChat(shopper);
   await shopper.fill('#input', '什么时候能发货呀');
   await shopper.press('#input', 'Enter');
 
   // A supervisor adds a phrase on /admin; a taken code is refused and stores nothing.
-  const bossCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, ...zhDesk });
-  const boss = await bossCtx.newPage();
+  const boss = await pageAt('admin');
   await login(boss, kefu.base, 'supervisor');
   await boss.goto(kefu.base + '/admin');
   await boss.waitForSelector('#qp-card:not([hidden]) #qp tr[data-code="fh"]');
@@ -294,7 +293,7 @@ test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe',
   await boss.click('#qp-save');
   await boss.waitForSelector('#qp tr[data-code="ys"]');
   assert.equal(await boss.locator('#qp tr', { hasText: '重复的编码' }).count(), 0);
-  await bossCtx.close();
+  await boss.context().close();
 
   await login(agent, kefu.base, 'zhangsan');
   await agent.click('[data-tab=queue]');
@@ -338,18 +337,15 @@ test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe',
   await agent.click('#phrase-btn');
   await agent.locator('#phrases li[data-code="bye"]').click();
   assert.match(await box.inputValue(), /感谢您的光临/);
-  await agentCtx.close();
-  await shopperCtx.close();
+  await agent.context().close();
+  await shopper.context().close();
 });
 
 test('keyboard only: longest wait, accept, reply, note, close, with the shortcut help', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  const shopperCtx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const agent = await agentCtx.newPage();
-  const shopper = await shopperCtx.newPage();
+  const agent = await pageAt('desk');
+  const shopper = await pageAt('phone');
   await login(agent, kefu.base, 'wangwu');
-  await shopper.goto(kefu.base + '/chat/youpin-home');
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await openChat(shopper);
   await shopper.fill('#input', '键盘党客服在吗');
   await shopper.press('#input', 'Enter');
   await agent.click('[data-tab=queue]');
@@ -395,25 +391,22 @@ test('keyboard only: longest wait, accept, reply, note, close, with the shortcut
   await agent.waitForSelector('.thread-head .badge.status:has-text("已结束")');
   await shopper.waitForSelector('#csat:not([hidden])');
   assert.equal(await shopper.locator('text=键盘党：已核实').count(), 0);
-  await agentCtx.close();
-  await shopperCtx.close();
+  await agent.context().close();
+  await shopper.context().close();
 });
 
 test('reply timers under fake time: amber at 30 s, red and the merged popup at 100 s, chips at 3 and 5 minutes', async () => {
-  const agentCtx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...zhDesk });
-  await agentCtx.clock.install();
-  const agent = await agentCtx.newPage();
+  const agent = await pageAt('desk');
+  await agent.clock.install(); // before the workspace loads, so its timers run on the fake clock
   await login(agent, kefu.base, 'lisi');
   const shoppers = [];
   for (const text of ['第一位买家在等', '第二位买家也在等']) {
-    const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-    const page = await ctx.newPage();
-    await page.goto(kefu.base + '/chat/youpin-home');
-    await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+    const page = await pageAt('phone');
+    await openChat(page);
     await page.fill('#input', text);
     await page.press('#input', 'Enter');
     await page.waitForSelector('.msg.me .state:has-text("已发送")');
-    shoppers.push(ctx);
+    shoppers.push(page);
     await agent.click('[data-tab=queue]');
     await agent.locator('.conv', { hasText: text }).click();
     await agent.click('#accept');
@@ -452,8 +445,8 @@ test('reply timers under fake time: amber at 30 s, red and the merged popup at 1
   // The popup opens the longest wait.
   await agent.click('#slow-popup');
   await agent.waitForSelector('#log .msg.customer .bubble:has-text("第二位买家也在等")');
-  await agentCtx.close();
-  for (const ctx of shoppers) await ctx.close();
+  await agent.context().close();
+  for (const page of shoppers) await page.context().close();
 });
 
 test('English workspace with orders and logistics, for a known VIP', async () => {
