@@ -449,6 +449,30 @@ test('reply timers under fake time: amber at 30 s, red and the merged popup at 1
   for (const page of shoppers) await page.context().close();
 });
 
+test('display: compact and dark, remembered for the agent across reloads', async () => {
+  const agent = await pageAt('desk');
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('#prefs-btn');
+  await agent.check('#prefs input[data-pref=compact]');
+  await agent.check('#prefs input[data-pref=dark]');
+  await agent.click('#prefs-btn');
+  assert.deepEqual(await agent.evaluate(() => [...document.body.classList].sort()), ['compact', 'dark']);
+  await agent.reload();
+  await agent.waitForSelector('#app:not([hidden])');
+  assert.deepEqual(await agent.evaluate(() => [...document.body.classList].sort()), ['compact', 'dark'], 'kept after a reload');
+  const first = agent.locator('.conv').first();
+  await first.waitFor();
+  await first.click();
+  await agent.waitForSelector('#log .msg');
+  const bg = await agent.evaluate(() => getComputedStyle(document.querySelector('.thread-pane')).backgroundColor);
+  assert.equal(bg, 'rgb(15, 20, 26)', 'the dark surfaces apply');
+  await agent.screenshot({ path: join(shotsDir, 'agent-dark-compact-1366x768-zh.png') });
+  await agent.click('#prefs-btn');
+  await agent.uncheck('#prefs input[data-pref=dark]');
+  await agent.uncheck('#prefs input[data-pref=compact]');
+  await agent.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

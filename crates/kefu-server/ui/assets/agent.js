@@ -82,6 +82,8 @@ function start(me) {
     }))));
   };
   $('#lang').onclick = () => setLang(lang() === 'en' ? 'zh-CN' : 'en');
+  applyPrefs();
+  $('#prefs-btn').onclick = togglePrefs;
   $('#search').placeholder = t('search');
   $('#thread-empty').textContent = t('no_conversation');
   const filter = $('#shop-filter');
@@ -737,6 +739,30 @@ function orderCard(o) {
     ship ? el('div', {},
       el('div', { class: 'meta' }, `${ship.carrier} ${t('tracking')} `, el('span', { class: 'num' }, ship.tracking_no), ' ', copyButton(ship.tracking_no)),
       el('ol', { class: 'timeline' }, ...ship.events.map(e => el('li', {}, el('span', { class: 'num' }, fmtTime(e.at)), ' ', e.description)))) : null);
+}
+
+// ---------------------------------------------------------------- display
+
+/** Compact mode and the dark theme, remembered per agent on this browser. */
+const prefsKey = () => `kefu_prefs_${S.me.id}`;
+function prefs() {
+  try { return JSON.parse(localStorage.getItem(prefsKey()) || '{}'); } catch { return {}; }
+}
+function applyPrefs() {
+  const p = prefs();
+  document.body.classList.toggle('compact', !!p.compact);
+  document.body.classList.toggle('dark', !!p.dark);
+}
+function togglePrefs() {
+  const panel = $('#prefs');
+  if (!panel.hidden) { panel.hidden = true; return; }
+  const p = prefs();
+  const toggle = key => el('label', {}, el('input', { type: 'checkbox', 'data-pref': key, checked: !!p[key], onchange: e => {
+    localStorage.setItem(prefsKey(), JSON.stringify({ ...prefs(), [key]: e.target.checked }));
+    applyPrefs();
+  } }), t(key));
+  panel.replaceChildren(toggle('compact'), toggle('dark'));
+  panel.hidden = false;
 }
 
 // ---------------------------------------------------------------- keyboard
