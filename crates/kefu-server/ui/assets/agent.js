@@ -337,7 +337,18 @@ function product(shop, sku) {
   return productsOf.get(shop)(sku);
 }
 
+const HANDOFF = '【机器人转人工】';
+
+/** The bot's hand-off note as a card: one line per part of its summary. */
+function handoffBubble(m) {
+  const parts = m.text.slice(HANDOFF.length).split('；').map(p => p.trim()).filter(Boolean);
+  return el('div', { class: 'bubble handoff' },
+    el('div', { class: 'handoff-title' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('handoff_title')),
+    el('ul', {}, ...parts.map(p => el('li', {}, p))));
+}
+
 function bubble(m) {
+  if (m.kind === 'note' && m.sender.kind === 'system' && m.text.startsWith(HANDOFF)) return handoffBubble(m);
   if (m.kind === 'product') {
     const card = productCardView(m.text, null);
     const shop = S.convs.get(m.conversation_id)?.conversation.shop_id;
