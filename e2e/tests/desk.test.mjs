@@ -270,6 +270,45 @@ test('the widget on a merchant page: unread count and preview while closed, 已�
   merchant.close();
 });
 
+/** A real 1×1 PNG, so the browser decodes what it shows. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const decoded = img => img.evaluate(i => i.complete && i.naturalWidth > 0);
+
+test('images both ways: a shopper\'s photo, an agent\'s picture, and a fake image refused', async () => {
+  const shopper = await pageAt('phone');
+  const agent = await pageAt('desk');
+  recordRequests(shopper, urls);
+  recordRequests(agent, urls);
+  await openChat(shopper);
+
+  // Not an image by its bytes, whatever its name says.
+  await shopper.setInputFiles('#image-file', { name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from('<svg onload=alert(1)>') });
+  await shopper.waitForSelector('#banner:not([hidden]):has-text("只能发送")');
+  assert.equal(await shopper.locator('.msg.me').count(), 0, 'nothing was sent');
+
+  await shopper.setInputFiles('#image-file', { name: 'parcel.png', mimeType: 'image/png', buffer: PNG });
+  const mine = shopper.locator('.msg.me img.msg-image');
+  await mine.waitFor();
+  await shopper.waitForFunction(() => [...document.querySelectorAll('.msg.me img.msg-image')].some(i => i.complete && i.naturalWidth > 0));
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('[data-tab=queue]');
+  await agent.locator('.conv', { hasText: '[图片]' }).first().click();
+  await agent.click('#accept');
+  const theirs = agent.locator('#log .msg.customer img.msg-image');
+  await theirs.waitFor();
+  await agent.waitForFunction(() => [...document.querySelectorAll('#log .msg.customer img.msg-image')].some(i => i.complete && i.naturalWidth > 0));
+  assert.ok(await decoded(theirs.first()));
+
+  await agent.setInputFiles('#composer input[type=file]', { name: 'how-to-install.png', mimeType: 'image/png', buffer: PNG });
+  await agent.waitForSelector('#log .msg.agent img.msg-image');
+  await shopper.waitForFunction(() => [...document.querySelectorAll('.msg.them img.msg-image')].some(i => i.complete && i.naturalWidth > 0));
+  await shopper.screenshot({ path: join(shotsDir, 'chat-images-420x760-zh.png') });
+  await agent.context().close();
+  await shopper.context().close();
+});
+
 test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe', async () => {
   const agent = await pageAt('desk');
   const shopper = await pageAt('phone');
@@ -494,6 +533,8 @@ test('English workspace with orders and logistics, for a known VIP', async () =>
 
 test('no asset, font or script URL leaves the server', () => {
   assert.ok(urls.length > 10, `requests recorded: ${urls.length}`);
-  const foreign = urls.filter(u => !u.startsWith(kefu.base) && !u.startsWith('ws://127.0.0.1') && !u.startsWith('data:'));
+  // blob: URLs of the server's own origin are images already fetched from it, held in memory.
+  const local = [kefu.base, 'ws://127.0.0.1', 'data:', 'blob:' + kefu.base + '/'];
+  const foreign = urls.filter(u => !local.some(prefix => u.startsWith(prefix)));
   assert.deepEqual(foreign, []);
 });

@@ -272,6 +272,8 @@ pub enum Input<'a> {
     OrderCard(&'a str),
     /// The SKU of a product card (咨询此商品), checked to be the shop's.
     ProductCard(&'a str),
+    /// An image (its attachment id): the bot cannot look at it, people can.
+    Image(&'a str),
 }
 
 impl<'a> Input<'a> {
@@ -280,6 +282,7 @@ impl<'a> Input<'a> {
         match kind {
             kefu_core::conversation::MessageKind::Order => Input::OrderCard(text),
             kefu_core::conversation::MessageKind::Product => Input::ProductCard(text),
+            kefu_core::conversation::MessageKind::Image => Input::Image(text),
             _ => Input::Text(text),
         }
     }
@@ -355,6 +358,7 @@ pub fn respond_to(facts: &Facts<'_>, state: &mut BotState, input: Input<'_>) -> 
             }
             read_card(state, "order_status", vec![no.to_owned()], no)
         }
+        Input::Image(_) => read_card(state, "image", Vec::new(), ""),
         Input::ProductCard(sku) => {
             // A new product starts a new question: nothing the bot asked before stands.
             state.pending = None;
@@ -395,6 +399,10 @@ pub fn respond_to(facts: &Facts<'_>, state: &mut BotState, input: Input<'_>) -> 
         return hand_off(facts, state, &r, turn, HandoffReason::VipWithComplaints);
     }
 
+    if let Input::Image(_) = input {
+        turn.replies.push(say(r.lang, "收到您的图片。".into(), "Got your picture.".into()));
+        return hand_off(facts, state, &r, turn, HandoffReason::NeedsHuman);
+    }
     if let Input::ProductCard(sku) = input {
         turn.replies.push(product_question(facts, r.lang, sku));
         turn.audit.outcome = "asked:product_question".into();

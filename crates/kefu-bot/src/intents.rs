@@ -36,6 +36,7 @@ pub fn zh_name(intent: &str) -> &str {
         "human_agent" => "转人工",
         "greeting" => "问候",
         "thanks_bye" => "感谢/再见",
+        "image" => "发来图片",
         OUT_OF_SCOPE => "无法识别",
         other => other,
     }

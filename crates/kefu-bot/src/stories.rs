@@ -88,11 +88,14 @@ impl StoryFile {
                 return Err(invalid(format!("story {:?}: no turns", story.name)));
             }
             let given = |t: &TurnSpec| {
-                [t.shopper.is_some(), t.card.is_some(), t.product.is_some()].iter().filter(|g| **g).count()
+                [t.shopper.is_some(), t.card.is_some(), t.product.is_some(), t.image.is_some()]
+                    .iter()
+                    .filter(|g| **g)
+                    .count()
             };
             if let Some(i) = story.turns.iter().position(|t| given(t) != 1) {
                 return Err(invalid(format!(
-                    "story {:?}, turn {}: give one of `shopper`, `card` and `product`",
+                    "story {:?}, turn {}: give one of `shopper`, `card`, `product` and `image`",
                     story.name,
                     i + 1
                 )));
@@ -133,10 +136,11 @@ impl StoryFile {
         };
         let mut state = BotState::default();
         for (i, spec) in story.turns.iter().enumerate() {
-            let input = match (&spec.card, &spec.product, &spec.shopper) {
-                (Some(no), _, _) => flow::Input::OrderCard(no),
-                (None, Some(sku), _) => flow::Input::ProductCard(sku),
-                (None, None, said) => flow::Input::Text(said.as_deref().unwrap_or_default()),
+            let input = match (&spec.card, &spec.product, &spec.image, &spec.shopper) {
+                (Some(no), ..) => flow::Input::OrderCard(no),
+                (None, Some(sku), ..) => flow::Input::ProductCard(sku),
+                (None, None, Some(id), _) => flow::Input::Image(id),
+                (None, None, None, said) => flow::Input::Text(said.as_deref().unwrap_or_default()),
             };
             let turn = flow::respond_to(&world.facts(), &mut state, input);
             let problems = spec.check(&turn);

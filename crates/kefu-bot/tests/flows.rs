@@ -270,6 +270,15 @@ mod properties {
             prop_assert!(!t.audit.outcome.is_empty());
         }
 
+        /// An image in any state goes to people, with a word to the shopper.
+        #[test]
+        fn any_image_in_any_state_is_handed_to_people(pending in pending(), misunderstood in 0u32..3) {
+            let w = world(Tier::Normal, 0);
+            let mut state = BotState { pending, misunderstood, ..BotState::default() };
+            let t = w.send(kefu_nlu::builtin::intent_model(), &mut state, Input::Image("0190d5f0-0000-7000-8000-000000000001"));
+            prop_assert!(t.handoff.is_some() && !t.replies.is_empty(), "{t:?}");
+        }
+
         /// A product card may name a SKU the bot has no category for.
         #[test]
         fn any_product_card_in_any_state_gets_a_reply_or_a_handoff(

@@ -136,6 +136,8 @@ pub enum MessageKind {
     /// A product card (咨询此商品): the text is the SKU of one of the shop's
     /// products, so the card shows the product as the catalogue has it now.
     Product,
+    /// An image: the text is the id of an attachment of this conversation's shopper.
+    Image,
 }
 
 impl MessageKind {
@@ -145,6 +147,7 @@ impl MessageKind {
             MessageKind::Note => "note",
             MessageKind::Order => "order",
             MessageKind::Product => "product",
+            MessageKind::Image => "image",
         }
     }
     pub fn parse(text: &str) -> Option<Self> {
@@ -153,6 +156,7 @@ impl MessageKind {
             "note" => Some(MessageKind::Note),
             "order" => Some(MessageKind::Order),
             "product" => Some(MessageKind::Product),
+            "image" => Some(MessageKind::Image),
             _ => None,
         }
     }

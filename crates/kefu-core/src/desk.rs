@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use crate::agent::{Agent, AgentStatus};
+use crate::attachment::{Attachment, ImageKind};
 use crate::clock::Clock;
 use crate::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
 use crate::customer::Customer;
 use crate::event::{Event, EventBus};
-use crate::id::{AgentId, ConversationId, CustomerId, IdGen, MessageId, ShopId, SkillGroupId};
+use crate::id::{AgentId, AttachmentId, ConversationId, CustomerId, IdGen, MessageId, ShopId, SkillGroupId};
 use crate::order::OrderNo;
 use crate::routing;
 use crate::store::{Store, StoreError, TransferTarget};
@@ -180,6 +181,76 @@ pub async fn customer_content(
             let text = product_card(ctx, customer.shop_id, &text).await?;
             Ok(CustomerContent { kind, text })
         }
+        MessageKind::Image => {
+            let text = image(ctx, customer.shop_id, customer.id, &text).await?;
+            Ok(CustomerContent { kind, text })
+        }
+    }
+}
+
+/// An image message's text, once the attachment is found among those of
+/// `customer` in `shop`: its id. Anyone else's image is "not found".
+async fn image(ctx: &Ctx, shop: ShopId, customer: CustomerId, text: &MessageText) -> DeskResult<MessageText> {
+    let id = AttachmentId::parse(text.as_str())
+        .map_err(|_| DeskError::Invalid("an image message's text is the attachment id".into()))?;
+    match ctx.store.attachment(id).await? {
+        Some(a) if a.shop_id == shop && a.customer_id == customer => {
+            MessageText::parse(&a.id.to_string()).map_err(|e| DeskError::Invalid(e.to_string()))
+        }
+        _ => Err(DeskError::NotFound("attachment")),
+    }
+}
+
+/// Stores an image for the conversation with `customer`, uploaded by them
+/// or by an agent; the bytes are checked to be an image.
+pub async fn upload_image(
+    ctx: &Ctx,
+    shop: ShopId,
+    customer: CustomerId,
+    uploaded_by: Sender,
+    bytes: Vec<u8>,
+) -> DeskResult<Attachment> {
+    let kind = ImageKind::check(&bytes).map_err(|e| DeskError::Invalid(e.to_string()))?;
+    let attachment = Attachment {
+        id: AttachmentId::from_uuid(ctx.ids.new_uuid()),
+        shop_id: shop,
+        customer_id: customer,
+        uploaded_by,
+        kind,
+        bytes,
+        created_at: ctx.clock.now(),
+    };
+    ctx.store.put_attachment(&attachment).await?;
+    Ok(attachment)
+}
+
+/// An agent uploads an image for a conversation they may reply to.
+pub async fn agent_upload_image(
+    ctx: &Ctx,
+    agent: &Agent,
+    conversation: ConversationId,
+    bytes: Vec<u8>,
+) -> DeskResult<Attachment> {
+    let conv = conversation_for_agent(ctx, agent, conversation).await?;
+    if !agent_may_reply(agent, &conv) {
+        return Err(DeskError::Forbidden("conversation_not_yours"));
+    }
+    upload_image(ctx, conv.shop_id, conv.customer_id, Sender::Agent(agent.id), bytes).await
+}
+
+/// An image the shopper may see: theirs, or sent to them.
+pub async fn image_for_customer(ctx: &Ctx, customer: &Customer, id: AttachmentId) -> DeskResult<Attachment> {
+    match ctx.store.attachment(id).await? {
+        Some(a) if a.customer_id == customer.id && a.shop_id == customer.shop_id => Ok(a),
+        _ => Err(DeskError::NotFound("attachment")),
+    }
+}
+
+/// An image of one of the agent's shops.
+pub async fn image_for_agent(ctx: &Ctx, agent: &Agent, id: AttachmentId) -> DeskResult<Attachment> {
+    match ctx.store.attachment(id).await? {
+        Some(a) if agent.can_access_shop(a.shop_id) => Ok(a),
+        _ => Err(DeskError::NotFound("attachment")),
     }
 }
 
@@ -333,7 +404,9 @@ pub async fn agent_send(
 ) -> DeskResult<Appended> {
     let conv = conversation_for_agent(ctx, agent, conversation).await?;
     let allowed = match kind {
-        MessageKind::Text | MessageKind::Order | MessageKind::Product => agent_may_reply(agent, &conv),
+        MessageKind::Text | MessageKind::Order | MessageKind::Product | MessageKind::Image => {
+            agent_may_reply(agent, &conv)
+        }
         MessageKind::Note => agent_may_read(agent, &conv) && agent.role.handles_conversations(),
     };
     if !allowed {
@@ -343,6 +416,7 @@ pub async fn agent_send(
     let text = match kind {
         MessageKind::Order => order_card(ctx, conv.shop_id, conv.customer_id, &text).await?,
         MessageKind::Product => product_card(ctx, conv.shop_id, &text).await?,
+        MessageKind::Image => image(ctx, conv.shop_id, conv.customer_id, &text).await?,
         MessageKind::Text | MessageKind::Note => text,
     };
     let msg = new_message(ctx, conv.id, Sender::Agent(agent.id), kind, text, client_msg_id);

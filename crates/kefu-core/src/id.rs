@@ -58,6 +58,7 @@ define_id!(ConversationId, "conversation");
 define_id!(MessageId, "message");
 define_id!(KnowledgeId, "knowledge entry");
 define_id!(PhraseId, "quick phrase");
+define_id!(AttachmentId, "attachment");
 
 /// Where new ids come from; tests substitute a deterministic source.
 pub trait IdGen: Send + Sync {

@@ -13,6 +13,7 @@
 
 pub mod aftersales;
 pub mod agent;
+pub mod attachment;
 pub mod botturn;
 pub mod catalog;
 pub mod clock;

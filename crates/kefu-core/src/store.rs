@@ -8,12 +8,15 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::agent::{Agent, AgentSession, AgentStatus};
+use crate::attachment::Attachment;
 use crate::botturn::{BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, SaidAndAnswered};
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::conversation::{Appended, Conversation, ConversationStatus, Message, NewMessage};
 use crate::customer::Customer;
-use crate::id::{AgentId, ConversationId, CustomerId, KnowledgeId, OrderId, PhraseId, ShopId, SkillGroupId};
+use crate::id::{
+    AgentId, AttachmentId, ConversationId, CustomerId, KnowledgeId, OrderId, PhraseId, ShopId, SkillGroupId,
+};
 use crate::knowledge::KnowledgeEntry;
 use crate::order::{Order, OrderNo, OrderWithShipments, Shipment};
 use crate::phrase::QuickPhrase;
@@ -248,6 +251,10 @@ pub trait Store: Send + Sync + 'static {
     async fn put_knowledge_many(&self, entries: &[KnowledgeEntry]) -> StoreResult<()>;
     /// `NotFound("knowledge entry")` unless the shop has it.
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
+
+    // Images
+    async fn put_attachment(&self, attachment: &Attachment) -> StoreResult<()>;
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
 
     // Quick phrases
     /// A shop's quick phrases, by code.

@@ -1,6 +1,7 @@
 //! REST handlers, one module per area, and the extractors they share.
 
 pub mod admin;
+pub mod attachments;
 pub mod bot;
 pub mod conversations;
 pub mod customers;

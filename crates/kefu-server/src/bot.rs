@@ -299,6 +299,7 @@ impl Bot {
                 Input::Text(text) => text.to_owned(),
                 Input::OrderCard(no) => format!("[订单卡片] {no}"),
                 Input::ProductCard(sku) => format!("[商品卡片] {sku}"),
+                Input::Image(_) => "[图片]".to_owned(),
             };
             self.with_llm(llm, ctx, &brain, at.conversation, &text, &mut turn).await;
         }

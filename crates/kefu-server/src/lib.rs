@@ -137,6 +137,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/conversations", get(api::conversations::list))
         .route("/conversations/{id}", get(api::conversations::show))
         .route("/conversations/{id}/messages", get(api::conversations::messages).post(api::conversations::send))
+        .route("/conversations/{id}/attachments", post(api::attachments::agent_upload))
+        .route("/attachments/{id}", get(api::attachments::agent_show))
         .route("/conversations/{id}/accept", post(api::conversations::accept))
         .route("/conversations/{id}/transfer", post(api::conversations::transfer))
         .route("/conversations/{id}/close", post(api::conversations::close))
@@ -160,6 +162,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/widget/messages", get(api::widget::messages))
         .route("/widget/orders", get(api::widget::orders))
         .route("/widget/products/{sku}", get(api::widget::product))
+        .route("/widget/attachments", post(api::attachments::shopper_upload))
+        .route("/widget/attachments/{id}", get(api::attachments::shopper_show))
         .route("/widget/rate", post(api::widget::rate))
         .route("/merchant/{shop}/{kind}", post(api::merchant::upsert))
         .route("/openapi.json", get(openapi::document));
@@ -203,15 +207,14 @@ async fn count_requests(
         headers.insert("x-frame-options", axum::http::HeaderValue::from_static("SAMEORIGIN"));
     }
     headers.insert("referrer-policy", axum::http::HeaderValue::from_static("same-origin"));
-    // Everything is served from here: no CDN, no third-party script.
-    headers.insert(
-        "content-security-policy",
+    // Everything is served from here: no CDN, no third-party script. A
+    // response with a policy of its own (an image: nothing runs) keeps it.
+    headers.entry("content-security-policy").or_insert(
         axum::http::HeaderValue::from_static(if embeddable {
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors *"
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors *"
         } else {
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'"
-        }),
-    );
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'self'"
+        }));
     response
 }
 

@@ -103,6 +103,7 @@ enum SendKind {
     Text,
     Order,
     Product,
+    Image,
 }
 
 #[derive(Deserialize)]
@@ -121,7 +122,7 @@ enum ClientFrame {
         #[serde(default)]
         note: bool,
         /// `order`: the text is the order number of an order card;
-        /// `product`: the SKU of a product card.
+        /// `product`: the SKU of a product card; `image`: an uploaded attachment's id.
         #[serde(default)]
         kind: SendKind,
     },
@@ -448,7 +449,8 @@ impl Conn {
             (SendKind::Text, true) => MessageKind::Note,
             (SendKind::Order, false) => MessageKind::Order,
             (SendKind::Product, false) => MessageKind::Product,
-            (SendKind::Order | SendKind::Product, true) => {
+            (SendKind::Image, false) => MessageKind::Image,
+            (SendKind::Order | SendKind::Product | SendKind::Image, true) => {
                 return Err(frame_error(Code::InvalidInput, "a card cannot be a note"));
             }
         };

@@ -55,6 +55,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (6, "0006_rules_history", include_str!("../migrations/sqlite/0006_rules_history.sql")),
     (7, "0007_bot_state_version", include_str!("../migrations/sqlite/0007_bot_state_version.sql")),
     (8, "0008_quick_phrases", include_str!("../migrations/sqlite/0008_quick_phrases.sql")),
+    (9, "0009_attachments", include_str!("../migrations/sqlite/0009_attachments.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -66,6 +67,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (6, "0006_rules_history", include_str!("../migrations/postgres/0006_rules_history.sql")),
     (7, "0007_bot_state_version", include_str!("../migrations/postgres/0007_bot_state_version.sql")),
     (8, "0008_quick_phrases", include_str!("../migrations/postgres/0008_quick_phrases.sql")),
+    (9, "0009_attachments", include_str!("../migrations/postgres/0009_attachments.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -28,6 +28,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
+mod attachments;
 mod bot;
 mod commerce;
 mod knowledge;
@@ -794,6 +795,14 @@ impl Store for PostgresStore {
 
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         knowledge::delete(&self.client().await?, shop, id).await
+    }
+
+    async fn put_attachment(&self, attachment: &kefu_core::attachment::Attachment) -> StoreResult<()> {
+        attachments::put(&self.client().await?, attachment).await
+    }
+
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<kefu_core::attachment::Attachment>> {
+        attachments::get(&self.client().await?, id).await
     }
 
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {

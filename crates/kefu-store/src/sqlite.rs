@@ -1,5 +1,6 @@
 //! The SQLite store: embedded, WAL, group commit (see `sqlite/pool.rs`).
 
+mod attachments;
 mod bot;
 mod commerce;
 mod knowledge;
@@ -736,6 +737,15 @@ impl Store for SqliteStore {
 
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()> {
         self.pool.write(move |c| knowledge::delete(c, shop, id)).await
+    }
+
+    async fn put_attachment(&self, attachment: &kefu_core::attachment::Attachment) -> StoreResult<()> {
+        let attachment = attachment.clone();
+        self.pool.write(move |c| attachments::put(c, &attachment)).await
+    }
+
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<kefu_core::attachment::Attachment>> {
+        self.pool.read(move |c| attachments::get(c, id)).await
     }
 
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {

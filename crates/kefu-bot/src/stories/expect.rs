@@ -16,6 +16,9 @@ pub struct TurnSpec {
     /// Instead of words: the SKU of a product card (咨询此商品).
     #[serde(default)]
     pub product: Option<String>,
+    /// Instead of words: an image (any attachment id; the bot never sees the picture).
+    #[serde(default)]
+    pub image: Option<String>,
     #[serde(default)]
     pub intent: Option<String>,
     /// The audit outcome, e.g. `refused:already_shipped`, `asked:pick_order`.
@@ -47,10 +50,11 @@ pub struct TurnSpec {
 impl TurnSpec {
     /// What the shopper sent, as a failure report shows it.
     pub fn shown(&self) -> String {
-        match (&self.card, &self.product, &self.shopper) {
-            (Some(no), _, _) => format!("[订单卡片 {no}]"),
-            (None, Some(sku), _) => format!("[商品卡片 {sku}]"),
-            (None, None, said) => said.clone().unwrap_or_default(),
+        match (&self.card, &self.product, &self.image, &self.shopper) {
+            (Some(no), ..) => format!("[订单卡片 {no}]"),
+            (None, Some(sku), ..) => format!("[商品卡片 {sku}]"),
+            (None, None, Some(_), _) => "[图片]".into(),
+            (None, None, None, said) => said.clone().unwrap_or_default(),
         }
     }
 }

@@ -134,8 +134,11 @@ pub async fn send(
         (None | Some("text"), true) => MessageKind::Note,
         (Some("order"), false) => MessageKind::Order,
         (Some("product"), false) => MessageKind::Product,
-        (Some("order" | "product"), true) => return Err(ApiError::new(Code::InvalidInput, "a card cannot be a note")),
-        (Some(_), _) => return Err(ApiError::new(Code::InvalidInput, "kind must be text, order or product")),
+        (Some("image"), false) => MessageKind::Image,
+        (Some("order" | "product" | "image"), true) => {
+            return Err(ApiError::new(Code::InvalidInput, "a card or an image cannot be a note"));
+        }
+        (Some(_), _) => return Err(ApiError::new(Code::InvalidInput, "kind must be text, order, product or image")),
     };
     let appended = desk::agent_send(&state.ctx, &auth.agent, id, kind, text, client).await?;
     Ok(axum::Json(json!({ "message": MessageDto::new(&appended.message, false), "duplicate": appended.duplicate })))

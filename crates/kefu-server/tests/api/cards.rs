@@ -52,7 +52,7 @@ async fn a_shoppers_order_card_is_theirs_and_the_bot_reads_it() {
         (json!({"kind": "order", "text": "no-such-order"}), "not_found"),
         (json!({"kind": "order", "text": "订单号是什么"}), "invalid_input"),
         (json!({"kind": "order", "text": "u300-0001", "note": true}), "invalid_input"),
-        (json!({"kind": "image", "text": "u300-0001"}), "malformed_frame"),
+        (json!({"kind": "video", "text": "u300-0001"}), "malformed_frame"),
     ] {
         let mut frame = frame;
         frame["type"] = json!("send");

@@ -5,6 +5,7 @@ mod bot;
 mod cards;
 mod chat;
 mod helpers;
+mod images;
 mod knowledge;
 mod llm;
 mod merchant;

@@ -2,7 +2,7 @@
 // reply/note composer, buyer context with orders and logistics. Live through
 // the WebSocket; the open conversation is resumed by seq so nothing is missed
 // or shown twice across reconnects.
-import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView, productCardView, productCache } from './common.js';
+import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView, productCardView, productCache, uploadImage, imageView, imageFile } from './common.js';
 import { KINDS, enableSound, notify, setVolume, soundOn, volume } from './notify.js';
 
 const S = {
@@ -171,7 +171,7 @@ function row(o) {
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
   const tag = { note: '[' + t('note') + '] ', order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[o.last_message?.kind] || '';
-  const preview = o.last_message ? tag + o.last_message.text : '';
+  const preview = !o.last_message ? '' : o.last_message.kind === 'image' ? '[' + t('image') + ']' : tag + o.last_message.text;
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
     'aria-current': String(c.id === S.selected),
@@ -348,6 +348,7 @@ function handoffBubble(m) {
 }
 
 function bubble(m) {
+  if (m.kind === 'image') return el('div', { class: 'bubble image' }, imageView(`/api/attachments/${encodeURIComponent(m.text)}`));
   if (m.kind === 'note' && m.sender.kind === 'system' && m.text.startsWith(HANDOFF)) return handoffBubble(m);
   if (m.kind === 'product') {
     const card = productCardView(m.text, null);
@@ -504,11 +505,18 @@ function composer() {
   openPhrases = picker.openAll;
   wrap.append(
     el('div', { class: 'modes' }, modeButton('reply'), modeButton('note'), S.mode === 'note' ? el('span', { class: 'meta' }, t('note_hint')) : null,
-      el('button', { type: 'button', class: 'phrase-btn', id: 'phrase-btn', title: t('phrase_hint'), onclick: picker.openAll }, t('quick_phrases'))),
+      el('button', { type: 'button', class: 'phrase-btn', id: 'phrase-btn', title: t('phrase_hint'), onclick: picker.openAll }, t('quick_phrases')),
+      S.mode === 'reply' ? el('button', { type: 'button', class: 'phrase-btn image-btn', id: 'image-btn', onclick: () => wrap.querySelector('input[type=file]').click() }, t('image')) : null,
+      el('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', hidden: true, onchange: e => { sendImage(imageFile(e.target.files)); e.target.value = ''; } })),
     picker.list,
     box,
     el('div', { class: 'row' }, el('span', { class: 'meta' }, t('enter_hint')), el('button', { class: 'btn primary', type: 'submit' }, t('send'))));
   wrap.addEventListener('submit', e => { e.preventDefault(); sendFromComposer(); });
+  // A pasted screenshot goes out as an image (replies only: notes stay text).
+  box.addEventListener('paste', e => {
+    const file = S.mode === 'reply' && imageFile(e.clipboardData?.files);
+    if (file) { e.preventDefault(); sendImage(file); }
+  });
   box.addEventListener('keydown', e => {
     if (picker.key(e)) return;
     if (isPlainEnter(e)) { e.preventDefault(); sendFromComposer(); }
@@ -535,6 +543,20 @@ function sendFromComposer() {
   }
   box.value = '';
   localStorage.removeItem(draftKey(S.selected, S.mode));
+}
+
+/** A photo from the composer's button or a paste: uploaded for this conversation, then sent. */
+async function sendImage(file) {
+  if (!file) return;
+  const conversation = S.selected;
+  try {
+    const id = await uploadImage(`/api/conversations/${conversation}/attachments`, file);
+    const client = clientId();
+    S.pending.set(client, { conversationId: conversation, text: id, note: false });
+    if (!socket?.send({ type: 'send', conversation_id: conversation, client_msg_id: client, text: id, kind: 'image' })) {
+      api('POST', `/api/conversations/${conversation}/messages`, { text: id, kind: 'image', client_msg_id: client }).then(r => addMessage(r.message)).catch(e => alert(e.message));
+    }
+  } catch (e) { alert(e.message); }
 }
 
 /** Sends one of the customer's orders to them as a card. */
@@ -658,7 +680,7 @@ function addMessage(m, conversation) {
   if (m.sender.kind === 'customer' && (document.hidden || m.conversation_id !== S.selected)) { S.unseen += 1; }
   const c = o?.conversation || conversation;
   if (m.sender.kind === 'customer' && fresh !== false && c && c.status === 'assigned' && c.assigned_agent === S.me.id) {
-    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: ({ order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[m.kind] || '') + m.text.slice(0, 80) });
+    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: m.kind === 'image' ? '[' + t('image') + ']' : ({ order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[m.kind] || '') + m.text.slice(0, 80) });
   }
   renderList();
 }

@@ -1,7 +1,7 @@
 // The shopper's chat page (also the widget's iframe). Anonymous visitors keep
 // their chat token in localStorage; a merchant's site can pass a signed
 // identity in the URL (customer_id, expires, signature).
-import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen } from './common.js';
+import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen, uploadImage, imageView, imageFile } from './common.js';
 
 const slug = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const params = new URLSearchParams(location.search);
@@ -45,6 +45,7 @@ if (embedded) {
 function previewOf(m) {
   if (m.kind === 'order') return `[${t('order_card')}] ${m.text}`;
   if (m.kind === 'product') return `[${t('product_card')}] ${m.text}`;
+  if (m.kind === 'image') return `[${t('image')}]`;
   return m.text.slice(0, 80);
 }
 document.addEventListener('keydown', e => {
@@ -100,7 +101,32 @@ async function offerProduct(sku) {
   box.hidden = false;
 }
 
+/** Images are fetched with the chat token (an <img> cannot send it) and shown from memory. */
+const images = new Map();
+function imageBubble(id) {
+  const img = imageView(null);
+  if (!images.has(id)) {
+    images.set(id, fetch(`/api/widget/attachments/${encodeURIComponent(id)}`, { headers: { Authorization: 'Bearer ' + state.token } })
+      .then(r => (r.ok ? r.blob() : null)).then(b => (b ? URL.createObjectURL(b) : null)).catch(() => null));
+  }
+  images.get(id).then(url => { if (url) img.src = url; });
+  return el('div', { class: 'bubble image' }, img);
+}
+
+/** A photo from the button, a paste or a drop: uploaded, then sent as an image message. */
+async function sendImage(file) {
+  if (!file) return;
+  try {
+    const id = await uploadImage('/api/widget/attachments', file, { Authorization: 'Bearer ' + state.token });
+    send(id, 'image');
+  } catch (e) {
+    banner(e.message);
+    setTimeout(() => banner(''), 4000);
+  }
+}
+
 function bubble(m) {
+  if (m.kind === 'image') return imageBubble(m.text);
   if (m.kind === 'product') return productBubble(m.text);
   if (m.kind === 'order') {
     if (!state.orders) loadOrders();
@@ -290,6 +316,13 @@ async function start() {
     },
   });
 }
+
+$('#image-btn').textContent = t('image');
+$('#image-btn').addEventListener('click', () => $('#image-file').click());
+$('#image-file').addEventListener('change', e => { sendImage(imageFile(e.target.files)); e.target.value = ''; });
+input.addEventListener('paste', e => { const file = imageFile(e.clipboardData?.files); if (file) { e.preventDefault(); sendImage(file); } });
+document.querySelector('.chat').addEventListener('dragover', e => e.preventDefault());
+document.querySelector('.chat').addEventListener('drop', e => { e.preventDefault(); sendImage(imageFile(e.dataTransfer?.files)); });
 
 $('#compose').addEventListener('submit', e => { e.preventDefault(); send(input.value); input.value = ''; input.focus(); });
 input.addEventListener('keydown', e => {

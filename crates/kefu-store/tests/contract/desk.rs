@@ -372,3 +372,24 @@ pub(super) async fn quick_phrases_belong_to_one_shop_with_unique_codes(store: &d
     assert!(matches!(store.delete_quick_phrase(a.id, fh.id).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.quick_phrases(a.id).await.expect("list").len(), 1);
 }
+
+pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
+    use kefu_core::attachment::{Attachment, ImageKind};
+    let s = shop(store, "img-a").await;
+    let c = customer(s.id, "img-1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let bytes = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0, 1, 2, 255]].concat();
+    let a = Attachment {
+        id: AttachmentId::from_uuid(new_id()),
+        shop_id: s.id,
+        customer_id: c.id,
+        uploaded_by: Sender::Customer(c.id),
+        kind: ImageKind::Png,
+        bytes,
+        created_at: T0,
+    };
+    store.put_attachment(&a).await.expect("put");
+    assert_eq!(store.attachment(a.id).await.expect("get"), Some(a.clone()), "every byte and field round-trips");
+    assert_eq!(store.attachment(AttachmentId::from_uuid(new_id())).await.expect("get"), None);
+    assert!(store.put_attachment(&a).await.is_err(), "an id is stored once");
+}

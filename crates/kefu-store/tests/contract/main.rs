@@ -91,6 +91,7 @@ contract!(
     racing_resends_to_the_bot_are_answered_once,
     knowledge_entries_belong_to_one_shop,
     quick_phrases_belong_to_one_shop_with_unique_codes,
+    images_round_trip_with_their_shopper,
     a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,
 );

@@ -1,0 +1,48 @@
+//! Images' rows.
+
+use kefu_core::attachment::{Attachment, ImageKind};
+
+use super::*;
+
+pub(super) async fn put(c: &impl GenericClient, a: &Attachment) -> StoreResult<()> {
+    let (sender_kind, sender_id) = codec::sender_columns(a.uploaded_by);
+    c.execute(
+        "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &a.id.as_uuid(),
+            &a.shop_id.as_uuid(),
+            &a.customer_id.as_uuid(),
+            &sender_kind,
+            &sender_id,
+            &a.kind.as_str(),
+            &a.bytes,
+            &a.created_at.millis(),
+        ],
+    )
+    .await
+    .map_err(be)?;
+    Ok(())
+}
+
+pub(super) async fn get(c: &impl GenericClient, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+    let row = c
+        .query_opt(
+            "SELECT id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at FROM attachments WHERE id = $1",
+            &[&id.as_uuid()],
+        )
+        .await
+        .map_err(be)?;
+    let Some(r) = row else { return Ok(None) };
+    let sender_kind: String = r.get(3);
+    let kind: String = r.get(5);
+    Ok(Some(Attachment {
+        id: AttachmentId::from_uuid(r.get(0)),
+        shop_id: ShopId::from_uuid(r.get(1)),
+        customer_id: CustomerId::from_uuid(r.get(2)),
+        uploaded_by: codec::sender(&sender_kind, r.get(4))?,
+        kind: ImageKind::parse(&kind).ok_or_else(|| codec::corrupt("attachment kind", kind.clone()))?,
+        bytes: r.get(6),
+        created_at: Timestamp(r.get(7)),
+    }))
+}

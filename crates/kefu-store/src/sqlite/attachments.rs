@@ -1,0 +1,58 @@
+//! Images' rows.
+
+use kefu_core::attachment::{Attachment, ImageKind};
+
+use super::*;
+
+pub(super) fn put(c: &Connection, a: &Attachment) -> StoreResult<()> {
+    let (sender_kind, sender_id) = codec::sender_columns(a.uploaded_by);
+    c.execute(
+        "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            a.id.as_uuid(),
+            a.shop_id.as_uuid(),
+            a.customer_id.as_uuid(),
+            sender_kind,
+            sender_id,
+            a.kind.as_str(),
+            a.bytes,
+            a.created_at.millis()
+        ],
+    )
+    .map_err(be)?;
+    Ok(())
+}
+
+type AttachmentRow = (Uuid, Uuid, Uuid, String, Option<Uuid>, String, Vec<u8>, i64);
+
+pub(super) fn get(c: &Connection, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+    one(
+        c,
+        "SELECT id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at FROM attachments WHERE id = ?1",
+        params![id.as_uuid()],
+        |r| -> rusqlite::Result<AttachmentRow> {
+            Ok((
+                uuid_col(r, 0)?,
+                uuid_col(r, 1)?,
+                uuid_col(r, 2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        },
+        |(id, shop, customer, sender_kind, sender_id, kind, bytes, created_at)| {
+            Ok(Attachment {
+                id: AttachmentId::from_uuid(id),
+                shop_id: ShopId::from_uuid(shop),
+                customer_id: CustomerId::from_uuid(customer),
+                uploaded_by: codec::sender(&sender_kind, sender_id)?,
+                kind: ImageKind::parse(&kind).ok_or_else(|| corrupt("attachment kind", kind.clone()))?,
+                bytes,
+                created_at: Timestamp(created_at),
+            })
+        },
+    )
+}
