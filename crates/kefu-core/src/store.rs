@@ -255,6 +255,8 @@ pub trait Store: Send + Sync + 'static {
     // Images
     async fn put_attachment(&self, attachment: &Attachment) -> StoreResult<()>;
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
+    /// The shop and shopper an attachment belongs to, without its bytes.
+    async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>>;
 
     // Quick phrases
     /// A shop's quick phrases, by code.

@@ -805,6 +805,10 @@ impl Store for PostgresStore {
         attachments::get(&self.client().await?, id).await
     }
 
+    async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>> {
+        attachments::owner(&self.client().await?, id).await
+    }
+
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {
         phrases::list(&self.client().await?, shop).await
     }

@@ -748,6 +748,10 @@ impl Store for SqliteStore {
         self.pool.read(move |c| attachments::get(c, id)).await
     }
 
+    async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>> {
+        self.pool.read(move |c| attachments::owner(c, id)).await
+    }
+
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {
         self.pool.read(move |c| phrases::list(c, shop)).await
     }

@@ -46,3 +46,11 @@ pub(super) async fn get(c: &impl GenericClient, id: AttachmentId) -> StoreResult
         created_at: Timestamp(r.get(7)),
     }))
 }
+
+pub(super) async fn owner(c: &impl GenericClient, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>> {
+    let row = c
+        .query_opt("SELECT shop_id, customer_id FROM attachments WHERE id = $1", &[&id.as_uuid()])
+        .await
+        .map_err(be)?;
+    Ok(row.map(|r| (ShopId::from_uuid(r.get(0)), CustomerId::from_uuid(r.get(1)))))
+}

@@ -56,3 +56,13 @@ pub(super) fn get(c: &Connection, id: AttachmentId) -> StoreResult<Option<Attach
         },
     )
 }
+
+pub(super) fn owner(c: &Connection, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>> {
+    one(
+        c,
+        "SELECT shop_id, customer_id FROM attachments WHERE id = ?1",
+        params![id.as_uuid()],
+        |r| Ok((uuid_col(r, 0)?, uuid_col(r, 1)?)),
+        |(shop, customer)| Ok((ShopId::from_uuid(shop), CustomerId::from_uuid(customer))),
+    )
+}

@@ -391,5 +391,7 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
     store.put_attachment(&a).await.expect("put");
     assert_eq!(store.attachment(a.id).await.expect("get"), Some(a.clone()), "every byte and field round-trips");
     assert_eq!(store.attachment(AttachmentId::from_uuid(new_id())).await.expect("get"), None);
+    assert_eq!(store.attachment_owner(a.id).await.expect("owner"), Some((s.id, c.id)));
+    assert_eq!(store.attachment_owner(AttachmentId::from_uuid(new_id())).await.expect("owner"), None);
     assert!(store.put_attachment(&a).await.is_err(), "an id is stored once");
 }
