@@ -264,8 +264,9 @@ fn language(normalized: &str, english_before: bool) -> Lang {
     if words >= 1 || english_before { Lang::En } else { Lang::Zh }
 }
 
-/// What the shopper sent: words, or a card of one of their orders (checked
-/// to be theirs before the bot sees it).
+/// What the shopper sent: words, a card of one of their orders or of a
+/// product of the shop, or an image; cards and images are checked to be
+/// theirs (or the shop's) before the bot sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input<'a> {
     Text(&'a str),
@@ -277,7 +278,7 @@ pub enum Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    /// A stored message's input: an order card's text is its order number.
+    /// A stored message's input: a card's or an image's text is what it names.
     pub fn of(kind: kefu_core::conversation::MessageKind, text: &'a str) -> Self {
         match kind {
             kefu_core::conversation::MessageKind::Order => Input::OrderCard(text),
@@ -288,8 +289,8 @@ impl<'a> Input<'a> {
     }
 }
 
-/// A card says "this order" without words: the bot reads it as a question
-/// about that order's status, or as the pick from a list it offered.
+/// A card or an image has no words to read: its reading is given (an order
+/// card asks about that order's status or picks it from a list).
 fn read_card(state: &BotState, intent: &str, order_nos: Vec<String>, text: &str) -> Reading {
     Reading {
         intent: intent.into(),

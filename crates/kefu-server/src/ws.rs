@@ -360,7 +360,9 @@ impl Conn {
             }
             _ if !*greeted => Err(frame_error(Code::Unauthenticated, "send hello first")),
             ClientFrame::Send { conversation_id, client_msg_id, text, note, kind } => {
-                self.send_message(conversation_id, client_msg_id, text, kind, note).await
+                // Boxed: the send path (store, bot, cards) is the largest state
+                // of a connection; inline, every idle socket would reserve it.
+                Box::pin(self.send_message(conversation_id, client_msg_id, text, kind, note)).await
             }
             ClientFrame::Resume { conversation_id, after_seq } => self.resume(&conversation_id, after_seq).await,
             ClientFrame::Typing { conversation_id, on } => self.typing(&conversation_id, on).await,

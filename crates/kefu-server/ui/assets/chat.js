@@ -63,14 +63,14 @@ for (const chip of t('chips')) {
 
 // ---------------------------------------------------------------- order cards
 
-async function loadOrders() {
-  if (state.orders || !state.identified) return state.orders;
-  try {
-    const r = await api('GET', '/api/widget/orders', undefined, { Authorization: 'Bearer ' + state.token });
-    state.orders = new Map(r.orders.map(o => [o.order_no, o]));
-  } catch { /* cards stay plain numbers */ }
-  fillCards();
-  return state.orders;
+let ordersLoading = null;
+/** The shopper's orders, fetched once however many cards ask at the same time. */
+function loadOrders() {
+  if (state.orders || !state.identified) return Promise.resolve(state.orders);
+  ordersLoading ??= api('GET', '/api/widget/orders', undefined, { Authorization: 'Bearer ' + state.token })
+    .then(r => { state.orders = new Map(r.orders.map(o => [o.order_no, o])); fillCards(); return state.orders; })
+    .catch(() => { ordersLoading = null; return null; }); // cards stay plain numbers; a later card tries again
+  return ordersLoading;
 }
 
 /** Draws every card on the page from the orders now known. */
