@@ -164,6 +164,17 @@ function renderList() {
   tick();
 }
 
+/** A list row's last line: the text, or what kind of message it was. */
+function listPreview(m, tag) {
+  if (!m) return '';
+  if (m.kind === 'image') return '[' + t('image') + ']';
+  // The bot's hand-off: its reason, not the note's raw text.
+  if (m.kind === 'note' && m.sender.kind === 'system' && m.text.startsWith(HANDOFF)) {
+    return '[' + t('handoff_title') + '] ' + m.text.slice(HANDOFF.length).split('；')[0].replace(/^[^：]*：/, '');
+  }
+  return tag + m.text;
+}
+
 function row(o) {
   const c = o.conversation;
   const badges = [];
@@ -171,7 +182,7 @@ function row(o) {
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
   const tag = { note: '[' + t('note') + '] ', order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[o.last_message?.kind] || '';
-  const preview = !o.last_message ? '' : o.last_message.kind === 'image' ? '[' + t('image') + ']' : tag + o.last_message.text;
+  const preview = listPreview(o.last_message, tag);
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
     'aria-current': String(c.id === S.selected),
