@@ -3,12 +3,12 @@
 //! money is integer fen.
 
 use kefu_core::agent::Agent;
-use kefu_core::conversation::{Conversation, Message, Sender};
+use kefu_core::conversation::{Conversation, Message, MessageKind, Sender};
 use kefu_core::customer::Customer;
 use kefu_core::order::{Order, Shipment};
 use kefu_core::shop::{Shop, SkillGroup};
 use kefu_core::store::ConversationOverview;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
 pub struct ShopDto {
@@ -324,6 +324,32 @@ impl From<&kefu_core::catalog::Product> for ProductDto {
             model: p.model.clone(),
             category: p.category.joined(),
             price_fen: p.price.0,
+        }
+    }
+}
+
+/// What a client asks to send besides the text, over the WebSocket and REST
+/// alike: `text` (the default), or a card or an image naming what it shows.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SendKind {
+    #[default]
+    Text,
+    Order,
+    Product,
+    Image,
+}
+
+impl SendKind {
+    /// The message kind, with `note` (agents' internal notes): only words can be a note.
+    pub fn message_kind(self, note: bool) -> Result<MessageKind, &'static str> {
+        match (self, note) {
+            (SendKind::Text, false) => Ok(MessageKind::Text),
+            (SendKind::Text, true) => Ok(MessageKind::Note),
+            (SendKind::Order, false) => Ok(MessageKind::Order),
+            (SendKind::Product, false) => Ok(MessageKind::Product),
+            (SendKind::Image, false) => Ok(MessageKind::Image),
+            (SendKind::Order | SendKind::Product | SendKind::Image, true) => Err("a card or an image cannot be a note"),
         }
     }
 }

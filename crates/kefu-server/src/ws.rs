@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use crate::SharedState;
 use crate::api::{agent_from_cookie, customer_from_token};
 use crate::bot::Said;
-use crate::dto::{ConversationDto, CustomerConversationDto, MessageDto};
+use crate::dto::{ConversationDto, CustomerConversationDto, MessageDto, SendKind};
 use crate::error::{ApiError, Code};
 
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -93,17 +93,6 @@ pub async fn upgrade(State(state): State<SharedState>, auth: UpgradeAuth, ws: We
             run(state.clone(), socket, auth.0).await;
             state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
         })
-}
-
-/// What a `send` frame carries besides its text.
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum SendKind {
-    #[default]
-    Text,
-    Order,
-    Product,
-    Image,
 }
 
 #[derive(Deserialize)]
@@ -446,16 +435,7 @@ impl Conn {
         kind: SendKind,
         note: bool,
     ) -> Result<(), FrameError> {
-        let kind = match (kind, note) {
-            (SendKind::Text, false) => MessageKind::Text,
-            (SendKind::Text, true) => MessageKind::Note,
-            (SendKind::Order, false) => MessageKind::Order,
-            (SendKind::Product, false) => MessageKind::Product,
-            (SendKind::Image, false) => MessageKind::Image,
-            (SendKind::Order | SendKind::Product | SendKind::Image, true) => {
-                return Err(frame_error(Code::InvalidInput, "a card cannot be a note"));
-            }
-        };
+        let kind = kind.message_kind(note).map_err(|e| frame_error(Code::InvalidInput, e))?;
         let client = ClientMsgId::parse(&client_msg_id).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let text = MessageText::parse(&text).map_err(|e| frame_error(Code::InvalidInput, e.to_string()))?;
         let ctx = &self.state.ctx;

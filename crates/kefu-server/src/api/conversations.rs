@@ -1,7 +1,7 @@
 //! The agent's conversation list and actions.
 
 use axum::extract::{Path, Query, State};
-use kefu_core::conversation::{ClientMsgId, ConversationStatus, MessageKind, MessageText};
+use kefu_core::conversation::{ClientMsgId, ConversationStatus, MessageText};
 use kefu_core::desk::{self, Transfer};
 use kefu_core::id::{AgentId, ConversationId, ShopId, SkillGroupId};
 use kefu_core::store::ConversationFilter;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{AgentAuth, Body, parse_id};
 use crate::SharedState;
-use crate::dto::{ConversationDto, ConversationOverviewDto, CustomerDto, MessageDto};
+use crate::dto::{ConversationDto, ConversationOverviewDto, CustomerDto, MessageDto, SendKind};
 use crate::error::{ApiError, ApiResult, Code};
 
 type Json = axum::Json<Value>;
@@ -109,9 +109,9 @@ pub struct SendBody {
     #[serde(default)]
     note: bool,
     /// `order`: the text is the order number of one of the customer's orders, sent as a card;
-    /// `product`: the SKU of a product of the shop.
+    /// `product`: the SKU of a product of the shop; `image`: an uploaded attachment's id.
     #[serde(default)]
-    kind: Option<String>,
+    kind: SendKind,
     client_msg_id: Option<String>,
 }
 
@@ -129,17 +129,7 @@ pub async fn send(
         .map(ClientMsgId::parse)
         .transpose()
         .map_err(|e| ApiError::new(Code::InvalidInput, e.to_string()))?;
-    let kind = match (body.kind.as_deref(), body.note) {
-        (None | Some("text"), false) => MessageKind::Text,
-        (None | Some("text"), true) => MessageKind::Note,
-        (Some("order"), false) => MessageKind::Order,
-        (Some("product"), false) => MessageKind::Product,
-        (Some("image"), false) => MessageKind::Image,
-        (Some("order" | "product" | "image"), true) => {
-            return Err(ApiError::new(Code::InvalidInput, "a card or an image cannot be a note"));
-        }
-        (Some(_), _) => return Err(ApiError::new(Code::InvalidInput, "kind must be text, order, product or image")),
-    };
+    let kind = body.kind.message_kind(body.note).map_err(|e| ApiError::new(Code::InvalidInput, e))?;
     let appended = desk::agent_send(&state.ctx, &auth.agent, id, kind, text, client).await?;
     Ok(axum::Json(json!({ "message": MessageDto::new(&appended.message, false), "duplicate": appended.duplicate })))
 }

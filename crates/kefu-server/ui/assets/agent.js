@@ -2,7 +2,7 @@
 // reply/note composer, buyer context with orders and logistics. Live through
 // the WebSocket; the open conversation is resumed by seq so nothing is missed
 // or shown twice across reconnects.
-import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView, productCardView, productCache, uploadImage, imageView, imageFile } from './common.js';
+import { $, el, t, api, setCsrf, ApiError, clientId, fmtWait, fmtTime, fmtFen, isPlainEnter, connectSocket, lang, setLang, orderCardView, productCardView, productCache, uploadImage, imageView, imageFile, shortText } from './common.js';
 import { KINDS, enableSound, notify, setVolume, soundOn, volume } from './notify.js';
 
 const S = {
@@ -164,15 +164,13 @@ function renderList() {
   tick();
 }
 
-/** A list row's last line: the text, or what kind of message it was. */
-function listPreview(m, tag) {
+/** A list row's last line; the bot's hand-off shows its reason, not the note's raw text. */
+function listPreview(m) {
   if (!m) return '';
-  if (m.kind === 'image') return '[' + t('image') + ']';
-  // The bot's hand-off: its reason, not the note's raw text.
   if (m.kind === 'note' && m.sender.kind === 'system' && m.text.startsWith(HANDOFF)) {
     return '[' + t('handoff_title') + '] ' + m.text.slice(HANDOFF.length).split('；')[0].replace(/^[^：]*：/, '');
   }
-  return tag + m.text;
+  return shortText(m);
 }
 
 function row(o) {
@@ -181,8 +179,7 @@ function row(o) {
   if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
-  const tag = { note: '[' + t('note') + '] ', order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[o.last_message?.kind] || '';
-  const preview = listPreview(o.last_message, tag);
+  const preview = listPreview(o.last_message);
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
     'aria-current': String(c.id === S.selected),
@@ -691,7 +688,7 @@ function addMessage(m, conversation) {
   if (m.sender.kind === 'customer' && (document.hidden || m.conversation_id !== S.selected)) { S.unseen += 1; }
   const c = o?.conversation || conversation;
   if (m.sender.kind === 'customer' && fresh !== false && c && c.status === 'assigned' && c.assigned_agent === S.me.id) {
-    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: m.kind === 'image' ? '[' + t('image') + ']' : ({ order: '[' + t('order_card') + '] ', product: '[' + t('product_card') + '] ' }[m.kind] || '') + m.text.slice(0, 80) });
+    notify({ kind: 'message', key: `${m.conversation_id}:${m.seq}`, conversationId: m.conversation_id, selected: S.selected, title: t('n_message'), body: shortText(m) });
   }
   renderList();
 }

@@ -1,7 +1,7 @@
 // The shopper's chat page (also the widget's iframe). Anonymous visitors keep
 // their chat token in localStorage; a merchant's site can pass a signed
 // identity in the URL (customer_id, expires, signature).
-import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen, uploadImage, imageView, imageFile } from './common.js';
+import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen, uploadImage, imageView, imageFile, shortText } from './common.js';
 
 const slug = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const params = new URLSearchParams(location.search);
@@ -41,13 +41,6 @@ if (embedded) {
   });
 }
 
-/** What the launcher's preview says of a message. */
-function previewOf(m) {
-  if (m.kind === 'order') return `[${t('order_card')}] ${m.text}`;
-  if (m.kind === 'product') return `[${t('product_card')}] ${m.text}`;
-  if (m.kind === 'image') return `[${t('image')}]`;
-  return m.text.slice(0, 80);
-}
 document.addEventListener('keydown', e => {
   if (e.key !== 'Escape' || e.isComposing) return;
   const picker = $('#order-picker');
@@ -179,7 +172,7 @@ function render(m) {
   log.append(li);
   log.scrollTop = log.scrollHeight;
   if (m.sender.kind === 'customer' || m.sender.kind === 'system') return;
-  if (!panelOpen) { unread += 1; tellWidget(previewOf(m)); } else if (document.visibilityState === 'visible') markRead();
+  if (!panelOpen) { unread += 1; tellWidget(shortText(m)); } else if (document.visibilityState === 'visible') markRead();
 }
 
 function setState(li, text, failed) {

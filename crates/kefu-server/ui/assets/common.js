@@ -122,6 +122,13 @@ export async function uploadImage(path, file, headers = {}) {
   return data.attachment.id;
 }
 
+/** A message in one line, for lists, notifications and the launcher: [订单] 2600…, [图片]. */
+export function shortText(m) {
+  if (m.kind === 'image') return `[${t('image')}]`;
+  const tag = { order: t('order_card'), product: t('product_card'), note: t('note') }[m.kind];
+  return (tag ? `[${tag}] ` : '') + m.text.slice(0, 80);
+}
+
 /** An image in a message: small in the thread, full size in a new tab on click. */
 export function imageView(src) {
   const img = el('img', { class: 'msg-image', alt: t('image'), loading: 'lazy' });
