@@ -27,6 +27,7 @@ pub mod knowledge;
 pub mod money;
 pub mod order;
 pub mod phrase;
+pub mod request;
 pub mod routing;
 pub mod service;
 pub mod shop;

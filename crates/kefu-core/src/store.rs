@@ -20,6 +20,7 @@ use crate::id::{
 use crate::knowledge::KnowledgeEntry;
 use crate::order::{Order, OrderNo, OrderWithShipments, Shipment};
 use crate::phrase::QuickPhrase;
+use crate::request::{FiledRequest, RequestFilter, RequestRow, Resolution};
 use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 
 #[derive(Debug, thiserror::Error)]
@@ -267,6 +268,21 @@ pub trait Store: Send + Sync + 'static {
     async fn put_quick_phrase(&self, phrase: &QuickPhrase) -> StoreResult<()>;
     /// `NotFound("quick phrase")` unless the shop has it.
     async fn delete_quick_phrase(&self, shop: ShopId, id: PhraseId) -> StoreResult<()>;
+
+    // Order requests (服务单)
+    /// Files an agent's request and makes its order change, in one
+    /// transaction. `NotFound("order")` unless the order is the shop's;
+    /// `Conflict("order_state")` when the order's status does not allow the
+    /// change; `Conflict("request_open")` when the order already has an open
+    /// request of a kind that takes one at a time
+    /// ([`RequestKind::one_open_per_order`](crate::botturn::RequestKind::one_open_per_order)).
+    async fn file_order_request(&self, filed: &FiledRequest) -> StoreResult<RequestRow>;
+    /// A shop's requests, newest first.
+    async fn order_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<RequestRow>>;
+    /// Closes an open request. `NotFound("order request")` unless the shop
+    /// has it; `Conflict("request_closed")` when it is no longer open (two
+    /// people closing one request: the first one's word stands).
+    async fn resolve_order_request(&self, resolution: &Resolution) -> StoreResult<RequestRow>;
 
     // The bot's rules, as edited on /admin
     /// The shop's rules text, if one was stored, and the version of its

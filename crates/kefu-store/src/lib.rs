@@ -56,6 +56,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (7, "0007_bot_state_version", include_str!("../migrations/sqlite/0007_bot_state_version.sql")),
     (8, "0008_quick_phrases", include_str!("../migrations/sqlite/0008_quick_phrases.sql")),
     (9, "0009_attachments", include_str!("../migrations/sqlite/0009_attachments.sql")),
+    (10, "0010_request_handling", include_str!("../migrations/sqlite/0010_request_handling.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -68,6 +69,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (7, "0007_bot_state_version", include_str!("../migrations/postgres/0007_bot_state_version.sql")),
     (8, "0008_quick_phrases", include_str!("../migrations/postgres/0008_quick_phrases.sql")),
     (9, "0009_attachments", include_str!("../migrations/postgres/0009_attachments.sql")),
+    (10, "0010_request_handling", include_str!("../migrations/postgres/0010_request_handling.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

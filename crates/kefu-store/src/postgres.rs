@@ -34,6 +34,7 @@ mod commerce;
 mod knowledge;
 mod phrases;
 mod pipeline;
+mod requests;
 mod rows;
 mod rules;
 
@@ -807,6 +808,27 @@ impl Store for PostgresStore {
 
     async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>> {
         attachments::owner(&self.client().await?, id).await
+    }
+
+    async fn file_order_request(
+        &self,
+        filed: &kefu_core::request::FiledRequest,
+    ) -> StoreResult<kefu_core::request::RequestRow> {
+        requests::file(&mut self.client().await?, filed).await
+    }
+
+    async fn order_requests(
+        &self,
+        filter: &kefu_core::request::RequestFilter,
+    ) -> StoreResult<Vec<kefu_core::request::RequestRow>> {
+        requests::list(&self.client().await?, filter).await
+    }
+
+    async fn resolve_order_request(
+        &self,
+        resolution: &kefu_core::request::Resolution,
+    ) -> StoreResult<kefu_core::request::RequestRow> {
+        requests::resolve(&self.client().await?, resolution).await
     }
 
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {

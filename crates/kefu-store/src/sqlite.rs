@@ -6,6 +6,7 @@ mod commerce;
 mod knowledge;
 mod phrases;
 mod pool;
+mod requests;
 mod rows;
 mod rules;
 
@@ -763,6 +764,30 @@ impl Store for SqliteStore {
 
     async fn delete_quick_phrase(&self, shop: ShopId, id: PhraseId) -> StoreResult<()> {
         self.pool.write(move |c| phrases::delete(c, shop, id)).await
+    }
+
+    async fn file_order_request(
+        &self,
+        filed: &kefu_core::request::FiledRequest,
+    ) -> StoreResult<kefu_core::request::RequestRow> {
+        let filed = filed.clone();
+        self.pool.write(move |c| requests::file(c, &filed)).await
+    }
+
+    async fn order_requests(
+        &self,
+        filter: &kefu_core::request::RequestFilter,
+    ) -> StoreResult<Vec<kefu_core::request::RequestRow>> {
+        let filter = filter.clone();
+        self.pool.read(move |c| requests::list(c, &filter)).await
+    }
+
+    async fn resolve_order_request(
+        &self,
+        resolution: &kefu_core::request::Resolution,
+    ) -> StoreResult<kefu_core::request::RequestRow> {
+        let resolution = resolution.clone();
+        self.pool.write(move |c| requests::resolve(c, &resolution)).await
     }
 
     async fn shop_rules(&self, shop: ShopId) -> StoreResult<ShopRulesState> {

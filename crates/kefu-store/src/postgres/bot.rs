@@ -59,6 +59,31 @@ pub(super) async fn check_turn(
     Ok(())
 }
 
+/// Writes an order change already checked against the order's status
+/// (under its row lock): the bot's turns and agents' requests both come
+/// through here.
+pub(super) async fn write_order_change(c: &impl GenericClient, change: &OrderChange, at: i64) -> StoreResult<()> {
+    match change {
+        OrderChange::Cancel { order } => {
+            execute_prepared(
+                c,
+                "UPDATE orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1",
+                &[&order.as_uuid(), &at],
+            )
+            .await?;
+        }
+        OrderChange::Address { order, province, city, address } => {
+            execute_prepared(
+                c,
+                "UPDATE orders SET province = $2, city = $3, address = $4, updated_at = $5 WHERE id = $1",
+                &[&order.as_uuid(), province, city, address, &at],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes a turn that passed [`check_turn`] on `conv`, and the shopper's
 /// message `said` (already counted in `conv`) when it shares the commit: the
 /// order changes and requests (rare, one statement each), then every
@@ -72,24 +97,7 @@ pub(super) async fn commit_turn(
 ) -> StoreResult<BotTurnWritten> {
     let at = turn.at.millis();
     for change in &turn.order_changes {
-        match change {
-            OrderChange::Cancel { order } => {
-                execute_prepared(
-                    tx.client(),
-                    "UPDATE orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1",
-                    &[&order.as_uuid(), &at],
-                )
-                .await?;
-            }
-            OrderChange::Address { order, province, city, address } => {
-                execute_prepared(
-                    tx.client(),
-                    "UPDATE orders SET province = $2, city = $3, address = $4, updated_at = $5 WHERE id = $1",
-                    &[&order.as_uuid(), province, city, address, &at],
-                )
-                .await?;
-            }
-        }
+        write_order_change(tx.client(), change, at).await?;
     }
     for r in &turn.requests {
         execute_prepared(

@@ -30,34 +30,7 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
     }
     let at = turn.at.millis();
     for change in &turn.order_changes {
-        let order = change.order();
-        let status = one(
-            c,
-            "SELECT status FROM orders WHERE id = ?1 AND shop_id = ?2",
-            params![order.as_uuid(), turn.shop.as_uuid()],
-            |r| r.get::<_, String>(0),
-            |s| codec::order_status(&s),
-        )?
-        .ok_or(StoreError::NotFound("order"))?;
-        if !change.allowed_from(status) {
-            return Err(StoreError::Conflict("order_state"));
-        }
-        match change {
-            OrderChange::Cancel { .. } => {
-                c.execute(
-                    "UPDATE orders SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
-                    params![order.as_uuid(), at],
-                )
-                .map_err(be)?;
-            }
-            OrderChange::Address { province, city, address, .. } => {
-                c.execute(
-                    "UPDATE orders SET province = ?2, city = ?3, address = ?4, updated_at = ?5 WHERE id = ?1",
-                    params![order.as_uuid(), province, city, address, at],
-                )
-                .map_err(be)?;
-            }
-        }
+        change_order(c, turn.shop, change, at)?;
     }
     for r in &turn.requests {
         c.prepare_cached(
@@ -116,6 +89,40 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
     }
     let conversation = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
     Ok(BotTurnWritten { appended, conversation })
+}
+
+/// Makes an order change if the order's status allows it (`order_state`
+/// otherwise): the bot's turns and agents' requests both come through here.
+pub(super) fn change_order(c: &Connection, shop: ShopId, change: &OrderChange, at: i64) -> StoreResult<()> {
+    let order = change.order();
+    let status = one(
+        c,
+        "SELECT status FROM orders WHERE id = ?1 AND shop_id = ?2",
+        params![order.as_uuid(), shop.as_uuid()],
+        |r| r.get::<_, String>(0),
+        |s| codec::order_status(&s),
+    )?
+    .ok_or(StoreError::NotFound("order"))?;
+    if !change.allowed_from(status) {
+        return Err(StoreError::Conflict("order_state"));
+    }
+    match change {
+        OrderChange::Cancel { .. } => {
+            c.execute(
+                "UPDATE orders SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
+                params![order.as_uuid(), at],
+            )
+            .map_err(be)?;
+        }
+        OrderChange::Address { province, city, address, .. } => {
+            c.execute(
+                "UPDATE orders SET province = ?2, city = ?3, address = ?4, updated_at = ?5 WHERE id = ?1",
+                params![order.as_uuid(), province, city, address, at],
+            )
+            .map_err(be)?;
+        }
+    }
+    Ok(())
 }
 
 /// The shopper's message, then the turn inside a savepoint of its own: a

@@ -20,9 +20,11 @@ use kefu_store::{Backend, Durability};
 mod bot;
 mod desk;
 mod merchant;
+mod requests;
 use bot::*;
 use desk::*;
 use merchant::*;
+use requests::*;
 
 fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
@@ -94,6 +96,8 @@ contract!(
     images_round_trip_with_their_shopper,
     a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,
+    order_requests_are_filed_listed_and_closed_once,
+    racing_after_sales_requests_file_one,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
