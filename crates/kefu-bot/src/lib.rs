@@ -3,6 +3,7 @@
 //! server applies what it decides (messages, records, hand-offs) through the
 //! store. Start at [`rules`].
 
+pub mod agent_actions;
 pub mod flow;
 pub mod intents;
 pub mod knowledge;

@@ -277,6 +277,8 @@ pub trait Store: Send + Sync + 'static {
     /// request of a kind that takes one at a time
     /// ([`RequestKind::one_open_per_order`](crate::botturn::RequestKind::one_open_per_order)).
     async fn file_order_request(&self, filed: &FiledRequest) -> StoreResult<RequestRow>;
+    /// One of the shop's requests (another shop's is `None`).
+    async fn order_request(&self, shop: ShopId, id: uuid::Uuid) -> StoreResult<Option<RequestRow>>;
     /// A shop's requests, newest first.
     async fn order_requests(&self, filter: &RequestFilter) -> StoreResult<Vec<RequestRow>>;
     /// Closes an open request. `NotFound("order request")` unless the shop

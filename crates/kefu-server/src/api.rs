@@ -9,6 +9,7 @@ pub mod knowledge;
 pub mod merchant;
 pub mod phrases;
 pub mod products;
+pub mod requests;
 pub mod rules;
 pub mod session;
 pub mod widget;

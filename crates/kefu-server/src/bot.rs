@@ -21,7 +21,7 @@ use kefu_core::conversation::{
 use kefu_core::customer::Customer;
 use kefu_core::desk::{self, Ctx, CustomerContent, DeskResult};
 use kefu_core::event::Event;
-use kefu_core::id::{ConversationId, MessageId, ShopId};
+use kefu_core::id::{ConversationId, MessageId, OrderId, ShopId};
 use kefu_core::invoice::Title;
 use kefu_core::order::OrderNo;
 use kefu_core::store::StoreError;
@@ -148,6 +148,12 @@ impl Bot {
     /// Whether the shop (by slug) has a rules file.
     pub fn has_rules_file(&self, slug: &str) -> bool {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).contains_key(slug)
+    }
+
+    /// The shop's rules as the bot applies them now (edited on /admin, else
+    /// its file, else the defaults): agents' order actions keep to them too.
+    pub async fn rules(&self, ctx: &Ctx, shop: ShopId) -> Result<ShopRules, StoreError> {
+        Ok(self.brain(ctx, shop).await?.rules.clone())
     }
 
     /// The shop's service hours, from its rules (the defaults when they cannot be read).
@@ -454,53 +460,10 @@ impl Bot {
         let mut requests = Vec::new();
         let mut order_changes = Vec::new();
         for action in &turn.actions {
-            let (no, kind, detail, review) = match action {
-                Action::RecordUrge { order_no, promised_by } => (
-                    order_no,
-                    RequestKind::Urge,
-                    format!("客户催发货，承诺发货时间 {}", flow::local_time(*promised_by)),
-                    false,
-                ),
-                Action::CancelOrder { order_no } => {
-                    if let Some(order) = order_id(order_no) {
-                        order_changes.push(OrderChange::Cancel { order });
-                    }
-                    (order_no, RequestKind::Cancel, "客户通过机器人取消订单，请原路退款".to_owned(), false)
-                }
-                Action::ChangeAddress { order_no, address, province, city } => {
-                    if let Some(order) = order_id(order_no) {
-                        order_changes.push(OrderChange::Address {
-                            order,
-                            province: province.clone().unwrap_or_default(),
-                            city: city.clone().unwrap_or_default(),
-                            address: address.clone(),
-                        });
-                    }
-                    (order_no, RequestKind::AddressChange, format!("新地址：{address}"), false)
-                }
-                Action::AfterSale { order_no, sku, exchange, reason, amount, needs_review } => (
-                    order_no,
-                    RequestKind::AfterSale,
-                    format!(
-                        "{} {sku}，原因 {}，金额 ¥{amount}",
-                        if *exchange { "换货" } else { "退货退款" },
-                        reason.zh()
-                    ),
-                    *needs_review,
-                ),
-                Action::PriceProtection { order_no } => {
-                    (order_no, RequestKind::PriceProtection, "价保申请，请核实降价金额".to_owned(), true)
-                }
-                Action::InvoiceTask { order_no, title, email } => {
-                    let title = match title {
-                        Title::Personal { name } => format!("个人：{name}"),
-                        Title::Company { name, credit_code } => format!("公司：{name}，税号 {credit_code}"),
-                    };
-                    (order_no, RequestKind::Invoice, format!("电子发票，抬头 {title}，邮箱 {}", email.as_str()), false)
-                }
-            };
-            if let Some(order) = order_id(no) {
-                requests.push(OrderRequest { id: ctx.ids.new_uuid(), order, kind, detail, needs_review: review });
+            if let Some(order) = order_id(action_order_no(action)) {
+                let (request, change) = request_of(action, order, ctx.ids.new_uuid());
+                requests.push(request);
+                order_changes.extend(change);
             }
         }
         BotTurnWrite {
@@ -522,6 +485,59 @@ impl Bot {
             at: now,
         }
     }
+}
+
+/// The order an action is about.
+fn action_order_no(action: &Action) -> &str {
+    match action {
+        Action::RecordUrge { order_no, .. }
+        | Action::CancelOrder { order_no }
+        | Action::ChangeAddress { order_no, .. }
+        | Action::AfterSale { order_no, .. }
+        | Action::PriceProtection { order_no }
+        | Action::InvoiceTask { order_no, .. } => order_no,
+    }
+}
+
+/// The request an action files against `order`, and the change it makes
+/// to the order: the bot's turns and agents' requests (`api/requests.rs`)
+/// file the same words, so the people who close them read one format.
+pub fn request_of(action: &Action, order: OrderId, id: uuid::Uuid) -> (OrderRequest, Option<OrderChange>) {
+    let (kind, detail, needs_review, change) = match action {
+        Action::RecordUrge { promised_by, .. } => {
+            (RequestKind::Urge, format!("客户催发货，承诺发货时间 {}", flow::local_time(*promised_by)), false, None)
+        }
+        Action::CancelOrder { .. } => {
+            (RequestKind::Cancel, "订单已取消，请原路退款".to_owned(), false, Some(OrderChange::Cancel { order }))
+        }
+        Action::ChangeAddress { address, province, city, .. } => {
+            let change = OrderChange::Address {
+                order,
+                province: province.clone().unwrap_or_default(),
+                city: city.clone().unwrap_or_default(),
+                address: address.clone(),
+            };
+            let whole = format!("{}{}{address}", province.as_deref().unwrap_or(""), city.as_deref().unwrap_or(""));
+            (RequestKind::AddressChange, format!("新地址：{whole}"), false, Some(change))
+        }
+        Action::AfterSale { sku, exchange, reason, amount, needs_review, .. } => (
+            RequestKind::AfterSale,
+            format!("{} {sku}，原因 {}，金额 ¥{amount}", if *exchange { "换货" } else { "退货退款" }, reason.zh()),
+            *needs_review,
+            None,
+        ),
+        Action::PriceProtection { .. } => {
+            (RequestKind::PriceProtection, "价保申请，请核实降价金额".to_owned(), true, None)
+        }
+        Action::InvoiceTask { title, email, .. } => {
+            let title = match title {
+                Title::Personal { name } => format!("个人：{name}"),
+                Title::Company { name, credit_code } => format!("公司：{name}，税号 {credit_code}"),
+            };
+            (RequestKind::Invoice, format!("电子发票，抬头 {title}，邮箱 {}", email.as_str()), false, None)
+        }
+    };
+    (OrderRequest { id, order, kind, detail, needs_review }, change)
 }
 
 /// A turn decided and not yet written: the turn, the orders and bot memory

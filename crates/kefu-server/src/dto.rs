@@ -353,3 +353,54 @@ impl SendKind {
         }
     }
 }
+
+/// An order request (服务单); `filed_by` and `resolved.by` are agent ids
+/// (`null` filer: the bot), with their names when the caller knows them.
+#[derive(Debug, Serialize)]
+pub struct OrderRequestDto {
+    pub id: String,
+    pub order_id: String,
+    pub order_no: String,
+    pub conversation_id: Option<String>,
+    pub kind: &'static str,
+    pub detail: String,
+    pub needs_review: bool,
+    pub status: &'static str,
+    pub filed_by: Option<String>,
+    pub filed_by_name: Option<String>,
+    pub created_at: i64,
+    pub resolved: Option<ResolvedDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResolvedDto {
+    pub by: String,
+    pub by_name: Option<String>,
+    pub at: i64,
+    pub note: String,
+}
+
+impl OrderRequestDto {
+    /// `name` gives an agent's display name by id, where known.
+    pub fn new(r: &kefu_core::request::RequestRow, name: impl Fn(kefu_core::id::AgentId) -> Option<String>) -> Self {
+        Self {
+            id: r.request.id.to_string(),
+            order_id: r.request.order.to_string(),
+            order_no: r.order_no.as_str().to_owned(),
+            conversation_id: r.conversation.map(|c| c.to_string()),
+            kind: r.request.kind.as_str(),
+            detail: r.request.detail.clone(),
+            needs_review: r.request.needs_review,
+            status: r.status.as_str(),
+            filed_by: r.filed_by.map(|a| a.to_string()),
+            filed_by_name: r.filed_by.and_then(&name),
+            created_at: r.created_at.millis(),
+            resolved: r.resolved.as_ref().map(|x| ResolvedDto {
+                by: x.by.to_string(),
+                by_name: name(x.by),
+                at: x.at.millis(),
+                note: x.note.clone(),
+            }),
+        }
+    }
+}

@@ -31,10 +31,11 @@ pub enum Code {
     NotReady,
     PayloadTooLarge,
     Internal,
+    NotEligible,
 }
 
 impl Code {
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::MalformedJson,
         Code::InvalidInput,
         Code::Unauthenticated,
@@ -57,6 +58,7 @@ impl Code {
         Code::NotReady,
         Code::PayloadTooLarge,
         Code::Internal,
+        Code::NotEligible,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +85,7 @@ impl Code {
             Code::NotReady => "not_ready",
             Code::PayloadTooLarge => "payload_too_large",
             Code::Internal => "internal",
+            Code::NotEligible => "not_eligible",
         }
     }
 
@@ -96,7 +99,9 @@ impl Code {
             Code::SignatureInvalid => StatusCode::UNAUTHORIZED,
             Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
-            Code::ConversationClosed | Code::CapacityReached | Code::Conflict => StatusCode::CONFLICT,
+            Code::ConversationClosed | Code::CapacityReached | Code::Conflict | Code::NotEligible => {
+                StatusCode::CONFLICT
+            }
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::FrameTooLarge | Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::NotReady => StatusCode::SERVICE_UNAVAILABLE,

@@ -817,6 +817,10 @@ impl Store for PostgresStore {
         requests::file(&mut self.client().await?, filed).await
     }
 
+    async fn order_request(&self, shop: ShopId, id: Uuid) -> StoreResult<Option<kefu_core::request::RequestRow>> {
+        requests::load(&self.client().await?, shop, id).await
+    }
+
     async fn order_requests(
         &self,
         filter: &kefu_core::request::RequestFilter,

@@ -774,6 +774,10 @@ impl Store for SqliteStore {
         self.pool.write(move |c| requests::file(c, &filed)).await
     }
 
+    async fn order_request(&self, shop: ShopId, id: Uuid) -> StoreResult<Option<kefu_core::request::RequestRow>> {
+        self.pool.read(move |c| requests::load(c, shop, id)).await
+    }
+
     async fn order_requests(
         &self,
         filter: &kefu_core::request::RequestFilter,

@@ -1,8 +1,10 @@
-//! The customer panel: profile, orders with shipments, past conversations.
+//! The customer panel: profile, orders with shipments, the requests filed
+//! on them, past conversations.
 
 use axum::extract::{Path, State};
 use kefu_core::conversation::ConversationStatus;
 use kefu_core::id::CustomerId;
+use kefu_core::request::RequestFilter;
 use kefu_core::store::ConversationFilter;
 use serde_json::{Value, json};
 
@@ -38,5 +40,12 @@ pub async fn show(
         })
         .await?;
     let history: Vec<ConversationOverviewDto> = history.iter().map(ConversationOverviewDto::from).collect();
-    Ok(axum::Json(json!({ "customer": CustomerDto::from(&customer), "orders": order_dtos, "conversations": history })))
+    let filter = RequestFilter { customer: Some(customer.id), limit: 50, ..RequestFilter::shop(customer.shop_id) };
+    let requests = super::requests::listed(&state, &filter).await?;
+    Ok(axum::Json(json!({
+        "customer": CustomerDto::from(&customer),
+        "orders": order_dtos,
+        "conversations": history,
+        "requests": requests,
+    })))
 }

@@ -10,4 +10,5 @@ mod knowledge;
 mod llm;
 mod merchant;
 mod phrases;
+mod requests;
 mod security;

@@ -106,6 +106,8 @@ async fn the_openapi_document_describes_the_api() {
         "/webhooks/{shop}/{kind}",
         "/ws",
         "/api/shops/{id}/knowledge",
+        "/api/conversations/{id}/order-requests",
+        "/api/shops/{id}/order-requests/{request}/resolve",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }

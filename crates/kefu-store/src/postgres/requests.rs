@@ -40,7 +40,7 @@ fn request(r: &Row) -> StoreResult<RequestRow> {
     })
 }
 
-async fn load(c: &impl GenericClient, shop: ShopId, id: Uuid) -> StoreResult<Option<RequestRow>> {
+pub(super) async fn load(c: &impl GenericClient, shop: ShopId, id: Uuid) -> StoreResult<Option<RequestRow>> {
     let row = c
         .query_opt(
             &format!(

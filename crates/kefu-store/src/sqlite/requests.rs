@@ -72,7 +72,7 @@ fn request(t: Cols) -> StoreResult<RequestRow> {
     })
 }
 
-fn load(c: &Connection, shop: ShopId, id: Uuid) -> StoreResult<Option<RequestRow>> {
+pub(super) fn load(c: &Connection, shop: ShopId, id: Uuid) -> StoreResult<Option<RequestRow>> {
     one(
         c,
         &format!(
