@@ -205,6 +205,91 @@ test('order cards both ways: the shopper picks an order, the agent sends one bac
   await shopper.context().close();
 });
 
+test('服务单: the agent files an after-sales request and an invoice on the shopper\'s order, and closes one', async () => {
+  const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
+  const shopper = await pageAt('phone');
+  const agent = await pageAt('desk');
+  recordRequests(shopper, urls);
+  recordRequests(agent, urls);
+  await shopper.goto(link);
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  await shopper.fill('#input', '收到的东西有质量问题，想退货，顺便开个发票');
+  await shopper.keyboard.press('Enter');
+
+  await login(agent, kefu.base, 'zhangsan');
+  // The shopper's conversation may already be zhangsan's (the order-card story talks to the same shopper).
+  await agent.waitForSelector('#conversations li');
+  const conv = agent.locator('.conv', { hasText: '质量问题' }).first();
+  if (!(await conv.isVisible())) await agent.click('[data-tab=queue]');
+  await conv.click();
+  await agent.waitForSelector('#accept, #composer-input');
+  if (await agent.locator('#accept').isVisible()) await agent.click('#accept');
+  await agent.click('#context [role=tab]:has-text("订单")');
+  const order = agent.locator('#context .order', { has: agent.locator('.badge.status', { hasText: '已签收' }) }).first();
+  await order.waitFor();
+  const orderNo = await order.getAttribute('data-order-no');
+  const card = () => agent.locator(`#context .order[data-order-no="${orderNo}"]`);
+  // A delivered order offers after-sales, price protection and an invoice; not cancel.
+  assert.equal(await card().locator('[data-act=cancel]').count(), 0);
+
+  // 售后: the shop's rules allow it; the request is listed and the reply is in the composer, not sent.
+  await card().locator('[data-act=after_sale]').click();
+  await card().locator('.order-form select[name=reason]').selectOption('quality');
+  await card().locator('.order-form input[name=note]').fill('买家说开机有异响');
+  await card().locator('.order-form button[type=submit]').click();
+  await card().locator('.req[data-state] >> text=售后').waitFor();
+  assert.match(await agent.inputValue('#composer-input'), new RegExp(`已为您提交订单${orderNo}的退货退款申请`));
+  // A second after-sales request on the order is refused while the first is open.
+  await card().locator('[data-act=after_sale]').click();
+  await card().locator('.order-form button[type=submit]').click();
+  await card().locator('.order-form .form-error:has-text("已有处理中的同类服务单")').waitFor();
+  await agent.keyboard.press('Escape');
+
+  // 发票: a wrong credit code is refused with its reason; a personal title goes through.
+  await card().locator('[data-act=invoice]').click();
+  await card().locator('.order-form input[name=title]').fill('王小明');
+  await card().locator('.order-form input[name=credit_code]').fill('12345');
+  await card().locator('.order-form input[name=email]').fill('wxm@example.com');
+  await card().locator('.order-form button[type=submit]').click();
+  await card().locator('.order-form .form-error:has-text("credit_code")').waitFor();
+  await card().locator('.order-form input[name=credit_code]').fill('');
+  await card().locator('.order-form button[type=submit]').click();
+  const invoice = card().locator('.req', { hasText: '发票' });
+  await invoice.waitFor();
+  assert.equal(await invoice.getAttribute('data-state'), 'open');
+
+  // Closed as done, with a word: who and when show on it.
+  await invoice.locator('.req-actions button:has-text("完成")').click();
+  await invoice.locator('.resolve input').fill('已开票并发送邮箱');
+  await invoice.locator('.resolve button[type=submit]').click();
+  await card().locator('.req[data-state=done]', { hasText: '已开票并发送邮箱' }).waitFor();
+  await agent.screenshot({ path: join(shotsDir, 'agent-order-requests-1366x768-zh.png') });
+
+  // The agent sends the suggested replies; the shopper reads them.
+  await agent.focus('#composer-input');
+  await agent.keyboard.press('Enter');
+  await shopper.waitForSelector(`.msg.them:has-text("已为您提交订单${orderNo}")`);
+  await shopper.waitForSelector('.msg.them:has-text("电子发票")');
+
+  // A senior finds the open after-sales request in the 服务单 tab and rejects it, saying why.
+  const senior = await pageAt('desk');
+  recordRequests(senior, urls);
+  await login(senior, kefu.base, 'wangwu');
+  await senior.click('[data-tab=requests]');
+  const row = senior.locator('.req-row', { hasText: orderNo }).filter({ hasText: '售后' });
+  await row.waitFor();
+  await senior.screenshot({ path: join(shotsDir, 'agent-requests-tab-1366x768-zh.png') });
+  await row.locator('.req-actions button:has-text("驳回")').click();
+  await row.locator('.resolve button[type=submit]').click();
+  assert.equal(await row.locator('.resolve input').evaluate(i => i.validity.valueMissing), true, 'a rejection needs a reason');
+  await row.locator('.resolve input').fill('超出质保范围，建议联系售后网点');
+  await row.locator('.resolve button[type=submit]').click();
+  await row.waitFor({ state: 'detached' });
+  await senior.context().close();
+  await agent.context().close();
+  await shopper.context().close();
+});
+
 test('咨询此商品: from a product page the card is ready; the agent sees the product', async () => {
   const shopper = await pageAt('phone');
   const agent = await pageAt('desk');
@@ -473,6 +558,7 @@ test('reply timers under fake time: amber at 30 s, red and the merged popup at 1
 
   // A reply to the longest wait stops its timer; the popup counts the other one.
   await rows.first().click();
+  await agent.waitForSelector('#log .msg.customer .bubble:has-text("第一位买家在等")');
   await agent.fill('#composer-input', '让您久等了');
   await agent.press('#composer-input', 'Enter');
   await agent.waitForSelector('#log .msg.agent .bubble:has-text("让您久等了")');

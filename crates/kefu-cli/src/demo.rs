@@ -14,6 +14,7 @@ use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
 use kefu_core::phrase::QuickPhrase;
+use kefu_core::request::FiledRequest;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::Store;
 use rand::rngs::StdRng;
@@ -254,11 +255,17 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
                     })
                     .collect();
                 let total = Fen(items.iter().map(|i| i.unit_price.0 * i64::from(i.quantity)).sum());
-                let age_days = match status {
+                let mut age_days = match status {
                     OrderStatus::Created | OrderStatus::Paid => rng.random_range(0..3),
                     OrderStatus::Shipped => rng.random_range(1..5),
                     _ => rng.random_range(3..60),
                 };
+                // The known shopper's delivered order is inside the return
+                // window, so 申请售后 can be shown on it (the draw above is
+                // kept: every other order stays as it was).
+                if fixed.is_some() && status == OrderStatus::Delivered {
+                    age_days = 5;
+                }
                 let created = now.plus_millis(-age_days * DAY - rng.random_range(0..DAY / 2));
                 let paid =
                     (status != OrderStatus::Created).then(|| created.plus_millis(rng.random_range(60_000..HOUR)));
@@ -312,14 +319,17 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
             store.upsert_shipments(chunk).await?;
         }
         seed_conversations(store, shop, &customers, now).await?;
+        let known = customers.iter().find(|c| c.external_id.as_deref() == Some(DEMO_SHOPPER)).map(|c| c.id);
+        let requests = seed_requests(store, shop, orders.iter().filter(|o| Some(o.customer_id) != known), now).await?;
         println!(
-            "  {} {}: {} products, {} customers, {} orders, {} shipments",
+            "  {} {}: {} products, {} customers, {} orders, {} shipments, {} open requests",
             shop.slug,
             shop.name,
             products.len(),
             customers.len(),
             orders.len(),
-            shipments.len()
+            shipments.len(),
+            requests
         );
     }
     Ok(())
@@ -512,6 +522,51 @@ async fn seed_agents(
             .with_context(|| format!("creating demo agent {username}"))?;
     }
     Ok(())
+}
+
+/// A few open order requests (服务单), so the workspace's 服务单 tab has
+/// work in it: urges on paid orders and after-sales requests on delivered
+/// ones, filed as the senior agent 王五 would from the workspace and worded
+/// as every request is (`kefu_server::bot::request_of`). The known shopper's
+/// orders are left alone: the demo walks through them.
+async fn seed_requests(
+    store: &Arc<dyn Store>,
+    shop: &Shop,
+    orders: impl Iterator<Item = &Order>,
+    now: Timestamp,
+) -> anyhow::Result<usize> {
+    use kefu_bot::flow::Action;
+    use kefu_core::aftersales::Reason;
+    let Some(filer) = store.agent_by_username("wangwu").await? else { return Ok(0) };
+    let (mut urges, mut returns) = (0, 0);
+    let mut filed = 0;
+    for order in orders {
+        let no = order.order_no.as_str().to_owned();
+        let action = match (order.status, order.paid_at, order.items.first()) {
+            (OrderStatus::Paid, Some(paid), _) if urges < 3 => {
+                urges += 1;
+                Action::RecordUrge { order_no: no, promised_by: paid.plus_millis(48 * HOUR) }
+            }
+            (OrderStatus::Delivered, _, Some(item)) if returns < 2 => {
+                returns += 1;
+                let amount = Fen(item.unit_price.0 * i64::from(item.quantity));
+                let reason = if returns == 1 { Reason::Quality } else { Reason::Damaged };
+                // The first one waits for a senior's review, as a large refund would.
+                let needs_review = returns == 1;
+                Action::AfterSale { order_no: no, sku: item.sku.clone(), exchange: false, reason, amount, needs_review }
+            }
+            _ => continue,
+        };
+        let (request, change) = kefu_server::bot::request_of(&action, order.id, UuidV7.new_uuid());
+        let at = now.plus_millis(-((filed as i64 + 1) * 37 * 60_000));
+        let filed_request = FiledRequest { shop: shop.id, conversation: None, by: filer.id, request, change, at };
+        store.file_order_request(&filed_request).await?;
+        filed += 1;
+        if urges >= 3 && returns >= 2 {
+            break;
+        }
+    }
+    Ok(filed)
 }
 
 /// A little history: closed conversations with ratings, so the customer

@@ -359,6 +359,7 @@ impl SendKind {
 #[derive(Debug, Serialize)]
 pub struct OrderRequestDto {
     pub id: String,
+    pub shop_id: String,
     pub order_id: String,
     pub order_no: String,
     pub conversation_id: Option<String>,
@@ -385,6 +386,7 @@ impl OrderRequestDto {
     pub fn new(r: &kefu_core::request::RequestRow, name: impl Fn(kefu_core::id::AgentId) -> Option<String>) -> Self {
         Self {
             id: r.request.id.to_string(),
+            shop_id: r.shop.to_string(),
             order_id: r.request.order.to_string(),
             order_no: r.order_no.as_str().to_owned(),
             conversation_id: r.conversation.map(|c| c.to_string()),

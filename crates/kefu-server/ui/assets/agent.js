@@ -24,6 +24,10 @@ const S = {
   orders: new Map(),
   /// Reply-timer thresholds already announced: `${id}:${waiting_since}:${ms}`.
   timerAlerts: new Set(),
+  /// Open order requests of the shops in view (the 服务单 tab).
+  requests: [],
+  /// The order action whose form is open in the context pane: {no, kind}.
+  orderForm: null,
 };
 let socket = null;
 
@@ -122,7 +126,16 @@ async function loadList() {
     q.set('limit', '50');
     S.history = (await api('GET', '/api/conversations?' + q)).conversations;
   }
+  if (S.tab === 'requests') await loadRequests();
   renderList();
+}
+
+/** The open requests of the shops in view: those waiting for my review first (seniors), then the longest open. */
+async function loadRequests() {
+  const shops = S.shopFilter ? [S.shopFilter] : S.shops.map(s => s.id);
+  const lists = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/order-requests?status=open&limit=200`).then(r => r.requests, () => [])));
+  const first = r => (SENIOR.has(S.me.role) && r.needs_review ? 0 : 1);
+  S.requests = lists.flat().sort((a, b) => first(a) - first(b) || a.created_at - b.created_at);
 }
 
 let reloadTimer = null;
@@ -131,7 +144,7 @@ function reloadSoon() { clearTimeout(reloadTimer); reloadTimer = setTimeout(load
 function selectTab(tab) {
   S.tab = tab;
   for (const b of document.querySelectorAll('.list-pane [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
-  if (tab === 'history') loadList(); else renderList();
+  if (tab === 'history' || tab === 'requests') loadList(); else renderList();
 }
 
 function mine(o) { return o.conversation.status === 'assigned' && o.conversation.assigned_agent === S.me.id; }
@@ -146,6 +159,20 @@ function byWait(a, b) {
   return b.conversation.updated_at - a.conversation.updated_at;
 }
 
+/** A request in the list pane: its order and where it stands; the conversation it came from opens on a click. */
+function requestRow(r) {
+  const li = requestItem(r, loadList);
+  li.classList.add('req-row');
+  li.prepend(el('div', { class: 'num' }, '#', r.order_no));
+  if (r.conversation_id) {
+    li.tabIndex = 0;
+    const open = () => { S.contextTab = 'orders'; openConversation(r.conversation_id); };
+    li.addEventListener('click', e => { if (!e.target.closest('button, form')) open(); });
+    li.addEventListener('keydown', e => { if (e.key === 'Enter' && !e.isComposing && e.target === li) open(); });
+  }
+  return li;
+}
+
 function visibleList() {
   if (S.tab === 'history') return S.history;
   const all = [...S.convs.values()];
@@ -158,6 +185,11 @@ function renderList() {
   $('#count-queue').textContent = all.filter(queued).length || '';
   $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
   const list = $('#conversations');
+  if (S.tab === 'requests') {
+    $('#count-requests').textContent = S.requests.length || '';
+    list.replaceChildren(...(S.requests.length ? S.requests.map(requestRow) : [el('li', { class: 'list-empty' }, t('no_requests'))]));
+    return;
+  }
   const rows = visibleList();
   if (!rows.length) { list.replaceChildren(el('li', { class: 'list-empty' }, t('empty_list'))); return; }
   list.replaceChildren(...rows.map(row));
@@ -237,7 +269,7 @@ document.addEventListener('visibilitychange', () => { if (!document.hidden) { S.
 // ---------------------------------------------------------------- thread
 
 async function openConversation(id) {
-  if (S.selected && S.selected !== id) saveDraft();
+  if (S.selected && S.selected !== id) { saveDraft(); S.orderForm = null; }
   S.selected = id;
   for (const li of document.querySelectorAll('.conv')) li.setAttribute('aria-current', String(li.dataset.id === id));
   let detail;
@@ -268,10 +300,17 @@ function resume(id) {
 }
 
 function draftKey(id, mode) { return `kefu_draft_${S.me.id}_${id}_${mode}`; }
+/** The conversation and mode of the composer on screen: while another conversation loads, it is still its own. */
+function composerTarget() {
+  const form = $('#composer');
+  return { conv: form?.dataset.conv || S.selected, mode: form?.dataset.mode || S.mode };
+}
+
 function saveDraft() {
   const box = $('#composer-input');
-  if (!box || !S.selected) return;
-  const key = draftKey(S.selected, S.mode);
+  const { conv, mode } = composerTarget();
+  if (!box || !conv) return;
+  const key = draftKey(conv, mode);
   if (box.value) localStorage.setItem(key, box.value); else localStorage.removeItem(key);
 }
 
@@ -542,15 +581,18 @@ function sendFromComposer() {
   const box = $('#composer-input');
   const text = box.value.trim();
   if (!text) return;
+  // To the conversation the composer belongs to: right after a click on
+  // another row, the screen still shows this one until the other loads.
+  const { conv, mode } = composerTarget();
   const id = clientId();
-  const note = S.mode === 'note';
-  S.pending.set(id, { conversationId: S.selected, text, note });
-  if (!socket?.send({ type: 'send', conversation_id: S.selected, client_msg_id: id, text, note })) {
+  const note = mode === 'note';
+  S.pending.set(id, { conversationId: conv, text, note });
+  if (!socket?.send({ type: 'send', conversation_id: conv, client_msg_id: id, text, note })) {
     // Offline: fall back to REST so nothing typed is lost.
-    api('POST', `/api/conversations/${S.selected}/messages`, { text, note, client_msg_id: id }).then(r => addMessage(r.message)).catch(e => alert(e.message));
+    api('POST', `/api/conversations/${conv}/messages`, { text, note, client_msg_id: id }).then(r => addMessage(r.message)).catch(e => alert(e.message));
   }
   box.value = '';
-  localStorage.removeItem(draftKey(S.selected, S.mode));
+  localStorage.removeItem(draftKey(conv, mode));
 }
 
 /** A photo from the composer's button or a paste: uploaded for this conversation, then sent. */
@@ -588,6 +630,7 @@ async function accept() {
     updateConversation(r.conversation);
     selectTab('mine');
     renderThread();
+    renderContext(); // the order actions are the holder's
     $('#composer-input')?.focus();
   } catch (e) { alert(e.message); }
 }
@@ -779,7 +822,124 @@ function orderCard(o) {
     el('div', { class: 'meta num' }, fmtTime(o.created_at), ' · ', fmtFen(o.total_fen), ' · ', `${o.province}${o.city}`),
     ship ? el('div', {},
       el('div', { class: 'meta' }, `${ship.carrier} ${t('tracking')} `, el('span', { class: 'num' }, ship.tracking_no), ' ', copyButton(ship.tracking_no)),
-      el('ol', { class: 'timeline' }, ...ship.events.map(e => el('li', {}, el('span', { class: 'num' }, fmtTime(e.at)), ' ', e.description)))) : null);
+      el('ol', { class: 'timeline' }, ...ship.events.map(e => el('li', {}, el('span', { class: 'num' }, fmtTime(e.at)), ' ', e.description)))) : null,
+    requestList(o), actionBar(o), actionForm(o));
+}
+
+// ---------------------------------------------------------------- order requests (服务单)
+
+/** Which actions an order in a status can take: the server decides; this only hides the pointless. */
+const ACTIONS = {
+  urge: s => s === 'paid',
+  cancel: s => s === 'created' || s === 'paid',
+  address_change: s => s === 'created' || s === 'paid',
+  after_sale: s => s === 'delivered' || s === 'completed',
+  price_protection: s => ['paid', 'shipped', 'delivered', 'completed'].includes(s),
+  invoice: s => ['paid', 'shipped', 'delivered', 'completed'].includes(s),
+};
+const SENIOR = new Set(['senior', 'supervisor', 'admin']);
+/** As the server's `request::may_resolve`: QA reads; a request for review takes a senior. */
+function mayResolve(r) { return S.me.role !== 'qa' && (!r.needs_review || SENIOR.has(S.me.role)); }
+function reloadContext() { return context ? loadContext(context.customer.id) : null; }
+
+function requestList(o) {
+  const rows = (context?.requests || []).filter(r => r.order_no === o.order_no);
+  if (!rows.length) return null;
+  return el('div', { class: 'requests' }, el('div', { class: 'meta' }, t('req_title')), el('ul', {}, ...rows.map(r => requestItem(r))));
+}
+
+function requestItem(r, reload = reloadContext) {
+  const state = r.status === 'open' && r.needs_review ? 'review' : r.status;
+  const li = el('li', { class: 'req', dataset: { request: r.id, state } },
+    el('div', {}, el('span', { class: 'badge req-' + state }, t('req_status')[state]), ' ', el('b', {}, t('req_kind')[r.kind] || r.kind),
+      el('span', { class: 'meta' }, ' · ', r.filed_by_name || (r.filed_by ? '' : t('req_by_bot')), ' ', fmtTime(r.created_at))),
+    el('div', { class: 'req-detail' }, r.detail),
+    r.resolved ? el('div', { class: 'meta' }, `${r.resolved.by_name || ''} ${fmtTime(r.resolved.at)}`, r.resolved.note ? ` · ${r.resolved.note}` : '') : null);
+  if (r.status === 'open' && mayResolve(r)) {
+    li.append(el('div', { class: 'req-actions' },
+      el('button', { type: 'button', class: 'btn small', onclick: () => resolveForm(li, r, 'done', reload) }, t('act_done')),
+      el('button', { type: 'button', class: 'btn small', onclick: () => resolveForm(li, r, 'rejected', reload) }, t('act_reject'))));
+  }
+  return li;
+}
+
+function resolveForm(li, r, status, reload) {
+  li.querySelector('.resolve')?.remove();
+  const note = el('input', { name: 'note', 'aria-label': t(status === 'rejected' ? 'reject_why' : 'done_note'), placeholder: t(status === 'rejected' ? 'reject_why' : 'done_note'), maxlength: 500, required: status === 'rejected' });
+  const err = el('p', { class: 'form-error', role: 'alert' });
+  const form = el('form', { class: 'resolve' }, note, el('button', { class: 'btn small primary', type: 'submit' }, t(status === 'done' ? 'act_done' : 'act_reject')), err);
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    try {
+      await api('POST', `/api/shops/${r.shop_id}/order-requests/${r.id}/resolve`, { status, note: note.value });
+      await reload();
+    } catch (ex) { err.textContent = ex.message; }
+  });
+  li.append(form);
+  note.focus();
+}
+
+function actionBar(o) {
+  if (!canReply()) return null;
+  const kinds = Object.keys(ACTIONS).filter(k => ACTIONS[k](o.status));
+  if (!kinds.length) return null;
+  const open = k => S.orderForm?.no === o.order_no && S.orderForm?.kind === k;
+  return el('div', { class: 'order-actions' }, ...kinds.map(k => el('button', {
+    type: 'button', class: 'btn small', dataset: { act: k }, 'aria-pressed': String(open(k)),
+    onclick: () => { S.orderForm = open(k) ? null : { no: o.order_no, kind: k }; renderContext(); document.querySelector('.order-form input, .order-form select, .order-form button[type=submit]')?.focus(); },
+  }, t('req_kind')[k])));
+}
+
+/** The open action's form: what the request needs, checked again by the server under the shop's rules. */
+function actionForm(o) {
+  const f = S.orderForm;
+  if (!f || f.no !== o.order_no || !canReply()) return null;
+  const input = (name, label, attrs = {}) => el('label', {}, el('span', {}, label), el('input', { name, ...attrs }));
+  const select = (name, label, options) => el('label', {}, el('span', {}, label), el('select', { name }, ...options.map(([v, text]) => el('option', { value: v }, text))));
+  const fields = {
+    cancel: () => [el('p', {}, t('confirm_cancel', o.order_no))],
+    address_change: () => [input('province', t('province'), { value: o.province, maxlength: 20 }), input('city', t('city'), { value: o.city, maxlength: 20 }), input('address', t('address'), { value: o.address, maxlength: 200, required: true })],
+    after_sale: () => [
+      select('sku', t('item'), o.items.map(i => [i.sku, `${i.name} ×${i.quantity}`])),
+      select('type', t('req_kind').after_sale, [['return', t('return_refund')], ['exchange', t('exchange')]]),
+      select('reason', lang() === 'en' ? 'Reason' : '原因', Object.entries(t('reasons'))),
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'opened' }), el('span', {}, t('opened')))],
+    invoice: () => [input('title', t('inv_title'), { required: true, maxlength: 100 }), input('credit_code', t('inv_code'), { maxlength: 18 }), input('email', t('inv_email'), { type: 'email', required: true })],
+  }[f.kind]?.() || [];
+  const err = el('p', { class: 'form-error', role: 'alert' });
+  const form = el('form', { class: 'order-form', dataset: { kind: f.kind } }, ...fields, input('note', t('req_note'), { maxlength: 500 }),
+    el('div', { class: 'row' }, el('button', { class: 'btn small primary', type: 'submit' }, `${t('act_submit')} · ${t('req_kind')[f.kind]}`)), err);
+  const send = async exception => {
+    const v = Object.fromEntries(new FormData(form));
+    const body = { order_no: o.order_no, kind: f.kind, note: v.note || '' };
+    if (f.kind === 'address_change') Object.assign(body, { province: v.province, city: v.city, address: v.address });
+    if (f.kind === 'after_sale') Object.assign(body, { sku: v.sku, exchange: v.type === 'exchange', reason: v.reason, opened: !!v.opened });
+    if (f.kind === 'invoice') Object.assign(body, { title: v.title, credit_code: v.credit_code || null, email: v.email });
+    if (exception) body.exception = true;
+    try {
+      const r = await api('POST', `/api/conversations/${S.selected}/order-requests`, body);
+      S.orderForm = null;
+      offerReply(r.reply);
+      await reloadContext();
+    } catch (e) {
+      err.replaceChildren(e.code === 'conflict' ? t(e.message === 'request_open' ? 'request_open' : 'order_moved') : e.message);
+      if (e.details?.exception_possible && SENIOR.has(S.me.role)) err.append(' ', el('button', { type: 'button', class: 'btn small', onclick: () => send(true) }, t('act_exception')));
+    }
+  };
+  form.addEventListener('submit', e => { e.preventDefault(); send(false); });
+  form.addEventListener('keydown', e => { if (e.key === 'Escape') { S.orderForm = null; renderContext(); } });
+  return form;
+}
+
+/** The reply a filed request suggests, put in the composer for the agent to read, edit and send. */
+function offerReply(text) {
+  if (!text) return;
+  if (S.mode !== 'reply') setMode('reply');
+  const box = $('#composer-input');
+  if (!box) return;
+  box.value = box.value.trim() ? `${box.value.trimEnd()}\n${text}` : text;
+  saveDraft();
+  box.focus();
 }
 
 // ---------------------------------------------------------------- display
