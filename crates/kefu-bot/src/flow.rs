@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use kefu_core::aftersales::{self, Decision, Refusal};
+use kefu_core::botturn::RequestKind;
 use kefu_core::catalog::CategoryPath;
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::{Customer, Tier};

@@ -102,15 +102,18 @@ fn world(tier: Tier, complaints: u32) -> World {
         OrderFacts {
             order: order(1, FRIDGE, OrderStatus::Paid, "FR-1", "海尔冰箱", 399_900, 10 * HOUR),
             shipments: vec![],
+            open_requests: vec![],
         },
-        OrderFacts { order: shipped, shipments: vec![shipment] },
+        OrderFacts { order: shipped, shipments: vec![shipment], open_requests: vec![] },
         OrderFacts {
             order: order(3, DRESS, OrderStatus::Delivered, "DR-1", "碎花连衣裙", 19_900, 7 * DAY),
             shipments: vec![],
+            open_requests: vec![],
         },
         OrderFacts {
             order: order(4, CHERRY, OrderStatus::Delivered, "CH-1", "智利车厘子", 29_900, 7 * DAY),
             shipments: vec![],
+            open_requests: vec![],
         },
     ];
     let categories =

@@ -149,6 +149,9 @@ pub struct Shipment {
 pub struct OrderWithShipments {
     pub order: Order,
     pub shipments: Vec<Shipment>,
+    /// The kinds of the order's open requests (服务单), so the bot does not
+    /// file an after-sales request, an invoice or a price check twice.
+    pub open_requests: Vec<crate::botturn::RequestKind>,
 }
 
 #[cfg(test)]

@@ -218,7 +218,9 @@ pub trait Store: Send + Sync + 'static {
         orders: u32,
     ) -> StoreResult<(BotMemory, Vec<OrderWithShipments>)>;
     /// Writes a whole bot turn in one transaction: messages (appended in
-    /// order), state, audit line, order requests, order changes (refused with
+    /// order), state, audit line, order requests (refused with
+    /// `Conflict("request_open")` as [`Store::file_order_request`] refuses
+    /// them), order changes (refused with
     /// `Conflict("order_state")` when the order has moved on), and the
     /// hand-off. The conversation must be in `bot` status
     /// (`Conflict("not_bot")` otherwise, e.g. an agent took it meanwhile),

@@ -317,7 +317,7 @@ impl Bot {
         match ctx.store.order_by_no(customer.shop_id, &no).await? {
             Some(order) if order.customer_id == customer.id => {
                 let shipments = ctx.store.shipments_of_order(order.id).await?;
-                Ok(Some(OrderFacts { order, shipments }))
+                Ok(Some(OrderFacts { order, shipments, open_requests: Vec::new() }))
             }
             _ => Ok(None),
         }
@@ -371,7 +371,10 @@ impl Bot {
         written: Result<BotTurnWritten, StoreError>,
     ) -> Result<Option<BotTurnWritten>, StoreError> {
         let written = match written {
-            Err(StoreError::Conflict("order_state")) => self.write_order_changed(ctx, at, thought).await,
+            // The order moved on, or someone filed the same request meanwhile.
+            Err(StoreError::Conflict("order_state" | "request_open")) => {
+                self.write_order_changed(ctx, at, thought).await
+            }
             other => other,
         };
         match written {

@@ -322,6 +322,14 @@ pub(super) fn act_on_order(
             turn.replies.push(text);
             "answered:refund_status".into()
         }
+        "price_protection" if o.open_requests.contains(&RequestKind::PriceProtection) => {
+            turn.replies.push(say(
+                lang,
+                format!("订单{no}已提交过价保申请，正在核实降价金额，结果会通知您。"),
+                format!("Price protection for order {no} is already requested and being checked."),
+            ));
+            "answered:request_open".into()
+        }
         "price_protection" => {
             let within =
                 o.order.paid_at.is_some_and(|p| facts.now <= p.plus_days(i64::from(rules.price_protection_days)));
@@ -340,6 +348,14 @@ pub(super) fn act_on_order(
                 ));
                 "refused:price_protection_window".into()
             }
+        }
+        "invoice" if o.open_requests.contains(&RequestKind::Invoice) => {
+            turn.replies.push(say(
+                lang,
+                format!("订单{no}的发票已登记在开具中，开好后会发送到您留的邮箱。"),
+                format!("The invoice for order {no} is already on its way to the e-mail you gave."),
+            ));
+            "answered:request_open".into()
         }
         "invoice" => {
             state.pending = Some(Pending::InvoiceTitle { order_no: no.clone() });
@@ -364,6 +380,14 @@ pub(super) fn after_sale(
 ) -> String {
     let lang = r.lang;
     let no = o.order.order_no.as_str().to_owned();
+    if o.open_requests.contains(&RequestKind::AfterSale) {
+        turn.replies.push(say(
+            lang,
+            format!("订单{no}已有售后申请在处理中，商家处理后会通知您，请不要重复申请哦。"),
+            format!("Order {no} already has an after-sales request in progress; you'll hear back once it's handled."),
+        ));
+        return "refused:request_open".into();
+    }
     // The first item, unless the message names another by its SKU or name.
     let item = o
         .order

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use kefu_core::botturn::RequestKind;
 use kefu_core::catalog::CategoryPath;
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::{Customer, Tier};
@@ -101,6 +102,9 @@ pub struct OrderSpec {
     pub city: String,
     #[serde(default)]
     pub shipment: Option<ShipmentSpec>,
+    /// Kinds of the order's open requests (服务单): `after_sale`, `invoice`…
+    #[serde(default)]
+    pub open_requests: Vec<String>,
 }
 
 fn default_province() -> String {
@@ -215,7 +219,12 @@ impl World {
                 Some(s) => vec![shipment(s, now, ShipmentId::from_uuid(uuid(200 + n)), &order).map_err(what)?],
                 None => vec![],
             };
-            orders.push(OrderFacts { order, shipments });
+            let open_requests = spec
+                .open_requests
+                .iter()
+                .map(|k| RequestKind::parse(k).ok_or_else(|| what(format!("request kind {k:?}"))))
+                .collect::<Result<_, _>>()?;
+            orders.push(OrderFacts { order, shipments, open_requests });
         }
         // Newest first, as the store gives them.
         orders.sort_by_key(|o| std::cmp::Reverse(o.order.created_at));
@@ -255,8 +264,10 @@ impl World {
             let no = match action {
                 Action::CancelOrder { order_no }
                 | Action::ChangeAddress { order_no, .. }
-                | Action::AfterSale { order_no, .. } => order_no,
-                _ => continue,
+                | Action::AfterSale { order_no, .. }
+                | Action::PriceProtection { order_no }
+                | Action::InvoiceTask { order_no, .. } => order_no,
+                Action::RecordUrge { .. } => continue,
             };
             let Some(o) = self.orders.iter_mut().find(|o| o.order.order_no.as_str() == no) else { continue };
             match action {
@@ -269,7 +280,12 @@ impl World {
                     o.order.province = province.clone().unwrap_or_default();
                     o.order.city = city.clone().unwrap_or_default();
                 }
-                _ => o.order.status = OrderStatus::AfterSale,
+                // The store files a request and leaves the order's status
+                // to the merchant's system.
+                Action::AfterSale { .. } => o.open_requests.push(RequestKind::AfterSale),
+                Action::PriceProtection { .. } => o.open_requests.push(RequestKind::PriceProtection),
+                Action::InvoiceTask { .. } => o.open_requests.push(RequestKind::Invoice),
+                Action::RecordUrge { .. } => {}
             }
         }
     }

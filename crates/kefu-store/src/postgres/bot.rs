@@ -19,7 +19,8 @@ pub(super) async fn apply_bot_turn(tx: &Pipelined, turn: BotTurnWrite) -> StoreR
 /// The turn's refusals: `not_bot` when people hold the conversation,
 /// `stale_turn` when another turn wrote the bot's memory since this one read
 /// it (`bot_version`, read under the conversation's lock), `order_state` when
-/// an order moved on, `NotFound("order")`. Reads only (the orders are
+/// an order moved on, `request_open` when the order already has an open
+/// request of a kind it holds one of, `NotFound("order")`. Reads only (the orders are
 /// locked), so after a refusal the caller can still commit the shopper's
 /// message alone.
 pub(super) async fn check_turn(
@@ -55,6 +56,22 @@ pub(super) async fn check_turn(
             return Err(StoreError::Conflict("order_state"));
         }
         after.insert(order, change.status_after(status));
+    }
+    // One open after-sales request (invoice, price check) per order: the
+    // order's lock orders this turn with an agent filing on it.
+    for r in turn.requests.iter().filter(|r| r.kind.one_open_per_order()) {
+        if !after.contains_key(&r.order) {
+            query_opt_prepared(
+                tx,
+                "SELECT 1 FROM orders WHERE id = $1 AND shop_id = $2 FOR UPDATE",
+                &[&r.order.as_uuid(), &turn.shop.as_uuid()],
+            )
+            .await?
+            .ok_or(StoreError::NotFound("order"))?;
+        }
+        if super::requests::has_open(tx, r.order, r.kind).await? {
+            return Err(StoreError::Conflict("request_open"));
+        }
     }
     Ok(())
 }

@@ -278,13 +278,15 @@ pub(super) fn orders_with_shipments_sql() -> String {
            (SELECT json_agg(json_build_array(s.id, s.shop_id, s.carrier, s.tracking_no, s.updated_at, \
                (SELECT json_agg(json_build_array(e.at, e.location, e.description) ORDER BY e.line) \
                 FROM shipment_events e WHERE e.shipment_id = s.id)) ORDER BY s.updated_at)::text \
-            FROM shipments s WHERE s.order_id = o.id) \
+            FROM shipments s WHERE s.order_id = o.id), \
+           (SELECT array_agg(r.kind) FROM order_requests r WHERE r.order_id = o.id AND r.status = 'open') \
          FROM orders o WHERE o.customer_id = $1 ORDER BY o.created_at DESC LIMIT $2"
     )
 }
 
-/// Columns of [`orders_with_shipments_sql`]'s rows: the order's, its items, its shipments.
-pub(super) const ORDER_WITH_SHIPMENTS_COUNT: usize = ORDER_COUNT + 2;
+/// Columns of [`orders_with_shipments_sql`]'s rows: the order's, its items,
+/// its shipments, the kinds of its open requests.
+pub(super) const ORDER_WITH_SHIPMENTS_COUNT: usize = ORDER_COUNT + 3;
 
 pub(super) async fn orders_with_shipments(
     c: &impl GenericClient,
@@ -335,7 +337,13 @@ pub(super) fn order_with_shipments_from(r: &tokio_postgres::Row) -> StoreResult<
             })
         })
         .collect::<StoreResult<_>>()?;
-    Ok(OrderWithShipments { order, shipments })
+    let open_requests = r
+        .get::<_, Option<Vec<String>>>(ORDER_COUNT + 2)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|kind| kefu_core::botturn::RequestKind::parse(&kind).ok_or_else(|| corrupt("order_requests.kind", kind)))
+        .collect::<StoreResult<_>>()?;
+    Ok(OrderWithShipments { order, shipments, open_requests })
 }
 
 /// A `json_agg(...)::text` column: NULL when nothing was aggregated.

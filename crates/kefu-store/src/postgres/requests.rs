@@ -54,6 +54,18 @@ pub(super) async fn load(c: &impl GenericClient, shop: ShopId, id: Uuid) -> Stor
     row.as_ref().map(request).transpose()
 }
 
+/// Whether the order has an open request of this kind. Callers hold the
+/// order's row lock, so no one files one between this and their insert.
+pub(super) async fn has_open(c: &impl GenericClient, order: OrderId, kind: RequestKind) -> StoreResult<bool> {
+    let open = query_opt_prepared(
+        c,
+        "SELECT 1 FROM order_requests WHERE order_id = $1 AND kind = $2 AND status = 'open' LIMIT 1",
+        &[&order.as_uuid(), &kind.as_str()],
+    )
+    .await?;
+    Ok(open.is_some())
+}
+
 pub(super) async fn file(c: &mut deadpool_postgres::Object, f: &FiledRequest) -> StoreResult<RequestRow> {
     let r = &f.request;
     let tx = c.transaction().await.map_err(be)?;
@@ -67,16 +79,8 @@ pub(super) async fn file(c: &mut deadpool_postgres::Object, f: &FiledRequest) ->
     .await?
     .ok_or(StoreError::NotFound("order"))?;
     let status = codec::order_status(status.get(0))?;
-    if r.kind.one_open_per_order() {
-        let open = query_opt_prepared(
-            &tx,
-            "SELECT 1 FROM order_requests WHERE order_id = $1 AND kind = $2 AND status = 'open' LIMIT 1",
-            &[&r.order.as_uuid(), &r.kind.as_str()],
-        )
-        .await?;
-        if open.is_some() {
-            return Err(StoreError::Conflict("request_open"));
-        }
+    if r.kind.one_open_per_order() && has_open(&tx, r.order, r.kind).await? {
+        return Err(StoreError::Conflict("request_open"));
     }
     let at = f.at.millis();
     if let Some(change) = &f.change {

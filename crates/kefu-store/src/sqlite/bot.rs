@@ -33,6 +33,9 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
         change_order(c, turn.shop, change, at)?;
     }
     for r in &turn.requests {
+        if r.kind.one_open_per_order() && super::requests::has_open(c, r.order, r.kind)? {
+            return Err(StoreError::Conflict("request_open"));
+        }
         c.prepare_cached(
             "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

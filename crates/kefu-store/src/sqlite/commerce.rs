@@ -230,10 +230,38 @@ pub(super) fn orders_with_shipments(
     customer: CustomerId,
     limit: u32,
 ) -> StoreResult<Vec<OrderWithShipments>> {
+    let mut open = open_request_kinds(c, customer)?;
     orders_of_customer(c, customer, limit)?
         .into_iter()
-        .map(|order| Ok(OrderWithShipments { shipments: shipments_of_order(c, order.id)?, order }))
+        .map(|order| {
+            let open_requests = open.remove(&order.id).unwrap_or_default();
+            Ok(OrderWithShipments { shipments: shipments_of_order(c, order.id)?, order, open_requests })
+        })
         .collect()
+}
+
+/// The kinds of the open requests on the customer's orders, in one query.
+fn open_request_kinds(
+    c: &Connection,
+    customer: CustomerId,
+) -> StoreResult<HashMap<OrderId, Vec<kefu_core::botturn::RequestKind>>> {
+    let rows = many(
+        c,
+        "SELECT r.order_id, r.kind FROM order_requests r JOIN orders o ON o.id = r.order_id \
+         WHERE o.customer_id = ?1 AND r.status = 'open'",
+        [customer.as_uuid()],
+        |r| Ok((uuid_col(r, 0)?, r.get::<_, String>(1)?)),
+        |(order, kind)| {
+            let kind =
+                kefu_core::botturn::RequestKind::parse(&kind).ok_or_else(|| corrupt("order_requests.kind", kind))?;
+            Ok((OrderId::from_uuid(order), kind))
+        },
+    )?;
+    let mut open: HashMap<OrderId, Vec<_>> = HashMap::new();
+    for (order, kind) in rows {
+        open.entry(order).or_default().push(kind);
+    }
+    Ok(open)
 }
 
 pub(super) fn upsert_shipments(c: &Connection, list: &[Shipment]) -> StoreResult<()> {

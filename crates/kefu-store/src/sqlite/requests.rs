@@ -85,6 +85,18 @@ pub(super) fn load(c: &Connection, shop: ShopId, id: Uuid) -> StoreResult<Option
     )
 }
 
+/// Whether the order has an open request of this kind.
+pub(super) fn has_open(c: &Connection, order: OrderId, kind: RequestKind) -> StoreResult<bool> {
+    let open = one(
+        c,
+        "SELECT 1 FROM order_requests WHERE order_id = ?1 AND kind = ?2 AND status = 'open' LIMIT 1",
+        params![order.as_uuid(), kind.as_str()],
+        |row| row.get::<_, i64>(0),
+        Ok,
+    )?;
+    Ok(open.is_some())
+}
+
 pub(super) fn file(c: &Connection, f: &FiledRequest) -> StoreResult<RequestRow> {
     let r = &f.request;
     let owned = one(
@@ -97,17 +109,8 @@ pub(super) fn file(c: &Connection, f: &FiledRequest) -> StoreResult<RequestRow> 
     if owned.is_none() {
         return Err(StoreError::NotFound("order"));
     }
-    if r.kind.one_open_per_order() {
-        let open = one(
-            c,
-            "SELECT 1 FROM order_requests WHERE order_id = ?1 AND kind = ?2 AND status = 'open' LIMIT 1",
-            params![r.order.as_uuid(), r.kind.as_str()],
-            |row| row.get::<_, i64>(0),
-            Ok,
-        )?;
-        if open.is_some() {
-            return Err(StoreError::Conflict("request_open"));
-        }
+    if r.kind.one_open_per_order() && has_open(c, r.order, r.kind)? {
+        return Err(StoreError::Conflict("request_open"));
     }
     let at = f.at.millis();
     if let Some(change) = &f.change {

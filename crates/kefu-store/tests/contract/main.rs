@@ -98,6 +98,7 @@ contract!(
     orders_come_with_their_shipments,
     order_requests_are_filed_listed_and_closed_once,
     racing_after_sales_requests_file_one,
+    the_bot_sees_open_requests_and_does_not_file_twice,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);

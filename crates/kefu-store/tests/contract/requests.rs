@@ -166,3 +166,64 @@ pub(super) async fn racing_after_sales_requests_file_one(store: &dyn Store) {
         store.resolve_order_request(&resolution).await.expect("close");
     }
 }
+
+/// The bot reads which requests are open on each order, and the store
+/// refuses its turn when it would file a second one anyway (a race with an
+/// agent): the turn is written whole or not at all.
+pub(super) async fn the_bot_sees_open_requests_and_does_not_file_twice(store: &dyn Store) {
+    let s = shop(store, "req-bot").await;
+    let zhang = agent(store, "bot-zhang", &[s.id], 5).await;
+    let c = customer(s.id, "rb1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let delivered = order_in(s.id, c.id, "93200001", OrderStatus::Delivered);
+    let paid = order_in(s.id, c.id, "93200002", OrderStatus::Paid);
+    store.upsert_orders(&[delivered.clone(), paid.clone()]).await.expect("orders");
+    store.file_order_request(&filed(s.id, &zhang, &delivered, RequestKind::AfterSale, None, 10)).await.expect("agent");
+    store.file_order_request(&filed(s.id, &zhang, &paid, RequestKind::Urge, None, 20)).await.expect("urge");
+
+    let queued = conversation_for(store, s.id, c.id).await;
+    let conv = bot_conversation_after(store, &queued).await;
+    let (_, orders) = store.bot_context(conv.id, c.id, 20).await.expect("context");
+    let open = |no: &str| orders.iter().find(|o| o.order.order_no.as_str() == no).expect("order").open_requests.clone();
+    assert_eq!(open("93200001"), [RequestKind::AfterSale]);
+    assert_eq!(open("93200002"), [RequestKind::Urge]);
+    assert_eq!(store.orders_with_shipments(c.id, 20).await.expect("panel"), orders, "the panel reads the same");
+
+    let mut turn = bot_turn(&conv, &["已为您提交退货申请"], vec![], None, 30);
+    turn.requests.push(OrderRequest {
+        id: new_id(),
+        order: delivered.id,
+        kind: RequestKind::AfterSale,
+        detail: "退货退款".into(),
+        needs_review: false,
+    });
+    let refused = apply(store, turn).await;
+    assert!(matches!(refused, Err(StoreError::Conflict("request_open"))), "{refused:?}");
+    assert_eq!(store.order_requests(&RequestFilter::shop(s.id)).await.expect("list").len(), 2, "nothing written");
+    assert_eq!(store.messages_after(conv.id, 0, 10).await.expect("messages").len(), 0);
+    assert_eq!(memory_version(store, conv.id).await, 0);
+
+    // Once the first is closed, the bot may file one.
+    let first = store.order_requests(&RequestFilter::shop(s.id)).await.expect("list");
+    let after_sale = first.iter().find(|r| r.request.kind == RequestKind::AfterSale).expect("after-sale");
+    let close = Resolution {
+        shop: s.id,
+        id: after_sale.request.id,
+        status: RequestStatus::Rejected,
+        by: zhang.id,
+        note: "拒收".into(),
+        at: T0.plus_millis(40),
+    };
+    store.resolve_order_request(&close).await.expect("close");
+    let (_, orders) = store.bot_context(conv.id, c.id, 20).await.expect("context");
+    assert!(orders.iter().all(|o| o.order.id != delivered.id || o.open_requests.is_empty()));
+    let mut turn = bot_turn(&conv, &["已为您提交退货申请"], vec![], None, 50);
+    turn.requests.push(OrderRequest {
+        id: new_id(),
+        order: delivered.id,
+        kind: RequestKind::AfterSale,
+        detail: "退货退款".into(),
+        needs_review: false,
+    });
+    apply(store, turn).await.expect("filed");
+}
