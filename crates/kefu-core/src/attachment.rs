@@ -9,6 +9,53 @@ use crate::id::{AttachmentId, CustomerId, ShopId};
 /// The largest image accepted: a phone photo, not a video.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 
+/// How much one shopper may upload: a burst per minute (a flood from one
+/// page), and a day's count and bytes (a disk filled by one shopper).
+/// Agents' uploads do not count: they are the shop's own people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub per_minute: usize,
+    pub per_day: usize,
+    pub bytes_per_day: u64,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota { per_minute: 10, per_day: 100, bytes_per_day: 100 * 1024 * 1024 }
+    }
+}
+
+const MINUTE_MS: i64 = 60_000;
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Refused by the quota: when the shopper may upload again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many images; try again in {retry_after_ms} ms")]
+pub struct OverQuota {
+    pub retry_after_ms: i64,
+}
+
+impl Quota {
+    /// May the shopper upload `size` more bytes at `now`, given their
+    /// uploads of the last day (`recent`: when, how many bytes)?
+    pub fn check(&self, recent: &[(Timestamp, u64)], now: Timestamp, size: u64) -> Result<(), OverQuota> {
+        let day: Vec<&(Timestamp, u64)> = recent.iter().filter(|(at, _)| now.0 - at.0 < DAY_MS).collect();
+        let minute: Vec<&&(Timestamp, u64)> = day.iter().filter(|(at, _)| now.0 - at.0 < MINUTE_MS).collect();
+        // Free again when the oldest upload in the window leaves it.
+        let wait = |window: i64, oldest: Option<Timestamp>| OverQuota {
+            retry_after_ms: oldest.map_or(window, |at| (at.0 + window - now.0).max(1)),
+        };
+        if minute.len() >= self.per_minute {
+            return Err(wait(MINUTE_MS, minute.iter().map(|(at, _)| *at).min()));
+        }
+        let bytes: u64 = day.iter().map(|(_, n)| n).sum();
+        if day.len() >= self.per_day || bytes + size > self.bytes_per_day {
+            return Err(wait(DAY_MS, day.iter().map(|(at, _)| *at).min()));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     pub id: AttachmentId,
@@ -90,6 +137,34 @@ impl ImageKind {
             "webp" => Some(ImageKind::Webp),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+
+    const T: Timestamp = Timestamp(1_000_000_000);
+
+    #[test]
+    fn a_burst_waits_for_its_minute_and_a_day_for_its_bytes() {
+        let q = Quota { per_minute: 3, per_day: 5, bytes_per_day: 1_000 };
+        let at = |ms: i64, n: u64| (Timestamp(T.0 - ms), n);
+        assert_eq!(q.check(&[at(10_000, 10), at(5_000, 10)], T, 10), Ok(()));
+        let burst = [at(50_000, 10), at(20_000, 10), at(1_000, 10)];
+        assert_eq!(
+            q.check(&burst, T, 10),
+            Err(OverQuota { retry_after_ms: 10_000 }),
+            "the oldest of the minute leaves in 10 s"
+        );
+        let day = [at(DAY_MS - 5_000, 10), at(3_600_000, 10), at(7_200_000, 10), at(100_000, 10), at(200_000, 10)];
+        assert_eq!(q.check(&day, T, 10), Err(OverQuota { retry_after_ms: 5_000 }), "five a day");
+        assert_eq!(
+            q.check(&[at(3_600_000, 900)], T, 200),
+            Err(OverQuota { retry_after_ms: DAY_MS - 3_600_000 }),
+            "bytes"
+        );
+        assert_eq!(q.check(&[at(DAY_MS + 1, 999)], T, 999), Ok(()), "yesterday's uploads are forgotten");
     }
 }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::agent::{Agent, AgentStatus};
-use crate::attachment::{Attachment, ImageKind};
+use crate::attachment::{self, Attachment, ImageKind};
 use crate::clock::Clock;
 use crate::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
@@ -48,6 +48,9 @@ pub enum DeskError {
     Conflict(&'static str),
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// Over a quota (a shopper's uploads): may try again after this long.
+    #[error("too many requests; try again in {retry_after_ms} ms")]
+    RateLimited { retry_after_ms: i64 },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -212,6 +215,15 @@ pub async fn upload_image(
     bytes: Vec<u8>,
 ) -> DeskResult<Attachment> {
     let kind = ImageKind::check(&bytes).map_err(|e| DeskError::Invalid(e.to_string()))?;
+    let now = ctx.clock.now();
+    if let Sender::Customer(_) = uploaded_by {
+        // Checked before the write, so two uploads racing may both pass: the
+        // quota bounds a flood, it is not an exact meter.
+        let recent = ctx.store.uploads_by_customer(customer, now.plus_millis(-attachment::DAY_MS)).await?;
+        attachment::Quota::default()
+            .check(&recent, now, bytes.len() as u64)
+            .map_err(|e| DeskError::RateLimited { retry_after_ms: e.retry_after_ms })?;
+    }
     let attachment = Attachment {
         id: AttachmentId::from_uuid(ctx.ids.new_uuid()),
         shop_id: shop,
@@ -219,7 +231,7 @@ pub async fn upload_image(
         uploaded_by,
         kind,
         bytes,
-        created_at: ctx.clock.now(),
+        created_at: now,
     };
     ctx.store.put_attachment(&attachment).await?;
     Ok(attachment)

@@ -170,6 +170,11 @@ impl From<DeskError> for ApiError {
             }
             DeskError::Conflict(what) => ApiError::new(Code::Conflict, what),
             DeskError::Invalid(why) => ApiError::new(Code::InvalidInput, why),
+            DeskError::RateLimited { retry_after_ms } => {
+                let seconds = (retry_after_ms + 999) / 1000;
+                ApiError::new(Code::RateLimited, format!("too many; try again in {seconds} s"))
+                    .with_details(serde_json::json!({ "retry_after_seconds": seconds }))
+            }
             DeskError::Store(e) => ApiError::internal(&e),
         }
     }

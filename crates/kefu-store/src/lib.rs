@@ -57,6 +57,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (8, "0008_quick_phrases", include_str!("../migrations/sqlite/0008_quick_phrases.sql")),
     (9, "0009_attachments", include_str!("../migrations/sqlite/0009_attachments.sql")),
     (10, "0010_request_handling", include_str!("../migrations/sqlite/0010_request_handling.sql")),
+    (11, "0011_upload_quota", include_str!("../migrations/sqlite/0011_upload_quota.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -70,6 +71,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (8, "0008_quick_phrases", include_str!("../migrations/postgres/0008_quick_phrases.sql")),
     (9, "0009_attachments", include_str!("../migrations/postgres/0009_attachments.sql")),
     (10, "0010_request_handling", include_str!("../migrations/postgres/0010_request_handling.sql")),
+    (11, "0011_upload_quota", include_str!("../migrations/postgres/0011_upload_quota.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

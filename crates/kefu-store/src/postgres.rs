@@ -835,6 +835,10 @@ impl Store for PostgresStore {
         requests::resolve(&self.client().await?, resolution).await
     }
 
+    async fn uploads_by_customer(&self, customer: CustomerId, since: Timestamp) -> StoreResult<Vec<(Timestamp, u64)>> {
+        attachments::uploads_by(&self.client().await?, customer, since).await
+    }
+
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {
         phrases::list(&self.client().await?, shop).await
     }

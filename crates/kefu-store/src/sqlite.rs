@@ -753,6 +753,10 @@ impl Store for SqliteStore {
         self.pool.read(move |c| attachments::owner(c, id)).await
     }
 
+    async fn uploads_by_customer(&self, customer: CustomerId, since: Timestamp) -> StoreResult<Vec<(Timestamp, u64)>> {
+        self.pool.read(move |c| attachments::uploads_by(c, customer, since)).await
+    }
+
     async fn quick_phrases(&self, shop: ShopId) -> StoreResult<Vec<kefu_core::phrase::QuickPhrase>> {
         self.pool.read(move |c| phrases::list(c, shop)).await
     }

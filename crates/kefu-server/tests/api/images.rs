@@ -115,3 +115,28 @@ async fn images_go_only_to_their_conversation_and_are_seen_only_by_its_people() 
         .await;
     assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
 }
+
+/// A shopper's burst of uploads is cut at the quota with `rate_limited` and
+/// the seconds to wait; nothing of the refused upload is stored, other
+/// shoppers and the shop's agents upload as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shoppers_flood_of_uploads_is_cut_at_the_quota() {
+    let app = TestApp::spawn().await;
+    let (alice, alice_id) = app.visitor(&app.shop_a).await;
+    let (bob, _) = app.visitor(&app.shop_a).await;
+    let quota = kefu_core::attachment::Quota::default();
+    for i in 0..quota.per_minute {
+        let (status, v) = upload_as_shopper(&app, &alice, PNG.to_vec()).await;
+        assert_eq!(status, 200, "upload {i}: {v}");
+    }
+    let (status, v) = upload_as_shopper(&app, &alice, PNG.to_vec()).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    let wait = v["error"]["details"]["retry_after_seconds"].as_i64().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let id = kefu_core::id::CustomerId::parse(&alice_id).expect("id");
+    let since = kefu_core::clock::Timestamp(0);
+    assert_eq!(app.store.uploads_by_customer(id, since).await.expect("uploads").len(), quota.per_minute);
+
+    let (status, _) = upload_as_shopper(&app, &bob, PNG.to_vec()).await;
+    assert_eq!(status, 200, "another shopper is not affected");
+}

@@ -54,3 +54,19 @@ pub(super) async fn owner(c: &impl GenericClient, id: AttachmentId) -> StoreResu
         .map_err(be)?;
     Ok(row.map(|r| (ShopId::from_uuid(r.get(0)), CustomerId::from_uuid(r.get(1)))))
 }
+
+pub(super) async fn uploads_by(
+    c: &impl GenericClient,
+    customer: CustomerId,
+    since: Timestamp,
+) -> StoreResult<Vec<(Timestamp, u64)>> {
+    let rows = c
+        .query(
+            "SELECT created_at, octet_length(bytes)::bigint FROM attachments \
+             WHERE customer_id = $1 AND created_at >= $2 AND sender_kind = 'customer' ORDER BY created_at",
+            &[&customer.as_uuid(), &since.millis()],
+        )
+        .await
+        .map_err(be)?;
+    Ok(rows.iter().map(|r| (Timestamp(r.get(0)), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0))).collect())
+}

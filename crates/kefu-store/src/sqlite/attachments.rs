@@ -66,3 +66,14 @@ pub(super) fn owner(c: &Connection, id: AttachmentId) -> StoreResult<Option<(Sho
         |(shop, customer)| Ok((ShopId::from_uuid(shop), CustomerId::from_uuid(customer))),
     )
 }
+
+pub(super) fn uploads_by(c: &Connection, customer: CustomerId, since: Timestamp) -> StoreResult<Vec<(Timestamp, u64)>> {
+    many(
+        c,
+        "SELECT created_at, length(bytes) FROM attachments \
+         WHERE customer_id = ?1 AND created_at >= ?2 AND sender_kind = 'customer' ORDER BY created_at",
+        params![customer.as_uuid(), since.millis()],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        |(at, n)| Ok((Timestamp(at), u64::try_from(n).unwrap_or(0))),
+    )
+}

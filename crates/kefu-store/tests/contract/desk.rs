@@ -394,4 +394,23 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
     assert_eq!(store.attachment_owner(a.id).await.expect("owner"), Some((s.id, c.id)));
     assert_eq!(store.attachment_owner(AttachmentId::from_uuid(new_id())).await.expect("owner"), None);
     assert!(store.put_attachment(&a).await.is_err(), "an id is stored once");
+
+    // The upload quota reads the shopper's own uploads since a time, sizes
+    // without bytes; what an agent sent them does not count.
+    let more = |at: i64, by: Sender, n: usize| Attachment {
+        id: AttachmentId::from_uuid(new_id()),
+        created_at: T0.plus_millis(at),
+        uploaded_by: by,
+        bytes: vec![0x89; n],
+        ..a.clone()
+    };
+    let agent_id = AgentId::from_uuid(new_id());
+    store.put_attachment(&more(10, Sender::Customer(c.id), 100)).await.expect("put");
+    store.put_attachment(&more(20, Sender::Agent(agent_id), 1_000)).await.expect("put");
+    store.put_attachment(&more(30, Sender::Customer(c.id), 2_000)).await.expect("put");
+    let since = store.uploads_by_customer(c.id, T0.plus_millis(5)).await.expect("uploads");
+    assert_eq!(since, [(T0.plus_millis(10), 100), (T0.plus_millis(30), 2_000)]);
+    assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads").len(), 3, "from `since` on, inclusive");
+    let other = customer(s.id, "img-2");
+    assert!(store.uploads_by_customer(other.id, T0).await.expect("uploads").is_empty());
 }
