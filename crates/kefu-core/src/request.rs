@@ -64,7 +64,8 @@ pub struct RequestRow {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    pub by: AgentId,
+    /// `None`: the merchant's system closed it (`/api/merchant/…`).
+    pub by: Option<AgentId>,
     pub at: Timestamp,
     pub note: String,
 }
@@ -107,7 +108,8 @@ pub struct Resolution {
     pub shop: ShopId,
     pub id: uuid::Uuid,
     pub status: RequestStatus,
-    pub by: AgentId,
+    /// `None`: the merchant's system.
+    pub by: Option<AgentId>,
     pub note: String,
     pub at: Timestamp,
 }

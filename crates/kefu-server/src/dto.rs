@@ -375,7 +375,8 @@ pub struct OrderRequestDto {
 
 #[derive(Debug, Serialize)]
 pub struct ResolvedDto {
-    pub by: String,
+    /// `null`: the merchant's system.
+    pub by: Option<String>,
     pub by_name: Option<String>,
     pub at: i64,
     pub note: String,
@@ -398,8 +399,8 @@ impl OrderRequestDto {
             filed_by_name: r.filed_by.and_then(&name),
             created_at: r.created_at.millis(),
             resolved: r.resolved.as_ref().map(|x| ResolvedDto {
-                by: x.by.to_string(),
-                by_name: name(x.by),
+                by: x.by.map(|a| a.to_string()),
+                by_name: x.by.and_then(&name),
                 at: x.at.millis(),
                 note: x.note.clone(),
             }),

@@ -168,6 +168,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/widget/attachments", post(api::attachments::shopper_upload))
         .route("/widget/attachments/{id}", get(api::attachments::shopper_show))
         .route("/widget/rate", post(api::widget::rate))
+        .route("/merchant/{shop}/order-requests/query", post(api::merchant::requests))
+        .route("/merchant/{shop}/order-requests/resolve", post(api::merchant::resolve_request))
         .route("/merchant/{shop}/{kind}", post(api::merchant::upsert))
         .route("/openapi.json", get(openapi::document));
 

@@ -4,6 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use kefu_core::request::{RequestFilter, RequestStatus, Resolution};
 use kefu_core::shop::{Shop, ShopSlug};
 use serde_json::{Value, json};
 
@@ -92,4 +93,81 @@ pub async fn webhook(
     records::apply(&state.ctx, shop.id, kind, vec![(1, record)]).await.map_err(import_error)?;
     state.bot.forget(shop.id);
     Ok(axum::Json(json!({ "ok": true })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestQuery {
+    /// Comma-separated: open, done, rejected; default open.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        let code = if e.is_data() { Code::InvalidInput } else { Code::MalformedJson };
+        ApiError::new(code, e.to_string())
+    })
+}
+
+/// `POST /api/merchant/{shop}/order-requests/query`: the shop's requests for
+/// its warehouse and after-sales systems to work on, newest first. A POST
+/// with a signed body (not a GET) so the filter is signed too.
+pub async fn requests(
+    State(state): State<SharedState>,
+    Path(shop): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<axum::Json<Value>> {
+    let shop = verified_shop(&state, &shop, &headers, &body).await?;
+    let q: RequestQuery = typed(&body)?;
+    let statuses = match q.status.as_deref() {
+        None | Some("") => vec![RequestStatus::Open],
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                RequestStatus::parse(s.trim())
+                    .ok_or_else(|| ApiError::new(Code::InvalidInput, format!("unknown status {s:?}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let filter =
+        RequestFilter { statuses, limit: q.limit.unwrap_or(100).clamp(1, 500), ..RequestFilter::shop(shop.id) };
+    Ok(axum::Json(json!({ "requests": super::requests::listed(&state, &filter).await? })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    /// The request's id: in the signed body, so a signature closes one request only.
+    id: String,
+    /// `done` or `rejected`.
+    status: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/merchant/{shop}/order-requests/resolve`: the merchant's system
+/// closes a request (the urge is shipped, the refund paid).
+pub async fn resolve_request(
+    State(state): State<SharedState>,
+    Path(shop): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<axum::Json<Value>> {
+    let shop = verified_shop(&state, &shop, &headers, &body).await?;
+    let b: ResolveBody = typed(&body)?;
+    let id = uuid::Uuid::parse_str(&b.id).map_err(|_| ApiError::new(Code::NotFound, "order request not found"))?;
+    let status = match RequestStatus::parse(&b.status) {
+        Some(s @ (RequestStatus::Done | RequestStatus::Rejected)) => s,
+        _ => return Err(ApiError::new(Code::InvalidInput, "status must be done or rejected")),
+    };
+    let note = kefu_core::request::clean_note(&b.note).ok_or_else(|| {
+        ApiError::new(Code::InvalidInput, format!("note: at most {} characters", kefu_core::request::MAX_NOTE_CHARS))
+    })?;
+    let resolution = Resolution { shop: shop.id, id, status, by: None, note, at: state.ctx.clock.now() };
+    let row = state.ctx.store.resolve_order_request(&resolution).await?;
+    Ok(axum::Json(json!({ "request": crate::dto::OrderRequestDto::new(&row, |_| None) })))
 }

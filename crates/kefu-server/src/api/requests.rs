@@ -289,7 +289,14 @@ pub async fn resolve(
     let row = state
         .ctx
         .store
-        .resolve_order_request(&Resolution { shop, id, status, by: auth.agent.id, note, at: state.ctx.clock.now() })
+        .resolve_order_request(&Resolution {
+            shop,
+            id,
+            status,
+            by: Some(auth.agent.id),
+            note,
+            at: state.ctx.clock.now(),
+        })
         .await?;
     let names = names(&state, shop).await?;
     Ok(axum::Json(json!({ "request": dto(&row, &names) })))

@@ -248,3 +248,56 @@ async fn requests_are_closed_once_by_those_allowed() {
     let (status, v) = file(&app, &a2, &conversation, json!({"order_no": "u500-paid", "kind": "urge"})).await;
     assert_eq!(status, 403, "{v}");
 }
+
+async fn signed(app: &TestApp, path: &str, body: &Value, secret: &str) -> (u16, Value) {
+    let raw = body.to_string();
+    let unix = SystemClock.now().millis() / 1000;
+    let sig = kefu_server::auth::webhook_signature(secret, unix, raw.as_bytes());
+    let (status, v, _) = app.request("POST", path, Some(body.clone()), &[("x-kefu-signature", &sig)]).await;
+    (status.as_u16(), v)
+}
+
+/// The merchant's warehouse or after-sales system reads the open requests
+/// and closes them, signed with the shop's secret like every merchant call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merchants_system_reads_and_closes_requests() {
+    let app = TestApp::spawn().await;
+    let (agent, conversation) = setup(&app).await;
+    let (status, v) = file(&app, &agent, &conversation, json!({"order_no": "u500-paid", "kind": "urge"})).await;
+    assert_eq!(status, 201, "{v}");
+    let urge = v["request"]["id"].as_str().expect("id").to_owned();
+    let secret = app.shop_a.secret.expose().to_owned();
+
+    let (status, v) = signed(&app, "/api/merchant/shop-a/order-requests/query", &json!({}), &secret).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["requests"][0]["order_no"], "u500-paid");
+    // Another shop's secret, or none, reads nothing.
+    let other = app.shop_b.secret.expose().to_owned();
+    let (status, v) = signed(&app, "/api/merchant/shop-a/order-requests/query", &json!({}), &other).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (401, Some("signature_invalid")));
+    let (status, _, _) = app.request("POST", "/api/merchant/shop-a/order-requests/query", Some(json!({})), &[]).await;
+    assert_eq!(status, 401);
+    for (body, code) in [
+        (json!({"status": "lost"}), "invalid_input"),
+        (json!({"id": urge, "status": "open"}), "invalid_input"),
+        (json!({"id": urge, "status": "done", "by": "x"}), "invalid_input"),
+        (json!({"id": "nope", "status": "done"}), "not_found"),
+    ] {
+        let path = if body.get("id").is_some() { "resolve" } else { "query" };
+        let (_, v) = signed(&app, &format!("/api/merchant/shop-a/order-requests/{path}"), &body, &secret).await;
+        assert_eq!(v["error"]["code"].as_str(), Some(code), "{body}: {v}");
+    }
+
+    let close = json!({"id": urge, "status": "done", "note": "已从仓库发出"});
+    let (status, v) = signed(&app, "/api/merchant/shop-a/order-requests/resolve", &close, &secret).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["request"]["status"].as_str(), v["request"]["resolved"]["by"].as_str()), (Some("done"), None));
+    let (status, v) = signed(&app, "/api/merchant/shop-a/order-requests/resolve", &close, &secret).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (409, Some("conflict")), "closed once");
+    let (_, v) = signed(&app, "/api/merchant/shop-a/order-requests/query", &json!({"status": "done"}), &secret).await;
+    assert_eq!(v["requests"][0]["resolved"]["note"], "已从仓库发出");
+    // Another shop cannot close shop a's request with its own secret.
+    let (status, _) = signed(&app, "/api/merchant/shop-b/order-requests/resolve", &close, &other).await;
+    assert_eq!(status, 404);
+}

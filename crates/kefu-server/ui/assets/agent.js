@@ -854,7 +854,7 @@ function requestItem(r, reload = reloadContext) {
     el('div', {}, el('span', { class: 'badge req-' + state }, t('req_status')[state]), ' ', el('b', {}, t('req_kind')[r.kind] || r.kind),
       el('span', { class: 'meta' }, ' · ', r.filed_by_name || (r.filed_by ? '' : t('req_by_bot')), ' ', fmtTime(r.created_at))),
     el('div', { class: 'req-detail' }, r.detail),
-    r.resolved ? el('div', { class: 'meta' }, `${r.resolved.by_name || ''} ${fmtTime(r.resolved.at)}`, r.resolved.note ? ` · ${r.resolved.note}` : '') : null);
+    r.resolved ? el('div', { class: 'meta' }, `${r.resolved.by_name || (r.resolved.by ? '' : t('req_by_merchant'))} ${fmtTime(r.resolved.at)}`, r.resolved.note ? ` · ${r.resolved.note}` : '') : null);
   if (r.status === 'open' && mayResolve(r)) {
     li.append(el('div', { class: 'req-actions' },
       el('button', { type: 'button', class: 'btn small', onclick: () => resolveForm(li, r, 'done', reload) }, t('act_done')),

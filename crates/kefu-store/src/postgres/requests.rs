@@ -14,14 +14,11 @@ fn request(r: &Row) -> StoreResult<RequestRow> {
     let kind: String = r.get(5);
     let order_no: String = r.get(3);
     let status: String = r.get(8);
-    let resolved = match (r.get::<_, Option<Uuid>>(11), r.get::<_, Option<i64>>(12)) {
-        (Some(by), Some(at)) => Some(Resolved {
-            by: AgentId::from_uuid(by),
-            at: Timestamp(at),
-            note: r.get::<_, Option<String>>(13).unwrap_or_default(),
-        }),
-        _ => None,
-    };
+    let resolved = r.get::<_, Option<i64>>(12).map(|at| Resolved {
+        by: r.get::<_, Option<Uuid>>(11).map(AgentId::from_uuid),
+        at: Timestamp(at),
+        note: r.get::<_, Option<String>>(13).unwrap_or_default(),
+    });
     Ok(RequestRow {
         request: OrderRequest {
             id: r.get(0),
@@ -134,7 +131,7 @@ pub(super) async fn resolve(c: &impl GenericClient, r: &Resolution) -> StoreResu
         .execute(
             "UPDATE order_requests SET status = $3, resolved_by = $4, resolved_at = $5, resolution = $6 \
              WHERE id = $1 AND shop_id = $2 AND status = 'open'",
-            &[&r.id, &r.shop.as_uuid(), &r.status.as_str(), &r.by.as_uuid(), &r.at.millis(), &r.note],
+            &[&r.id, &r.shop.as_uuid(), &r.status.as_str(), &r.by.map(|a| a.as_uuid()), &r.at.millis(), &r.note],
         )
         .await
         .map_err(be)?;

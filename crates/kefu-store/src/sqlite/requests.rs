@@ -63,12 +63,7 @@ fn request(t: Cols) -> StoreResult<RequestRow> {
         status: RequestStatus::parse(&status).ok_or_else(|| corrupt("order_requests.status", status))?,
         filed_by: filed_by.map(AgentId::from_uuid),
         created_at: ts(created),
-        resolved: match (by, at) {
-            (Some(by), Some(at)) => {
-                Some(Resolved { by: AgentId::from_uuid(by), at: ts(at), note: note.unwrap_or_default() })
-            }
-            _ => None,
-        },
+        resolved: at.map(|at| Resolved { by: by.map(AgentId::from_uuid), at: ts(at), note: note.unwrap_or_default() }),
     })
 }
 
@@ -160,7 +155,7 @@ pub(super) fn resolve(c: &Connection, r: &Resolution) -> StoreResult<RequestRow>
         .execute(
             "UPDATE order_requests SET status = ?3, resolved_by = ?4, resolved_at = ?5, resolution = ?6 \
              WHERE id = ?1 AND shop_id = ?2 AND status = 'open'",
-            params![r.id, r.shop.as_uuid(), r.status.as_str(), r.by.as_uuid(), r.at.millis(), r.note],
+            params![r.id, r.shop.as_uuid(), r.status.as_str(), r.by.map(|a| a.as_uuid()), r.at.millis(), r.note],
         )
         .map_err(be)?;
     let row = load(c, r.shop, r.id)?.ok_or(StoreError::NotFound("order request"))?;

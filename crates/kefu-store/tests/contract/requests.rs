@@ -114,7 +114,7 @@ pub(super) async fn order_requests_are_filed_listed_and_closed_once(store: &dyn 
         shop,
         id: after_sale.request.id,
         status,
-        by: zhang.id,
+        by: Some(zhang.id),
         note: note.into(),
         at: T0.plus_millis(at),
     };
@@ -123,7 +123,7 @@ pub(super) async fn order_requests_are_filed_listed_and_closed_once(store: &dyn 
     let done = store.resolve_order_request(&close(s.id, RequestStatus::Done, "已退款 ¥99", 90)).await.expect("close");
     assert_eq!(done.status, RequestStatus::Done);
     let resolved = done.resolved.expect("resolved");
-    assert_eq!((resolved.by, resolved.at, resolved.note.as_str()), (zhang.id, T0.plus_millis(90), "已退款 ¥99"));
+    assert_eq!((resolved.by, resolved.at, resolved.note.as_str()), (Some(zhang.id), T0.plus_millis(90), "已退款 ¥99"));
     let again = store.resolve_order_request(&close(s.id, RequestStatus::Rejected, "不同意", 100)).await;
     assert!(matches!(again, Err(StoreError::Conflict("request_closed"))), "{again:?}");
     let open = store
@@ -131,6 +131,18 @@ pub(super) async fn order_requests_are_filed_listed_and_closed_once(store: &dyn 
         .await
         .expect("list");
     assert_eq!(open.len(), 4);
+    // The merchant's system closes requests too, as nobody of the desk.
+    let urge = open.iter().find(|r| r.request.kind == RequestKind::Urge).expect("urge");
+    let shipped_note = Resolution {
+        shop: s.id,
+        id: urge.request.id,
+        status: RequestStatus::Done,
+        by: None,
+        note: "仓库已发出".into(),
+        at: T0.plus_millis(105),
+    };
+    let by_merchant = store.resolve_order_request(&shipped_note).await.expect("merchant closes");
+    assert_eq!(by_merchant.resolved.map(|r| (r.by, r.note)), Some((None, "仓库已发出".to_owned())));
     // Once closed, the order may take a new after-sales request.
     store.file_order_request(&filed(s.id, &zhang, &theirs, RequestKind::AfterSale, None, 110)).await.expect("again");
 }
@@ -159,7 +171,7 @@ pub(super) async fn racing_after_sales_requests_file_one(store: &dyn Store) {
             shop: s.id,
             id: open[0].request.id,
             status: RequestStatus::Rejected,
-            by: zhang.id,
+            by: Some(zhang.id),
             note: String::new(),
             at: T0.plus_millis(round * 10 + 9),
         };
@@ -210,7 +222,7 @@ pub(super) async fn the_bot_sees_open_requests_and_does_not_file_twice(store: &d
         shop: s.id,
         id: after_sale.request.id,
         status: RequestStatus::Rejected,
-        by: zhang.id,
+        by: Some(zhang.id),
         note: "拒收".into(),
         at: T0.plus_millis(40),
     };
