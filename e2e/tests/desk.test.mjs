@@ -457,6 +457,23 @@ test('quick phrases: / with a code or pinyin initials, keyboard only, IME-safe',
   await box.press('Enter');
   await shopper.waitForSelector('.msg.them .bubble:has-text("催促仓库尽快发货")');
 
+  // Placeholders: {买家} and {客服} are filled; {订单号} with no order in question is selected to type over.
+  await box.fill('');
+  await box.pressSequentially('/hy');
+  await agent.waitForSelector('#phrases li[aria-selected="true"][data-code="hy"]');
+  await box.press('Enter');
+  const greeting = await box.inputValue();
+  assert.match(greeting, /^亲爱的.+，您好！我是客服张三/);
+  assert.doesNotMatch(greeting, /\{买家\}|\{客服\}/);
+  await box.fill('');
+  await box.pressSequentially('/wl');
+  await agent.waitForSelector('#phrases li[aria-selected="true"][data-code="wl"]');
+  await box.press('Enter');
+  assert.equal(await box.evaluate(b => b.value.slice(b.selectionStart, b.selectionEnd)), '{订单号}');
+  await box.pressSequentially('2600001234');
+  assert.match(await box.inputValue(), /查询订单2600001234的物流/);
+  await box.fill('');
+
   // The button opens the whole list; a click inserts at the caret.
   await agent.click('#phrase-btn');
   await agent.locator('#phrases li[data-code="bye"]').click();

@@ -476,6 +476,20 @@ function slashQuery(box) {
 }
 
 /** The popup over the composer: ↑ ↓ choose, Enter or Tab insert, Esc closes (the draft stays). */
+/**
+ * A phrase's placeholders filled from the conversation on screen: {买家} the
+ * buyer's nickname, {客服} mine, {订单号} and {运单号} the order in question
+ * (the last order card either side sent) and its parcel. What is not known
+ * stays as written, for the agent to fill.
+ */
+function fillPlaceholders(text) {
+  const o = S.convs.get(S.selected);
+  const no = document.querySelector('#order-chip')?.dataset.orderNo;
+  const tracking = no ? S.orders.get(no)?.shipments?.at(-1)?.tracking_no : undefined;
+  const values = { '买家': o?.customer?.nickname, buyer: o?.customer?.nickname, '客服': S.me.display_name, agent: S.me.display_name, '订单号': no, order: no, '运单号': tracking, tracking };
+  return text.replace(/\{([^{}\s]{1,8})\}/g, (whole, key) => values[key] ?? whole);
+}
+
 function phrasePicker(box) {
   const list = el('ul', { class: 'phrases', id: 'phrases', role: 'listbox', 'aria-label': t('quick_phrases'), hidden: true });
   const state = { open: false, items: [], index: 0, start: null };
@@ -502,9 +516,12 @@ function phrasePicker(box) {
     if (!p) return close();
     const caret = box.selectionStart;
     const from = state.start ?? caret;
-    box.value = box.value.slice(0, from) + p.text + box.value.slice(caret);
-    const at = from + p.text.length;
-    box.setSelectionRange(at, at);
+    const text = fillPlaceholders(p.text);
+    box.value = box.value.slice(0, from) + text + box.value.slice(caret);
+    // A placeholder nothing could fill is selected: the agent types over it.
+    const hole = /\{[^{}\s]{1,8}\}/.exec(text);
+    if (hole) box.setSelectionRange(from + hole.index, from + hole.index + hole[0].length);
+    else box.setSelectionRange(from + text.length, from + text.length);
     close();
     box.focus();
     box.dispatchEvent(new Event('input'));
