@@ -245,8 +245,13 @@ test('服务单: the agent files an after-sales request and an invoice on the sh
   await card().locator('.order-form .form-error:has-text("已有处理中的同类服务单")').waitFor();
   await agent.keyboard.press('Escape');
 
-  // 发票: a wrong credit code is refused with its reason; a personal title goes through.
-  await card().locator('[data-act=invoice]').click();
+  // 发票, from the command palette by its pinyin initials: a wrong credit code is refused with its reason; a personal title goes through.
+  await agent.keyboard.press('Control+KeyK');
+  await agent.locator('#palette input').fill(`kfp ${orderNo}`);
+  await agent.waitForSelector(`#palette li[aria-selected="true"]:has-text("发票 · ${orderNo}")`);
+  await agent.keyboard.press('Enter');
+  await agent.waitForSelector('#palette', { state: 'detached' });
+  assert.equal(await card().locator('.order-form input[name=title]').evaluate(i => i === document.activeElement), true, 'the form opens with its first field focused');
   await card().locator('.order-form input[name=title]').fill('王小明');
   await card().locator('.order-form input[name=credit_code]').fill('12345');
   await card().locator('.order-form input[name=email]').fill('wxm@example.com');

@@ -903,7 +903,7 @@ function actionBar(o) {
   const open = k => S.orderForm?.no === o.order_no && S.orderForm?.kind === k;
   return el('div', { class: 'order-actions' }, ...kinds.map(k => el('button', {
     type: 'button', class: 'btn small', dataset: { act: k }, 'aria-pressed': String(open(k)),
-    onclick: () => { S.orderForm = open(k) ? null : { no: o.order_no, kind: k }; renderContext(); document.querySelector('.order-form input, .order-form select, .order-form button[type=submit]')?.focus(); },
+    onclick: () => { if (open(k)) { S.orderForm = null; renderContext(); } else openOrderAction(o.order_no, k); },
   }, t('req_kind')[k])));
 }
 
@@ -1004,6 +1004,30 @@ function openLongest() {
 const shortcutsOn = () => localStorage.getItem('kefu_shortcuts') !== 'off';
 
 /** What Ctrl/⌘+K offers now: each with words to find it by (pinyin initials too). */
+/** Pinyin initials and English words the palette finds each order action by. */
+const ACTION_KEYS = { urge: 'cfh cc urge', cancel: 'qxdd qx cancel', address_change: 'gdz xgdz address', after_sale: 'sh sqsh th tk return refund', price_protection: 'jb price', invoice: 'fp kfp invoice' };
+
+/** The order actions of the order in question (else the newest orders), as palette commands. */
+function orderActionCommands() {
+  const chip = document.querySelector('#order-chip')?.dataset.orderNo;
+  const orders = [...S.orders.values()].sort((a, b) => (b.order_no === chip) - (a.order_no === chip)).slice(0, 3);
+  return orders.flatMap(o => Object.keys(ACTIONS).filter(k => ACTIONS[k](o.status)).map(k => ({
+    label: `${t('req_kind')[k]} · ${o.order_no} · ${t('status')[o.status] || o.status}`,
+    keys: `${ACTION_KEYS[k]} ${o.order_no}`,
+    run: () => openOrderAction(o.order_no, k),
+  })));
+}
+
+/** Opens an action's form on an order in the context pane, its first field focused. */
+function openOrderAction(no, kind) {
+  S.contextTab = 'orders';
+  S.orderForm = { no, kind };
+  renderContext();
+  const form = document.querySelector(`#context .order[data-order-no="${CSS.escape(no)}"] .order-form`);
+  form?.scrollIntoView({ block: 'nearest' });
+  form?.querySelector('input, select, button[type=submit]')?.focus();
+}
+
 function commands() {
   const c = S.convs.get(S.selected)?.conversation;
   const mineOpen = c && c.status === 'assigned' && c.assigned_agent === S.me.id;
@@ -1017,6 +1041,7 @@ function commands() {
     ...(canReply() ? [...S.orders.values()].slice(0, 5).map(o => ({
       label: `${t('send_card')} ${o.order_no} · ${t('status')[o.status] || o.status}`, keys: `fsddkp card order ${o.order_no}`, run: () => sendCard(o.order_no),
     })) : []),
+    ...(canReply() ? orderActionCommands() : []),
     { label: t('cmd_longest'), hint: 'Alt+Shift+↓', keys: 'zjdd longest wait', run: openLongest },
     ...['online', 'away', 'offline'].filter(v => v !== S.me.status).map(v => ({ label: `${t('cmd_status')}：${t(v)}`, keys: `zt status ${v} ${{ online: 'jdz', away: 'gq', offline: 'lx' }[v]}`, run: () => setStatus(v) })),
     { label: t('cmd_help'), hint: 'Ctrl+/', keys: 'kjj help shortcuts', run: showHelp },
@@ -1038,8 +1063,10 @@ function openPalette() {
   const dialog = el('dialog', { id: 'palette', class: 'palette', 'aria-label': t('cmd_palette') }, input, list);
   const run = () => { const cmd = shown[index]; dialog.close(); cmd?.run(); };
   input.addEventListener('input', () => {
-    const q = input.value.trim().toLowerCase();
-    shown = q ? all.filter(cmd => cmd.label.toLowerCase().includes(q) || cmd.keys.split(' ').some(k => k.startsWith(q))) : all;
+    // Every word must match: `kfp 2600…` is the invoice of that order.
+    const words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const matches = (cmd, w) => cmd.label.toLowerCase().includes(w) || cmd.keys.split(' ').some(k => k.startsWith(w));
+    shown = words.length ? all.filter(cmd => words.every(w => matches(cmd, w))) : all;
     index = 0;
     draw();
   });
@@ -1052,7 +1079,12 @@ function openPalette() {
       draw();
     } else if (e.key === 'Enter') { e.preventDefault(); run(); }
   });
-  dialog.addEventListener('close', () => { dialog.remove(); if (!$('dialog[open]')) $('#composer-input')?.focus(); });
+  // Back to the composer, unless the command put the focus somewhere (a form it opened).
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    const nowhere = !document.activeElement || document.activeElement === document.body || document.activeElement === input;
+    if (nowhere && !$('dialog[open]')) $('#composer-input')?.focus();
+  });
   document.body.append(dialog);
   draw();
   dialog.showModal();
