@@ -46,6 +46,10 @@ bot = true
 # A bot conversation nobody writes in for this many minutes is closed.
 bot_idle_minutes = 30
 
+# Images sent in conversations are deleted this many days after they were
+# sent (the messages stay and say the image has expired); 0 keeps them.
+attachment_days = 180
+
 # Optional: an OpenAI-compatible chat endpoint (Ollama, vLLM, Xinference…)
 # that rephrases knowledge-base answers and writes hand-off summaries. Empty
 # is off, and everything works without it; on a timeout or a bad answer the
@@ -81,6 +85,7 @@ pub struct Config {
     pub auto_assign: bool,
     pub bot: bool,
     pub bot_idle_minutes: i64,
+    pub attachment_days: u32,
     pub llm_url: String,
     pub llm_model: String,
     pub llm_api_key: String,
@@ -104,6 +109,7 @@ impl fmt::Debug for Config {
             .field("auto_assign", &self.auto_assign)
             .field("bot", &self.bot)
             .field("bot_idle_minutes", &self.bot_idle_minutes)
+            .field("attachment_days", &self.attachment_days)
             .field("llm_url", &self.llm_url)
             .field("llm_model", &self.llm_model)
             .field("llm_api_key", &if self.llm_api_key.is_empty() { "" } else { "***" })
@@ -244,6 +250,7 @@ impl Config {
             session_hours: self.session_hours,
             secure_cookies: self.secure_cookies,
             bot_idle_minutes: self.bot_idle_minutes,
+            attachment_days: self.attachment_days,
             llm: self.llm().ok().flatten(),
             ..kefu_server::ServerConfig::default()
         }

@@ -260,6 +260,9 @@ pub trait Store: Send + Sync + 'static {
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
     /// The shop and shopper an attachment belongs to, without its bytes.
     async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>>;
+    /// Deletes up to `limit` images sent before `before`, oldest first;
+    /// answers how many. The messages that named them stay.
+    async fn delete_attachments_before(&self, before: Timestamp, limit: u32) -> StoreResult<u32>;
     /// What the shopper uploaded themself since `since` (not what agents
     /// sent them): when, and how many bytes. Read for the upload quota.
     async fn uploads_by_customer(&self, customer: CustomerId, since: Timestamp) -> StoreResult<Vec<(Timestamp, u64)>>;

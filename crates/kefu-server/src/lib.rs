@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// A bot conversation nobody writes in for this long is closed.
     pub bot_idle_minutes: i64,
+    /// Images are deleted this many days after they were sent; 0 keeps them.
+    pub attachment_days: u32,
     /// Each shop's bot rules by slug; shops without an entry use the defaults.
     pub bot_rules: std::collections::HashMap<String, kefu_bot::rules::ShopRules>,
     /// Reads every shop's rules afresh for `POST /api/admin/bot-rules/reload`;
@@ -81,6 +83,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             max_body_bytes: 16 * 1024 * 1024,
             bot_idle_minutes: 30,
+            attachment_days: 180,
             bot_rules: std::collections::HashMap::new(),
             bot_rules_source: None,
             bot_intents: std::collections::HashMap::new(),
@@ -266,6 +269,42 @@ async fn sweep_idle_bot_conversations(state: SharedState) {
     }
 }
 
+/// Every ten minutes, deletes images past `attachment_days` (oldest first,
+/// in batches, at most `PURGE_BATCHES` of them per round so a first run on
+/// a year of images does not hold the writer for long).
+async fn sweep_old_attachments(state: SharedState) {
+    const PURGE_BATCH: u32 = 500;
+    const PURGE_BATCHES: usize = 20;
+    let mut shutdown = state.shutting_down();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let keep = i64::from(state.config.attachment_days) * 86_400_000;
+        let before = state.ctx.clock.now().plus_millis(-keep);
+        let mut deleted = 0;
+        for _ in 0..PURGE_BATCHES {
+            match state.ctx.store.delete_attachments_before(before, PURGE_BATCH).await {
+                Ok(n) => {
+                    deleted += n;
+                    if n < PURGE_BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "deleting expired images failed");
+                    break;
+                }
+            }
+        }
+        if deleted > 0 {
+            tracing::info!(deleted, days = state.config.attachment_days, "deleted expired images");
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, lets WebSockets
 /// finish the frame in hand and close, and returns once in-flight requests
 /// are done.
@@ -277,6 +316,9 @@ pub async fn serve(
     use axum::serve::ListenerExt;
     if state.ctx.bot {
         tokio::spawn(sweep_idle_bot_conversations(state.clone()));
+    }
+    if state.config.attachment_days > 0 {
+        tokio::spawn(sweep_old_attachments(state.clone()));
     }
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply

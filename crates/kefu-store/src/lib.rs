@@ -58,6 +58,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (9, "0009_attachments", include_str!("../migrations/sqlite/0009_attachments.sql")),
     (10, "0010_request_handling", include_str!("../migrations/sqlite/0010_request_handling.sql")),
     (11, "0011_upload_quota", include_str!("../migrations/sqlite/0011_upload_quota.sql")),
+    (12, "0012_attachment_age", include_str!("../migrations/sqlite/0012_attachment_age.sql")),
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -72,6 +73,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (9, "0009_attachments", include_str!("../migrations/postgres/0009_attachments.sql")),
     (10, "0010_request_handling", include_str!("../migrations/postgres/0010_request_handling.sql")),
     (11, "0011_upload_quota", include_str!("../migrations/postgres/0011_upload_quota.sql")),
+    (12, "0012_attachment_age", include_str!("../migrations/postgres/0012_attachment_age.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -835,6 +835,10 @@ impl Store for PostgresStore {
         requests::resolve(&self.client().await?, resolution).await
     }
 
+    async fn delete_attachments_before(&self, before: Timestamp, limit: u32) -> StoreResult<u32> {
+        attachments::delete_before(&self.client().await?, before, limit).await
+    }
+
     async fn uploads_by_customer(&self, customer: CustomerId, since: Timestamp) -> StoreResult<Vec<(Timestamp, u64)>> {
         attachments::uploads_by(&self.client().await?, customer, since).await
     }

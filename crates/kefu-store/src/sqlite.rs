@@ -753,6 +753,10 @@ impl Store for SqliteStore {
         self.pool.read(move |c| attachments::owner(c, id)).await
     }
 
+    async fn delete_attachments_before(&self, before: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.pool.write(move |c| attachments::delete_before(c, before, limit)).await
+    }
+
     async fn uploads_by_customer(&self, customer: CustomerId, since: Timestamp) -> StoreResult<Vec<(Timestamp, u64)>> {
         self.pool.read(move |c| attachments::uploads_by(c, customer, since)).await
     }

@@ -1,7 +1,7 @@
 // The shopper's chat page (also the widget's iframe). Anonymous visitors keep
 // their chat token in localStorage; a merchant's site can pass a signed
 // identity in the URL (customer_id, expires, signature).
-import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen, uploadImage, imageView, imageFile, shortText } from './common.js';
+import { $, el, t, api, clientId, fmtTime, isPlainEnter, connectSocket, orderCardView, productCardView, productCache, fmtWhen, uploadImage, imageView, imageFile, shortText, expiredImage } from './common.js';
 
 const slug = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const params = new URLSearchParams(location.search);
@@ -102,7 +102,7 @@ function imageBubble(id) {
     images.set(id, fetch(`/api/widget/attachments/${encodeURIComponent(id)}`, { headers: { Authorization: 'Bearer ' + state.token } })
       .then(r => (r.ok ? r.blob() : null)).then(b => (b ? URL.createObjectURL(b) : null)).catch(() => null));
   }
-  images.get(id).then(url => { if (url) img.src = url; });
+  images.get(id).then(url => { if (url) img.src = url; else img.replaceWith(expiredImage()); });
   return el('div', { class: 'bubble image' }, img);
 }
 

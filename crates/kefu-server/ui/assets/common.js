@@ -41,7 +41,7 @@ const STRINGS = {
     today_chats: '今日接待', reconnecting: '连接中断，正在重连…', new_messages: n => `(${n}) 新消息`,
     sound_enable: '点击开启声音提醒', sound_on: '🔔 声音已开', v_offer: '新会话', v_message: '买家消息', v_timer: '等待超时', v_transfer: '转给我', n_offer: '新的排队会话', n_message: '买家新消息', n_timer: '买家等待超时', n_transfer: '会话转给了你',
     shop: '店铺', items: '件',
-    image: '图片', image_too_large: '图片不能超过 5 MB', image_not_image: '只能发送 PNG、JPEG、GIF 或 WebP 图片', image_failed: '图片没有发出去，请重试', image_too_many: s => `图片发得太频繁了，请 ${s > 90 ? Math.ceil(s / 60) + ' 分钟' : s + ' 秒'}后再试`,
+    image: '图片', image_too_large: '图片不能超过 5 MB', image_not_image: '只能发送 PNG、JPEG、GIF 或 WebP 图片', image_failed: '图片没有发出去，请重试', image_expired: '[图片已过期]', image_too_many: s => `图片发得太频繁了，请 ${s > 90 ? Math.ceil(s / 60) + ' 分钟' : s + ' 秒'}后再试`,
     handoff_title: '机器人移交', display: '显示', compact: '紧凑模式', dark: '深色主题',
     cmd_palette: '命令', cmd_palette_hint: '输入命令或拼音首字母，如 js 结束', cmd_none: '没有匹配的命令', cmd_note: '切换到备注', cmd_reply: '切换到回复', cmd_longest: '打开等待最久的会话', cmd_status: '接待状态', cmd_help: '快捷键',
     key_send: '发送', key_newline: '换行', key_phrases: '快捷短语（编码或拼音首字母）', key_prev_next: '上一个 / 下一个会话', key_esc: '关闭弹窗（草稿保留）', shortcuts_on: '启用快捷键',
@@ -79,7 +79,7 @@ const STRINGS = {
     today_chats: 'Today', reconnecting: 'Connection lost, reconnecting…', new_messages: n => `(${n}) new`,
     sound_enable: 'Click to turn on sound alerts', sound_on: '🔔 Sound on', v_offer: 'New conversation', v_message: 'Buyer message', v_timer: 'Waiting too long', v_transfer: 'Transferred to me', n_offer: 'New conversation waiting', n_message: 'New buyer message', n_timer: 'Buyer waiting too long', n_transfer: 'Conversation transferred to you',
     shop: 'Shop', items: 'items',
-    image: 'Image', image_too_large: 'Images can be up to 5 MB', image_not_image: 'Only PNG, JPEG, GIF or WebP images', image_failed: 'The image was not sent; try again', image_too_many: s => `Too many images; try again in ${s > 90 ? Math.ceil(s / 60) + ' min' : s + ' s'}`,
+    image: 'Image', image_too_large: 'Images can be up to 5 MB', image_not_image: 'Only PNG, JPEG, GIF or WebP images', image_failed: 'The image was not sent; try again', image_expired: '[Image expired]', image_too_many: s => `Too many images; try again in ${s > 90 ? Math.ceil(s / 60) + ' min' : s + ' s'}`,
     handoff_title: 'Handed over by the bot', display: 'Display', compact: 'Compact', dark: 'Dark theme',
     cmd_palette: 'Commands', cmd_palette_hint: 'Type a command, e.g. close', cmd_none: 'No matching command', cmd_note: 'Switch to note', cmd_reply: 'Switch to reply', cmd_longest: 'Open the longest wait', cmd_status: 'Status', cmd_help: 'Keyboard shortcuts',
     key_send: 'Send', key_newline: 'New line', key_phrases: 'Quick phrases (code or pinyin initials)', key_prev_next: 'Previous / next conversation', key_esc: 'Close a popup (the draft stays)', shortcuts_on: 'Shortcuts on',
@@ -146,8 +146,14 @@ export function shortText(m) {
 }
 
 /** An image in a message: small in the thread, full size in a new tab on click. */
+/** What stands where an image was: deleted after the shop's retention (or never there). */
+export function expiredImage() {
+  return el('span', { class: 'meta image-expired' }, t('image_expired'));
+}
+
 export function imageView(src) {
   const img = el('img', { class: 'msg-image', alt: t('image'), loading: 'lazy' });
+  img.addEventListener('error', () => img.replaceWith(expiredImage()), { once: true });
   if (src) img.src = src;
   img.addEventListener('click', () => { if (img.src) window.open(img.src, '_blank', 'noopener'); });
   return img;

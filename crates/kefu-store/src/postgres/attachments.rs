@@ -70,3 +70,15 @@ pub(super) async fn uploads_by(
         .map_err(be)?;
     Ok(rows.iter().map(|r| (Timestamp(r.get(0)), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0))).collect())
 }
+
+pub(super) async fn delete_before(c: &impl GenericClient, before: Timestamp, limit: u32) -> StoreResult<u32> {
+    let n = c
+        .execute(
+            "DELETE FROM attachments WHERE id IN \
+             (SELECT id FROM attachments WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+            &[&before.millis(), &i64::from(limit)],
+        )
+        .await
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

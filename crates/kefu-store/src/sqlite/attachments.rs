@@ -77,3 +77,14 @@ pub(super) fn uploads_by(c: &Connection, customer: CustomerId, since: Timestamp)
         |(at, n)| Ok((Timestamp(at), u64::try_from(n).unwrap_or(0))),
     )
 }
+
+pub(super) fn delete_before(c: &Connection, before: Timestamp, limit: u32) -> StoreResult<u32> {
+    let n = c
+        .execute(
+            "DELETE FROM attachments WHERE id IN \
+             (SELECT id FROM attachments WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+            params![before.millis(), i64::from(limit)],
+        )
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

@@ -413,4 +413,11 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
     assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads").len(), 3, "from `since` on, inclusive");
     let other = customer(s.id, "img-2");
     assert!(store.uploads_by_customer(other.id, T0).await.expect("uploads").is_empty());
+
+    // Retention: the oldest go first, a batch at a time; newer ones stay.
+    assert_eq!(store.delete_attachments_before(T0.plus_millis(25), 1).await.expect("delete"), 1);
+    assert_eq!(store.attachment(a.id).await.expect("get"), None, "the oldest (T0) went first");
+    assert_eq!(store.delete_attachments_before(T0.plus_millis(25), 10).await.expect("delete"), 2);
+    assert_eq!(store.delete_attachments_before(T0.plus_millis(25), 10).await.expect("delete"), 0);
+    assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads"), [(T0.plus_millis(30), 2_000)]);
 }
