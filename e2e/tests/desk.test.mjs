@@ -231,6 +231,13 @@ test('服务单: the agent files an after-sales request and an invoice on the sh
   const card = () => agent.locator(`#context .order[data-order-no="${orderNo}"]`);
   // A delivered order offers after-sales, price protection and an invoice; not cancel.
   assert.equal(await card().locator('[data-act=cancel]').count(), 0);
+  // A senior watches the 服务单 tab: what the agent files appears there without a reload.
+  const senior = await pageAt('desk');
+  recordRequests(senior, urls);
+  await login(senior, kefu.base, 'wangwu');
+  await senior.click('[data-tab=requests]');
+  await senior.waitForSelector('#conversations .req-row');
+  const before = Number(await senior.locator('#count-requests').textContent());
 
   // 售后: the shop's rules allow it; the request is listed and the reply is in the composer, not sent.
   await card().locator('[data-act=after_sale]').click();
@@ -276,12 +283,9 @@ test('服务单: the agent files an after-sales request and an invoice on the sh
   await shopper.waitForSelector(`.msg.them:has-text("已为您提交订单${orderNo}")`);
   await shopper.waitForSelector('.msg.them:has-text("电子发票")');
 
-  // A senior finds the open after-sales request in the 服务单 tab and rejects it, saying why.
-  const senior = await pageAt('desk');
-  recordRequests(senior, urls);
-  await login(senior, kefu.base, 'wangwu');
-  await senior.click('[data-tab=requests]');
+  // The senior's open 服务单 tab has the after-sales request, live; they reject it, saying why.
   const row = senior.locator('.req-row', { hasText: orderNo }).filter({ hasText: '售后' });
+  await senior.waitForFunction(n => Number(document.querySelector('#count-requests').textContent) === n, before + 1);
   await row.waitFor();
   await senior.screenshot({ path: join(shotsDir, 'agent-requests-tab-1366x768-zh.png') });
   await row.locator('.req-actions button:has-text("驳回")').click();

@@ -144,6 +144,8 @@ impl OrderChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotTurnWritten {
     pub appended: Vec<Appended>,
+    /// The requests the turn filed, as written.
+    pub filed: Vec<OrderRequest>,
     /// The conversation after the turn (status and priority after a hand-off).
     pub conversation: Conversation,
 }

@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 
 use crate::agent::AgentStatus;
 use crate::conversation::{Conversation, ConversationStatus, Message, Sender};
-use crate::id::{AgentId, ConversationId, ShopId};
+use crate::id::{AgentId, ConversationId, OrderId, ShopId};
+use crate::request::{RequestRow, RequestStatus};
 
 /// Where events go. Topics are chosen so each event reaches only those who
 /// need it: a message goes to its customer, its assigned agent (or the shop's
@@ -63,6 +64,30 @@ pub enum Event {
         agent: AgentId,
         status: AgentStatus,
     },
+    /// An order request (服务单) was filed or closed: the shop's people
+    /// refresh their lists (the event names it; the list is read afresh).
+    RequestChanged {
+        shop: ShopId,
+        id: uuid::Uuid,
+        order: OrderId,
+        conversation: Option<ConversationId>,
+        status: RequestStatus,
+        needs_review: bool,
+    },
+}
+
+impl Event {
+    /// The notice that a request was filed or closed.
+    pub fn request_changed(row: &RequestRow) -> Event {
+        Event::RequestChanged {
+            shop: row.shop,
+            id: row.request.id,
+            order: row.request.order,
+            conversation: row.conversation,
+            status: row.status,
+            needs_review: row.request.needs_review,
+        }
+    }
 }
 
 fn staff_topic(shop: ShopId, assigned: Option<AgentId>) -> Topic {
@@ -96,7 +121,7 @@ impl Event {
             Event::Typing { conversation, shop, assigned, .. } | Event::Read { conversation, shop, assigned, .. } => {
                 vec![staff_topic(*shop, *assigned), Topic::Conversation(*conversation), Topic::Watch(*conversation)]
             }
-            Event::AgentPresence { shop, .. } => vec![Topic::Shop(*shop)],
+            Event::AgentPresence { shop, .. } | Event::RequestChanged { shop, .. } => vec![Topic::Shop(*shop)],
         }
     }
 }

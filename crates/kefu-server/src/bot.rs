@@ -580,11 +580,22 @@ struct Target {
     shop: ShopId,
 }
 
-/// Tells everyone about a written turn: its replies, and a hand-off to the
-/// queue (routed at once when auto-assign is on).
+/// Tells everyone about a written turn: its replies, the requests it filed,
+/// and a hand-off to the queue (routed at once when auto-assign is on).
 async fn publish_turn(ctx: &Ctx, written: BotTurnWritten) {
     for appended in &written.appended {
         desk::publish_appended(ctx, appended);
+    }
+    let c = &written.conversation;
+    for r in &written.filed {
+        ctx.bus.publish(Event::RequestChanged {
+            shop: c.shop_id,
+            id: r.id,
+            order: r.order,
+            conversation: Some(c.id),
+            status: kefu_core::request::RequestStatus::Open,
+            needs_review: r.needs_review,
+        });
     }
     if written.conversation.status != ConversationStatus::Bot {
         ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));

@@ -690,6 +690,21 @@ impl Conn {
                 self.send_json(json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()}))
                     .await
             }
+            Event::RequestChanged { shop, id, order, conversation, status, needs_review } => {
+                if self.for_customer() {
+                    return Ok(());
+                }
+                self.send_json(json!({
+                    "type": "request",
+                    "shop_id": shop.to_string(),
+                    "id": id.to_string(),
+                    "order_id": order.to_string(),
+                    "conversation_id": conversation.map(|c| c.to_string()),
+                    "status": status.as_str(),
+                    "needs_review": needs_review,
+                }))
+                .await
+            }
         }
     }
 }

@@ -205,6 +205,7 @@ pub async fn file(
         at: state.ctx.clock.now(),
     };
     let row = state.ctx.store.file_order_request(&filed).await?;
+    state.ctx.bus.publish(kefu_core::event::Event::request_changed(&row));
     let names = names(&state, conversation.shop_id).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "request": dto(&row, &names), "reply": reply }))))
 }
@@ -298,6 +299,7 @@ pub async fn resolve(
             at: state.ctx.clock.now(),
         })
         .await?;
+    state.ctx.bus.publish(kefu_core::event::Event::request_changed(&row));
     let names = names(&state, shop).await?;
     Ok(axum::Json(json!({ "request": dto(&row, &names) })))
 }

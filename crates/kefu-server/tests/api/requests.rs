@@ -301,3 +301,36 @@ async fn the_merchants_system_reads_and_closes_requests() {
     let (status, _) = signed(&app, "/api/merchant/shop-b/order-requests/resolve", &close, &other).await;
     assert_eq!(status, 404);
 }
+
+/// The shop's people hear of a request filed or closed (their 服务单 lists
+/// refresh); the shopper's connection does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shops_agents_hear_of_requests_and_shoppers_do_not() {
+    let app = TestApp::spawn().await;
+    let (agent, conversation) = setup(&app).await;
+    let colleague = app.login("agent-a2").await;
+    let mut colleague_ws = app.agent_ws(&colleague).await;
+    let outsider = app.login("agent-b").await;
+    let mut outsider_ws = app.agent_ws(&outsider).await;
+    let token = app.identified("u500").await;
+    let mut shopper = app.customer_ws(&token).await;
+
+    let (status, v) = file(&app, &agent, &conversation, json!({"order_no": "u500-paid", "kind": "urge"})).await;
+    assert_eq!(status, 201, "{v}");
+    let frame = colleague_ws.recv_type("request").await;
+    assert_eq!(frame["id"], v["request"]["id"]);
+    assert_eq!(frame["order_id"], v["request"]["order_id"]);
+    assert_eq!(
+        (frame["status"].as_str(), frame["conversation_id"].as_str()),
+        (Some("open"), Some(conversation.as_str()))
+    );
+
+    let id = v["request"]["id"].as_str().expect("id");
+    let path = format!("/api/shops/{}/order-requests/{id}/resolve", app.shop_a.id);
+    let (status, _) = app.as_agent(&agent, "POST", &path, Some(json!({"status": "done"}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(colleague_ws.recv_type("request").await["status"], "done");
+    for ws in [&mut outsider_ws, &mut shopper] {
+        assert!(ws.drain().await.iter().all(|f| f["type"] != "request"), "not theirs to hear");
+    }
+}

@@ -110,6 +110,7 @@ function start(me) {
     onReady: again => { if (again) loadList(); if (S.selected) resume(S.selected); },
   });
   loadList();
+  loadRequests().then(renderList); // the 服务单 count from the start
   setInterval(tick, 1000);
 }
 
@@ -180,13 +181,13 @@ function visibleList() {
 }
 
 function renderList() {
+  $('#count-requests').textContent = S.requests.length || '';
   const all = [...S.convs.values()];
   $('#count-mine').textContent = all.filter(mine).length || '';
   $('#count-queue').textContent = all.filter(queued).length || '';
   $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
   const list = $('#conversations');
   if (S.tab === 'requests') {
-    $('#count-requests').textContent = S.requests.length || '';
     list.replaceChildren(...(S.requests.length ? S.requests.map(requestRow) : [el('li', { class: 'list-empty' }, t('no_requests'))]));
     return;
   }
@@ -776,10 +777,31 @@ function onFrame(f) {
         }
       }
       break;
+    case 'request': requestChanged(f); break;
     case 'error':
       if (f.ref && S.pending.has(f.ref)) { alert(f.message); S.pending.delete(f.ref); }
       break;
   }
+}
+
+let requestsTimer = null;
+/**
+ * A request of one of my shops was filed or closed (by the bot, a colleague,
+ * the merchant's system): the 服务单 count and list are read again, and so is
+ * the buyer panel when the request is about one of its orders. Debounced: a
+ * burst of changes is one read.
+ */
+function requestChanged(f) {
+  clearTimeout(requestsTimer);
+  requestsTimer = setTimeout(async () => {
+    await loadRequests();
+    // A reason half typed in the list is not redrawn away: only the count moves.
+    if (S.tab === 'requests' && document.querySelector('#conversations .resolve')) $('#count-requests').textContent = S.requests.length || '';
+    else renderList();
+  }, 300);
+  const ours = f.conversation_id === S.selected || (context?.orders || []).some(o => o.id === f.order_id);
+  // Not while the agent is filling a form there: it would be redrawn under them.
+  if (ours && !S.orderForm && !document.querySelector('#context .resolve')) reloadContext();
 }
 
 // ---------------------------------------------------------------- context pane

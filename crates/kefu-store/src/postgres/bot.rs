@@ -206,5 +206,5 @@ pub(super) async fn commit_turn(
         .await?
         .ok_or(StoreError::NotFound("conversation"))?;
     let conversation = conversation_from(&row, 0)?;
-    Ok(BotTurnWritten { appended, conversation })
+    Ok(BotTurnWritten { appended, filed: turn.requests, conversation })
 }

@@ -91,7 +91,7 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
         .map_err(be)?;
     }
     let conversation = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
-    Ok(BotTurnWritten { appended, conversation })
+    Ok(BotTurnWritten { appended, filed: turn.requests, conversation })
 }
 
 /// Makes an order change if the order's status allows it (`order_state`
