@@ -26,7 +26,7 @@ pub(super) fn resolve_order<'a>(facts: &'a Facts<'_>, state: &BotState, r: &Read
     if let Some(o) = state.order_no.as_deref().and_then(find) {
         return Resolved::One(o);
     }
-    let fits: Vec<&OrderFacts> = facts.orders.iter().filter(|o| fits_intent(intent, o.order.status)).collect();
+    let fits: Vec<&OrderFacts> = facts.orders.iter().filter(|o| fits_intent(intent, o)).collect();
     match fits.as_slice() {
         [] if facts.orders.is_empty() => Resolved::None,
         // The shopper's only order, even if it does not fit: the flow says why.
@@ -39,13 +39,14 @@ pub(super) fn resolve_order<'a>(facts: &'a Facts<'_>, state: &BotState, r: &Read
     }
 }
 
-pub(super) fn fits_intent(intent: &str, status: OrderStatus) -> bool {
+pub(super) fn fits_intent(intent: &str, o: &OrderFacts) -> bool {
     use OrderStatus::*;
+    let status = o.order.status;
     match intent {
         "urge_shipment" | "cancel_order" | "change_address" => matches!(status, Created | Paid),
         "logistics" => matches!(status, Paid | Shipped),
         "return_exchange" | "apply_refund" | "price_protection" => matches!(status, Delivered | Completed | Shipped),
-        "refund_status" => matches!(status, AfterSale | Refunded),
+        "refund_status" => matches!(status, AfterSale | Refunded) || o.open_requests.contains(&RequestKind::AfterSale),
         "invoice" => matches!(status, Paid | Shipped | Delivered | Completed),
         _ => !matches!(status, Cancelled | Refunded | Completed),
     }
@@ -311,6 +312,14 @@ pub(super) fn act_on_order(
                     format!("订单{no}的售后正在处理中，商家收到退货并验收后即为您退款。"),
                     format!(
                         "The after-sales request for order {no} is being processed; the refund follows once the return is checked."
+                    ),
+                ),
+                // Filed (by the bot or an agent) and not yet taken up by the merchant's system.
+                _ if o.open_requests.contains(&RequestKind::AfterSale) => say(
+                    lang,
+                    format!("订单{no}的售后申请已提交，正在等待商家处理；审核通过、退货验收后即原路退款。"),
+                    format!(
+                        "The after-sales request for order {no} is filed and waiting for the shop; the refund follows once it's approved and the return checked."
                     ),
                 ),
                 _ => say(
