@@ -123,16 +123,7 @@ pub async fn requests(
 ) -> ApiResult<axum::Json<Value>> {
     let shop = verified_shop(&state, &shop, &headers, &body).await?;
     let q: RequestQuery = typed(&body)?;
-    let statuses = match q.status.as_deref() {
-        None | Some("") => vec![RequestStatus::Open],
-        Some(list) => list
-            .split(',')
-            .map(|s| {
-                RequestStatus::parse(s.trim())
-                    .ok_or_else(|| ApiError::new(Code::InvalidInput, format!("unknown status {s:?}")))
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let statuses = super::requests::statuses(q.status.as_deref(), &[RequestStatus::Open])?;
     let filter =
         RequestFilter { statuses, limit: q.limit.unwrap_or(100).clamp(1, 500), ..RequestFilter::shop(shop.id) };
     Ok(axum::Json(json!({ "requests": super::requests::listed(&state, &filter).await? })))
@@ -160,13 +151,7 @@ pub async fn resolve_request(
     let shop = verified_shop(&state, &shop, &headers, &body).await?;
     let b: ResolveBody = typed(&body)?;
     let id = uuid::Uuid::parse_str(&b.id).map_err(|_| ApiError::new(Code::NotFound, "order request not found"))?;
-    let status = match RequestStatus::parse(&b.status) {
-        Some(s @ (RequestStatus::Done | RequestStatus::Rejected)) => s,
-        _ => return Err(ApiError::new(Code::InvalidInput, "status must be done or rejected")),
-    };
-    let note = kefu_core::request::clean_note(&b.note).ok_or_else(|| {
-        ApiError::new(Code::InvalidInput, format!("note: at most {} characters", kefu_core::request::MAX_NOTE_CHARS))
-    })?;
+    let (status, note) = super::requests::closing(&b.status, &b.note)?;
     let resolution = Resolution { shop: shop.id, id, status, by: None, note, at: state.ctx.clock.now() };
     let row = state.ctx.store.resolve_order_request(&resolution).await?;
     state.ctx.bus.publish(kefu_core::event::Event::request_changed(&row));

@@ -227,6 +227,31 @@ pub async fn listed(state: &SharedState, filter: &RequestFilter) -> ApiResult<Ve
     Ok(rows.iter().map(|r| dto(r, &names)).collect())
 }
 
+/// A comma-separated list of statuses; `default` when empty.
+pub(crate) fn statuses(text: Option<&str>, default: &[RequestStatus]) -> ApiResult<Vec<RequestStatus>> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(default.to_vec()),
+        Some(list) => list
+            .split(',')
+            .map(|s| RequestStatus::parse(s.trim()).ok_or_else(|| invalid(format!("unknown status {s:?}"))))
+            .collect(),
+    }
+}
+
+/// How a request is closed: done, or rejected with a word saying why.
+pub(crate) fn closing(status: &str, note: &str) -> ApiResult<(RequestStatus, String)> {
+    let status = match RequestStatus::parse(status) {
+        Some(s @ (RequestStatus::Done | RequestStatus::Rejected)) => s,
+        _ => return Err(invalid("status must be done or rejected")),
+    };
+    let note = request::clean_note(note)
+        .ok_or_else(|| invalid(format!("note: at most {} characters", request::MAX_NOTE_CHARS)))?;
+    if status == RequestStatus::Rejected && note.is_empty() {
+        return Err(invalid("a rejection says why (note)"));
+    }
+    Ok((status, note))
+}
+
 fn may_read(agent: &Agent) -> bool {
     agent.role.handles_conversations() || agent.role.reads_all_conversations()
 }
@@ -240,13 +265,7 @@ pub async fn list(
 ) -> ApiResult<Json> {
     require(may_read(&auth.agent), "not allowed")?;
     let shop = shop_for(&state, &auth.agent, &shop).await?;
-    let statuses = match q.status.as_deref() {
-        None | Some("") => vec![],
-        Some(list) => list
-            .split(',')
-            .map(|s| RequestStatus::parse(s.trim()).ok_or_else(|| invalid(format!("unknown status {s:?}"))))
-            .collect::<Result<_, _>>()?,
-    };
+    let statuses = statuses(q.status.as_deref(), &[])?;
     let customer = q.customer.as_deref().map(|c| parse_id(c, CustomerId::parse)).transpose()?;
     let filter =
         RequestFilter { shop, statuses, customer, needs_review: q.review, limit: q.limit.unwrap_or(100).clamp(1, 500) };
@@ -271,15 +290,7 @@ pub async fn resolve(
 ) -> ApiResult<Json> {
     let shop = shop_for(&state, &auth.agent, &shop).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::new(Code::NotFound, "order request not found"))?;
-    let status = match RequestStatus::parse(&body.status) {
-        Some(s @ (RequestStatus::Done | RequestStatus::Rejected)) => s,
-        _ => return Err(invalid("status must be done or rejected")),
-    };
-    let note = request::clean_note(&body.note)
-        .ok_or_else(|| invalid(format!("note: at most {} characters", request::MAX_NOTE_CHARS)))?;
-    if status == RequestStatus::Rejected && note.is_empty() {
-        return Err(invalid("a rejection says why (note)"));
-    }
+    let (status, note) = closing(&body.status, &body.note)?;
     let row = state
         .ctx
         .store

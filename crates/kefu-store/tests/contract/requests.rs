@@ -179,6 +179,19 @@ pub(super) async fn racing_after_sales_requests_file_one(store: &dyn Store) {
     }
 }
 
+/// A bot turn that files an after-sales request on `order`.
+fn returning(conv: &Conversation, order: &Order, at: i64) -> BotTurnWrite {
+    let mut turn = bot_turn(conv, &["已为您提交退货申请"], vec![], None, at);
+    turn.requests.push(OrderRequest {
+        id: new_id(),
+        order: order.id,
+        kind: RequestKind::AfterSale,
+        detail: "退货退款".into(),
+        needs_review: false,
+    });
+    turn
+}
+
 /// The bot reads which requests are open on each order, and the store
 /// refuses its turn when it would file a second one anyway (a race with an
 /// agent): the turn is written whole or not at all.
@@ -201,14 +214,7 @@ pub(super) async fn the_bot_sees_open_requests_and_does_not_file_twice(store: &d
     assert_eq!(open("93200002"), [RequestKind::Urge]);
     assert_eq!(store.orders_with_shipments(c.id, 20).await.expect("panel"), orders, "the panel reads the same");
 
-    let mut turn = bot_turn(&conv, &["已为您提交退货申请"], vec![], None, 30);
-    turn.requests.push(OrderRequest {
-        id: new_id(),
-        order: delivered.id,
-        kind: RequestKind::AfterSale,
-        detail: "退货退款".into(),
-        needs_review: false,
-    });
+    let turn = returning(&conv, &delivered, 30);
     let refused = apply(store, turn).await;
     assert!(matches!(refused, Err(StoreError::Conflict("request_open"))), "{refused:?}");
     assert_eq!(store.order_requests(&RequestFilter::shop(s.id)).await.expect("list").len(), 2, "nothing written");
@@ -229,13 +235,6 @@ pub(super) async fn the_bot_sees_open_requests_and_does_not_file_twice(store: &d
     store.resolve_order_request(&close).await.expect("close");
     let (_, orders) = store.bot_context(conv.id, c.id, 20).await.expect("context");
     assert!(orders.iter().all(|o| o.order.id != delivered.id || o.open_requests.is_empty()));
-    let mut turn = bot_turn(&conv, &["已为您提交退货申请"], vec![], None, 50);
-    turn.requests.push(OrderRequest {
-        id: new_id(),
-        order: delivered.id,
-        kind: RequestKind::AfterSale,
-        detail: "退货退款".into(),
-        needs_review: false,
-    });
+    let turn = returning(&conv, &delivered, 50);
     apply(store, turn).await.expect("filed");
 }
