@@ -282,6 +282,10 @@ test('服务单: the agent files an after-sales request and an invoice on the sh
   await agent.keyboard.press('Enter');
   await shopper.waitForSelector(`.msg.them:has-text("已为您提交订单${orderNo}")`);
   await shopper.waitForSelector('.msg.them:has-text("电子发票")');
+  // The shopper's own order list says what is open on the order.
+  await shopper.click('#pick-order');
+  await shopper.waitForSelector(`#order-picker .order-card[data-order-no="${orderNo}"] .badge:has-text("售后处理中")`);
+  await shopper.keyboard.press('Escape');
 
   // The senior's open 服务单 tab has the after-sales request, live; they reject it, saying why.
   const row = senior.locator('.req-row', { hasText: orderNo }).filter({ hasText: '售后' });

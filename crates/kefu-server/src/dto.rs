@@ -124,10 +124,12 @@ pub struct OrderDto {
     pub cancelled_at: Option<i64>,
     pub updated_at: i64,
     pub shipments: Vec<ShipmentDto>,
+    /// Kinds of the order's open requests (服务单): `after_sale`, `invoice`…
+    pub open_requests: Vec<&'static str>,
 }
 
 impl OrderDto {
-    pub fn new(o: &Order, shipments: &[Shipment]) -> Self {
+    pub fn new(o: &Order, shipments: &[Shipment], open_requests: &[kefu_core::botturn::RequestKind]) -> Self {
         Self {
             id: o.id.to_string(),
             order_no: o.order_no.as_str().to_owned(),
@@ -155,6 +157,7 @@ impl OrderDto {
             cancelled_at: o.cancelled_at.map(|t| t.millis()),
             updated_at: o.updated_at.millis(),
             shipments: shipments.iter().map(ShipmentDto::from).collect(),
+            open_requests: open_requests.iter().map(|k| k.as_str()).collect(),
         }
     }
 }

@@ -27,7 +27,8 @@ pub async fn show(
         .filter(|c| auth.agent.can_access_shop(c.shop_id))
         .ok_or_else(|| ApiError::new(Code::NotFound, "customer not found"))?;
     let orders = state.ctx.store.orders_with_shipments(customer.id, 20).await?;
-    let order_dtos: Vec<OrderDto> = orders.iter().map(|o| OrderDto::new(&o.order, &o.shipments)).collect();
+    let order_dtos: Vec<OrderDto> =
+        orders.iter().map(|o| OrderDto::new(&o.order, &o.shipments, &o.open_requests)).collect();
     let history = state
         .ctx
         .store

@@ -191,10 +191,11 @@ pub async fn messages(
     Ok(axum::Json(json!({ "conversation": CustomerConversationDto::from(&conversation), "messages": dtos })))
 }
 
-/// The identified shopper's recent orders, for 选择订单.
+/// The identified shopper's recent orders, for 选择订单, with what is open
+/// on them (a card says 售后处理中 while an after-sales request waits).
 pub async fn orders(State(state): State<SharedState>, auth: CustomerAuth) -> ApiResult<Json> {
-    let orders = state.ctx.store.orders_of_customer(auth.customer.id, 10).await?;
-    let list: Vec<OrderDto> = orders.iter().map(|o| OrderDto::new(o, &[])).collect();
+    let orders = state.ctx.store.orders_with_shipments(auth.customer.id, 10).await?;
+    let list: Vec<OrderDto> = orders.iter().map(|o| OrderDto::new(&o.order, &[], &o.open_requests)).collect();
     Ok(axum::Json(json!({ "orders": list })))
 }
 

@@ -57,8 +57,13 @@ for (const chip of t('chips')) {
 // ---------------------------------------------------------------- order cards
 
 let ordersLoading = null;
-/** The shopper's orders, fetched once however many cards ask at the same time. */
-function loadOrders() {
+/**
+ * The shopper's orders, fetched once however many cards ask at the same
+ * time; `fresh` reads them again (the picker: an order may have shipped, or
+ * gone into after-sales, since the page loaded).
+ */
+function loadOrders(fresh = false) {
+  if (fresh && state.orders) { state.orders = null; ordersLoading = null; }
   if (state.orders || !state.identified) return Promise.resolve(state.orders);
   ordersLoading ??= api('GET', '/api/widget/orders', undefined, { Authorization: 'Bearer ' + state.token })
     .then(r => { state.orders = new Map(r.orders.map(o => [o.order_no, o])); fillCards(); return state.orders; })
@@ -131,7 +136,7 @@ function bubble(m) {
 async function togglePicker() {
   const picker = $('#order-picker');
   if (!picker.hidden) { picker.hidden = true; return; }
-  const orders = await loadOrders();
+  const orders = await loadOrders(true);
   const list = [...(orders?.values() || [])];
   picker.replaceChildren(
     el('div', { class: 'picker-head' }, el('span', {}, t('pick_order_title')), el('button', { type: 'button', class: 'icon-btn', 'aria-label': t('cancel'), onclick: () => { picker.hidden = true; } }, '✕')),

@@ -53,6 +53,7 @@ const STRINGS = {
     reasons: { no_reason: '七天无理由', quality: '质量问题', wrong_item: '发错货/少件', damaged: '运输破损' }, opened: '已拆封', req_note: '备注（给处理人）',
     inv_title: '抬头（个人姓名或公司名）', inv_code: '税号（公司填写）', inv_email: '接收邮箱', reply_ready: '已提交，回复已放入输入框', request_open: '该订单已有处理中的同类服务单', order_moved: '订单状态已变化，请刷新后再试',
     confirm_cancel: n => `确认取消订单 ${n}？取消后原路退款。`,
+    req_open: { after_sale: '售后处理中', invoice: '发票开具中', price_protection: '价保核实中' },
     order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
     chat_online: '客服在线 · 通常 1 分钟内回复', chat_busy: '人工客服暂时都不在线，智能客服为您服务，可先留言', chat_closed: w => `客服已下班，${w} 回来，可先留言`, tomorrow: '明天', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
@@ -91,6 +92,7 @@ const STRINGS = {
     reasons: { no_reason: 'Changed mind (7 days)', quality: 'Faulty', wrong_item: 'Wrong / missing item', damaged: 'Damaged in transit' }, opened: 'Opened',
     req_note: 'Note for whoever handles it', inv_title: 'Title (person or company)', inv_code: 'Tax id (companies)', inv_email: 'E-mail', reply_ready: 'Filed; a reply is in the box', request_open: 'This order already has an open request of this kind', order_moved: 'The order has changed; refresh and try again',
     confirm_cancel: n => `Cancel order ${n}? The payment is refunded.`,
+    req_open: { after_sale: 'After-sale in progress', invoice: 'Invoice on its way', price_protection: 'Price check in progress' },
     order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
     chat_online: 'We are online · usually reply within a minute', chat_busy: 'No agent is free right now; our assistant can help, or leave a message', chat_closed: w => `We are back ${w}; leave a message`, tomorrow: 'tomorrow', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
@@ -232,6 +234,9 @@ export function orderCardView(no, o) {
     el('div', { class: 'oc-top' },
       el('span', { class: 'oc-title' }, t('order_card'), ' ', el('span', { class: 'num' }, no)),
       o ? el('span', { class: 'badge status' }, t('status')[o.status] || o.status) : null));
+  // What is open on the order, for both sides: 售后处理中, 发票开具中, 价保核实中.
+  const open = (o?.open_requests || []).map(k => t('req_open')[k]).filter(Boolean);
+  if (open.length) card.querySelector('.oc-top').after(el('div', { class: 'oc-open' }, ...open.map(x => el('span', { class: 'badge open-req' }, x))));
   if (o) {
     const first = o.items[0];
     card.append(
