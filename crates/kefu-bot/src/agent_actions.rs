@@ -9,7 +9,6 @@ use kefu_core::catalog::CategoryPath;
 use kefu_core::clock::Timestamp;
 use kefu_core::customer::Tier;
 use kefu_core::invoice::{Email, Title};
-use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderStatus};
 
 use crate::flow::{Action, local_time};
@@ -177,7 +176,7 @@ pub fn decide(f: &Facts<'_>, ask: Ask) -> Result<Allowed, Refused> {
                                 sku: sku.clone(),
                                 exchange,
                                 reason,
-                                amount: Fen(item.unit_price.0 * i64::from(item.quantity)),
+                                amount: item.amount(),
                                 needs_review: true,
                             }
                         });
@@ -210,6 +209,7 @@ pub fn decide(f: &Facts<'_>, ask: Ask) -> Result<Allowed, Refused> {
 mod tests {
     use super::*;
     use kefu_core::id::{CustomerId, OrderId, ShopId};
+    use kefu_core::money::Fen;
     use kefu_core::order::{OrderItem, OrderNo};
     use uuid::Uuid;
 

@@ -254,7 +254,7 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
                         }
                     })
                     .collect();
-                let total = Fen(items.iter().map(|i| i.unit_price.0 * i64::from(i.quantity)).sum());
+                let total = Fen(items.iter().map(|i| i.amount().0).sum());
                 let mut age_days = match status {
                     OrderStatus::Created | OrderStatus::Paid => rng.random_range(0..3),
                     OrderStatus::Shipped => rng.random_range(1..5),
@@ -549,7 +549,7 @@ async fn seed_requests(
             }
             (OrderStatus::Delivered, _, Some(item)) if returns < 2 => {
                 returns += 1;
-                let amount = Fen(item.unit_price.0 * i64::from(item.quantity));
+                let amount = item.amount();
                 let reason = if returns == 1 { Reason::Quality } else { Reason::Damaged };
                 // The first one waits for a senior's review, as a large refund would.
                 let needs_review = returns == 1;

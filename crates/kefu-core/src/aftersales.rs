@@ -189,7 +189,7 @@ impl Policy {
         if r.now > deadline {
             return Decision::Refused(Refusal::WindowPassed { days, deadline });
         }
-        let amount = Fen(item.unit_price.0 * i64::from(item.quantity));
+        let amount = item.amount();
         Decision::Allowed { deadline, needs_review: amount > self.review_above, amount }
     }
 }

@@ -103,6 +103,14 @@ pub struct OrderItem {
     pub unit_price: Fen,
 }
 
+impl OrderItem {
+    /// Price × quantity; saturating, since both come from the merchant's
+    /// data and their product can pass i64.
+    pub fn amount(&self) -> Fen {
+        Fen(self.unit_price.0.saturating_mul(i64::from(self.quantity)))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     pub id: OrderId,

@@ -318,7 +318,7 @@ fn order(spec: &OrderSpec, now: Timestamp, id: OrderId, shop: ShopId, customer: 
     if items.is_empty() {
         return Err("no items".into());
     }
-    let total = Fen(items.iter().map(|i| i.unit_price.0 * i64::from(i.quantity)).sum());
+    let total = Fen(items.iter().map(|i| i.amount().0).sum());
     Ok(Order {
         id,
         shop_id: shop,
