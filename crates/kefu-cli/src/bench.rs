@@ -7,6 +7,7 @@
 
 mod disk;
 mod history;
+mod images;
 mod kb;
 mod load;
 mod nlu;
@@ -83,6 +84,13 @@ pub struct ChatArgs {
     /// `bench_chat`, dropped and made again for each run) instead of SQLite.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Images uploaded per second during the open loop (kefu only), each from
+    /// another idle shopper: what big blobs through the store do to the chat.
+    #[arg(long, default_value_t = 0.0)]
+    pub images_per_sec: f64,
+    /// Size of each uploaded image, KiB (the server takes up to 5 MiB).
+    #[arg(long, default_value_t = 2048)]
+    pub image_kib: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -108,6 +116,8 @@ struct Run {
     storm: Option<(Outcome, load::Storm)>,
     /// The disk probe's syncs during the open loop.
     disk: disk::SyncTimes,
+    /// Uploads beside the open loop (`--images-per-sec`, kefu only).
+    images: Option<images::Uploads>,
 }
 
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
@@ -177,7 +187,21 @@ async fn drive(
     let cpu_before = server.cpu_ticks()?;
     let plan = LoadPlan::OpenLoop { rate: args.rate, duration: Duration::from_secs_f64(args.duration) };
     let probe = disk::Probe::start(&std::env::temp_dir()).context("starting the disk probe")?;
+    let uploads = match kind {
+        Kind::Kefu(seeded) if args.images_per_sec > 0.0 => {
+            // Idle shoppers upload (the active ones are the first `active`).
+            let idle = seeded.customer_tokens.get(active..).filter(|t| !t.is_empty());
+            let tokens = idle.unwrap_or(&seeded.customer_tokens).to_vec();
+            let duration = Duration::from_secs_f64(args.duration);
+            Some(tokio::spawn(images::run(server.addr, tokens, args.images_per_sec, args.image_kib, duration)))
+        }
+        _ => None,
+    };
     let mut open = fleet.run(plan).await?;
+    let images = match uploads {
+        Some(task) => Some(task.await.context("the image uploads")??),
+        None => None,
+    };
     let disk = probe.finish().context("the disk probe")?;
     open.server_cpu = server.cpu_ticks()?.saturating_sub(cpu_before) as f64 / target::CLOCK_TICKS / open.elapsed;
     say(&format!(
@@ -198,6 +222,12 @@ async fn drive(
     } else {
         None
     };
+    if let Some(u) = &images {
+        say(&format!(
+            "  images: {} uploaded ({} failed) of {} KiB, upload p50 {:.1} ms, p99 {:.1} ms",
+            u.uploaded, u.failed, args.image_kib, u.latency.p50, u.latency.p99
+        ));
+    }
     let storm = if args.storm > 0.0 {
         let (outcome, storm) = fleet.storm(args.rate, Duration::from_secs_f64(args.storm)).await?;
         say(&format!(
@@ -210,7 +240,7 @@ async fn drive(
     };
     let handshakes_per_sec = fleet.handshakes_per_sec;
     fleet.close().await;
-    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec, storm, disk })
+    Ok(Run { open, saturated, rss_per_idle_socket_kib, handshakes_per_sec, storm, disk, images })
 }
 
 fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run, ws: Option<&Run>) {
@@ -281,7 +311,15 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
         "ws_storm_relay_p99_ms": ws.and_then(|w| w.storm.as_ref().map(|(o, _)| o.relay.p99)),
         "max_throughput_ratio_vs_ws": ws.and_then(ratio_to),
     });
-    for part in [peer, probe] {
+    let uploads = json!({
+        "images_per_sec": args.images_per_sec,
+        "image_kib": args.image_kib,
+        "images_uploaded": kefu.images.as_ref().map(|u| u.uploaded),
+        "images_failed": kefu.images.as_ref().map(|u| u.failed),
+        "image_upload_p50_ms": kefu.images.as_ref().map(|u| u.latency.p50),
+        "image_upload_p99_ms": kefu.images.as_ref().map(|u| u.latency.p99),
+    });
+    for part in [peer, probe, uploads] {
         if let (Some(all), serde_json::Value::Object(part)) = (value.as_object_mut(), part) {
             all.extend(part);
         }
