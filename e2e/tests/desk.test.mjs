@@ -36,6 +36,19 @@ async function openChat(page, path = '/chat/youpin-home') {
   await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
 }
 
+/** The demo's known shopper (王小明, by the signed link `kefu demo` prints) on a phone, and an agent's page. */
+async function knownShopperAndAgent() {
+  const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
+  assert.ok(link, 'kefu demo prints a signed link for the known shopper');
+  const shopper = await pageAt('phone');
+  const agent = await pageAt('desk');
+  recordRequests(shopper, urls);
+  recordRequests(agent, urls);
+  await shopper.goto(link);
+  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  return { shopper, agent };
+}
+
 test('shopper and agent talk; hostile text stays text; notes stay internal', async () => {
   const agent = await pageAt('desk');
   const shopper = await pageAt('phone');
@@ -155,14 +168,7 @@ test('sound alerts: only after the click, not for the conversation on screen, wi
 });
 
 test('order cards both ways: the shopper picks an order, the agent sends one back', async () => {
-  const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
-  assert.ok(link, 'kefu demo prints a signed link for the known shopper');
-  const shopper = await pageAt('phone');
-  const agent = await pageAt('desk');
-  recordRequests(shopper, urls);
-  recordRequests(agent, urls);
-  await shopper.goto(link);
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const { shopper, agent } = await knownShopperAndAgent();
 
   // 选择订单 lists the shopper's orders as cards; Esc closes the list, a tap sends one.
   await shopper.click('#pick-order');
@@ -206,13 +212,7 @@ test('order cards both ways: the shopper picks an order, the agent sends one bac
 });
 
 test('服务单: the agent files an after-sales request and an invoice on the shopper\'s order, and closes one', async () => {
-  const link = /Known shopper\s*:\s*(\S+)/.exec(kefu.output())?.[1];
-  const shopper = await pageAt('phone');
-  const agent = await pageAt('desk');
-  recordRequests(shopper, urls);
-  recordRequests(agent, urls);
-  await shopper.goto(link);
-  await shopper.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const { shopper, agent } = await knownShopperAndAgent();
   await shopper.fill('#input', '收到的东西有质量问题，想退货，顺便开个发票');
   await shopper.keyboard.press('Enter');
 
