@@ -961,7 +961,9 @@ function actionForm(o) {
       offerReply(r.reply);
       await reloadContext();
     } catch (e) {
-      err.replaceChildren(e.code === 'conflict' ? t(e.message === 'request_open' ? 'request_open' : 'order_moved') : e.message);
+      // The server words a refusal in Chinese, with its dates; an English desk reads the rule by its code.
+      const why = e.code === 'not_eligible' && lang() === 'en' ? t('not_eligible')[e.details?.reason] : null;
+      err.replaceChildren(e.code === 'conflict' ? t(e.message === 'request_open' ? 'request_open' : 'order_moved') : why || e.message);
       if (e.details?.exception_possible && SENIOR.has(S.me.role)) err.append(' ', el('button', { type: 'button', class: 'btn small', onclick: () => send(true) }, t('act_exception')));
     }
   };
