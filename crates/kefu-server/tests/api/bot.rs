@@ -428,3 +428,33 @@ async fn the_chat_header_says_when_people_are_back_from_the_shops_service_hours(
     assert_eq!(status, 400, "{v}");
     assert!(v.to_string().contains("service.hours"), "{v}");
 }
+
+/// What the bot files shows up for the shop's people at once (a `request`
+/// frame, the buyer panel), and the bot does not file it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_the_bot_files_reaches_the_agents_and_is_not_filed_twice() {
+    let app = TestApp::spawn_bot().await;
+    let customer = app.known_customer(&app.shop_a, "u210").await;
+    let agent = app.login("agent-a").await;
+    let mut agent_ws = app.agent_ws(&agent).await;
+    let token = app.identified("u210").await;
+    let mut shopper = app.customer_ws(&token).await;
+
+    shopper
+        .send(json!({"type": "send", "client_msg_id": "p-1", "text": "订单u210-0001买贵了，降价了，申请价保"}))
+        .await;
+    let reply = bot_says(&mut shopper).await;
+    assert!(reply["message"]["text"].as_str().is_some_and(|t| t.contains("价保")), "{reply}");
+    let frame = agent_ws.recv_type("request").await;
+    assert_eq!((frame["status"].as_str(), frame["needs_review"].as_bool()), (Some("open"), Some(true)), "{frame}");
+    let (_, panel) = app.as_agent(&agent, "GET", &format!("/api/customers/{}", customer.id), None).await;
+    assert_eq!(panel["requests"][0]["kind"], "price_protection", "{panel}");
+    assert_eq!(panel["orders"][0]["open_requests"], json!(["price_protection"]), "{panel}");
+    assert!(panel["requests"][0]["filed_by"].is_null(), "the bot filed it");
+
+    shopper.send(json!({"type": "send", "client_msg_id": "p-2", "text": "订单u210-0001申请价保"})).await;
+    let reply = bot_says(&mut shopper).await;
+    assert!(reply["message"]["text"].as_str().is_some_and(|t| t.contains("已提交过价保申请")), "{reply}");
+    let (_, panel) = app.as_agent(&agent, "GET", &format!("/api/customers/{}", customer.id), None).await;
+    assert_eq!(panel["requests"].as_array().map(Vec::len), Some(1), "filed once");
+}
