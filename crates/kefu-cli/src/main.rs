@@ -219,7 +219,11 @@ fn main() -> anyhow::Result<()> {
                 )
                 .await?;
                 store.backup_to(&out).await?;
-                println!("backup written to {}", out.display());
+                println!(
+                    "backup written to {} (images: {})",
+                    out.display(),
+                    kefu_store::sqlite_images_path(&out).display()
+                );
                 Ok(())
             }
             Command::Config { command: ConfigCommand::Show } => {

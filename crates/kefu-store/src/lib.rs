@@ -61,6 +61,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (12, "0012_attachment_age", include_str!("../migrations/sqlite/0012_attachment_age.sql")),
 ];
 
+/// The SQLite image database's own migrations (`kefu-images.db`; on
+/// PostgreSQL images stay in the one database, where writers do not queue).
+pub const SQLITE_IMAGE_MIGRATIONS: &[Migration] =
+    &[(1, "0001_images", include_str!("../migrations/sqlite-images/0001_images.sql"))];
+
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (1, "0001_init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "0002_bot", include_str!("../migrations/postgres/0002_bot.sql")),
@@ -85,6 +90,12 @@ pub(crate) const CLOSED_ORDER: &str = "c.closed_at DESC, c.updated_at DESC";
 /// The default SQLite file inside a data directory.
 pub fn sqlite_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("kefu.db")
+}
+
+/// The image database beside a SQLite database: `kefu.db` → `kefu-images.db`.
+pub fn sqlite_images_path(db: &Path) -> std::path::PathBuf {
+    let stem = db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "kefu".into());
+    db.with_file_name(format!("{stem}-images.db"))
 }
 
 #[cfg(test)]

@@ -81,6 +81,8 @@ async fn a_backup_taken_under_writes_is_consistent() {
             })
         })
         .collect();
+    let photo = image(shop.id, conversations[0].1);
+    store.put_attachment(&photo).await.expect("image");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let copy = dir.join("copy.db");
     store.backup_to(&copy).await.expect("backup");
@@ -111,6 +113,78 @@ async fn a_backup_taken_under_writes_is_consistent() {
     };
     assert_eq!(live, CONVERSATIONS * MESSAGES);
     assert!(copied <= live);
+    assert!(kefu_store::sqlite_images_path(&copy).exists(), "the images are copied beside");
+    assert_eq!(restored.attachment(photo.id).await.expect("read"), Some(photo), "with the copy's images");
     eprintln!("the copy holds {copied} of {live} messages");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn image(shop: ShopId, customer: CustomerId) -> kefu_core::attachment::Attachment {
+    kefu_core::attachment::Attachment {
+        id: AttachmentId::from_uuid(id()),
+        shop_id: shop,
+        customer_id: customer,
+        uploaded_by: Sender::Customer(customer),
+        kind: kefu_core::attachment::ImageKind::Png,
+        bytes: b"\x89PNG\r\n\x1a\n-photo".to_vec(),
+        created_at: T0,
+    }
+}
+
+/// Images sent before they had a database of their own (kefu.db's
+/// `attachments`, migration 0009) are still shown, owned and expired; new
+/// ones go to `kefu-images.db`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_from_before_the_image_database_are_still_read_and_expired() {
+    let dir = std::env::temp_dir().join(format!("kefu-images-{}", id().simple()));
+    let path = dir.join("kefu.db");
+    let store = SqliteStore::open(&path, Durability::Normal).await.expect("open");
+    let shop = Shop {
+        id: ShopId::from_uuid(id()),
+        slug: ShopSlug::parse("legacy-shop").expect("slug"),
+        name: "旧图店".into(),
+        secret: ShopSecret::new("s".into()),
+        created_at: T0,
+    };
+    store.create_shop(&shop).await.expect("shop");
+    let customer = Customer {
+        id: CustomerId::from_uuid(id()),
+        shop_id: shop.id,
+        external_id: None,
+        nickname: "买家".into(),
+        tier: Tier::Normal,
+        tags: vec![],
+        phone: None,
+        lifetime_spend: Fen(0),
+        complaint_count: 0,
+        created_at: T0,
+    };
+    store.upsert_customers(std::slice::from_ref(&customer)).await.expect("customer");
+    drop(store);
+    // An image as the last version stored it: in kefu.db itself.
+    let old = image(shop.id, customer.id);
+    let db = rusqlite::Connection::open(&path).expect("open kefu.db");
+    db.execute(
+        "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at) \
+         VALUES (?1, ?2, ?3, 'customer', ?3, 'png', ?4, ?5)",
+        rusqlite::params![old.id.as_uuid(), shop.id.as_uuid(), customer.id.as_uuid(), old.bytes, T0.millis()],
+    )
+    .expect("legacy row");
+    drop(db);
+
+    let store = SqliteStore::open(&path, Durability::Normal).await.expect("reopen");
+    let new = kefu_core::attachment::Attachment { created_at: T0.plus_millis(10), ..image(shop.id, customer.id) };
+    store.put_attachment(&new).await.expect("new image");
+    assert_eq!(store.attachment(old.id).await.expect("read"), Some(old.clone()));
+    assert_eq!(store.attachment_owner(old.id).await.expect("owner"), Some((shop.id, customer.id)));
+    assert_eq!(store.attachment(new.id).await.expect("read"), Some(new.clone()));
+    let in_main: i64 = rusqlite::Connection::open(&path)
+        .expect("open")
+        .query_row("SELECT count(*) FROM attachments WHERE id = ?1", [new.id.as_uuid()], |r| r.get(0))
+        .expect("count");
+    assert_eq!(in_main, 0, "a new image is written to kefu-images.db, not kefu.db");
+    assert_eq!(store.delete_attachments_before(T0.plus_millis(5), 10).await.expect("expire"), 1);
+    assert_eq!(store.attachment(old.id).await.expect("read"), None, "the old one expired from kefu.db");
+    assert_eq!(store.attachment(new.id).await.expect("read"), Some(new));
     let _ = std::fs::remove_dir_all(&dir);
 }
