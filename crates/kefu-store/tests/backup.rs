@@ -26,28 +26,10 @@ fn id() -> uuid::Uuid {
 async fn a_backup_taken_under_writes_is_consistent() {
     let dir = std::env::temp_dir().join(format!("kefu-backup-{}", id().simple()));
     let store = Arc::new(SqliteStore::open(&dir.join("kefu.db"), Durability::Normal).await.expect("open"));
-    let shop = Shop {
-        id: ShopId::from_uuid(id()),
-        slug: ShopSlug::parse("backup-shop").expect("slug"),
-        name: "备份店".into(),
-        secret: ShopSecret::new("s".into()),
-        created_at: T0,
-    };
-    store.create_shop(&shop).await.expect("shop");
+    let shop = shop(&*store, "backup-shop").await;
     let mut conversations = Vec::new();
     for n in 0..CONVERSATIONS {
-        let customer = Customer {
-            id: CustomerId::from_uuid(id()),
-            shop_id: shop.id,
-            external_id: Some(format!("c{n}")),
-            nickname: format!("买家{n}"),
-            tier: Tier::Normal,
-            tags: vec![],
-            phone: None,
-            lifetime_spend: Fen(0),
-            complaint_count: 0,
-            created_at: T0,
-        };
+        let customer = customer(shop.id, n);
         store.upsert_customers(std::slice::from_ref(&customer)).await.expect("customer");
         let opened = Conversation::opened(
             ConversationId::from_uuid(id()),
@@ -119,6 +101,33 @@ async fn a_backup_taken_under_writes_is_consistent() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+async fn shop(store: &SqliteStore, slug: &str) -> Shop {
+    let shop = Shop {
+        id: ShopId::from_uuid(id()),
+        slug: ShopSlug::parse(slug).expect("slug"),
+        name: format!("{slug} 店"),
+        secret: ShopSecret::new("s".into()),
+        created_at: T0,
+    };
+    store.create_shop(&shop).await.expect("shop");
+    shop
+}
+
+fn customer(shop: ShopId, n: usize) -> Customer {
+    Customer {
+        id: CustomerId::from_uuid(id()),
+        shop_id: shop,
+        external_id: Some(format!("c{n}")),
+        nickname: format!("买家{n}"),
+        tier: Tier::Normal,
+        tags: vec![],
+        phone: None,
+        lifetime_spend: Fen(0),
+        complaint_count: 0,
+        created_at: T0,
+    }
+}
+
 fn image(shop: ShopId, customer: CustomerId) -> kefu_core::attachment::Attachment {
     kefu_core::attachment::Attachment {
         id: AttachmentId::from_uuid(id()),
@@ -139,26 +148,8 @@ async fn images_from_before_the_image_database_are_still_read_and_expired() {
     let dir = std::env::temp_dir().join(format!("kefu-images-{}", id().simple()));
     let path = dir.join("kefu.db");
     let store = SqliteStore::open(&path, Durability::Normal).await.expect("open");
-    let shop = Shop {
-        id: ShopId::from_uuid(id()),
-        slug: ShopSlug::parse("legacy-shop").expect("slug"),
-        name: "旧图店".into(),
-        secret: ShopSecret::new("s".into()),
-        created_at: T0,
-    };
-    store.create_shop(&shop).await.expect("shop");
-    let customer = Customer {
-        id: CustomerId::from_uuid(id()),
-        shop_id: shop.id,
-        external_id: None,
-        nickname: "买家".into(),
-        tier: Tier::Normal,
-        tags: vec![],
-        phone: None,
-        lifetime_spend: Fen(0),
-        complaint_count: 0,
-        created_at: T0,
-    };
+    let shop = shop(&store, "legacy-shop").await;
+    let customer = customer(shop.id, 0);
     store.upsert_customers(std::slice::from_ref(&customer)).await.expect("customer");
     drop(store);
     // An image as the last version stored it: in kefu.db itself.
