@@ -26,7 +26,7 @@ fn id() -> uuid::Uuid {
 async fn a_backup_taken_under_writes_is_consistent() {
     let dir = std::env::temp_dir().join(format!("kefu-backup-{}", id().simple()));
     let store = Arc::new(SqliteStore::open(&dir.join("kefu.db"), Durability::Normal).await.expect("open"));
-    let shop = shop(&*store, "backup-shop").await;
+    let shop = shop(&store, "backup-shop").await;
     let mut conversations = Vec::new();
     for n in 0..CONVERSATIONS {
         let customer = customer(shop.id, n);
