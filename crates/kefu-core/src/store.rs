@@ -261,7 +261,10 @@ pub trait Store: Send + Sync + 'static {
     /// The shop and shopper an attachment belongs to, without its bytes.
     async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>>;
     /// Deletes up to `limit` images sent before `before`, oldest first;
-    /// answers how many. The messages that named them stay.
+    /// answers how many. The messages that named them stay. (On SQLite the
+    /// images live in two files, old and new, each deleted from in its own
+    /// transaction: a failure halfway leaves done what was done, and the
+    /// next sweep does the rest.)
     async fn delete_attachments_before(&self, before: Timestamp, limit: u32) -> StoreResult<u32>;
     /// What the shopper uploaded themself since `since` (not what agents
     /// sent them): when, and how many bytes. Read for the upload quota.
