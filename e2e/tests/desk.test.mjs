@@ -291,6 +291,10 @@ test('服务单: the agent files an after-sales request and an invoice on the sh
   const row = senior.locator('.req-row', { hasText: orderNo }).filter({ hasText: '售后' });
   await senior.waitForFunction(n => Number(document.querySelector('#count-requests').textContent) === n, before + 1);
   await row.waitFor();
+  // Filters by kind: only after-sales requests, then all again.
+  await senior.click('.req-filters [data-filter=after_sale]');
+  assert.ok((await senior.locator('.req-row b').allTextContents()).every(k => k === '售后'), 'only after-sales requests');
+  await senior.click('.req-filters [data-filter=all]');
   await senior.screenshot({ path: join(shotsDir, 'agent-requests-tab-1366x768-zh.png') });
   await row.locator('.req-actions button:has-text("驳回")').click();
   await row.locator('.resolve button[type=submit]').click();

@@ -24,8 +24,9 @@ const S = {
   orders: new Map(),
   /// Reply-timer thresholds already announced: `${id}:${waiting_since}:${ms}`.
   timerAlerts: new Set(),
-  /// Open order requests of the shops in view (the 服务单 tab).
+  /// Open order requests of the shops in view (the 服务单 tab), and its filter.
   requests: [],
+  requestFilter: 'all',
   /// The order action whose form is open in the context pane: {no, kind}.
   orderForm: null,
 };
@@ -160,6 +161,24 @@ function byWait(a, b) {
   return b.conversation.updated_at - a.conversation.updated_at;
 }
 
+/** The 服务单 list's filters: all, those awaiting review, and each kind present (on 双11 the bot's urges alone fill a list). */
+function requestFilters() {
+  const filters = { all: () => true, review: r => r.needs_review };
+  for (const r of S.requests) filters[r.kind] ??= x => x.kind === r.kind;
+  return filters;
+}
+
+function requestFilterBar() {
+  const filters = requestFilters();
+  if (!filters[S.requestFilter]) S.requestFilter = 'all';
+  const label = key => (key === 'all' ? t('req_all') : key === 'review' ? t('req_status').review : t('req_kind')[key] || key);
+  return el('li', { class: 'req-filters', role: 'toolbar', 'aria-label': t('req_title') },
+    ...Object.entries(filters).map(([key, test]) => el('button', {
+      type: 'button', class: 'chip', dataset: { filter: key }, 'aria-pressed': String(S.requestFilter === key),
+      onclick: () => { S.requestFilter = key; renderList(); },
+    }, `${label(key)} ${S.requests.filter(test).length}`)));
+}
+
 /** A request in the list pane: its order and where it stands; the conversation it came from opens on a click. */
 function requestRow(r) {
   const li = requestItem(r, loadList);
@@ -188,7 +207,8 @@ function renderList() {
   $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
   const list = $('#conversations');
   if (S.tab === 'requests') {
-    list.replaceChildren(...(S.requests.length ? S.requests.map(requestRow) : [el('li', { class: 'list-empty' }, t('no_requests'))]));
+    const shown = S.requests.filter(requestFilters()[S.requestFilter] || (() => true));
+    list.replaceChildren(requestFilterBar(), ...(shown.length ? shown.map(requestRow) : [el('li', { class: 'list-empty' }, t('no_requests'))]));
     return;
   }
   const rows = visibleList();
