@@ -91,6 +91,18 @@ impl RequestKind {
     pub fn parse(text: &str) -> Option<Self> {
         RequestKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// What agents call it (hand-off summaries).
+    pub fn zh(self) -> &'static str {
+        match self {
+            RequestKind::Urge => "催发货",
+            RequestKind::Cancel => "取消订单",
+            RequestKind::AddressChange => "改地址",
+            RequestKind::AfterSale => "售后",
+            RequestKind::PriceProtection => "价保",
+            RequestKind::Invoice => "发票",
+        }
+    }
 }
 
 /// Something filed against an order for the merchant's people or systems:

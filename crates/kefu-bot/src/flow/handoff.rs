@@ -66,6 +66,12 @@ pub(super) fn handoff(
     ];
     if let Some(no) = state.order_no.as_ref().or(r.order_nos.first()) {
         parts.push(format!("订单：{no}"));
+        // What is already filed on it, so the agent does not file it again.
+        let open = facts.orders.iter().find(|o| o.order.order_no.as_str().eq_ignore_ascii_case(no));
+        if let Some(o) = open.filter(|o| !o.open_requests.is_empty()) {
+            let kinds: Vec<&str> = o.open_requests.iter().map(|k| k.zh()).collect();
+            parts.push(format!("处理中的服务单：{}", kinds.join("、")));
+        }
     }
     if let Some(sku) = &state.product {
         parts.push(format!("咨询商品：{sku}"));
