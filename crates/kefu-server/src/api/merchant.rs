@@ -155,5 +155,5 @@ pub async fn resolve_request(
     let resolution = Resolution { shop: shop.id, id, status, by: None, note, at: state.ctx.clock.now() };
     let row = state.ctx.store.resolve_order_request(&resolution).await?;
     state.ctx.bus.publish(kefu_core::event::Event::request_changed(&row));
-    Ok(axum::Json(json!({ "request": crate::dto::OrderRequestDto::new(&row, |_| None) })))
+    Ok(axum::Json(json!({ "request": super::requests::dto(&state, row).await? })))
 }

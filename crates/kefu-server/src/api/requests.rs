@@ -9,7 +9,7 @@ use kefu_bot::agent_actions::{self, Ask};
 use kefu_core::aftersales::Reason;
 use kefu_core::agent::Agent;
 use kefu_core::desk;
-use kefu_core::id::{AgentId, ConversationId, CustomerId, ShopId};
+use kefu_core::id::{AgentId, ConversationId, CustomerId};
 use kefu_core::invoice::{CreditCode, Email, Title};
 use kefu_core::order::OrderNo;
 use kefu_core::request::{self, FiledRequest, RequestFilter, RequestRow, RequestStatus, Resolution};
@@ -116,14 +116,27 @@ fn ask(b: &FileBody) -> ApiResult<Ask> {
     })
 }
 
-/// Display names of the shop's agents, for the lists.
-async fn names(state: &SharedState, shop: ShopId) -> ApiResult<std::collections::HashMap<AgentId, String>> {
-    let agents = state.ctx.store.agents_of_shop(shop).await?;
-    Ok(agents.into_iter().map(|a| (a.agent.id, a.agent.display_name)).collect())
+/// The rows as the API shows them, with the names of the people who filed
+/// and closed them: read for those few agents only (the customer panel
+/// lists requests on every conversation opened; the shop's whole team,
+/// with its loads, is not needed for two names).
+pub async fn dtos(state: &SharedState, rows: &[RequestRow]) -> ApiResult<Vec<OrderRequestDto>> {
+    let mut ids: Vec<AgentId> =
+        rows.iter().flat_map(|r| r.filed_by.into_iter().chain(r.resolved.as_ref().and_then(|x| x.by))).collect();
+    ids.sort_unstable_by_key(|id| id.as_uuid());
+    ids.dedup();
+    let mut names = std::collections::HashMap::new();
+    for id in ids {
+        if let Some(agent) = state.ctx.store.agent(id).await? {
+            names.insert(id, agent.display_name);
+        }
+    }
+    Ok(rows.iter().map(|r| OrderRequestDto::new(r, |id| names.get(&id).cloned())).collect())
 }
 
-fn dto(row: &RequestRow, names: &std::collections::HashMap<AgentId, String>) -> OrderRequestDto {
-    OrderRequestDto::new(row, |id| names.get(&id).cloned())
+pub(crate) async fn dto(state: &SharedState, row: RequestRow) -> ApiResult<OrderRequestDto> {
+    let mut one = dtos(state, std::slice::from_ref(&row)).await?;
+    one.pop().ok_or_else(|| ApiError::new(Code::Internal, "no request"))
 }
 
 /// `POST /api/conversations/{id}/order-requests`: the conversation's agent
@@ -206,8 +219,7 @@ pub async fn file(
     };
     let row = state.ctx.store.file_order_request(&filed).await?;
     state.ctx.bus.publish(kefu_core::event::Event::request_changed(&row));
-    let names = names(&state, conversation.shop_id).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({ "request": dto(&row, &names), "reply": reply }))))
+    Ok((StatusCode::CREATED, axum::Json(json!({ "request": dto(&state, row).await?, "reply": reply }))))
 }
 
 #[derive(Deserialize)]
@@ -223,8 +235,7 @@ pub struct ListQuery {
 /// The request rows of `filter`, as the API shows them.
 pub async fn listed(state: &SharedState, filter: &RequestFilter) -> ApiResult<Vec<OrderRequestDto>> {
     let rows = state.ctx.store.order_requests(filter).await?;
-    let names = names(state, filter.shop).await?;
-    Ok(rows.iter().map(|r| dto(r, &names)).collect())
+    dtos(state, &rows).await
 }
 
 /// A comma-separated list of statuses; `default` when empty.
@@ -311,6 +322,5 @@ pub async fn resolve(
         })
         .await?;
     state.ctx.bus.publish(kefu_core::event::Event::request_changed(&row));
-    let names = names(&state, shop).await?;
-    Ok(axum::Json(json!({ "request": dto(&row, &names) })))
+    Ok(axum::Json(json!({ "request": dto(&state, row).await? })))
 }
