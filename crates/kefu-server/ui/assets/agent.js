@@ -27,6 +27,8 @@ const S = {
   /// Open order requests of the shops in view (the 服务单 tab), and its filter.
   requests: [],
   requestFilter: 'all',
+  /// The tab's count: read with the list, then kept by the frames while the tab is closed.
+  requestsOpen: 0,
   /// The order action whose form is open in the context pane: {no, kind}.
   orderForm: null,
 };
@@ -138,6 +140,7 @@ async function loadRequests() {
   const lists = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/order-requests?status=open&limit=200`).then(r => r.requests, () => [])));
   const first = r => (SENIOR.has(S.me.role) && r.needs_review ? 0 : 1);
   S.requests = lists.flat().sort((a, b) => first(a) - first(b) || a.created_at - b.created_at);
+  S.requestsOpen = S.requests.length;
 }
 
 let reloadTimer = null;
@@ -200,7 +203,7 @@ function visibleList() {
 }
 
 function renderList() {
-  $('#count-requests').textContent = S.requests.length || '';
+  $('#count-requests').textContent = S.requestsOpen || '';
   const all = [...S.convs.values()];
   $('#count-mine').textContent = all.filter(mine).length || '';
   $('#count-queue').textContent = all.filter(queued).length || '';
@@ -807,18 +810,26 @@ function onFrame(f) {
 let requestsTimer = null;
 /**
  * A request of one of my shops was filed or closed (by the bot, a colleague,
- * the merchant's system): the 服务单 count and list are read again, and so is
- * the buyer panel when the request is about one of its orders. Debounced: a
- * burst of changes is one read.
+ * the merchant's system): with the 服务单 tab open its list is read again
+ * (debounced: a burst of changes is one read), else only its count moves;
+ * the buyer panel is read again when the request is about one of its orders.
  */
 function requestChanged(f) {
-  clearTimeout(requestsTimer);
-  requestsTimer = setTimeout(async () => {
-    await loadRequests();
-    // A reason half typed in the list is not redrawn away: only the count moves.
-    if (S.tab === 'requests' && document.querySelector('#conversations .resolve')) $('#count-requests').textContent = S.requests.length || '';
-    else renderList();
-  }, 300);
+  if (S.tab === 'requests') {
+    clearTimeout(requestsTimer);
+    requestsTimer = setTimeout(async () => {
+      await loadRequests();
+      // A reason half typed in the list is not redrawn away: only the count moves.
+      if (document.querySelector('#conversations .resolve')) $('#count-requests').textContent = S.requests.length || '';
+      else renderList();
+    }, 300);
+  } else {
+    // On 双11 the bot files urges all night: with the tab closed the count
+    // follows the frames (filed +1, closed −1), and the list is read when
+    // the tab opens, not by every agent on every filing.
+    if (!S.shopFilter || f.shop_id === S.shopFilter) S.requestsOpen = Math.max(0, S.requestsOpen + (f.status === 'open' ? 1 : -1));
+    $('#count-requests').textContent = S.requestsOpen || '';
+  }
   const ours = f.conversation_id === S.selected || (context?.orders || []).some(o => o.id === f.order_id);
   // Not while the agent is filling a form there: it would be redrawn under them.
   if (ours && !S.orderForm && !document.querySelector('#context .resolve')) reloadContext();
