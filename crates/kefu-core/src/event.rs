@@ -77,6 +77,18 @@ pub enum Event {
 }
 
 impl Event {
+    /// The notice that a bot's turn in `conversation` filed `request`.
+    pub fn request_filed(shop: ShopId, conversation: ConversationId, request: &crate::botturn::OrderRequest) -> Event {
+        Event::RequestChanged {
+            shop,
+            id: request.id,
+            order: request.order,
+            conversation: Some(conversation),
+            status: RequestStatus::Open,
+            needs_review: request.needs_review,
+        }
+    }
+
     /// The notice that a request was filed or closed.
     pub fn request_changed(row: &RequestRow) -> Event {
         Event::RequestChanged {

@@ -588,14 +588,7 @@ async fn publish_turn(ctx: &Ctx, written: BotTurnWritten) {
     }
     let c = &written.conversation;
     for r in &written.filed {
-        ctx.bus.publish(Event::RequestChanged {
-            shop: c.shop_id,
-            id: r.id,
-            order: r.order,
-            conversation: Some(c.id),
-            status: kefu_core::request::RequestStatus::Open,
-            needs_review: r.needs_review,
-        });
+        ctx.bus.publish(Event::request_filed(c.shop_id, c.id, r));
     }
     if written.conversation.status != ConversationStatus::Bot {
         ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));
