@@ -382,13 +382,18 @@ function senderClass(m) {
 }
 
 /** The order the conversation is about: the last order card either side sent. It stays in the head. */
-function orderChip() {
+/** The order in question: the last order card either side sent in the conversation on screen. */
+function orderInQuestion() {
   const messages = [...(S.messages.get(S.selected)?.values() || [])];
-  const card = messages.filter(m => m.kind === 'order').sort((a, b) => b.seq - a.seq)[0];
-  if (!card) return null;
-  const o = S.orders.get(card.text);
-  return el('button', { type: 'button', class: 'order-chip', id: 'order-chip', dataset: { orderNo: card.text }, title: t('order_no'), onclick: () => showOrder(card.text) },
-    t('order_card'), ' ', el('span', { class: 'num' }, card.text), o ? ' ' + (t('status')[o.status] || o.status) : '');
+  return messages.filter(m => m.kind === 'order').sort((a, b) => b.seq - a.seq)[0]?.text;
+}
+
+function orderChip() {
+  const no = orderInQuestion();
+  if (!no) return null;
+  const o = S.orders.get(no);
+  return el('button', { type: 'button', class: 'order-chip', id: 'order-chip', dataset: { orderNo: no }, title: t('order_no'), onclick: () => showOrder(no) },
+    t('order_card'), ' ', el('span', { class: 'num' }, no), o ? ' ' + (t('status')[o.status] || o.status) : '');
 }
 
 /** Opens the orders tab at this order. */
@@ -508,7 +513,7 @@ function slashQuery(box) {
  */
 function fillPlaceholders(text) {
   const o = S.convs.get(S.selected);
-  const no = document.querySelector('#order-chip')?.dataset.orderNo;
+  const no = orderInQuestion();
   const tracking = no ? S.orders.get(no)?.shipments?.at(-1)?.tracking_no : undefined;
   const values = { '买家': o?.customer?.nickname, buyer: o?.customer?.nickname, '客服': S.me.display_name, agent: S.me.display_name, '订单号': no, order: no, '运单号': tracking, tracking };
   return text.replace(/\{([^{}\s]{1,8})\}/g, (whole, key) => values[key] ?? whole);
@@ -1064,7 +1069,7 @@ const ACTION_KEYS = { urge: 'cfh cc urge', cancel: 'qxdd qx cancel', address_cha
 
 /** The order actions of the order in question (else the newest orders), as palette commands. */
 function orderActionCommands() {
-  const chip = document.querySelector('#order-chip')?.dataset.orderNo;
+  const chip = orderInQuestion();
   const orders = [...S.orders.values()].sort((a, b) => (b.order_no === chip) - (a.order_no === chip)).slice(0, 3);
   return orders.flatMap(o => Object.keys(ACTIONS).filter(k => ACTIONS[k](o.status)).map(k => ({
     label: `${t('req_kind')[k]} · ${o.order_no} · ${t('status')[o.status] || o.status}`,
