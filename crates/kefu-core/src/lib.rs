@@ -26,6 +26,7 @@ pub mod invoice;
 pub mod knowledge;
 pub mod money;
 pub mod order;
+pub mod outbound;
 pub mod phrase;
 pub mod request;
 pub mod routing;

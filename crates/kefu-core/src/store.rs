@@ -19,6 +19,7 @@ use crate::id::{
 };
 use crate::knowledge::KnowledgeEntry;
 use crate::order::{Order, OrderNo, OrderWithShipments, Shipment};
+use crate::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
 use crate::phrase::QuickPhrase;
 use crate::request::{FiledRequest, RequestFilter, RequestRow, Resolution};
 use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
@@ -312,6 +313,37 @@ pub trait Store: Send + Sync + 'static {
     async fn put_shop_rules(&self, shop: ShopId, change: &RulesChange, base: Option<i64>) -> StoreResult<i64>;
     /// The shop's rules changes, newest first, at most `limit`.
     async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>>;
+
+    // Outbound notifications (出站通知)
+    // While a shop has an enabled endpoint, filing a request
+    // (`file_order_request`, a bot turn's requests) and closing one
+    // (`resolve_order_request`) queue a delivery in the same transaction.
+    /// The shop's endpoint, if it has one.
+    async fn notify_endpoint(&self, shop: ShopId) -> StoreResult<Option<Endpoint>>;
+    /// Sets the shop's endpoint, or with `None` removes it (what is queued
+    /// stays, and fails when its turn comes).
+    async fn set_notify_endpoint(&self, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()>;
+    /// Queues a delivery whether or not the shop has an endpoint (a ping
+    /// from the admin page).
+    async fn queue_delivery(
+        &self,
+        shop: ShopId,
+        event: NotifyEvent,
+        subject: Option<uuid::Uuid>,
+        at: Timestamp,
+    ) -> StoreResult<Delivery>;
+    /// Takes up to `limit` pending deliveries due at `now`, oldest first, and
+    /// moves each one's `next_at` to `until`: no other node takes them before
+    /// then, and a node that dies holding them lets them fall due again.
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Writes what an attempt came to, unless the delivery is no longer
+    /// pending (an admin's retry meanwhile is not undone).
+    async fn finish_delivery(&self, done: &AttemptDone) -> StoreResult<()>;
+    /// The shop's deliveries, newest first, in `state` if given.
+    async fn deliveries(&self, shop: ShopId, state: Option<DeliveryState>, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Sends a delivery again from its first attempt, due at `at`, whatever
+    /// it came to. `NotFound("delivery")` unless the shop has it.
+    async fn retry_delivery(&self, shop: ShopId, id: uuid::Uuid, at: Timestamp) -> StoreResult<Delivery>;
 }
 
 /// A save (`text`) or a removal (`None`) of a shop's rules on /admin.

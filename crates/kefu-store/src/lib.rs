@@ -59,6 +59,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (10, "0010_request_handling", include_str!("../migrations/sqlite/0010_request_handling.sql")),
     (11, "0011_upload_quota", include_str!("../migrations/sqlite/0011_upload_quota.sql")),
     (12, "0012_attachment_age", include_str!("../migrations/sqlite/0012_attachment_age.sql")),
+    (13, "0013_notify", include_str!("../migrations/sqlite/0013_notify.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
@@ -79,6 +80,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (10, "0010_request_handling", include_str!("../migrations/postgres/0010_request_handling.sql")),
     (11, "0011_upload_quota", include_str!("../migrations/postgres/0011_upload_quota.sql")),
     (12, "0012_attachment_age", include_str!("../migrations/postgres/0012_attachment_age.sql")),
+    (13, "0013_notify", include_str!("../migrations/postgres/0013_notify.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -20,6 +20,7 @@ use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
+use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -32,6 +33,7 @@ mod attachments;
 mod bot;
 mod commerce;
 mod knowledge;
+mod notify;
 mod phrases;
 mod pipeline;
 mod requests;
@@ -869,5 +871,39 @@ impl Store for PostgresStore {
 
     async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>> {
         rules::history(&self.client().await?, shop, limit).await
+    }
+
+    async fn notify_endpoint(&self, shop: ShopId) -> StoreResult<Option<Endpoint>> {
+        notify::endpoint(&self.client().await?, shop).await
+    }
+
+    async fn set_notify_endpoint(&self, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()> {
+        notify::set_endpoint(&self.client().await?, shop, endpoint).await
+    }
+
+    async fn queue_delivery(
+        &self,
+        shop: ShopId,
+        event: NotifyEvent,
+        subject: Option<Uuid>,
+        at: Timestamp,
+    ) -> StoreResult<Delivery> {
+        notify::queue(&self.client().await?, shop, event, subject, at.millis()).await
+    }
+
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
+        notify::claim(&self.client().await?, now.millis(), until.millis(), limit).await
+    }
+
+    async fn finish_delivery(&self, done: &AttemptDone) -> StoreResult<()> {
+        notify::finish(&self.client().await?, done).await
+    }
+
+    async fn deliveries(&self, shop: ShopId, state: Option<DeliveryState>, limit: u32) -> StoreResult<Vec<Delivery>> {
+        notify::list(&self.client().await?, shop, state, limit).await
+    }
+
+    async fn retry_delivery(&self, shop: ShopId, id: Uuid, at: Timestamp) -> StoreResult<Delivery> {
+        notify::retry(&self.client().await?, shop, id, at.millis()).await
     }
 }

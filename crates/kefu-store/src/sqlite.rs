@@ -4,6 +4,7 @@ mod attachments;
 mod bot;
 mod commerce;
 mod knowledge;
+mod notify;
 mod phrases;
 mod pool;
 mod requests;
@@ -27,6 +28,7 @@ use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment};
+use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -845,6 +847,45 @@ impl Store for SqliteStore {
 
     async fn shop_rules_history(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<RulesVersion>> {
         self.pool.read(move |c| rules::history(c, shop, limit)).await
+    }
+
+    async fn notify_endpoint(&self, shop: ShopId) -> StoreResult<Option<Endpoint>> {
+        self.pool.read(move |c| notify::endpoint(c, shop)).await
+    }
+
+    async fn set_notify_endpoint(&self, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()> {
+        let endpoint = endpoint.cloned();
+        self.pool.write(move |c| notify::set_endpoint(c, shop, endpoint.as_ref())).await
+    }
+
+    async fn queue_delivery(
+        &self,
+        shop: ShopId,
+        event: NotifyEvent,
+        subject: Option<Uuid>,
+        at: Timestamp,
+    ) -> StoreResult<Delivery> {
+        self.pool.write(move |c| notify::queue(c, shop, event, subject, at.millis())).await
+    }
+
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
+        if !self.pool.read(move |c| notify::any_due(c, now.millis())).await? {
+            return Ok(Vec::new());
+        }
+        self.pool.write(move |c| notify::claim(c, now.millis(), until.millis(), limit)).await
+    }
+
+    async fn finish_delivery(&self, done: &AttemptDone) -> StoreResult<()> {
+        let done = done.clone();
+        self.pool.write(move |c| notify::finish(c, &done)).await
+    }
+
+    async fn deliveries(&self, shop: ShopId, state: Option<DeliveryState>, limit: u32) -> StoreResult<Vec<Delivery>> {
+        self.pool.read(move |c| notify::list(c, shop, state, limit)).await
+    }
+
+    async fn retry_delivery(&self, shop: ShopId, id: Uuid, at: Timestamp) -> StoreResult<Delivery> {
+        self.pool.write(move |c| notify::retry(c, shop, id, at.millis())).await
     }
 }
 

@@ -116,11 +116,18 @@ pub(super) async fn commit_turn(
     for change in &turn.order_changes {
         write_order_change(tx.client(), change, at).await?;
     }
+    static FILE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH r AS (INSERT INTO order_requests \
+               (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, shop_id, created_at AS at) {}",
+            super::notify::announce_from_r(kefu_core::outbound::NotifyEvent::RequestFiled, "$9")
+        )
+    });
     for r in &turn.requests {
         execute_prepared(
             tx.client(),
-            "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &FILE,
             &[
                 &r.id,
                 &turn.shop.as_uuid(),
@@ -130,6 +137,7 @@ pub(super) async fn commit_turn(
                 &r.detail,
                 &r.needs_review,
                 &at,
+                &Uuid::now_v7(),
             ],
         )
         .await?;

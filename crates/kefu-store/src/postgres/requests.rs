@@ -4,7 +4,10 @@
 use kefu_core::botturn::{OrderRequest, RequestKind};
 use kefu_core::request::{FiledRequest, RequestFilter, RequestRow, RequestStatus, Resolution, Resolved};
 
+use kefu_core::outbound::NotifyEvent;
+
 use super::bot::write_order_change;
+use super::notify::announce_from_r;
 use super::*;
 
 const COLS: &str = "r.id, r.shop_id, r.order_id, o.order_no, r.conversation_id, r.kind, r.detail, r.needs_review, \
@@ -86,10 +89,17 @@ pub(super) async fn file(c: &mut deadpool_postgres::Object, f: &FiledRequest) ->
         }
         write_order_change(&tx, change, at).await?;
     }
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH r AS (INSERT INTO order_requests \
+               (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at, filed_by) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, shop_id, created_at AS at) {}",
+            announce_from_r(NotifyEvent::RequestFiled, "$10")
+        )
+    });
     execute_prepared(
         &tx,
-        "INSERT INTO order_requests (id, shop_id, order_id, conversation_id, kind, detail, needs_review, created_at, filed_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &SQL,
         &[
             &r.id,
             &f.shop.as_uuid(),
@@ -100,6 +110,7 @@ pub(super) async fn file(c: &mut deadpool_postgres::Object, f: &FiledRequest) ->
             &r.needs_review,
             &at,
             &f.by.as_uuid(),
+            &Uuid::now_v7(),
         ],
     )
     .await?;
@@ -127,14 +138,31 @@ pub(super) async fn list(c: &impl GenericClient, f: &RequestFilter) -> StoreResu
 }
 
 pub(super) async fn resolve(c: &impl GenericClient, r: &Resolution) -> StoreResult<RequestRow> {
-    let n = c
-        .execute(
-            "UPDATE order_requests SET status = $3, resolved_by = $4, resolved_at = $5, resolution = $6 \
-             WHERE id = $1 AND shop_id = $2 AND status = 'open'",
-            &[&r.id, &r.shop.as_uuid(), &r.status.as_str(), &r.by.map(|a| a.as_uuid()), &r.at.millis(), &r.note],
+    // The update and its announcement in one statement: one snapshot, atomic without a transaction.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH r AS (UPDATE order_requests SET status = $3, resolved_by = $4, resolved_at = $5, resolution = $6 \
+               WHERE id = $1 AND shop_id = $2 AND status = 'open' RETURNING id, shop_id, resolved_at AS at), \
+             d AS ({}) SELECT count(*) FROM r",
+            announce_from_r(NotifyEvent::RequestClosed, "$7")
         )
-        .await
-        .map_err(be)?;
+    });
+    let n: i64 = query_prepared(
+        c,
+        &SQL,
+        &[
+            &r.id,
+            &r.shop.as_uuid(),
+            &r.status.as_str(),
+            &r.by.map(|a| a.as_uuid()),
+            &r.at.millis(),
+            &r.note,
+            &Uuid::now_v7(),
+        ],
+    )
+    .await?
+    .first()
+    .map_or(0, |row| row.get(0));
     let row = load(c, r.shop, r.id).await?.ok_or(StoreError::NotFound("order request"))?;
     if n == 0 {
         return Err(StoreError::Conflict("request_closed"));

@@ -53,6 +53,7 @@ pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<
             ])
         })
         .map_err(be)?;
+        super::notify::announce(c, turn.shop, kefu_core::outbound::NotifyEvent::RequestFiled, r.id, at)?;
     }
     let mut appended = Vec::with_capacity(turn.messages.len());
     for m in turn.messages {

@@ -2,6 +2,7 @@
 //! and closed by people.
 
 use kefu_core::botturn::{OrderRequest, RequestKind};
+use kefu_core::outbound::NotifyEvent;
 use kefu_core::request::{FiledRequest, RequestFilter, RequestRow, RequestStatus, Resolution, Resolved};
 
 use super::bot::change_order;
@@ -127,6 +128,7 @@ pub(super) fn file(c: &Connection, f: &FiledRequest) -> StoreResult<RequestRow> 
         ],
     )
     .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("duplicate") } else { be(e) })?;
+    super::notify::announce(c, f.shop, NotifyEvent::RequestFiled, r.id, at)?;
     load(c, f.shop, r.id)?.ok_or(StoreError::NotFound("order request"))
 }
 
@@ -162,5 +164,6 @@ pub(super) fn resolve(c: &Connection, r: &Resolution) -> StoreResult<RequestRow>
     if n == 0 {
         return Err(StoreError::Conflict("request_closed"));
     }
+    super::notify::announce(c, r.shop, NotifyEvent::RequestClosed, r.id, r.at.millis())?;
     Ok(row)
 }

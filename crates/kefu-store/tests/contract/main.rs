@@ -20,10 +20,12 @@ use kefu_store::{Backend, Durability};
 mod bot;
 mod desk;
 mod merchant;
+mod notify;
 mod requests;
 use bot::*;
 use desk::*;
 use merchant::*;
+use notify::*;
 use requests::*;
 
 fn new_id() -> uuid::Uuid {
@@ -99,6 +101,8 @@ contract!(
     order_requests_are_filed_listed_and_closed_once,
     racing_after_sales_requests_file_one,
     the_bot_sees_open_requests_and_does_not_file_twice,
+    requests_are_announced_in_their_own_transaction,
+    deliveries_are_claimed_once_finished_and_sent_again,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);

@@ -1,0 +1,26 @@
+-- Outbound notifications: a shop's endpoint, and the outbox of deliveries
+-- queued in the transaction of the change they announce.
+CREATE TABLE notify_endpoints (
+    shop_id    BLOB PRIMARY KEY REFERENCES shops(id),
+    url        TEXT NOT NULL,
+    enabled    INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE deliveries (
+    id           BLOB PRIMARY KEY,
+    shop_id      BLOB NOT NULL REFERENCES shops(id),
+    event        TEXT NOT NULL,
+    subject      BLOB,
+    created_at   INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    next_at      INTEGER NOT NULL,
+    last_status  INTEGER,
+    last_error   TEXT,
+    delivered_at INTEGER
+);
+-- What the sender takes: only pending deliveries, by when they are due.
+CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
+-- What the admin page lists.
+CREATE INDEX deliveries_by_shop ON deliveries (shop_id, created_at);

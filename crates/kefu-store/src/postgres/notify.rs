@@ -1,0 +1,158 @@
+//! Outbound notifications: the shop's endpoint and the outbox of deliveries.
+//! Writes that announce something queue their delivery in the statement
+//! that makes the change (a CTE joined to the shop's enabled endpoint), so
+//! it costs no round trip and nothing when the shop has no endpoint.
+
+use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+
+use super::*;
+
+const COLS: &str =
+    "id, shop_id, event, subject, created_at, state, attempts, next_at, last_status, last_error, delivered_at";
+
+/// The tail of a statement whose CTE `r` returned `(id, shop_id, at)` of
+/// what it announces as `event`; `$id` is the delivery's id parameter.
+pub(super) fn announce_from_r(event: NotifyEvent, id: &str) -> String {
+    format!(
+        "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
+         SELECT {id}, r.shop_id, '{}', r.id, r.at, 'pending', 0, r.at \
+         FROM r JOIN notify_endpoints e ON e.shop_id = r.shop_id AND e.enabled",
+        event.as_str()
+    )
+}
+
+fn delivery(r: &Row) -> StoreResult<Delivery> {
+    let event: String = r.get(2);
+    let state: String = r.get(5);
+    let attempts: i32 = r.get(6);
+    Ok(Delivery {
+        id: r.get(0),
+        shop: ShopId::from_uuid(r.get(1)),
+        event: NotifyEvent::parse(&event).ok_or_else(|| corrupt("deliveries.event", event))?,
+        subject: r.get(3),
+        created_at: Timestamp(r.get(4)),
+        state: DeliveryState::parse(&state).ok_or_else(|| corrupt("deliveries.state", state))?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt("deliveries.attempts", attempts.to_string()))?,
+        next_at: Timestamp(r.get(7)),
+        last_status: r.get::<_, Option<i32>>(8).and_then(|s| u16::try_from(s).ok()),
+        last_error: r.get(9),
+        delivered_at: r.get::<_, Option<i64>>(10).map(Timestamp),
+    })
+}
+
+pub(super) async fn endpoint(c: &impl GenericClient, shop: ShopId) -> StoreResult<Option<Endpoint>> {
+    let row = c
+        .query_opt("SELECT url, enabled, updated_at FROM notify_endpoints WHERE shop_id = $1", &[&shop.as_uuid()])
+        .await
+        .map_err(be)?;
+    Ok(row.map(|r| Endpoint { shop, url: r.get(0), enabled: r.get(1), updated_at: Timestamp(r.get(2)) }))
+}
+
+pub(super) async fn set_endpoint(c: &impl GenericClient, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()> {
+    match endpoint {
+        Some(e) => {
+            c.execute(
+                "INSERT INTO notify_endpoints (shop_id, url, enabled, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (shop_id) DO UPDATE SET url = EXCLUDED.url, enabled = EXCLUDED.enabled, \
+                 updated_at = EXCLUDED.updated_at",
+                &[&shop.as_uuid(), &e.url, &e.enabled, &e.updated_at.millis()],
+            )
+            .await
+        }
+        None => c.execute("DELETE FROM notify_endpoints WHERE shop_id = $1", &[&shop.as_uuid()]).await,
+    }
+    .map_err(be)?;
+    Ok(())
+}
+
+pub(super) async fn queue(
+    c: &impl GenericClient,
+    shop: ShopId,
+    event: NotifyEvent,
+    subject: Option<Uuid>,
+    at: i64,
+) -> StoreResult<Delivery> {
+    let row = c
+        .query_one(
+            &format!(
+                "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5) RETURNING {COLS}"
+            ),
+            &[&Uuid::now_v7(), &shop.as_uuid(), &event.as_str(), &subject, &at],
+        )
+        .await
+        .map_err(be)?;
+    delivery(&row)
+}
+
+pub(super) async fn claim(c: &impl GenericClient, now: i64, until: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+    // SKIP LOCKED: two nodes claiming at once take different rows.
+    let rows = query_prepared(
+        c,
+        &format!(
+            "UPDATE deliveries SET next_at = $2 WHERE id IN \
+               (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at LIMIT $3 \
+                FOR UPDATE SKIP LOCKED) \
+             RETURNING {COLS}"
+        ),
+        &[&now, &until, &i64::from(limit)],
+    )
+    .await?;
+    let mut due = rows.iter().map(delivery).collect::<StoreResult<Vec<_>>>()?;
+    due.sort_by_key(|d| (d.created_at, d.id));
+    Ok(due)
+}
+
+pub(super) async fn finish(c: &impl GenericClient, d: &AttemptDone) -> StoreResult<()> {
+    let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
+    execute_prepared(
+        c,
+        "UPDATE deliveries SET attempts = $2, state = $3, next_at = $4, last_status = $5, last_error = $6, \
+         delivered_at = $7 WHERE id = $1 AND state = 'pending'",
+        &[
+            &d.id,
+            &attempts,
+            &d.state.as_str(),
+            &d.next_at.millis(),
+            &d.status.map(i32::from),
+            &d.error,
+            &d.delivered_at.map(Timestamp::millis),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(
+    c: &impl GenericClient,
+    shop: ShopId,
+    state: Option<DeliveryState>,
+    limit: u32,
+) -> StoreResult<Vec<Delivery>> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLS} FROM deliveries WHERE shop_id = $1 AND ($2::text IS NULL OR state = $2) \
+                 ORDER BY created_at DESC, id DESC LIMIT $3"
+            ),
+            &[&shop.as_uuid(), &state.map(DeliveryState::as_str), &i64::from(limit)],
+        )
+        .await
+        .map_err(be)?;
+    rows.iter().map(delivery).collect()
+}
+
+pub(super) async fn retry(c: &impl GenericClient, shop: ShopId, id: Uuid, at: i64) -> StoreResult<Delivery> {
+    let row = c
+        .query_opt(
+            &format!(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = $3, delivered_at = NULL \
+                 WHERE id = $1 AND shop_id = $2 RETURNING {COLS}"
+            ),
+            &[&id, &shop.as_uuid(), &at],
+        )
+        .await
+        .map_err(be)?
+        .ok_or(StoreError::NotFound("delivery"))?;
+    delivery(&row)
+}

@@ -1,0 +1,184 @@
+//! Outbound notifications: the shop's endpoint and the outbox of deliveries.
+
+use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+
+use super::*;
+
+const COLS: &str =
+    "id, shop_id, event, subject, created_at, state, attempts, next_at, last_status, last_error, delivered_at";
+
+type Cols = (Uuid, Uuid, String, Option<Uuid>, i64, String, i64, i64, Option<i64>, Option<String>, Option<i64>);
+
+fn row(r: &Row) -> rusqlite::Result<Cols> {
+    Ok((
+        uuid_col(r, 0)?,
+        uuid_col(r, 1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn delivery(t: Cols) -> StoreResult<Delivery> {
+    let (id, shop, event, subject, created, state, attempts, next, status, error, delivered) = t;
+    Ok(Delivery {
+        id,
+        shop: ShopId::from_uuid(shop),
+        event: NotifyEvent::parse(&event).ok_or_else(|| corrupt("deliveries.event", event))?,
+        subject,
+        created_at: ts(created),
+        state: DeliveryState::parse(&state).ok_or_else(|| corrupt("deliveries.state", state))?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt("deliveries.attempts", attempts.to_string()))?,
+        next_at: ts(next),
+        last_status: status.and_then(|s| u16::try_from(s).ok()),
+        last_error: error,
+        delivered_at: opt_ts(delivered),
+    })
+}
+
+/// Queues `event` about `subject` if the shop has an enabled endpoint: the
+/// writes that announce something call this in their own transaction.
+pub(super) fn announce(c: &Connection, shop: ShopId, event: NotifyEvent, subject: Uuid, at: i64) -> StoreResult<()> {
+    c.prepare_cached(
+        "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
+         SELECT ?1, shop_id, ?2, ?3, ?4, 'pending', 0, ?4 FROM notify_endpoints WHERE shop_id = ?5 AND enabled",
+    )
+    .and_then(|mut s| s.execute(params![Uuid::now_v7(), event.as_str(), subject, at, shop.as_uuid()]))
+    .map_err(be)?;
+    Ok(())
+}
+
+pub(super) fn endpoint(c: &Connection, shop: ShopId) -> StoreResult<Option<Endpoint>> {
+    one(
+        c,
+        "SELECT url, enabled, updated_at FROM notify_endpoints WHERE shop_id = ?1",
+        [shop.as_uuid()],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?)),
+        |(url, enabled, at)| Ok(Endpoint { shop, url, enabled, updated_at: ts(at) }),
+    )
+}
+
+pub(super) fn set_endpoint(c: &Connection, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()> {
+    match endpoint {
+        Some(e) => c.execute(
+            "INSERT INTO notify_endpoints (shop_id, url, enabled, updated_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (shop_id) DO UPDATE SET url = excluded.url, enabled = excluded.enabled, \
+             updated_at = excluded.updated_at",
+            params![shop.as_uuid(), e.url, e.enabled, e.updated_at.millis()],
+        ),
+        None => c.execute("DELETE FROM notify_endpoints WHERE shop_id = ?1", [shop.as_uuid()]),
+    }
+    .map_err(be)?;
+    Ok(())
+}
+
+fn load(c: &Connection, shop: ShopId, id: Uuid) -> StoreResult<Option<Delivery>> {
+    one(
+        c,
+        &format!("SELECT {COLS} FROM deliveries WHERE id = ?1 AND shop_id = ?2"),
+        params![id, shop.as_uuid()],
+        row,
+        delivery,
+    )
+}
+
+pub(super) fn queue(
+    c: &Connection,
+    shop: ShopId,
+    event: NotifyEvent,
+    subject: Option<Uuid>,
+    at: i64,
+) -> StoreResult<Delivery> {
+    let id = Uuid::now_v7();
+    c.execute(
+        "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?5)",
+        params![id, shop.as_uuid(), event.as_str(), subject, at],
+    )
+    .map_err(be)?;
+    load(c, shop, id)?.ok_or(StoreError::NotFound("delivery"))
+}
+
+/// Whether anything is due: read first, so an idle outbox costs the writer nothing.
+pub(super) fn any_due(c: &Connection, now: i64) -> StoreResult<bool> {
+    Ok(one(
+        c,
+        "SELECT 1 FROM deliveries WHERE state = 'pending' AND next_at <= ?1 LIMIT 1",
+        [now],
+        |r| r.get::<_, i64>(0),
+        Ok,
+    )?
+    .is_some())
+}
+
+pub(super) fn claim(c: &Connection, now: i64, until: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+    let mut due = many(
+        c,
+        &format!(
+            "UPDATE deliveries SET next_at = ?2 WHERE id IN \
+               (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?3) \
+             RETURNING {COLS}"
+        ),
+        params![now, until, limit],
+        row,
+        delivery,
+    )?;
+    due.sort_by_key(|d| (d.created_at, d.id));
+    Ok(due)
+}
+
+pub(super) fn finish(c: &Connection, d: &AttemptDone) -> StoreResult<()> {
+    c.execute(
+        "UPDATE deliveries SET attempts = ?2, state = ?3, next_at = ?4, last_status = ?5, last_error = ?6, \
+         delivered_at = ?7 WHERE id = ?1 AND state = 'pending'",
+        params![
+            d.id,
+            d.attempts,
+            d.state.as_str(),
+            d.next_at.millis(),
+            d.status,
+            d.error,
+            d.delivered_at.map(Timestamp::millis)
+        ],
+    )
+    .map_err(be)?;
+    Ok(())
+}
+
+pub(super) fn list(
+    c: &Connection,
+    shop: ShopId,
+    state: Option<DeliveryState>,
+    limit: u32,
+) -> StoreResult<Vec<Delivery>> {
+    many(
+        c,
+        &format!(
+            "SELECT {COLS} FROM deliveries WHERE shop_id = ?1 AND (?2 IS NULL OR state = ?2) \
+             ORDER BY created_at DESC, id DESC LIMIT ?3"
+        ),
+        params![shop.as_uuid(), state.map(DeliveryState::as_str), limit],
+        row,
+        delivery,
+    )
+}
+
+pub(super) fn retry(c: &Connection, shop: ShopId, id: Uuid, at: i64) -> StoreResult<Delivery> {
+    let n = c
+        .execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = ?3, delivered_at = NULL \
+             WHERE id = ?1 AND shop_id = ?2",
+            params![id, shop.as_uuid(), at],
+        )
+        .map_err(be)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("delivery"));
+    }
+    load(c, shop, id)?.ok_or(StoreError::NotFound("delivery"))
+}

@@ -1,0 +1,163 @@
+//! Outbound notifications: queued with the change they announce, only for a
+//! shop with an enabled endpoint; claimed once; finished; sent again.
+
+use kefu_core::outbound::{Attempt, Backoff, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::request::{FiledRequest, RequestStatus, Resolution};
+
+use super::*;
+
+fn endpoint(shop: ShopId, enabled: bool) -> Endpoint {
+    Endpoint { shop, url: "http://127.0.0.1:9/hook".into(), enabled, updated_at: T0 }
+}
+
+fn urge(shop: ShopId, by: &Agent, order: &Order, at: i64) -> FiledRequest {
+    FiledRequest {
+        shop,
+        conversation: None,
+        by: by.id,
+        request: OrderRequest {
+            id: new_id(),
+            order: order.id,
+            kind: RequestKind::Urge,
+            detail: "催发货".into(),
+            needs_review: false,
+        },
+        change: None,
+        at: T0.plus_millis(at),
+    }
+}
+
+pub(super) async fn requests_are_announced_in_their_own_transaction(store: &dyn Store) {
+    let s = shop(store, "hook-a").await;
+    let quiet = shop(store, "hook-b").await;
+    let li = agent(store, "hook-li", &[s.id, quiet.id], 5).await;
+    let c = customer(s.id, "h1");
+    let q = customer(quiet.id, "h2");
+    store.upsert_customers(&[c.clone(), q.clone()]).await.expect("customers");
+    let paid = order_in(s.id, c.id, "94000001", OrderStatus::Paid);
+    let shipped = order_in(s.id, c.id, "94000002", OrderStatus::Shipped);
+    let theirs = order_in(quiet.id, q.id, "94000003", OrderStatus::Paid);
+    store.upsert_orders(&[paid.clone(), shipped.clone(), theirs.clone()]).await.expect("orders");
+
+    // No endpoint: nothing is queued.
+    store.file_order_request(&urge(s.id, &li, &paid, 1)).await.expect("urge");
+    assert!(store.deliveries(s.id, None, 10).await.expect("list").is_empty());
+
+    assert_eq!(store.notify_endpoint(s.id).await.expect("read"), None);
+    store.set_notify_endpoint(s.id, Some(&endpoint(s.id, true))).await.expect("set");
+    assert_eq!(store.notify_endpoint(s.id).await.expect("read"), Some(endpoint(s.id, true)));
+    store.set_notify_endpoint(quiet.id, Some(&endpoint(quiet.id, false))).await.expect("paused");
+
+    // An agent's request, the bot's and a closing are each announced once.
+    let row = store.file_order_request(&urge(s.id, &li, &paid, 10)).await.expect("urge");
+    let queued = conversation_for(store, s.id, c.id).await;
+    let conv = bot_conversation_after(store, &queued).await;
+    let mut turn = bot_turn(&conv, &["已为您催促仓库"], vec![], None, 20);
+    let bots = OrderRequest {
+        id: new_id(),
+        order: shipped.id,
+        kind: RequestKind::Urge,
+        detail: "催".into(),
+        needs_review: false,
+    };
+    turn.requests.push(bots.clone());
+    apply(store, turn).await.expect("bot turn");
+    let close = Resolution {
+        shop: s.id,
+        id: row.request.id,
+        status: RequestStatus::Done,
+        by: None,
+        note: "已发货".into(),
+        at: T0.plus_millis(30),
+    };
+    store.resolve_order_request(&close).await.expect("close");
+    // A refused write announces nothing: closing twice, a cancel the order's status refuses.
+    assert!(store.resolve_order_request(&close).await.is_err());
+    let mut cancel = urge(s.id, &li, &shipped, 40);
+    cancel.request.kind = RequestKind::Cancel;
+    cancel.change = Some(OrderChange::Cancel { order: shipped.id });
+    assert!(matches!(store.file_order_request(&cancel).await, Err(StoreError::Conflict("order_state"))));
+    // A paused endpoint gets nothing new.
+    store.file_order_request(&urge(quiet.id, &li, &theirs, 50)).await.expect("urge");
+    assert!(store.deliveries(quiet.id, None, 10).await.expect("list").is_empty());
+
+    let listed = store.deliveries(s.id, None, 10).await.expect("list");
+    let seen: Vec<(NotifyEvent, Option<uuid::Uuid>, i64)> =
+        listed.iter().map(|d| (d.event, d.subject, d.created_at.0 - T0.0)).collect();
+    assert_eq!(
+        seen,
+        [
+            (NotifyEvent::RequestClosed, Some(row.request.id), 30),
+            (NotifyEvent::RequestFiled, Some(bots.id), 20),
+            (NotifyEvent::RequestFiled, Some(row.request.id), 10),
+        ],
+        "newest first"
+    );
+    assert!(listed.iter().all(|d| d.state == DeliveryState::Pending && d.attempts == 0 && d.next_at == d.created_at));
+}
+
+pub(super) async fn deliveries_are_claimed_once_finished_and_sent_again(store: &dyn Store) {
+    let s = shop(store, "hook-c").await;
+    let other = shop(store, "hook-d").await;
+    let mut queued = Vec::new();
+    for at in 0..5 {
+        queued.push(store.queue_delivery(s.id, NotifyEvent::Ping, None, T0.plus_millis(at)).await.expect("queue"));
+    }
+    // Claims made at once take different deliveries; a claim holds them until it runs out.
+    let now = T0.plus_millis(100);
+    let until = now.plus_millis(60_000);
+    let claims = futures_join_all((0..4).map(|_| store.claim_deliveries(now, until, 2))).await;
+    let mut taken: Vec<uuid::Uuid> = claims.into_iter().flat_map(|c| c.expect("claim")).map(|d| d.id).collect();
+    taken.sort();
+    let mut all: Vec<uuid::Uuid> = queued.iter().map(|d| d.id).collect();
+    all.sort();
+    assert_eq!(taken, all, "each once");
+    assert!(store.claim_deliveries(now.plus_millis(59_999), until, 10).await.expect("claim").is_empty());
+    let again = store.claim_deliveries(until, until.plus_millis(60_000), 10).await.expect("claim");
+    assert_eq!(again.len(), 5, "a claim that ran out (the node died) falls due again");
+    assert_eq!(
+        again.iter().map(|d| d.id).collect::<Vec<_>>(),
+        queued.iter().map(|d| d.id).collect::<Vec<_>>(),
+        "oldest first"
+    );
+
+    let backoff = Backoff::default();
+    let at = until.plus_millis(1);
+    let ok = backoff.after(&again[0], &Attempt::Delivered { status: 200 }, at);
+    store.finish_delivery(&ok).await.expect("finish");
+    let failed =
+        backoff.after(&again[1], &Attempt::Failed { status: Some(503), error: "Service Unavailable".into() }, at);
+    store.finish_delivery(&failed).await.expect("finish");
+    let list = store.deliveries(s.id, None, 10).await.expect("list");
+    let find = |id| list.iter().find(|d| d.id == id).expect("delivery").clone();
+    let d0 = find(again[0].id);
+    assert_eq!(
+        (d0.state, d0.attempts, d0.last_status, d0.delivered_at),
+        (DeliveryState::Delivered, 1, Some(200), Some(at))
+    );
+    let d1 = find(again[1].id);
+    assert_eq!((d1.state, d1.attempts, d1.last_status), (DeliveryState::Pending, 1, Some(503)));
+    assert_eq!((d1.next_at, d1.last_error.as_deref()), (at.plus_millis(10_000), Some("Service Unavailable")));
+    assert_eq!(store.deliveries(s.id, Some(DeliveryState::Delivered), 10).await.expect("list").len(), 1);
+
+    // An attempt's end does not undo what happened since (an admin's retry).
+    store.finish_delivery(&ok).await.expect("finish again");
+    let resent = store.retry_delivery(s.id, again[0].id, at.plus_millis(5)).await.expect("retry");
+    assert_eq!(
+        (resent.state, resent.attempts, resent.next_at, resent.delivered_at),
+        (DeliveryState::Pending, 0, at.plus_millis(5), None)
+    );
+    let gave_up = Backoff { attempts: 1, ..backoff };
+    let last = gave_up.after(&again[2], &Attempt::Failed { status: None, error: "refused".into() }, at);
+    store.finish_delivery(&last).await.expect("finish");
+    assert_eq!(store.deliveries(s.id, Some(DeliveryState::Failed), 10).await.expect("list").len(), 1);
+
+    // Another shop's delivery is not found, and its list is its own.
+    assert!(matches!(store.retry_delivery(other.id, again[0].id, at).await, Err(StoreError::NotFound("delivery"))));
+    assert!(store.deliveries(other.id, None, 10).await.expect("list").is_empty());
+    // Removing the endpoint leaves what is queued.
+    store.set_notify_endpoint(s.id, Some(&endpoint(s.id, true))).await.expect("set");
+    store.set_notify_endpoint(s.id, None).await.expect("remove");
+    assert_eq!(store.notify_endpoint(s.id).await.expect("read"), None);
+    assert_eq!(store.deliveries(s.id, None, 10).await.expect("list").len(), 5);
+}
