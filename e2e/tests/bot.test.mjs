@@ -7,6 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createHmac } from 'node:crypto';
 import { startKefu, launchBrowser, login, shotsDir, zhDesk } from './harness.mjs';
 
 let kefu, browser;
@@ -221,4 +223,47 @@ test('a supervisor edits a shop\'s rules on /admin: checked, saved, read by the 
   await boss.click('#rules-save');
   await boss.waitForSelector('#rules-saved:has-text("已保存")');
   await boss.waitForSelector('#rules-source:has-text("supervisor")');
+});
+
+test('an admin points a shop\'s notifications at the merchant\'s system, pings it and sees it delivered, signed', async () => {
+  const posts = [];
+  const merchant = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', c => { body += c; });
+    req.on('end', () => {
+      posts.push({ headers: req.headers, body, url: req.url });
+      res.writeHead(posts.length === 1 ? 503 : 200).end();
+    });
+  });
+  await new Promise(r => merchant.listen(0, '127.0.0.1', r));
+  try {
+    const admin = await adminPage('admin');
+    await admin.waitForSelector('#shops td');
+    const row = admin.locator('#shops tr', { hasText: 'youpin-home' });
+    const secret = (await row.locator('td.secret').textContent()).trim();
+    await admin.selectOption('#notify-shop', { label: '优品家电旗舰店' });
+    await admin.waitForSelector('#notify-saved:has-text("未设置地址")');
+    await admin.fill('#notify-url', `http://127.0.0.1:${merchant.address().port}/kefu/hook`);
+    await admin.click('#notify-save');
+    await admin.waitForSelector('#notify-saved:has-text("已启用")');
+    await admin.click('#notify-ping');
+    // The first attempt gets 503 and is tried again 10 s later.
+    await admin.waitForSelector('#deliveries tr.delivery.pending');
+    await admin.screenshot({ path: join(shotsDir, 'notify-admin-retrying-1366.png') });
+    for (let i = 0; i < 40 && posts.length < 2; i++) await new Promise(r => setTimeout(r, 500));
+    assert.equal(posts.length, 2, 'one failed attempt, one delivered');
+    await admin.click('#notify-refresh');
+    await admin.waitForSelector('#deliveries tr.delivery.delivered');
+    assert.match(await admin.locator('#deliveries tr.delivery').first().innerText(), /测试[\s\S]*已送达[\s\S]*2[\s\S]*HTTP 200/);
+    await admin.screenshot({ path: join(shotsDir, 'notify-admin-1366.png') });
+
+    const { headers, body } = posts[1];
+    assert.equal(headers['x-kefu-event'], 'ping');
+    assert.equal(headers['x-kefu-delivery'], posts[0].headers['x-kefu-delivery'], 'a retry keeps its delivery id');
+    assert.equal(JSON.parse(body).shop.slug, 'youpin-home');
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(headers['x-kefu-signature']) ?? [];
+    assert.equal(v1, createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'), 'signed with the shop secret');
+  } finally {
+    merchant.close();
+  }
 });

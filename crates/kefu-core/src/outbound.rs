@@ -167,6 +167,17 @@ impl Backoff {
     }
 }
 
+impl Backoff {
+    /// Gives up without an attempt: there is nowhere to send it (the
+    /// endpoint was removed or paused, what it names is gone).
+    pub fn give_up(&self, delivery: &Delivery, why: &str, at: Timestamp) -> AttemptDone {
+        let mut done =
+            Backoff { attempts: 0, ..*self }.after(delivery, &Attempt::Failed { status: None, error: why.into() }, at);
+        done.attempts = delivery.attempts;
+        done
+    }
+}
+
 /// What the store writes after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptDone {
@@ -227,6 +238,13 @@ mod tests {
             (done.state, done.attempts, done.status, done.delivered_at),
             (DeliveryState::Delivered, 4, Some(204), Some(Timestamp(5)))
         );
+    }
+
+    #[test]
+    fn giving_up_counts_no_attempt() {
+        let done = Backoff::default().give_up(&delivery(2), "endpoint removed", Timestamp(7));
+        assert_eq!((done.state, done.attempts, done.status), (DeliveryState::Failed, 2, None));
+        assert_eq!(done.error.as_deref(), Some("endpoint removed"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod customers;
 pub mod knowledge;
 pub mod merchant;
+pub mod notify;
 pub mod phrases;
 pub mod products;
 pub mod requests;

@@ -12,9 +12,11 @@ pub mod auth;
 pub mod bot;
 pub mod dto;
 pub mod error;
+pub mod http_out;
 pub mod llm;
 pub mod metrics;
 pub mod openapi;
+pub mod outbound;
 pub mod records;
 pub mod throttle;
 pub mod ws;
@@ -57,6 +59,8 @@ pub struct ServerConfig {
     pub bot_intents: std::collections::HashMap<String, Arc<kefu_nlu::Classifier>>,
     /// An OpenAI-compatible endpoint for rephrasing and summaries; off when `None`.
     pub llm: Option<llm::LlmConfig>,
+    /// How outbound notifications are sent and retried.
+    pub notify: outbound::NotifyConfig,
 }
 
 /// Every shop's rules by slug, read again (kefu serve: the rules files), or
@@ -88,6 +92,7 @@ impl Default for ServerConfig {
             bot_rules_source: None,
             bot_intents: std::collections::HashMap::new(),
             llm: None,
+            notify: outbound::NotifyConfig::default(),
         }
     }
 }
@@ -161,6 +166,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/shops/{id}/skill-groups", get(api::admin::skill_groups).post(api::admin::create_skill_group))
         .route("/admin/shops", get(api::admin::shops).post(api::admin::create_shop))
         .route("/admin/shops/{id}/secret", post(api::admin::rotate_secret))
+        .route("/admin/shops/{id}/notify", get(api::notify::show).put(api::notify::save).delete(api::notify::remove))
+        .route("/admin/shops/{id}/notify/ping", post(api::notify::ping))
+        .route("/admin/shops/{id}/deliveries/{delivery}/retry", post(api::notify::retry))
         .route("/admin/agents", get(api::admin::agents).post(api::admin::create_agent))
         .route("/admin/bot-rules/reload", post(api::bot::reload_rules))
         .route("/admin/agents/{id}", put(api::admin::update_agent))
@@ -320,6 +328,7 @@ pub async fn serve(
     if state.config.attachment_days > 0 {
         tokio::spawn(sweep_old_attachments(state.clone()));
     }
+    tokio::spawn(outbound::run(state.clone()));
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply
     // can wait out a delayed ACK (40 ms) behind the previous frame.

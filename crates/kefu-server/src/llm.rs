@@ -7,17 +7,16 @@
 //! written, the bot's own summary — taken on a timeout, an error, a reply
 //! that is not the protocol's shape, or a rephrasing that states a number the
 //! knowledge base does not (an invented price or deadline is worse than a
-//! stiff sentence). Plain HTTP only: model servers run beside kefu; a remote
-//! HTTPS endpoint goes through a local TLS proxy.
+//! stiff sentence). Plain HTTP only (`http_out`): model servers run beside
+//! kefu; a remote HTTPS endpoint goes through a local TLS proxy.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use hyper_util::rt::TokioIo;
+use hyper::header::AUTHORIZATION;
 use serde_json::{Value, json};
+
+use crate::http_out::{self, HttpError, HttpUrl};
 
 /// Replies larger than this are refused (a chat answer is a few KiB).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -26,10 +25,8 @@ const MAX_REPLY_CHARS: usize = 400;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LlmConfig {
-    host: String,
-    port: u16,
-    /// The base path, without a trailing slash: `/v1`.
-    path: String,
+    /// The API base: `http://127.0.0.1:11434/v1`.
+    base: HttpUrl,
     pub model: String,
     pub api_key: String,
     pub timeout: Duration,
@@ -38,21 +35,7 @@ pub struct LlmConfig {
 impl LlmConfig {
     /// `url` is the API base, e.g. `http://127.0.0.1:11434/v1`.
     pub fn parse(url: &str, model: &str, api_key: &str, timeout_ms: u64) -> Result<LlmConfig, String> {
-        let rest = match url.trim().strip_prefix("http://") {
-            Some(r) => r,
-            None if url.starts_with("https://") => {
-                return Err("llm_url: kefu speaks plain HTTP to a model server; put a local TLS proxy in front of an https endpoint".into());
-            }
-            None => return Err(format!("llm_url {url:?}: not an http:// URL")),
-        };
-        let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("llm_url: bad port {p:?}"))?),
-            None => (authority, 80),
-        };
-        if host.is_empty() || host.contains(['@', ' ', '?', '#']) {
-            return Err(format!("llm_url: bad host {host:?}"));
-        }
+        let base = HttpUrl::parse(url).map_err(|e| format!("llm_url {url:?}: {e}"))?;
         if model.trim().is_empty() {
             return Err("llm_model: name the model the endpoint serves".into());
         }
@@ -60,9 +43,7 @@ impl LlmConfig {
             return Err("llm_timeout_ms must be between 100 and 60000".into());
         }
         Ok(LlmConfig {
-            host: host.to_owned(),
-            port,
-            path: format!("/{}", path.trim_matches('/')).trim_end_matches('/').to_owned(),
+            base,
             model: model.trim().to_owned(),
             api_key: api_key.to_owned(),
             timeout: Duration::from_millis(timeout_ms),
@@ -114,27 +95,18 @@ impl Llm {
             "stream": false,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         });
-        let stream = tokio::net::TcpStream::connect((c.host.as_str(), c.port)).await.map_err(LlmError::Connect)?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            // Ends with the response; an error here already failed the request.
-            let _ = connection.await;
-        });
-        let mut request = hyper::Request::post(format!("{}/chat/completions", c.path))
-            .header(HOST, format!("{}:{}", c.host, c.port))
-            .header(CONTENT_TYPE, "application/json");
+        let mut headers = Vec::new();
         if !c.api_key.is_empty() {
-            request = request.header(AUTHORIZATION, format!("Bearer {}", c.api_key));
+            headers.push((AUTHORIZATION, format!("Bearer {}", c.api_key)));
         }
-        let request =
-            request.body(Full::new(Bytes::from(body.to_string()))).map_err(|e| LlmError::Protocol(e.to_string()))?;
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let bytes = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-            .collect()
+        let url = c.base.join("/chat/completions");
+        let (status, bytes) = http_out::post_json(&url, &headers, body.to_string().into_bytes(), MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| LlmError::Protocol(format!("reading the body: {e}")))?
-            .to_bytes();
+            .map_err(|e| match e {
+                HttpError::Connect(e) => LlmError::Connect(e),
+                HttpError::Http(e) => LlmError::Http(e),
+                HttpError::Protocol(e) => LlmError::Protocol(e),
+            })?;
         if status != 200 {
             return Err(LlmError::Status(status));
         }
@@ -208,9 +180,11 @@ mod tests {
     #[test]
     fn configuration_is_checked() {
         let c = LlmConfig::parse("http://127.0.0.1:11434/v1/", "qwen2.5", "", 3000).expect("valid");
-        assert_eq!((c.host.as_str(), c.port, c.path.as_str()), ("127.0.0.1", 11434, "/v1"));
+        let url = c.base.join("/chat/completions");
+        assert_eq!((url.host.as_str(), url.port, url.path.as_str()), ("127.0.0.1", 11434, "/v1/chat/completions"));
         let c = LlmConfig::parse("http://llm.internal", "m", "k", 3000).expect("valid");
-        assert_eq!((c.port, c.path.as_str()), (80, ""));
+        let url = c.base.join("/chat/completions");
+        assert_eq!((url.port, url.path.as_str()), (80, "/chat/completions"));
         assert!(LlmConfig::parse("https://api.example.com/v1", "m", "", 3000).expect_err("https").contains("TLS"));
         assert!(LlmConfig::parse("ftp://x", "m", "", 3000).is_err());
         assert!(LlmConfig::parse("http://h:99999/v1", "m", "", 3000).is_err());

@@ -14,6 +14,11 @@ pub struct Metrics {
     pub messages_stored_total: AtomicU64,
     pub messages_duplicate_total: AtomicU64,
     pub http_requests_total: AtomicU64,
+    /// Outbound notifications: attempts answered 2xx, attempts that failed,
+    /// and deliveries given up after the last attempt.
+    pub notify_delivered_total: AtomicU64,
+    pub notify_failed_attempts_total: AtomicU64,
+    pub notify_gave_up_total: AtomicU64,
     errors: [AtomicU64; Code::ALL.len()],
 }
 
@@ -64,6 +69,24 @@ impl Metrics {
             "HTTP requests served.",
             "counter",
             self.http_requests_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_notify_delivered_total",
+            "Notifications the merchant's endpoint accepted (2xx).",
+            "counter",
+            self.notify_delivered_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_notify_failed_attempts_total",
+            "Notification attempts that failed (to be tried again, or given up).",
+            "counter",
+            self.notify_failed_attempts_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_notify_gave_up_total",
+            "Notifications given up after their last attempt.",
+            "counter",
+            self.notify_gave_up_total.load(Ordering::Relaxed).into(),
         );
         let _ = writeln!(
             out,

@@ -9,6 +9,7 @@ mod images;
 mod knowledge;
 mod llm;
 mod merchant;
+mod notify;
 mod phrases;
 mod requests;
 mod security;

@@ -108,8 +108,13 @@ async fn the_openapi_document_describes_the_api() {
         "/api/shops/{id}/knowledge",
         "/api/conversations/{id}/order-requests",
         "/api/shops/{id}/order-requests/{request}/resolve",
+        "/api/admin/shops/{id}/notify",
+        "/api/admin/shops/{id}/deliveries/{delivery}/retry",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    for event in kefu_core::outbound::NotifyEvent::ALL {
+        assert!(doc["webhooks"].get(event.as_str()).is_some(), "{} documented", event.as_str());
     }
     let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
         .as_array()

@@ -44,7 +44,7 @@ async fn order(app: &TestApp, c: &Customer, no: &str, status: OrderStatus, sku: 
 
 /// A shopper of shop a with orders in every state the actions care about,
 /// talking to agent-a.
-async fn setup(app: &TestApp) -> (Session, String) {
+pub(crate) async fn setup(app: &TestApp) -> (Session, String) {
     let c = app.known_customer(&app.shop_a, "u500").await;
     app.known_customer(&app.shop_a, "u501").await;
     let cream = Product {
@@ -70,7 +70,7 @@ async fn setup(app: &TestApp) -> (Session, String) {
     (agent, conversation)
 }
 
-async fn file(app: &TestApp, s: &Session, conversation: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn file(app: &TestApp, s: &Session, conversation: &str, body: Value) -> (u16, Value) {
     let (status, v) =
         app.as_agent(s, "POST", &format!("/api/conversations/{conversation}/order-requests"), Some(body)).await;
     (status.as_u16(), v)

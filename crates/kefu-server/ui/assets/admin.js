@@ -30,6 +30,11 @@ async function load() {
     el('tr', {}, el('th', {}, '账号'), el('th', {}, '显示名'), el('th', {}, '角色'), el('th', {}, '店铺'), el('th', {}, '接待上限'), el('th', {}, '状态')),
     ...agents.map(a => el('tr', {}, el('td', {}, a.username), el('td', {}, a.display_name), el('td', {}, a.role),
       el('td', {}, a.shops.map(id => shopName[id] || id).join('、')), el('td', { class: 'num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`), el('td', {}, a.status))));
+  const notifyShop = $('#notify-shop');
+  const chosen = notifyShop.value;
+  notifyShop.replaceChildren(...shops.map(s => el('option', { value: s.id }, s.name)));
+  if (chosen && shops.some(s => s.id === chosen)) notifyShop.value = chosen;
+  showNotify();
   const groups = await Promise.all(shops.map(s => api('GET', `/api/shops/${s.id}/skill-groups`).then(r => [s, r.skill_groups])));
   $('#groups').replaceChildren(...groups.map(([s, gs]) => el('p', {}, el('strong', {}, s.name), '：', gs.map(g => g.name).join('、') || '—', ' ',
     el('button', { class: 'btn', onclick: async () => { const name = prompt('技能组名称'); if (name) { await api('POST', `/api/shops/${s.id}/skill-groups`, { name }); load(); } } }, '添加'))));
@@ -330,6 +335,66 @@ $('#qp-form').addEventListener('submit', async e => {
     $('#error').textContent = '';
     showPhrases();
   } catch (err) { $('#error').textContent = err.code === 'conflict' ? '该编码已被使用' : err.message; }
+});
+
+// Outbound notifications: the shop's endpoint and what came of the latest deliveries.
+const EVENTS = { 'order_request.filed': '服务单提交', 'order_request.closed': '服务单完结', ping: '测试' };
+const DELIVERY_STATES = { pending: '待发送', delivered: '已送达', failed: '失败' };
+let notifyState = '';
+
+async function showNotify() {
+  const shop = $('#notify-shop').value;
+  if (!shop) return;
+  const q = notifyState ? `?state=${notifyState}` : '';
+  const { endpoint, deliveries } = await api('GET', `/api/admin/shops/${shop}/notify${q}`);
+  $('#notify-url').value = endpoint?.url ?? '';
+  $('#notify-enabled').checked = endpoint?.enabled ?? true;
+  $('#notify-remove').disabled = !endpoint;
+  $('#notify-ping').disabled = !endpoint?.enabled;
+  $('#notify-saved').textContent = endpoint ? `${endpoint.enabled ? '已启用' : '已暂停'}，${localTime(endpoint.updated_at)} 保存` : '未设置地址，不会发送通知';
+  for (const b of $('#notify-filter').querySelectorAll('[data-state]')) b.setAttribute('aria-pressed', String(b.dataset.state === notifyState));
+  const outcome = d => {
+    if (d.state === 'delivered') return `HTTP ${d.last_status}`;
+    const last = d.last_error ?? '';
+    return d.state === 'pending' && d.next_at ? `${last}${last ? '；' : ''}${localTime(d.next_at)} 重试` : last;
+  };
+  $('#deliveries').replaceChildren(
+    el('tr', {}, el('th', {}, '时间'), el('th', {}, '事件'), el('th', {}, '状态'), el('th', { class: 'num' }, '尝试'), el('th', {}, '结果'), el('th', {}, '')),
+    ...deliveries.map(d => el('tr', { class: `delivery ${d.state}`, dataset: { id: d.id } },
+      el('td', {}, localTime(d.created_at)),
+      el('td', { title: d.event }, EVENTS[d.event] || d.event),
+      el('td', {}, DELIVERY_STATES[d.state] || d.state),
+      el('td', { class: 'num' }, String(d.attempts)),
+      el('td', { class: 'answer' }, outcome(d)),
+      el('td', {}, d.state === 'pending' ? '' : el('button', { class: 'btn small', onclick: async () => {
+        await api('POST', `/api/admin/shops/${shop}/deliveries/${d.id}/retry`); showNotify();
+      } }, '重发')))),
+    ...(deliveries.length ? [] : [el('tr', {}, el('td', { colspan: 6 }, '暂无通知'))]));
+}
+
+$('#notify-shop').addEventListener('change', showNotify);
+$('#notify-refresh').addEventListener('click', showNotify);
+$('#notify-filter').addEventListener('click', e => {
+  const b = e.target.closest('[data-state]');
+  if (b) { notifyState = b.dataset.state; showNotify(); }
+});
+$('#notify-form').addEventListener('submit', async e => {
+  e.preventDefault();
+  const shop = $('#notify-shop').value;
+  try {
+    await api('PUT', `/api/admin/shops/${shop}/notify`, { url: $('#notify-url').value, enabled: $('#notify-enabled').checked });
+    $('#error').textContent = '';
+    showNotify();
+  } catch (err) { $('#error').textContent = err.message; }
+});
+$('#notify-ping').addEventListener('click', async () => {
+  try { await api('POST', `/api/admin/shops/${$('#notify-shop').value}/notify/ping`); $('#error').textContent = ''; showNotify(); }
+  catch (err) { $('#error').textContent = err.message; }
+});
+$('#notify-remove').addEventListener('click', async () => {
+  if (!confirm('删除后不再发送新通知，未发出的通知将标记为失败，确定？')) return;
+  await api('DELETE', `/api/admin/shops/${$('#notify-shop').value}/notify`);
+  showNotify();
 });
 
 function onSubmit(form, build) {

@@ -1,0 +1,227 @@
+//! The sender of outbound notifications (see `kefu_core::outbound`): takes
+//! due deliveries from the store's outbox, POSTs each to its shop's endpoint
+//! signed with the shop's secret, and writes what came of it. Runs on every
+//! node; the store's claims keep two nodes from sending one delivery at once.
+//!
+//! The request a notification names is read when it is sent, so the body
+//! shows the request as it stands (a `filed` notification shows it as
+//! filed: open, not yet closed).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use hyper::header::{HeaderName, USER_AGENT};
+use kefu_core::outbound::{Attempt, AttemptDone, Backoff, Delivery, DeliveryState, NotifyEvent};
+use kefu_core::request::RequestStatus;
+use kefu_core::shop::Shop;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::http_out::{self, HttpUrl};
+use crate::{SharedState, auth};
+
+/// How the sender behaves; `ServerConfig::notify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifyConfig {
+    pub backoff: Backoff,
+    /// One attempt, from connecting to the end of the answer.
+    pub timeout: Duration,
+    /// Deliveries in flight at once (one slow endpoint holds one each).
+    pub concurrent: usize,
+    /// How often an idle sender looks for due deliveries.
+    pub poll: Duration,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            backoff: Backoff::default(),
+            timeout: Duration::from_secs(10),
+            concurrent: 16,
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The most of an endpoint's answer read (for the error shown on /admin).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+pub const EVENT_HEADER: &str = "x-kefu-event";
+pub const DELIVERY_HEADER: &str = "x-kefu-delivery";
+pub const SIGNATURE_HEADER: &str = "x-kefu-signature";
+
+/// Sends due deliveries until the server shuts down.
+pub async fn run(state: SharedState) {
+    let config = state.config.notify;
+    let permits = Arc::new(Semaphore::new(config.concurrent.max(1)));
+    let mut shutdown = state.shutting_down();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let free = permits.available_permits();
+        let now = state.ctx.clock.now();
+        // A claim outlives the attempt it covers, so nobody else sends it meanwhile.
+        let until = now.plus_millis(millis(config.timeout) + 30_000);
+        let due = if free == 0 {
+            Vec::new()
+        } else {
+            match state.ctx.store.claim_deliveries(now, until, u32::try_from(free).unwrap_or(u32::MAX)).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming notifications failed");
+                    Vec::new()
+                }
+            }
+        };
+        let took_all = free > 0 && due.len() == free;
+        for delivery in due {
+            let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let done = attempt(&state, &delivery).await;
+                if let Err(e) = state.ctx.store.finish_delivery(&done).await {
+                    tracing::warn!(error = %e, delivery = %delivery.id, "recording a notification attempt failed");
+                }
+                drop(permit);
+            });
+        }
+        if took_all {
+            // More may be due: wait for a free slot, not the poll.
+            tokio::select! {
+                p = permits.clone().acquire_owned() => drop(p),
+                _ = shutdown.changed() => return,
+            }
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(config.poll) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// One attempt at `delivery`, and what the store should write of it.
+pub async fn attempt(state: &SharedState, delivery: &Delivery) -> AttemptDone {
+    let config = state.config.notify;
+    let prepared = prepare(state, delivery).await;
+    let at = state.ctx.clock.now();
+    let (url, shop, body) = match prepared {
+        Ok(p) => p,
+        Err(Prepare::GiveUp(why)) => {
+            tracing::info!(delivery = %delivery.id, why, "notification given up");
+            state.metrics.notify_gave_up_total.fetch_add(1, Relaxed);
+            return config.backoff.give_up(delivery, why, at);
+        }
+        Err(Prepare::Later(why)) => {
+            return config.backoff.after(delivery, &Attempt::Failed { status: None, error: why }, at);
+        }
+    };
+    let outcome = send(&url, &shop, delivery, body, config.timeout, state.ctx.clock.now().millis()).await;
+    let at = state.ctx.clock.now();
+    let done = config.backoff.after(delivery, &outcome, at);
+    match (&outcome, done.state) {
+        (Attempt::Delivered { .. }, _) => {
+            state.metrics.notify_delivered_total.fetch_add(1, Relaxed);
+        }
+        (Attempt::Failed { status, error }, next) => {
+            state.metrics.notify_failed_attempts_total.fetch_add(1, Relaxed);
+            if next == DeliveryState::Failed {
+                state.metrics.notify_gave_up_total.fetch_add(1, Relaxed);
+            }
+            tracing::info!(delivery = %delivery.id, shop = %shop.slug, ?status, error, attempts = done.attempts,
+                given_up = next == DeliveryState::Failed, "notification attempt failed");
+        }
+    }
+    done
+}
+
+enum Prepare {
+    /// Nothing to send it to, or about: no later attempt would do better.
+    GiveUp(&'static str),
+    /// The store failed: try again later.
+    Later(String),
+}
+
+async fn prepare(state: &SharedState, delivery: &Delivery) -> Result<(HttpUrl, Shop, Vec<u8>), Prepare> {
+    let store = &state.ctx.store;
+    let later = |e: kefu_core::store::StoreError| Prepare::Later(e.to_string());
+    let endpoint = store.notify_endpoint(delivery.shop).await.map_err(later)?;
+    let endpoint = match endpoint {
+        Some(e) if e.enabled => e,
+        Some(_) => return Err(Prepare::GiveUp("the endpoint is paused")),
+        None => return Err(Prepare::GiveUp("the shop has no endpoint")),
+    };
+    // Checked when it was saved; a URL stored by an older version may not pass.
+    let url = HttpUrl::parse(&endpoint.url).map_err(|_| Prepare::GiveUp("the endpoint's URL is not usable"))?;
+    let shop = store.shop(delivery.shop).await.map_err(later)?.ok_or(Prepare::GiveUp("the shop is gone"))?;
+    let body = body(state, &shop, delivery).await?;
+    Ok((url, shop, body))
+}
+
+/// The JSON body: what happened, when, in which shop, and what it names.
+async fn body(state: &SharedState, shop: &Shop, delivery: &Delivery) -> Result<Vec<u8>, Prepare> {
+    let mut body = json!({
+        "id": delivery.id.to_string(),
+        "event": delivery.event.as_str(),
+        "occurred_at": delivery.created_at.millis(),
+        "shop": { "id": shop.id.to_string(), "slug": shop.slug.as_str() },
+    });
+    match delivery.event {
+        NotifyEvent::Ping => {}
+        NotifyEvent::RequestFiled | NotifyEvent::RequestClosed => {
+            let id = delivery.subject.ok_or(Prepare::GiveUp("the delivery names no request"))?;
+            let row = state
+                .ctx
+                .store
+                .order_request(shop.id, id)
+                .await
+                .map_err(|e| Prepare::Later(e.to_string()))?
+                .ok_or(Prepare::GiveUp("the request is gone"))?;
+            let mut row = row;
+            if delivery.event == NotifyEvent::RequestFiled {
+                // As it was filed; its closing has a notification of its own.
+                row.status = RequestStatus::Open;
+                row.resolved = None;
+            }
+            let dto = crate::api::requests::dto(state, row)
+                .await
+                .map_err(|_| Prepare::Later("reading the names on the request failed".into()))?;
+            body["order_request"] = serde_json::to_value(dto).unwrap_or(Value::Null);
+        }
+    }
+    Ok(body.to_string().into_bytes())
+}
+
+async fn send(
+    url: &HttpUrl,
+    shop: &Shop,
+    delivery: &Delivery,
+    body: Vec<u8>,
+    timeout: Duration,
+    now_ms: i64,
+) -> Attempt {
+    let signature = auth::webhook_signature(shop.secret.expose(), now_ms.div_euclid(1000), &body);
+    let headers = [
+        (USER_AGENT, concat!("kefu/", env!("CARGO_PKG_VERSION")).to_owned()),
+        (HeaderName::from_static(EVENT_HEADER), delivery.event.as_str().to_owned()),
+        (HeaderName::from_static(DELIVERY_HEADER), delivery.id.to_string()),
+        (HeaderName::from_static(SIGNATURE_HEADER), signature),
+    ];
+    match tokio::time::timeout(timeout, http_out::post_json(url, &headers, body, MAX_ANSWER_BYTES)).await {
+        Err(_) => Attempt::Failed { status: None, error: format!("no answer within {} ms", timeout.as_millis()) },
+        Ok(Err(e)) => Attempt::Failed { status: None, error: e.to_string() },
+        Ok(Ok((status, _))) if (200..300).contains(&status) => Attempt::Delivered { status },
+        Ok(Ok((status, answer))) => {
+            let text = String::from_utf8_lossy(&answer);
+            let text = text.trim();
+            let error = if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") };
+            Attempt::Failed { status: Some(status), error }
+        }
+    }
+}
