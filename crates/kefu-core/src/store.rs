@@ -344,6 +344,10 @@ pub trait Store: Send + Sync + 'static {
     /// Sends a delivery again from its first attempt, due at `at`, whatever
     /// it came to. `NotFound("delivery")` unless the shop has it.
     async fn retry_delivery(&self, shop: ShopId, id: uuid::Uuid, at: Timestamp) -> StoreResult<Delivery>;
+    /// Deletes up to `limit` deliveries made before `before` that are done
+    /// with (delivered or given up; pending ones stay), oldest first, and
+    /// answers how many.
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> StoreResult<u32>;
 }
 
 /// A save (`text`) or a removal (`None`) of a shop's rules on /admin.

@@ -329,6 +329,7 @@ pub async fn serve(
         tokio::spawn(sweep_old_attachments(state.clone()));
     }
     tokio::spawn(outbound::run(state.clone()));
+    tokio::spawn(outbound::prune(state.clone()));
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply
     // can wait out a delayed ACK (40 ms) behind the previous frame.

@@ -102,6 +102,37 @@ pub async fn run(state: SharedState) {
     }
 }
 
+/// Deliveries done with (delivered or given up) are kept this long for
+/// /admin, then deleted.
+pub const KEEP_DAYS: i64 = 30;
+
+/// Every ten minutes, deletes deliveries done with and older than
+/// [`KEEP_DAYS`], in batches, so the outbox does not grow with every
+/// request ever filed.
+pub async fn prune(state: SharedState) {
+    const BATCH: u32 = 1000;
+    const BATCHES: usize = 20;
+    let mut shutdown = state.shutting_down();
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let before = state.ctx.clock.now().plus_days(-KEEP_DAYS);
+        for _ in 0..BATCHES {
+            match state.ctx.store.prune_deliveries(before, BATCH).await {
+                Ok(n) if n < BATCH => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "deleting old notifications failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -906,4 +906,8 @@ impl Store for PostgresStore {
     async fn retry_delivery(&self, shop: ShopId, id: Uuid, at: Timestamp) -> StoreResult<Delivery> {
         notify::retry(&self.client().await?, shop, id, at.millis()).await
     }
+
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> StoreResult<u32> {
+        notify::prune(&self.client().await?, before.millis(), limit).await
+    }
 }

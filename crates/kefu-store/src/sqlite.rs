@@ -887,6 +887,10 @@ impl Store for SqliteStore {
     async fn retry_delivery(&self, shop: ShopId, id: Uuid, at: Timestamp) -> StoreResult<Delivery> {
         self.pool.write(move |c| notify::retry(c, shop, id, at.millis())).await
     }
+
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.pool.write(move |c| notify::prune(c, before.millis(), limit)).await
+    }
 }
 
 fn prefixed(alias: &str, cols: &str) -> String {

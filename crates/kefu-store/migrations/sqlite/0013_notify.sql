@@ -24,3 +24,5 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
 -- What the admin page lists.
 CREATE INDEX deliveries_by_shop ON deliveries (shop_id, created_at);
+-- What the sweeper deletes: the oldest of those done with.
+CREATE INDEX deliveries_done ON deliveries (created_at) WHERE state <> 'pending';

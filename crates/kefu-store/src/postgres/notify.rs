@@ -156,3 +156,15 @@ pub(super) async fn retry(c: &impl GenericClient, shop: ShopId, id: Uuid, at: i6
         .ok_or(StoreError::NotFound("delivery"))?;
     delivery(&row)
 }
+
+pub(super) async fn prune(c: &impl GenericClient, before: i64, limit: u32) -> StoreResult<u32> {
+    let n = c
+        .execute(
+            "DELETE FROM deliveries WHERE id IN \
+               (SELECT id FROM deliveries WHERE created_at < $1 AND state <> 'pending' ORDER BY created_at LIMIT $2)",
+            &[&before, &i64::from(limit)],
+        )
+        .await
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

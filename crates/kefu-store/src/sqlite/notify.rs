@@ -182,3 +182,14 @@ pub(super) fn retry(c: &Connection, shop: ShopId, id: Uuid, at: i64) -> StoreRes
     }
     load(c, shop, id)?.ok_or(StoreError::NotFound("delivery"))
 }
+
+pub(super) fn prune(c: &Connection, before: i64, limit: u32) -> StoreResult<u32> {
+    let n = c
+        .execute(
+            "DELETE FROM deliveries WHERE id IN \
+               (SELECT id FROM deliveries WHERE created_at < ?1 AND state <> 'pending' ORDER BY created_at LIMIT ?2)",
+            params![before, limit],
+        )
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

@@ -155,9 +155,17 @@ pub(super) async fn deliveries_are_claimed_once_finished_and_sent_again(store: &
     // Another shop's delivery is not found, and its list is its own.
     assert!(matches!(store.retry_delivery(other.id, again[0].id, at).await, Err(StoreError::NotFound("delivery"))));
     assert!(store.deliveries(other.id, None, 10).await.expect("list").is_empty());
+    // Pruning deletes what is done with and old enough, never what is pending.
+    let states: Vec<DeliveryState> =
+        store.deliveries(s.id, None, 10).await.expect("list").iter().map(|d| d.state).collect();
+    let done = states.iter().filter(|s| **s != DeliveryState::Pending).count();
+    assert_eq!(done, 1, "{states:?}");
+    assert_eq!(store.prune_deliveries(T0.plus_millis(2), 100).await.expect("prune"), 0, "the done one is younger");
+    assert_eq!(store.prune_deliveries(at, 100).await.expect("prune"), 1);
+    assert!(store.deliveries(s.id, None, 10).await.expect("list").iter().all(|d| d.state == DeliveryState::Pending));
     // Removing the endpoint leaves what is queued.
     store.set_notify_endpoint(s.id, Some(&endpoint(s.id, true))).await.expect("set");
     store.set_notify_endpoint(s.id, None).await.expect("remove");
     assert_eq!(store.notify_endpoint(s.id).await.expect("read"), None);
-    assert_eq!(store.deliveries(s.id, None, 10).await.expect("list").len(), 5);
+    assert_eq!(store.deliveries(s.id, None, 10).await.expect("list").len(), 4);
 }
