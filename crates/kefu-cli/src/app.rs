@@ -161,6 +161,7 @@ pub async fn add_user(
         max_concurrent: max_concurrent.clamp(1, 100),
         status: AgentStatus::Offline,
         created_at: kefu_core::clock::Clock::now(&SystemClock),
+        disabled: false,
     };
     store.create_agent(&agent).await?;
     Ok(agent)

@@ -517,6 +517,7 @@ async fn seed_agents(
                 max_concurrent: max,
                 status: AgentStatus::Offline,
                 created_at: now.plus_days(-300),
+                disabled: false,
             })
             .await
             .with_context(|| format!("creating demo agent {username}"))?;

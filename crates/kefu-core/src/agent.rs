@@ -106,6 +106,9 @@ pub struct Agent {
     pub max_concurrent: u32,
     pub status: AgentStatus,
     pub created_at: Timestamp,
+    /// 停用: a person who left. Cannot log in, holds no session, gets no
+    /// conversation; kept so their name stays on what they did.
+    pub disabled: bool,
 }
 
 impl Agent {

@@ -472,7 +472,7 @@ pub async fn transfer(
     let target = match to {
         Transfer::ToAgent(id) => {
             let target = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
-            if !target.can_access_shop(conv.shop_id) || !target.role.handles_conversations() {
+            if target.disabled || !target.can_access_shop(conv.shop_id) || !target.role.handles_conversations() {
                 return Err(DeskError::NotFound("agent"));
             }
             TransferTarget::Agent { agent: target.id, max_concurrent: target.max_concurrent }
@@ -535,4 +535,39 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
         ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status });
     }
     Ok(())
+}
+
+/// An admin disables an account (a person who left): it goes offline, every
+/// session of it ends and its open connections close, and the conversations
+/// it held go back to the queue (and are routed again). An admin cannot
+/// disable themself (nobody would be left to undo it).
+pub async fn disable_agent(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Agent> {
+    if !by.role.administers() {
+        return Err(DeskError::Forbidden("admins_only"));
+    }
+    if by.id == id {
+        return Err(DeskError::Conflict("cannot_disable_self"));
+    }
+    let released = ctx.store.disable_agent(id, ctx.clock.now()).await?;
+    let agent = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
+    ctx.bus.publish(Event::AccountChanged { agent: id, signed_out: true });
+    for shop in &agent.shops {
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: id, status: AgentStatus::Offline });
+    }
+    for conversation in released {
+        ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
+        if ctx.auto_assign {
+            route(ctx, conversation).await;
+        }
+    }
+    Ok(agent)
+}
+
+/// An admin gives a disabled account back; its owner logs in again.
+pub async fn enable_agent(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Agent> {
+    if !by.role.administers() {
+        return Err(DeskError::Forbidden("admins_only"));
+    }
+    ctx.store.enable_agent(id).await?;
+    ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))
 }

@@ -74,6 +74,13 @@ pub enum Event {
         status: RequestStatus,
         needs_review: bool,
     },
+    /// An agent's account changed under them (role, shops, password,
+    /// disabled): their open connections end, so they come back with the
+    /// account as it is now — or, when `signed_out`, do not come back.
+    AccountChanged {
+        agent: AgentId,
+        signed_out: bool,
+    },
 }
 
 impl Event {
@@ -134,6 +141,7 @@ impl Event {
                 vec![staff_topic(*shop, *assigned), Topic::Conversation(*conversation), Topic::Watch(*conversation)]
             }
             Event::AgentPresence { shop, .. } | Event::RequestChanged { shop, .. } => vec![Topic::Shop(*shop)],
+            Event::AccountChanged { agent, .. } => vec![Topic::Agent(*agent)],
         }
     }
 }

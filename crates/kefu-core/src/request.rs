@@ -157,6 +157,7 @@ mod tests {
             max_concurrent: 5,
             status: AgentStatus::Online,
             created_at: Timestamp(0),
+            disabled: false,
         }
     }
 

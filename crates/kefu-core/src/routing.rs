@@ -4,14 +4,14 @@ use crate::agent::AgentStatus;
 use crate::id::{AgentId, SkillGroupId};
 use crate::store::AgentLoad;
 
-/// The agent a conversation of `group` should go to: online, a handler, in
+/// The agent a conversation of `group` should go to: online (and not disabled), a handler, in
 /// the group (any agent when the conversation has none), below their
 /// concurrency limit; the least loaded relative to their limit first, then
 /// the fewest open conversations, then by id so the choice is deterministic.
 pub fn pick_agent(candidates: &[AgentLoad], group: Option<SkillGroupId>) -> Option<AgentId> {
     candidates
         .iter()
-        .filter(|c| c.agent.status == AgentStatus::Online)
+        .filter(|c| c.agent.status == AgentStatus::Online && !c.agent.disabled)
         .filter(|c| c.agent.role.handles_conversations())
         .filter(|c| group.is_none_or(|g| c.agent.skill_groups.contains(&g)))
         .filter(|c| c.open_conversations < c.agent.max_concurrent)
@@ -44,6 +44,7 @@ mod tests {
                 max_concurrent: max,
                 status,
                 created_at: Timestamp(0),
+                disabled: false,
             },
             open_conversations: open,
         }

@@ -133,6 +133,14 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()>;
     async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
+    /// Ends every session of the agent but `keep` (the one changing their
+    /// own password stays signed in); answers how many ended.
+    async fn revoke_sessions(&self, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32>;
+    /// Disables the account in one transaction: offline, every session
+    /// ended, and the conversations it held back in the queue (answered, to
+    /// be routed again). `update_agent` never changes `disabled`.
+    async fn disable_agent(&self, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>>;
+    async fn enable_agent(&self, id: AgentId) -> StoreResult<()>;
 
     // Merchant data. Each upsert is all-or-nothing.
     async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<()>;

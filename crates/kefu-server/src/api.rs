@@ -74,6 +74,11 @@ pub async fn agent_from_cookie(state: &SharedState, parts: &Parts) -> Result<(Ag
         .agent(session.agent_id)
         .await?
         .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the account no longer exists"))?;
+    // Disabling ends the sessions in the same transaction; this is for a
+    // session read just before.
+    if agent.disabled {
+        return Err(ApiError::new(Code::Unauthenticated, "the account is disabled"));
+    }
     Ok((agent, session))
 }
 

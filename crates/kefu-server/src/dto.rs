@@ -46,6 +46,8 @@ pub struct AgentDto {
     pub skill_groups: Vec<String>,
     pub max_concurrent: u32,
     pub status: &'static str,
+    /// 停用: cannot log in, gets no conversation.
+    pub disabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_conversations: Option<u32>,
 }
@@ -61,6 +63,7 @@ impl From<&Agent> for AgentDto {
             skill_groups: a.skill_groups.iter().map(ToString::to_string).collect(),
             max_concurrent: a.max_concurrent,
             status: a.status.as_str(),
+            disabled: a.disabled,
             open_conversations: None,
         }
     }

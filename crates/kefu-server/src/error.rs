@@ -32,10 +32,12 @@ pub enum Code {
     PayloadTooLarge,
     Internal,
     NotEligible,
+    AccountDisabled,
+    SessionRevoked,
 }
 
 impl Code {
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 25] = [
         Code::MalformedJson,
         Code::InvalidInput,
         Code::Unauthenticated,
@@ -59,6 +61,8 @@ impl Code {
         Code::PayloadTooLarge,
         Code::Internal,
         Code::NotEligible,
+        Code::AccountDisabled,
+        Code::SessionRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +90,8 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::Internal => "internal",
             Code::NotEligible => "not_eligible",
+            Code::AccountDisabled => "account_disabled",
+            Code::SessionRevoked => "session_revoked",
         }
     }
 
@@ -96,8 +102,8 @@ impl Code {
             Code::Unauthenticated | Code::InvalidCredentials | Code::IdentityInvalid | Code::IdentityExpired => {
                 StatusCode::UNAUTHORIZED
             }
-            Code::SignatureInvalid => StatusCode::UNAUTHORIZED,
-            Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
+            Code::SignatureInvalid | Code::SessionRevoked => StatusCode::UNAUTHORIZED,
+            Code::Forbidden | Code::CsrfFailed | Code::AccountDisabled => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::ConversationClosed | Code::CapacityReached | Code::Conflict | Code::NotEligible => {
                 StatusCode::CONFLICT

@@ -172,6 +172,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/admin/agents", get(api::admin::agents).post(api::admin::create_agent))
         .route("/admin/bot-rules/reload", post(api::bot::reload_rules))
         .route("/admin/agents/{id}", put(api::admin::update_agent))
+        .route("/admin/agents/{id}/disable", post(api::admin::disable_agent))
+        .route("/admin/agents/{id}/enable", post(api::admin::enable_agent))
         .route("/widget/session", post(api::widget::session))
         .route("/widget/messages", get(api::widget::messages))
         .route("/widget/orders", get(api::widget::orders))

@@ -690,6 +690,22 @@ impl Conn {
                 self.send_json(json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()}))
                     .await
             }
+            Event::AccountChanged { agent, signed_out } => {
+                let Some(Who::Agent(me)) = &self.who else { return Ok(()) };
+                if me.id != *agent {
+                    return Ok(());
+                }
+                if *signed_out {
+                    let message = "signed out: the account was disabled or its password changed";
+                    self.send_json(json!({"type": "error", "code": Code::SessionRevoked.as_str(), "message": message}))
+                        .await?;
+                }
+                // Ends the connection; one that was not signed out comes back
+                // with the account as it is now.
+                let close = CloseFrame { code: 4000, reason: Utf8Bytes::from_static("account changed") };
+                let _ = self.socket.send(WsMessage::Close(Some(close))).await;
+                Err(axum::Error::new(AccountChanged))
+            }
             Event::RequestChanged { shop, id, order, conversation, status, needs_review } => {
                 if self.for_customer() {
                     return Ok(());
@@ -778,3 +794,7 @@ mod tests {
         assert!(!b.take(t0 + Duration::from_millis(500)));
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("the agent's account changed")]
+struct AccountChanged;

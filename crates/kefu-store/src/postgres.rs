@@ -231,8 +231,8 @@ impl Store for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
         tx.execute(
-            "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[&a.id.as_uuid(), &a.username.as_str(), &a.display_name, &a.password_hash, &a.role.as_str(), &(a.max_concurrent.min(i32::MAX as u32) as i32), &a.status.as_str(), &a.created_at.millis()],
+            "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[&a.id.as_uuid(), &a.username.as_str(), &a.display_name, &a.password_hash, &a.role.as_str(), &(a.max_concurrent.min(i32::MAX as u32) as i32), &a.status.as_str(), &a.created_at.millis(), &a.disabled],
         )
         .await
         .map_err(|e| unique_or(e, "username_taken"))?;
@@ -336,6 +336,42 @@ impl Store for PostgresStore {
             created_at: Timestamp(r.get(2)),
             expires_at: Timestamp(r.get(3)),
         }))
+    }
+
+    async fn revoke_sessions(&self, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
+        revoke_sessions(&self.client().await?, agent, keep).await
+    }
+
+    async fn disable_agent(&self, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let n = tx
+            .execute("UPDATE agents SET disabled = true, status = 'offline' WHERE id = $1", &[&id.as_uuid()])
+            .await
+            .map_err(be)?;
+        if n == 0 {
+            return Err(StoreError::NotFound("agent"));
+        }
+        revoke_sessions(&tx, id, None).await?;
+        let rows = tx
+            .query(
+                &format!(
+                    "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+                     WHERE assigned_agent = $1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
+                ),
+                &[&id.as_uuid(), &now.millis()],
+            )
+            .await
+            .map_err(be)?;
+        let released = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await.map_err(be)?;
+        Ok(released)
+    }
+
+    async fn enable_agent(&self, id: AgentId) -> StoreResult<()> {
+        let c = self.client().await?;
+        let n = c.execute("UPDATE agents SET disabled = false WHERE id = $1", &[&id.as_uuid()]).await.map_err(be)?;
+        if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
     }
 
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
@@ -910,4 +946,16 @@ impl Store for PostgresStore {
     async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> StoreResult<u32> {
         notify::prune(&self.client().await?, before.millis(), limit).await
     }
+}
+
+async fn revoke_sessions(c: &impl GenericClient, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
+    let keep: Option<&[u8]> = keep.as_ref().map(|k| &k[..]);
+    let n = c
+        .execute(
+            "DELETE FROM sessions WHERE agent_id = $1 AND ($2::bytea IS NULL OR token_hash <> $2)",
+            &[&agent.as_uuid(), &keep],
+        )
+        .await
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }

@@ -226,8 +226,8 @@ impl Store for SqliteStore {
         self.pool
             .write(move |c| {
                 c.execute(
-                    "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![a.id.as_uuid(), a.username.as_str(), a.display_name, a.password_hash, a.role.as_str(), a.max_concurrent, a.status.as_str(), a.created_at.millis()],
+                    "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![a.id.as_uuid(), a.username.as_str(), a.display_name, a.password_hash, a.role.as_str(), a.max_concurrent, a.status.as_str(), a.created_at.millis(), a.disabled],
                 )
                 .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("username_taken") } else { be(e) })?;
                 save_agent_links(c, &a)
@@ -279,7 +279,7 @@ impl Store for SqliteStore {
             .read(move |c| {
                 let rows = many(
                     c,
-                    "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
+                    "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at, a.disabled FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
                     [shop.as_uuid()],
                     agent_row,
                     Ok,
@@ -339,6 +339,43 @@ impl Store for SqliteStore {
                         })
                     },
                 )
+            })
+            .await
+    }
+
+    async fn revoke_sessions(&self, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
+        self.pool.write(move |c| revoke_sessions(c, agent, keep)).await
+    }
+
+    async fn disable_agent(&self, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>> {
+        self.pool
+            .write(move |c| {
+                let n = c
+                    .execute("UPDATE agents SET disabled = 1, status = 'offline' WHERE id = ?1", [id.as_uuid()])
+                    .map_err(be)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound("agent"));
+                }
+                revoke_sessions(c, id, None)?;
+                many(
+                    c,
+                    &format!(
+                        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+                         WHERE assigned_agent = ?1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
+                    ),
+                    params![id.as_uuid(), now.millis()],
+                    conversation_row,
+                    conversation_from,
+                )
+            })
+            .await
+    }
+
+    async fn enable_agent(&self, id: AgentId) -> StoreResult<()> {
+        self.pool
+            .write(move |c| {
+                let n = c.execute("UPDATE agents SET disabled = 0 WHERE id = ?1", [id.as_uuid()]).map_err(be)?;
+                if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
             })
             .await
     }
@@ -895,4 +932,14 @@ impl Store for SqliteStore {
 
 fn prefixed(alias: &str, cols: &str) -> String {
     cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+fn revoke_sessions(c: &Connection, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
+    let n = c
+        .execute(
+            "DELETE FROM sessions WHERE agent_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)",
+            params![agent.as_uuid(), keep.as_ref().map(|k| &k[..])],
+        )
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }

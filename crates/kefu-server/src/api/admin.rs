@@ -3,6 +3,8 @@
 
 use axum::extract::{Path, State};
 use kefu_core::agent::{Agent, AgentStatus, Role, Username};
+use kefu_core::desk;
+use kefu_core::event::Event;
 use kefu_core::id::{AgentId, ShopId, SkillGroupId};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use serde::Deserialize;
@@ -237,6 +239,7 @@ pub async fn create_agent(
         max_concurrent: 5,
         status: AgentStatus::Offline,
         created_at: state.ctx.clock.now(),
+        disabled: false,
     };
     apply_agent_body(&state, &mut agent, body).await?;
     if agent.display_name.is_empty() {
@@ -254,8 +257,44 @@ pub async fn update_agent(
 ) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     let id = parse_id(&id, AgentId::parse)?;
-    let mut agent = state.ctx.store.agent(id).await?.ok_or_else(|| ApiError::new(Code::NotFound, "agent not found"))?;
+    let before = state.ctx.store.agent(id).await?.ok_or_else(|| ApiError::new(Code::NotFound, "agent not found"))?;
+    let mut agent = before.clone();
     apply_agent_body(&state, &mut agent, body).await?;
     state.ctx.store.update_agent(&agent).await?;
+    let myself = agent.id == auth.agent.id;
+    if agent.password_hash != before.password_hash {
+        // A new password ends the account's other sessions: whoever knew the
+        // old one is out. The admin changing their own stays in this one.
+        let keep = myself.then_some(auth.session.token_hash);
+        state.ctx.store.revoke_sessions(agent.id, keep).await?;
+        state.ctx.bus.publish(Event::AccountChanged { agent: agent.id, signed_out: !myself });
+    } else if (agent.role, &agent.shops, &agent.skill_groups) != (before.role, &before.shops, &before.skill_groups) {
+        // Open connections were granted the old rights: they reconnect.
+        state.ctx.bus.publish(Event::AccountChanged { agent: agent.id, signed_out: false });
+    }
+    Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
+}
+
+/// `POST /api/admin/agents/{id}/disable`: a person who left (see `desk::disable_agent`).
+pub async fn disable_agent(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json> {
+    require(auth.agent.role.administers(), "admins only")?;
+    let id = parse_id(&id, AgentId::parse)?;
+    let agent = desk::disable_agent(&state.ctx, &auth.agent, id).await?;
+    Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
+}
+
+/// `POST /api/admin/agents/{id}/enable`.
+pub async fn enable_agent(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json> {
+    require(auth.agent.role.administers(), "admins only")?;
+    let id = parse_id(&id, AgentId::parse)?;
+    let agent = desk::enable_agent(&state.ctx, &auth.agent, id).await?;
     Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
 }

@@ -47,6 +47,10 @@ pub async fn login(State(state): State<SharedState>, Body(body): Body<Login>) ->
         }
     };
     state.logins.succeeded(&body.username);
+    // Told only to whoever knows the password: a wrong one is "wrong" either way.
+    if agent.disabled {
+        return Err(ApiError::new(Code::AccountDisabled, "this account is disabled; ask an admin"));
+    }
     let token = auth::random_token();
     let session = AgentSession {
         token_hash: auth::token_hash(&token),

@@ -134,6 +134,7 @@ impl TestApp {
             max_concurrent: max,
             status: AgentStatus::Online,
             created_at: SystemClock.now(),
+            disabled: false,
         };
         self.store.create_agent(&agent).await.expect("agent");
         agent

@@ -1,5 +1,6 @@
 //! The server's integration tests: one binary, a real server per test.
 
+mod accounts;
 mod bad_input;
 mod bot;
 mod cards;

@@ -20,7 +20,7 @@ pub(super) fn shop_from(r: &Row) -> StoreResult<Shop> {
 }
 
 pub(super) const AGENT_COLS: &str =
-    "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at";
+    "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at, a.disabled";
 pub(super) async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<Agent> {
     let id: Uuid = r.get(0);
     let shops =
@@ -42,6 +42,7 @@ pub(super) async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<A
         max_concurrent: u32::try_from(max).map_err(|_| corrupt("max_concurrent", max.to_string()))?,
         status: codec::agent_status(r.get(6))?,
         created_at: Timestamp(r.get(7)),
+        disabled: r.get(8),
     })
 }
 

@@ -30,10 +30,10 @@ pub(super) fn shop_from(t: (Uuid, String, String, String, i64)) -> StoreResult<S
 }
 
 pub(super) const AGENT_COLS: &str =
-    "id, username, display_name, password_hash, role, max_concurrent, status, created_at";
-pub(super) type AgentRow = (Uuid, String, String, String, String, i64, String, i64);
+    "id, username, display_name, password_hash, role, max_concurrent, status, created_at, disabled";
+pub(super) type AgentRow = (Uuid, String, String, String, String, i64, String, i64, bool);
 pub(super) fn agent_row(r: &Row) -> rusqlite::Result<AgentRow> {
-    Ok((uuid_col(r, 0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+    Ok((uuid_col(r, 0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
 }
 pub(super) fn agent_from(conn: &Connection, t: AgentRow) -> StoreResult<Agent> {
     let shops = conn
@@ -55,6 +55,7 @@ pub(super) fn agent_from(conn: &Connection, t: AgentRow) -> StoreResult<Agent> {
         max_concurrent: u32::try_from(t.5).map_err(|_| corrupt("max_concurrent", t.5.to_string()))?,
         status: codec::agent_status(&t.6)?,
         created_at: ts(t.7),
+        disabled: t.8,
     })
 }
 

@@ -421,3 +421,66 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
     assert_eq!(store.delete_attachments_before(T0.plus_millis(25), 10).await.expect("delete"), 0);
     assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads"), [(T0.plus_millis(30), 2_000)]);
 }
+
+fn session_of(agent: &Agent, token: u8) -> AgentSession {
+    AgentSession {
+        token_hash: [token; 32],
+        agent_id: agent.id,
+        csrf_token: format!("csrf-{token}"),
+        created_at: T0,
+        expires_at: T0.plus_days(1),
+    }
+}
+
+/// A person who left: disabled in one go — offline, signed out everywhere,
+/// their conversations back in the queue — and enabled again later.
+pub(super) async fn a_disabled_agent_is_signed_out_and_their_conversations_queued(store: &dyn Store) {
+    let s = shop(store, "leaver").await;
+    let li = agent(store, "li-leaves", &[s.id], 5).await;
+    let wang = agent(store, "wang-stays", &[s.id], 5).await;
+    for (who, token) in [(&li, 1), (&li, 2), (&li, 3), (&wang, 4)] {
+        store.create_session(&session_of(who, token)).await.expect("session");
+    }
+    let mut held = Vec::new();
+    for n in 0..2 {
+        let c = customer(s.id, &format!("lv{n}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        held.push(store.assign_conversation(conv.id, li.id, 5, T0).await.expect("assign"));
+    }
+    let c = customer(s.id, "lv-w");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let theirs = conversation_for(store, s.id, c.id).await;
+    store.assign_conversation(theirs.id, wang.id, 5, T0).await.expect("assign");
+
+    // A password change ends the others' sessions, not the one making it.
+    assert_eq!(store.revoke_sessions(li.id, Some([1; 32])).await.expect("revoke"), 2);
+    assert!(store.session(&[1; 32], T0).await.expect("read").is_some());
+    assert!(store.session(&[2; 32], T0).await.expect("read").is_none());
+
+    let released = store.disable_agent(li.id, T0.plus_millis(5)).await.expect("disable");
+    let mut ids: Vec<_> = released.iter().map(|c| c.id).collect();
+    ids.sort();
+    let mut want: Vec<_> = held.iter().map(|c| c.id).collect();
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(released.iter().all(|c| c.status == ConversationStatus::Queued && c.assigned_agent.is_none()));
+    assert!(released.iter().all(|c| c.updated_at == T0.plus_millis(5)));
+    let now = store.agent(li.id).await.expect("read").expect("agent");
+    assert!(now.disabled);
+    assert_eq!(now.status, AgentStatus::Offline);
+    for token in [1, 3] {
+        assert!(store.session(&[token; 32], T0).await.expect("read").is_none(), "signed out everywhere");
+    }
+    assert!(store.session(&[4; 32], T0).await.expect("read").is_some(), "others stay signed in");
+    let kept = store.conversation(theirs.id).await.expect("read").expect("conversation");
+    assert_eq!(kept.assigned_agent, Some(wang.id));
+    // update_agent leaves `disabled` alone; enabling gives the account back.
+    store.update_agent(&Agent { disabled: false, ..now.clone() }).await.expect("update");
+    assert!(store.agent(li.id).await.expect("read").expect("agent").disabled);
+    store.enable_agent(li.id).await.expect("enable");
+    assert!(!store.agent_by_username("li-leaves").await.expect("read").expect("agent").disabled);
+    let missing = AgentId::from_uuid(new_id());
+    assert!(matches!(store.disable_agent(missing, T0).await, Err(StoreError::NotFound("agent"))));
+    assert!(matches!(store.enable_agent(missing).await, Err(StoreError::NotFound("agent"))));
+}

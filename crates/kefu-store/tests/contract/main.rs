@@ -103,6 +103,7 @@ contract!(
     the_bot_sees_open_requests_and_does_not_file_twice,
     requests_are_announced_in_their_own_transaction,
     deliveries_are_claimed_once_finished_and_sent_again,
+    a_disabled_agent_is_signed_out_and_their_conversations_queued,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
@@ -131,6 +132,7 @@ async fn agent(store: &dyn Store, name: &str, shops: &[ShopId], max: u32) -> Age
         max_concurrent: max,
         status: AgentStatus::Online,
         created_at: T0,
+        disabled: false,
     };
     store.create_agent(&agent).await.expect("create agent");
     agent
