@@ -267,3 +267,37 @@ test('an admin points a shop\'s notifications at the merchant\'s system, pings i
     merchant.close();
   }
 });
+
+test('an admin disables an agent who left: their open workspace goes back to the login, saying why; they cannot log in until enabled', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, ...zhDesk });
+  const leaver = await ctx.newPage();
+  await login(leaver, kefu.base, 'zhaoliu');
+  const admin = await adminPage('admin');
+  const row = admin.locator('#agents tr.agent[data-username="zhaoliu"]');
+  await row.waitFor();
+  admin.once('dialog', d => d.accept());
+  await row.locator('button', { hasText: '停用' }).click();
+  await admin.waitForSelector('#agents tr.agent.disabled[data-username="zhaoliu"]');
+  assert.match(await row.innerText(), /已停用/);
+  await admin.screenshot({ path: join(shotsDir, 'agents-disabled-admin-1366.png') });
+
+  // The workspace that was open is signed out at once, and says why.
+  await leaver.waitForSelector('#login:not([hidden])', { timeout: 15000 });
+  assert.match(await leaver.locator('#login-error').textContent(), /账号被停用或密码已修改/);
+  await leaver.fill('input[name=username]', 'zhaoliu');
+  await leaver.fill('input[name=password]', 'kefu-demo');
+  await leaver.click('#login-form button[type=submit]');
+  await leaver.waitForSelector('#login-error:has-text("该账号已停用")');
+  await leaver.screenshot({ path: join(shotsDir, 'agent-disabled-login-1366.png') });
+
+  // Enabled again (and given a new capacity through the edit form), they log in.
+  admin.once('dialog', d => d.accept());
+  await row.locator('button', { hasText: '启用' }).click();
+  await admin.waitForSelector('#agents tr.agent:not(.disabled)[data-username="zhaoliu"]');
+  await row.locator('button', { hasText: '编辑' }).click();
+  await admin.fill('#edit-agent input[name=max_concurrent]', '12');
+  await admin.click('#edit-agent-save');
+  await admin.waitForSelector('#agents tr.agent[data-username="zhaoliu"] td:has-text("/12")');
+  await login(leaver, kefu.base, 'zhaoliu');
+  await ctx.close();
+});

@@ -26,16 +26,25 @@ async function load() {
     ...shops.map(s => el('tr', {}, el('td', {}, s.name), el('td', {}, s.slug), el('td', { class: 'secret' }, s.secret),
       el('td', {}, el('button', { class: 'btn danger', onclick: async () => { if (confirm('轮换后旧密钥立即失效，确定？')) { await api('POST', `/api/admin/shops/${s.id}/secret`); load(); } } }, '轮换密钥')))));
   $('#agent-shop').replaceChildren(...shops.map(s => el('option', { value: s.id }, s.name)));
+  const groupsByShop = Object.fromEntries(await Promise.all(shops.map(s =>
+    api('GET', `/api/shops/${s.id}/skill-groups`).then(r => [s.id, r.skill_groups]))));
   $('#agents').replaceChildren(
-    el('tr', {}, el('th', {}, '账号'), el('th', {}, '显示名'), el('th', {}, '角色'), el('th', {}, '店铺'), el('th', {}, '接待上限'), el('th', {}, '状态')),
-    ...agents.map(a => el('tr', {}, el('td', {}, a.username), el('td', {}, a.display_name), el('td', {}, a.role),
-      el('td', {}, a.shops.map(id => shopName[id] || id).join('、')), el('td', { class: 'num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`), el('td', {}, a.status))));
+    el('tr', {}, el('th', {}, '账号'), el('th', {}, '显示名'), el('th', {}, '角色'), el('th', {}, '店铺'), el('th', {}, '接待上限'), el('th', {}, '状态'), el('th', {}, '')),
+    ...agents.map(a => el('tr', { class: a.disabled ? 'agent disabled' : 'agent', dataset: { username: a.username } },
+      el('td', {}, a.username), el('td', {}, a.display_name), el('td', {}, ROLES[a.role] || a.role),
+      el('td', {}, a.shops.map(id => shopName[id] || id).join('、')), el('td', { class: 'num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`),
+      el('td', {}, a.disabled ? '已停用' : (STATUSES[a.status] || a.status)),
+      el('td', {},
+        el('button', { class: 'btn small', type: 'button', onclick: () => editAgent(a, shops, groupsByShop) }, '编辑'), ' ',
+        a.id === me.agent.id ? '' : a.disabled
+          ? el('button', { class: 'btn small', type: 'button', onclick: () => setDisabled(a, false) }, '启用')
+          : el('button', { class: 'btn small danger', type: 'button', onclick: () => setDisabled(a, true) }, '停用')))));
   const notifyShop = $('#notify-shop');
   const chosen = notifyShop.value;
   notifyShop.replaceChildren(...shops.map(s => el('option', { value: s.id }, s.name)));
   if (chosen && shops.some(s => s.id === chosen)) notifyShop.value = chosen;
   showNotify();
-  const groups = await Promise.all(shops.map(s => api('GET', `/api/shops/${s.id}/skill-groups`).then(r => [s, r.skill_groups])));
+  const groups = shops.map(s => [s, groupsByShop[s.id] || []]);
   $('#groups').replaceChildren(...groups.map(([s, gs]) => el('p', {}, el('strong', {}, s.name), '：', gs.map(g => g.name).join('、') || '—', ' ',
     el('button', { class: 'btn', onclick: async () => { const name = prompt('技能组名称'); if (name) { await api('POST', `/api/shops/${s.id}/skill-groups`, { name }); load(); } } }, '添加'))));
 }
@@ -336,6 +345,63 @@ $('#qp-form').addEventListener('submit', async e => {
     showPhrases();
   } catch (err) { $('#error').textContent = err.code === 'conflict' ? '该编码已被使用' : err.message; }
 });
+
+// Agents: edit one (role, shops, skill groups, capacity, a new password), disable or enable it.
+const ROLES = { agent: '客服', senior: '资深客服', qa: '质检', supervisor: '主管', admin: '管理员' };
+const STATUSES = { online: '接待中', away: '挂起', offline: '离线' };
+
+async function setDisabled(a, disabled) {
+  const ask = disabled
+    ? `停用 ${a.display_name}（${a.username}）？该账号将立即在所有设备上退出，无法登录，正在接待的会话退回队列。`
+    : `启用 ${a.display_name}（${a.username}）？`;
+  if (!confirm(ask)) return;
+  try {
+    await api('POST', `/api/admin/agents/${a.id}/${disabled ? 'disable' : 'enable'}`);
+    $('#error').textContent = '';
+    load();
+  } catch (err) { $('#error').textContent = err.message; }
+}
+
+function editAgent(a, shops, groupsByShop) {
+  const f = $('#edit-agent');
+  f.hidden = false;
+  f.dataset.id = a.id;
+  $('#edit-agent-title').textContent = `编辑 ${a.display_name}（${a.username}）`;
+  f.elements.display_name.value = a.display_name;
+  f.elements.role.value = a.role;
+  f.elements.max_concurrent.value = a.max_concurrent;
+  f.elements.password.value = '';
+  const showGroups = () => {
+    const chosen = [...f.querySelectorAll('[name=shop]:checked')].map(c => c.value);
+    $('#edit-agent-groups').replaceChildren(...chosen.flatMap(id => (groupsByShop[id] || []).map(g =>
+      el('label', {}, el('input', { type: 'checkbox', name: 'group', value: g.id, checked: a.skill_groups.includes(g.id) }),
+        ` ${g.name}（${shops.find(s => s.id === id)?.name ?? ''}）`))));
+  };
+  $('#edit-agent-shops').replaceChildren(...shops.map(s =>
+    el('label', {}, el('input', { type: 'checkbox', name: 'shop', value: s.id, checked: a.shops.includes(s.id), onchange: showGroups }), ` ${s.name}`)));
+  showGroups();
+  f.elements.display_name.focus();
+}
+
+$('#edit-agent').addEventListener('submit', async e => {
+  e.preventDefault();
+  const f = e.target;
+  const body = {
+    display_name: f.elements.display_name.value,
+    role: f.elements.role.value,
+    max_concurrent: Number(f.elements.max_concurrent.value),
+    shops: [...f.querySelectorAll('[name=shop]:checked')].map(c => c.value),
+    skill_groups: [...f.querySelectorAll('[name=group]:checked')].map(c => c.value),
+  };
+  if (f.elements.password.value) body.password = f.elements.password.value;
+  try {
+    await api('PUT', `/api/admin/agents/${f.dataset.id}`, body);
+    f.hidden = true;
+    $('#error').textContent = '';
+    load();
+  } catch (err) { $('#error').textContent = err.message; }
+});
+$('#edit-agent-cancel').addEventListener('click', () => { $('#edit-agent').hidden = true; });
 
 // Outbound notifications: the shop's endpoint and what came of the latest deliveries.
 const EVENTS = { 'order_request.filed': '服务单提交', 'order_request.closed': '服务单完结', ping: '测试' };

@@ -53,6 +53,10 @@ function showLogin() {
   if (S.me) return;
   $('#app').hidden = true;
   $('#login').hidden = false;
+  if (sessionStorage.getItem('kefu.signedOut')) {
+    sessionStorage.removeItem('kefu.signedOut');
+    $('#login-error').textContent = t('signed_out');
+  }
   $('#login-form input[name=username]').focus();
 }
 
@@ -63,8 +67,8 @@ $('#login-form').addEventListener('submit', async e => {
     const me = await api('POST', '/api/auth/login', { username: form.get('username'), password: form.get('password') });
     $('#login').hidden = true;
     start(me);
-  } catch {
-    $('#login-error').textContent = t('wrong_login');
+  } catch (err) {
+    $('#login-error').textContent = t(err.code === 'account_disabled' ? 'account_disabled' : 'wrong_login');
   }
 });
 
@@ -807,9 +811,17 @@ function onFrame(f) {
       break;
     case 'request': requestChanged(f); break;
     case 'error':
+      if (f.code === 'session_revoked') { signedOut(); break; }
       if (f.ref && S.pending.has(f.ref)) { alert(f.message); S.pending.delete(f.ref); }
       break;
   }
+}
+
+/** The account was disabled or its password changed: back to the login, saying why. */
+function signedOut() {
+  socket?.close();
+  sessionStorage.setItem('kefu.signedOut', '1');
+  location.reload();
 }
 
 let requestsTimer = null;
