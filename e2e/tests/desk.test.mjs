@@ -64,6 +64,8 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
   await shopper.fill('#input', '你好，我的冰箱什么时候发货？');
   await shopper.press('#input', 'Enter');
   await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  // While waiting, the shopper sees where they stand.
+  await shopper.waitForSelector('#queue:has-text("正在为您转接人工客服")');
 
   // The agent sees it in the queue, longest wait first, and accepts.
   await agent.click('[data-tab=queue]');
@@ -76,6 +78,7 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
   await agent.press('#composer-input', 'Enter');
 
   await shopper.waitForSelector('.msg.them .bubble:has-text("冰箱今天下午就会发出哦")');
+  await shopper.waitForSelector('#queue:has-text("客服 张三 正在为您服务")');
 
   // A hostile string is shown as text on both sides and never runs.
   await shopper.fill('#input', XSS);

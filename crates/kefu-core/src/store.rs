@@ -191,6 +191,9 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Conversation>;
     async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation>;
+    /// The shop's queued conversations in the order the queue shows them
+    /// (longest wait first), at most `limit`: where each shopper stands.
+    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>>;
     /// Records the customer's rating; a conversation is rated once.
     async fn rate_conversation(&self, id: ConversationId, csat: u8) -> StoreResult<Conversation>;
 

@@ -17,6 +17,7 @@ pub mod llm;
 pub mod metrics;
 pub mod openapi;
 pub mod outbound;
+pub mod queue;
 pub mod records;
 pub mod throttle;
 pub mod ws;
@@ -105,6 +106,7 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     pub bot: bot::Bot,
     pub logins: throttle::LoginThrottle,
+    pub queue: queue::QueueBoard,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -127,6 +129,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             bot,
             logins: throttle::LoginThrottle::default(),
+            queue: queue::QueueBoard::default(),
             shutdown,
         }))
     }
@@ -181,6 +184,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/widget/attachments", post(api::attachments::shopper_upload))
         .route("/widget/attachments/{id}", get(api::attachments::shopper_show))
         .route("/widget/rate", post(api::widget::rate))
+        .route("/widget/queue", get(api::widget::queue))
         .route("/merchant/{shop}/order-requests/query", post(api::merchant::requests))
         .route("/merchant/{shop}/order-requests/resolve", post(api::merchant::resolve_request))
         .route("/merchant/{shop}/{kind}", post(api::merchant::upsert))

@@ -622,6 +622,21 @@ impl Store for PostgresStore {
         Ok(conv)
     }
 
+    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT c.id FROM conversations c WHERE c.shop_id = $1 AND c.status <> 'closed' \
+                     AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT $2"
+                ),
+                &[&shop.as_uuid(), &i64::from(limit)],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows.iter().map(|r| ConversationId::from_uuid(r.get(0))).collect())
+    }
+
     async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;

@@ -666,6 +666,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>> {
+        self.pool
+            .read(move |c| {
+                many(
+                    c,
+                    &format!(
+                        "SELECT c.id FROM conversations c WHERE c.shop_id = ?1 AND c.status <> 'closed' \
+                         AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT ?2"
+                    ),
+                    params![shop.as_uuid(), limit],
+                    |r| uuid_col(r, 0),
+                    |id| Ok(ConversationId::from_uuid(id)),
+                )
+            })
+            .await
+    }
+
     async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation> {
         self.pool
             .write(move |c| {

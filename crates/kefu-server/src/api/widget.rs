@@ -2,6 +2,7 @@
 //! history, their orders, and the rating.
 
 use axum::extract::{Path, Query, State};
+use kefu_core::conversation::ConversationStatus;
 use kefu_core::customer::{Customer, Tier};
 use kefu_core::desk;
 use kefu_core::id::{ConversationId, CustomerId};
@@ -221,4 +222,28 @@ pub async fn rate(State(state): State<SharedState>, auth: CustomerAuth, Body(bod
     let id = parse_id(&body.conversation_id, ConversationId::parse)?;
     let conversation = desk::rate(&state.ctx, &auth.customer, id, body.csat).await?;
     Ok(axum::Json(json!({ "conversation": CustomerConversationDto::from(&conversation) })))
+}
+
+/// `GET /api/widget/queue`: where the shopper's open conversation stands —
+/// with the bot, waiting (and how many are ahead), or with which agent.
+pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiResult<Json> {
+    let store = &state.ctx.store;
+    let Some(c) = store.open_conversation_of_customer(auth.customer.id).await? else {
+        return Ok(axum::Json(json!({ "status": null })));
+    };
+    let mut v = json!({ "conversation_id": c.id.to_string(), "status": c.status.as_str() });
+    match c.status {
+        ConversationStatus::Queued => {
+            v["ahead"] = json!(state.queue.ahead(store.as_ref(), c.shop_id, c.id).await?);
+        }
+        ConversationStatus::Assigned => {
+            let agent = match c.assigned_agent {
+                Some(id) => store.agent(id).await?,
+                None => None,
+            };
+            v["agent_name"] = json!(agent.map(|a| a.display_name));
+        }
+        ConversationStatus::Bot | ConversationStatus::Closed => {}
+    }
+    Ok(axum::Json(v))
 }

@@ -12,5 +12,6 @@ mod llm;
 mod merchant;
 mod notify;
 mod phrases;
+mod queue;
 mod requests;
 mod security;

@@ -222,6 +222,7 @@ function onFrame(f) {
       if (!state.conversationId || state.conversationId !== f.conversation_id) {
         state.conversationId = f.conversation_id;
         $('#csat').hidden = true;
+        followQueue();
       }
       if (p) { p.li.dataset.seq = f.seq; setState(p.li, t('sent') + ' ✓'); }
       break;
@@ -236,6 +237,7 @@ function onFrame(f) {
       break;
     case 'conversation':
       if (f.conversation.status === 'closed' && f.conversation.csat == null) showCsat(f.conversation.id);
+      followQueue(f.conversation.status);
       break;
     case 'error': {
       const p = f.ref && state.pending.get(f.ref);
@@ -266,6 +268,33 @@ function showCsat(conversationId) {
   box.hidden = false;
   state.conversationId = null;
   state.lastSeq = 0;
+}
+
+// ---------------------------------------------------------------- where I stand
+
+// Waiting for a person: 前面还有 N 位, asked again every few seconds while
+// waiting (the server reads each shop's queue once for everyone asking);
+// then who took the conversation. Nothing shows while the bot answers.
+let queueTimer = null;
+let queueAsk = 0;
+async function followQueue(status) {
+  clearTimeout(queueTimer);
+  const ask = ++queueAsk;
+  const line = $('#queue');
+  if (status === 'bot' || status === 'closed') { line.hidden = true; return; }
+  let v = null;
+  try { v = await api('GET', '/api/widget/queue', undefined, { Authorization: 'Bearer ' + state.token }); } catch { /* shown as before */ }
+  if (ask !== queueAsk) return; // a newer answer is on its way
+  if (v?.status === 'queued') {
+    line.textContent = t('queue_ahead', v.ahead);
+    line.hidden = false;
+    queueTimer = setTimeout(() => followQueue(), 8000);
+  } else if (v?.status === 'assigned' && v.agent_name) {
+    line.textContent = t('queue_served', v.agent_name);
+    line.hidden = false;
+  } else if (v) {
+    line.hidden = true;
+  }
 }
 
 let socket = null;
@@ -301,6 +330,7 @@ async function start() {
     state.conversationId = session.conversation.id;
     const history = await api('GET', '/api/widget/messages', undefined, { Authorization: 'Bearer ' + state.token });
     history.messages.forEach(render);
+    followQueue(session.conversation.status);
   }
   if (params.get('sku')) offerProduct(params.get('sku'));
   socket = connectSocket({

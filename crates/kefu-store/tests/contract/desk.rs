@@ -484,3 +484,31 @@ pub(super) async fn a_disabled_agent_is_signed_out_and_their_conversations_queue
     assert!(matches!(store.disable_agent(missing, T0).await, Err(StoreError::NotFound("agent"))));
     assert!(matches!(store.enable_agent(missing).await, Err(StoreError::NotFound("agent"))));
 }
+
+/// Where shoppers stand in a shop's queue: longest wait first, only queued
+/// conversations of that shop.
+pub(super) async fn the_queue_lists_a_shops_waiting_conversations_longest_wait_first(store: &dyn Store) {
+    let s = shop(store, "queue-a").await;
+    let other = shop(store, "queue-b").await;
+    let li = agent(store, "queue-li", &[s.id], 5).await;
+    let mut convs = Vec::new();
+    for (n, at) in [(0, 30), (1, 10), (2, 20), (3, 5)] {
+        let c = customer(s.id, &format!("q{n}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, at)).await.expect("append");
+        convs.push(conv);
+    }
+    let quiet = customer(s.id, "q-quiet");
+    store.upsert_customers(std::slice::from_ref(&quiet)).await.expect("customer");
+    let not_waiting = conversation_for(store, s.id, quiet.id).await;
+    store.assign_conversation(convs[3].id, li.id, 5, T0).await.expect("assign");
+    let theirs = customer(other.id, "q-other");
+    store.upsert_customers(std::slice::from_ref(&theirs)).await.expect("customer");
+    conversation_for(store, other.id, theirs.id).await;
+
+    let queue = store.queue_of_shop(s.id, 10).await.expect("queue");
+    assert_eq!(queue, vec![convs[1].id, convs[2].id, convs[0].id, not_waiting.id]);
+    assert_eq!(store.queue_of_shop(s.id, 2).await.expect("queue"), vec![convs[1].id, convs[2].id]);
+    assert_eq!(store.queue_of_shop(other.id, 10).await.expect("queue").len(), 1);
+}

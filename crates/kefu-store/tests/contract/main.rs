@@ -104,6 +104,7 @@ contract!(
     requests_are_announced_in_their_own_transaction,
     deliveries_are_claimed_once_finished_and_sent_again,
     a_disabled_agent_is_signed_out_and_their_conversations_queued,
+    the_queue_lists_a_shops_waiting_conversations_longest_wait_first,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
