@@ -87,6 +87,20 @@ fn a_tiny_knowledge_run_reports_build_and_search() {
 }
 
 #[test]
+fn a_tiny_queue_run_compares_the_board_with_a_read_per_ask() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "queue", "--queued", "30", "--asks", "100", "--in-flight", "4", "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench queue");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in ["board_asks_per_sec", "read_asks_per_sec", "board_p99_ms", "read_p99_ms", "ratio_vs_read"] {
+        assert!(report[key].is_number(), "{key} missing: {report}");
+    }
+}
+
+#[test]
 fn a_tiny_history_run_times_every_read_path() {
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .args(["bench", "history", "--conversations", "400", "--messages-per-conversation", "3", "--queries", "5"])

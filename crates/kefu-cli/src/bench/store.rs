@@ -56,13 +56,13 @@ pub struct StoreArgs {
     pub database_url: Option<String>,
 }
 
-struct Seeded {
-    store: Arc<dyn Store>,
-    customers: Vec<CustomerId>,
-    conversations: Vec<ConversationId>,
+pub(super) struct Seeded {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) customers: Vec<CustomerId>,
+    pub(super) conversations: Vec<ConversationId>,
 }
 
-async fn seed(backend: &kefu_store::Backend, conversations: usize) -> anyhow::Result<Seeded> {
+pub(super) async fn seed(backend: &kefu_store::Backend, conversations: usize) -> anyhow::Result<Seeded> {
     let store = kefu_store::open(backend).await?;
     // Fixed ids, so the raw loop's database holds the same rows.
     let id = |n: u128| uuid::Uuid::from_u128(0x6b65_6675_0000_0000_0000_0000_0000_0000 + n);
