@@ -71,6 +71,18 @@ session_hours = 12
 
 # Send cookies with the Secure flag (set when served over HTTPS).
 secure_cookies = false
+
+# Behind a reverse proxy (nginx, a cloud load balancer): the header it puts
+# the client's address in, e.g. "x-forwarded-for" (its last entry is read:
+# the address the proxy saw). Empty: the TCP peer. The limits below read it.
+client_ip_header = ""
+
+# New anonymous chat visitors one address may start a minute, and images
+# shoppers behind one address may upload a minute (each also at once), on
+# top of the per-shopper limits. Generous, because shoppers on a carrier NAT
+# share an address. 0: no limit.
+visitors_per_minute_per_ip = 30
+uploads_per_minute_per_ip = 30
 "#;
 
 #[derive(Clone, Deserialize)]
@@ -95,6 +107,9 @@ pub struct Config {
     pub rate_per_second: u32,
     pub session_hours: i64,
     pub secure_cookies: bool,
+    pub client_ip_header: String,
+    pub visitors_per_minute_per_ip: u32,
+    pub uploads_per_minute_per_ip: u32,
 }
 
 impl fmt::Debug for Config {
@@ -119,6 +134,9 @@ impl fmt::Debug for Config {
             .field("rate_per_second", &self.rate_per_second)
             .field("session_hours", &self.session_hours)
             .field("secure_cookies", &self.secure_cookies)
+            .field("client_ip_header", &self.client_ip_header)
+            .field("visitors_per_minute_per_ip", &self.visitors_per_minute_per_ip)
+            .field("uploads_per_minute_per_ip", &self.uploads_per_minute_per_ip)
             .finish()
     }
 }
@@ -210,6 +228,10 @@ impl Config {
         if !self.database_url.is_empty() && !self.database_url.starts_with("postgres") {
             bail!("database_url must be a postgres:// URL (or empty for SQLite)");
         }
+        let header = self.client_ip_header.trim();
+        if !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            bail!("client_ip_header must be a header name such as \"x-forwarded-for\" (or empty)");
+        }
         self.llm().map_err(|e| anyhow::anyhow!(e))?;
         Ok(())
     }
@@ -252,6 +274,9 @@ impl Config {
             bot_idle_minutes: self.bot_idle_minutes,
             attachment_days: self.attachment_days,
             llm: self.llm().ok().flatten(),
+            client_ip_header: Some(self.client_ip_header.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()),
+            visitors_per_minute_per_ip: self.visitors_per_minute_per_ip,
+            uploads_per_minute_per_ip: self.uploads_per_minute_per_ip,
             ..kefu_server::ServerConfig::default()
         }
     }
@@ -278,6 +303,11 @@ mod tests {
         assert_eq!(redact_url("postgres://kefu:hunter2@db/kefu"), "postgres://kefu:***@db/kefu");
         assert!(!format!("{:?}", Config { database_url: "postgres://a:pw@h/d".into(), ..c.clone() }).contains("pw"));
         assert_eq!(c.llm(), Ok(None), "the model endpoint is off by default");
+        assert_eq!(c.server().client_ip_header, None);
+        let proxied = Config { client_ip_header: " X-Forwarded-For ".into(), ..c.clone() };
+        assert!(proxied.validate().is_ok());
+        assert_eq!(proxied.server().client_ip_header.as_deref(), Some("x-forwarded-for"));
+        assert!(Config { client_ip_header: "x forwarded".into(), ..c.clone() }.validate().is_err());
     }
 
     #[test]

@@ -146,3 +146,48 @@ pub fn parse_id<T>(text: &str, parse: fn(&str) -> Result<T, kefu_core::id::Inval
 pub fn require(ok: bool, why: &'static str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::new(Code::Forbidden, why)) }
 }
+
+/// The client's address for per-address limits: from the configured proxy
+/// header when there is one (its last entry: what the proxy in front saw,
+/// not what the client claims), else the TCP peer — unless that peer is on
+/// this host or a private network. Such a peer is most likely a proxy whose
+/// header nobody configured, and limiting it would limit every shopper at
+/// once. `None`: not limited.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+fn is_local(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+impl FromRequestParts<SharedState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+        if let Some(name) = state.config.client_ip_header.as_deref() {
+            let from_proxy = parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            return Ok(ClientIp(from_proxy));
+        }
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(peer.filter(|ip| !is_local(*ip))))
+    }
+}
+
+/// Takes one of `limit`'s tokens for the client, or answers `rate_limited`.
+pub fn per_ip(state: &SharedState, limit: &crate::throttle::PerIp, ip: &ClientIp, what: &str) -> Result<(), ApiError> {
+    let Some(ip) = ip.0 else { return Ok(()) };
+    limit.take(ip, state.ctx.clock.now()).map_err(|wait_ms| {
+        let wait = (wait_ms + 999) / 1000;
+        ApiError::new(Code::RateLimited, format!("too many {what} from this address; try again in {wait} s"))
+            .with_details(serde_json::json!({ "retry_after_seconds": wait }))
+    })
+}

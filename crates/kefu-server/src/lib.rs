@@ -62,6 +62,14 @@ pub struct ServerConfig {
     pub llm: Option<llm::LlmConfig>,
     /// How outbound notifications are sent and retried.
     pub notify: outbound::NotifyConfig,
+    /// The header a reverse proxy in front puts the client's address in
+    /// (`x-forwarded-for`: its last entry, the one the proxy saw); without
+    /// one, the peer of the TCP connection. Per-address limits read it.
+    pub client_ip_header: Option<String>,
+    /// New anonymous chat visitors one address may start a minute (and at once); 0: no limit.
+    pub visitors_per_minute_per_ip: u32,
+    /// Images shoppers behind one address may upload a minute (and at once); 0: no limit.
+    pub uploads_per_minute_per_ip: u32,
 }
 
 /// Every shop's rules by slug, read again (kefu serve: the rules files), or
@@ -94,6 +102,9 @@ impl Default for ServerConfig {
             bot_intents: std::collections::HashMap::new(),
             llm: None,
             notify: outbound::NotifyConfig::default(),
+            client_ip_header: None,
+            visitors_per_minute_per_ip: 30,
+            uploads_per_minute_per_ip: 30,
         }
     }
 }
@@ -107,6 +118,9 @@ pub struct AppState {
     pub bot: bot::Bot,
     pub logins: throttle::LoginThrottle,
     pub queue: queue::QueueBoard,
+    /// Per client address: new anonymous visitors, shoppers' uploads.
+    pub visitors_per_ip: throttle::PerIp,
+    pub uploads_per_ip: throttle::PerIp,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -122,6 +136,8 @@ impl AppState {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
         let bot =
             bot::Bot::new(config.bot_rules.clone(), config.bot_intents.clone(), config.llm.clone().map(llm::Llm::new));
+        let visitors_per_ip = throttle::PerIp::new(config.visitors_per_minute_per_ip);
+        let uploads_per_ip = throttle::PerIp::new(config.uploads_per_minute_per_ip);
         Ok(Arc::new(AppState {
             ctx,
             config,
@@ -130,6 +146,8 @@ impl AppState {
             bot,
             logins: throttle::LoginThrottle::default(),
             queue: queue::QueueBoard::default(),
+            visitors_per_ip,
+            uploads_per_ip,
             shutdown,
         }))
     }

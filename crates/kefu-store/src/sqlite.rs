@@ -673,9 +673,9 @@ impl Store for SqliteStore {
                     c,
                     &format!(
                         "SELECT c.id FROM conversations c WHERE c.shop_id = ?1 AND c.status <> 'closed' \
-                         AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT ?2"
+                         AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT {limit}"
                     ),
-                    params![shop.as_uuid(), limit],
+                    params![shop.as_uuid()],
                     |r| uuid_col(r, 0),
                     |id| Ok(ConversationId::from_uuid(id)),
                 )

@@ -12,7 +12,7 @@ use kefu_core::desk;
 use kefu_core::id::{AttachmentId, ConversationId};
 use serde_json::{Value, json};
 
-use super::{AgentAuth, CustomerAuth, parse_id};
+use super::{AgentAuth, ClientIp, CustomerAuth, parse_id, per_ip};
 use crate::SharedState;
 use crate::error::ApiResult;
 
@@ -40,8 +40,10 @@ fn image(a: Attachment) -> Response {
 pub async fn shopper_upload(
     State(state): State<SharedState>,
     auth: CustomerAuth,
+    ip: ClientIp,
     body: Bytes,
 ) -> ApiResult<axum::Json<Value>> {
+    per_ip(&state, &state.uploads_per_ip, &ip, "images")?;
     let c = &auth.customer;
     let a = desk::upload_image(&state.ctx, c.shop_id, c.id, Sender::Customer(c.id), body.to_vec()).await?;
     Ok(dto(&a))

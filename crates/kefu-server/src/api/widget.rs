@@ -11,7 +11,7 @@ use kefu_core::shop::ShopSlug;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Body, CustomerAuth, customer_from_token, parse_id};
+use super::{Body, ClientIp, CustomerAuth, customer_from_token, parse_id, per_ip};
 use crate::SharedState;
 use crate::auth::{self, CustomerClaims, TokenError};
 use crate::dto::{CustomerConversationDto, MessageDto, OrderDto, ProductDto};
@@ -40,7 +40,7 @@ pub struct SessionBody {
     identity: Option<Identity>,
 }
 
-pub async fn session(State(state): State<SharedState>, Body(body): Body<SessionBody>) -> ApiResult<Json> {
+pub async fn session(State(state): State<SharedState>, ip: ClientIp, Body(body): Body<SessionBody>) -> ApiResult<Json> {
     let slug = ShopSlug::parse(&body.shop).map_err(|_| ApiError::new(Code::NotFound, "shop not found"))?;
     let shop =
         state.ctx.store.shop_by_slug(&slug).await?.ok_or_else(|| ApiError::new(Code::NotFound, "shop not found"))?;
@@ -90,10 +90,10 @@ pub async fn session(State(state): State<SharedState>, Body(body): Body<SessionB
         match customer_from_token(&state, existing).await {
             Ok(auth) if auth.customer.shop_id == shop.id && auth.customer.external_id.is_none() => auth.customer,
             // Expired or foreign token: start a new visitor rather than fail.
-            _ => new_visitor(&state, shop.id).await?,
+            _ => new_visitor(&state, &ip, shop.id).await?,
         }
     } else {
-        new_visitor(&state, shop.id).await?
+        new_visitor(&state, &ip, shop.id).await?
     };
     let claims = CustomerClaims {
         shop: shop.id,
@@ -153,7 +153,10 @@ fn new_customer(
     }
 }
 
-async fn new_visitor(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<Customer> {
+/// A new anonymous visitor, within the address's limit (each one starts a
+/// fresh upload quota, so a script must not mint them freely).
+async fn new_visitor(state: &SharedState, ip: &ClientIp, shop: kefu_core::id::ShopId) -> ApiResult<Customer> {
+    per_ip(state, &state.visitors_per_ip, ip, "new chat visitors")?;
     let id = CustomerId::from_uuid(state.ctx.ids.new_uuid());
     let simple = id.as_uuid().simple().to_string();
     let tail = simple.get(simple.len() - 4..).unwrap_or("0000");

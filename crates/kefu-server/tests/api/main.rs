@@ -11,6 +11,7 @@ mod knowledge;
 mod llm;
 mod merchant;
 mod notify;
+mod per_ip;
 mod phrases;
 mod queue;
 mod requests;

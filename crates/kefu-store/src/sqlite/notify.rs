@@ -122,10 +122,10 @@ pub(super) fn claim(c: &Connection, now: i64, until: i64, limit: u32) -> StoreRe
         c,
         &format!(
             "UPDATE deliveries SET next_at = ?2 WHERE id IN \
-               (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?3) \
+               (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT {limit}) \
              RETURNING {COLS}"
         ),
-        params![now, until, limit],
+        params![now, until],
         row,
         delivery,
     )?;
@@ -161,9 +161,9 @@ pub(super) fn list(
         c,
         &format!(
             "SELECT {COLS} FROM deliveries WHERE shop_id = ?1 AND (?2 IS NULL OR state = ?2) \
-             ORDER BY created_at DESC, id DESC LIMIT ?3"
+             ORDER BY created_at DESC, id DESC LIMIT {limit}"
         ),
-        params![shop.as_uuid(), state.map(DeliveryState::as_str), limit],
+        params![shop.as_uuid(), state.map(DeliveryState::as_str)],
         row,
         delivery,
     )
@@ -186,9 +186,11 @@ pub(super) fn retry(c: &Connection, shop: ShopId, id: Uuid, at: i64) -> StoreRes
 pub(super) fn prune(c: &Connection, before: i64, limit: u32) -> StoreResult<u32> {
     let n = c
         .execute(
-            "DELETE FROM deliveries WHERE id IN \
-               (SELECT id FROM deliveries WHERE created_at < ?1 AND state <> 'pending' ORDER BY created_at LIMIT ?2)",
-            params![before, limit],
+            &format!(
+                "DELETE FROM deliveries WHERE id IN \
+                   (SELECT id FROM deliveries WHERE created_at < ?1 AND state <> 'pending' ORDER BY created_at LIMIT {limit})"
+            ),
+            params![before],
         )
         .map_err(be)?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))

@@ -385,6 +385,7 @@ mod tests {
             ("bot.rs", include_str!("bot.rs")),
             ("commerce.rs", include_str!("commerce.rs")),
             ("knowledge.rs", include_str!("knowledge.rs")),
+            ("notify.rs", include_str!("notify.rs")),
             ("rows.rs", include_str!("rows.rs")),
         ];
         for (name, text) in sources {
