@@ -2,11 +2,11 @@
 //! per intent, over the last days of a shop's bot audit trail; and, for
 //! admins, reloading the shops' rules without a restart.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AgentAuth, require};
+use super::{AgentAuth, Query, require};
 use crate::SharedState;
 use crate::api::admin::shop_for;
 use crate::error::{ApiError, ApiResult, Code};

@@ -1,6 +1,6 @@
 //! The agent's conversation list and actions.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use kefu_core::conversation::{ClientMsgId, ConversationStatus, MessageText};
 use kefu_core::desk::{self, Transfer};
 use kefu_core::id::{AgentId, ConversationId, ShopId, SkillGroupId};
@@ -8,7 +8,7 @@ use kefu_core::store::ConversationFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AgentAuth, Body, parse_id};
+use super::{AgentAuth, Body, Query, parse_id};
 use crate::SharedState;
 use crate::dto::{ConversationDto, ConversationOverviewDto, CustomerDto, MessageDto, SendKind};
 use crate::error::{ApiError, ApiResult, Code};

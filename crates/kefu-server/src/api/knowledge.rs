@@ -2,14 +2,14 @@
 //! supervisors and admins write it. The bot answers from it (a shop's
 //! brain is dropped on every edit, so the next turn reads the new entries).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use kefu_bot::knowledge::Knowledge;
 use kefu_core::id::{KnowledgeId, ShopId};
 use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AgentAuth, Body, parse_id, require};
+use super::{AgentAuth, Body, Query, parse_id, require};
 use crate::SharedState;
 use crate::api::admin::shop_for;
 use crate::error::{ApiError, ApiResult, Code};

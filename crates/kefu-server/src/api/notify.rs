@@ -2,13 +2,13 @@
 //! the latest deliveries and what came of them, and sending one again.
 //! Admins only: the endpoint decides where the shop's data goes.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use kefu_core::outbound::{Delivery, DeliveryState, Endpoint, NotifyEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::admin::shop_row_for;
-use super::{AgentAuth, Body, require};
+use super::{AgentAuth, Body, Query, require};
 use crate::SharedState;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::http_out::HttpUrl;

@@ -3,7 +3,7 @@
 //! `kefu_bot::agent_actions`), requests are listed per shop, and people
 //! close them.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_bot::agent_actions::{self, Ask};
 use kefu_core::aftersales::Reason;
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::shop_for;
-use super::{AgentAuth, Body, parse_id, require};
+use super::{AgentAuth, Body, Query, parse_id, require};
 use crate::SharedState;
 use crate::dto::OrderRequestDto;
 use crate::error::{ApiError, ApiResult, Code};

@@ -1,7 +1,7 @@
 //! The shopper's side: a chat token (anonymous visitor or signed identity),
 //! history, their orders, and the rating.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use kefu_core::conversation::ConversationStatus;
 use kefu_core::customer::{Customer, Tier};
 use kefu_core::desk;
@@ -11,7 +11,7 @@ use kefu_core::shop::ShopSlug;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Body, ClientIp, CustomerAuth, customer_from_token, parse_id, per_ip};
+use super::{Body, ClientIp, CustomerAuth, Query, customer_from_token, parse_id, per_ip};
 use crate::SharedState;
 use crate::auth::{self, CustomerClaims, TokenError};
 use crate::dto::{CustomerConversationDto, MessageDto, OrderDto, ProductDto};

@@ -257,3 +257,25 @@ async fn generated_frames_get_stable_codes_and_never_drop_the_connection() {
     let ack = ws.recv_type("ack").await;
     assert_eq!(ack["seq"], stored as i64 + 1, "the honest message follows what the {FRAMES} frames stored");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_string_that_does_not_parse_gets_invalid_input_as_json() {
+    let app = TestApp::spawn().await;
+    let agent = app.login("agent-a").await;
+    let admin = app.login("admin").await;
+    let shop = app.shop_a.id;
+    for (who, path) in [
+        (&agent, "/api/conversations?limit=many".to_owned()),
+        (&agent, format!("/api/shops/{shop}/order-requests?limit=-1")),
+        (&agent, format!("/api/shops/{shop}/bot-metrics?days=week")),
+        (&admin, format!("/api/admin/shops/{shop}/notify?limit=x")),
+    ] {
+        let (status, v) = app.as_agent(who, "GET", &path, None).await;
+        assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{path}: {v}");
+    }
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let auth = format!("Bearer {token}");
+    let (status, v, _) =
+        app.request("GET", "/api/widget/messages?before=yesterday", None, &[("authorization", &auth)]).await;
+    assert_eq!((status.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{v}");
+}
