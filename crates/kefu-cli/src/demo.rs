@@ -613,7 +613,7 @@ async fn seed_conversations(
                 .await?;
         }
         store.close_conversation(conversation.id, start.plus_millis(10 * 60_000)).await?;
-        store.rate_conversation(conversation.id, [5, 5, 4, 5, 3][n % 5]).await?;
+        store.rate_conversation(conversation.id, [5, 5, 4, 5, 3][n % 5], start.plus_millis(11 * 60_000)).await?;
     }
     Ok(())
 }

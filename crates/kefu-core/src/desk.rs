@@ -523,7 +523,7 @@ pub async fn rate(ctx: &Ctx, customer: &Customer, conversation: ConversationId, 
         return Err(DeskError::Invalid("csat must be 1-5".into()));
     }
     let conv = open_for_customer(ctx, customer, conversation).await?;
-    let rated = ctx.store.rate_conversation(conv.id, csat).await?;
+    let rated = ctx.store.rate_conversation(conv.id, csat, ctx.clock.now()).await?;
     ctx.bus.publish(Event::ConversationChanged(rated.clone()));
     Ok(rated)
 }

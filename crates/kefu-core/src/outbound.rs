@@ -1,7 +1,7 @@
 //! Outbound notifications (出站通知): the merchant's systems are told when
 //! something they act on happens — a 服务单 filed (the bot's refund
-//! request, an agent's address change) or closed — by a signed HTTP POST
-//! to the shop's endpoint.
+//! request, an agent's address change) or closed, a conversation ended or
+//! rated — by a signed HTTP POST to the shop's endpoint.
 //!
 //! A notification is written to an outbox in the transaction that makes the
 //! change, and delivered after the commit: a change that rolled back is
@@ -21,17 +21,29 @@ pub enum NotifyEvent {
     RequestFiled,
     /// A 服务单 was closed (done or rejected).
     RequestClosed,
+    /// A conversation ended (an agent closed it, or the bot's went quiet).
+    ConversationClosed,
+    /// The shopper rated a conversation (满意度).
+    ConversationRated,
     /// Sent from the admin page to try the endpoint.
     Ping,
 }
 
 impl NotifyEvent {
-    pub const ALL: [NotifyEvent; 3] = [NotifyEvent::RequestFiled, NotifyEvent::RequestClosed, NotifyEvent::Ping];
+    pub const ALL: [NotifyEvent; 5] = [
+        NotifyEvent::RequestFiled,
+        NotifyEvent::RequestClosed,
+        NotifyEvent::ConversationClosed,
+        NotifyEvent::ConversationRated,
+        NotifyEvent::Ping,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             NotifyEvent::RequestFiled => "order_request.filed",
             NotifyEvent::RequestClosed => "order_request.closed",
+            NotifyEvent::ConversationClosed => "conversation.closed",
+            NotifyEvent::ConversationRated => "conversation.rated",
             NotifyEvent::Ping => "ping",
         }
     }

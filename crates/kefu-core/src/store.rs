@@ -195,7 +195,7 @@ pub trait Store: Send + Sync + 'static {
     /// (longest wait first), at most `limit`: where each shopper stands.
     async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>>;
     /// Records the customer's rating; a conversation is rated once.
-    async fn rate_conversation(&self, id: ConversationId, csat: u8) -> StoreResult<Conversation>;
+    async fn rate_conversation(&self, id: ConversationId, csat: u8, now: Timestamp) -> StoreResult<Conversation>;
 
     // Messages
     /// Assigns the next `seq`, inserts, and moves the conversation's counters

@@ -12,12 +12,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use hyper::header::{HeaderName, USER_AGENT};
+use kefu_core::id::ConversationId;
 use kefu_core::outbound::{Attempt, AttemptDone, Backoff, Delivery, DeliveryState, NotifyEvent};
 use kefu_core::request::RequestStatus;
 use kefu_core::shop::Shop;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use crate::dto::ConversationDto;
 use crate::http_out::{self, HttpUrl};
 use crate::{SharedState, auth};
 
@@ -225,8 +227,37 @@ async fn body(state: &SharedState, shop: &Shop, delivery: &Delivery) -> Result<V
                 .map_err(|_| Prepare::Later("reading the names on the request failed".into()))?;
             body["order_request"] = serde_json::to_value(dto).unwrap_or(Value::Null);
         }
+        NotifyEvent::ConversationClosed | NotifyEvent::ConversationRated => {
+            let id = delivery.subject.ok_or(Prepare::GiveUp("the delivery names no conversation"))?;
+            body["conversation"] = conversation_json(state, shop, ConversationId::from_uuid(id)).await?;
+        }
     }
     Ok(body.to_string().into_bytes())
+}
+
+/// The conversation as it stands, with its shopper as the merchant knows
+/// them (their own customer id) and the agent who had it.
+async fn conversation_json(state: &SharedState, shop: &Shop, id: ConversationId) -> Result<Value, Prepare> {
+    let store = &state.ctx.store;
+    let later = |e: kefu_core::store::StoreError| Prepare::Later(e.to_string());
+    let conv = store
+        .conversation(id)
+        .await
+        .map_err(later)?
+        .filter(|c| c.shop_id == shop.id)
+        .ok_or(Prepare::GiveUp("the conversation is gone"))?;
+    let customer = store.customer(conv.customer_id).await.map_err(later)?;
+    let agent = match conv.assigned_agent {
+        Some(a) => store.agent(a).await.map_err(later)?,
+        None => None,
+    };
+    let mut v = serde_json::to_value(ConversationDto::from(&conv)).unwrap_or(Value::Null);
+    v["customer"] = match customer {
+        Some(c) => json!({ "id": c.id.to_string(), "external_id": c.external_id, "nickname": c.nickname }),
+        None => Value::Null,
+    };
+    v["agent"] = agent.map_or(Value::Null, |a| json!({ "id": a.id.to_string(), "name": a.display_name }));
+    Ok(v)
 }
 
 async fn send(

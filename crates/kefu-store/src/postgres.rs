@@ -650,12 +650,13 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(be)?;
+        notify::announce(&tx, conv.shop_id, NotifyEvent::ConversationClosed, id.as_uuid(), now.millis()).await?;
         let conv = load_conversation(&tx, id, false).await?;
         tx.commit().await.map_err(be)?;
         Ok(conv)
     }
 
-    async fn rate_conversation(&self, id: ConversationId, csat: u8) -> StoreResult<Conversation> {
+    async fn rate_conversation(&self, id: ConversationId, csat: u8, now: Timestamp) -> StoreResult<Conversation> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
         let conv = load_conversation(&tx, id, true).await?;
@@ -665,6 +666,7 @@ impl Store for PostgresStore {
         tx.execute("UPDATE conversations SET csat = $2 WHERE id = $1", &[&id.as_uuid(), &i16::from(csat)])
             .await
             .map_err(be)?;
+        notify::announce(&tx, conv.shop_id, NotifyEvent::ConversationRated, id.as_uuid(), now.millis()).await?;
         let conv = load_conversation(&tx, id, false).await?;
         tx.commit().await.map_err(be)?;
         Ok(conv)
@@ -791,9 +793,14 @@ impl Store for PostgresStore {
         let rows = c
             .query(
                 &format!(
-                    "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = $2, updated_at = $2 \
-                     WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < $1 LIMIT $3 \
-                     FOR UPDATE SKIP LOCKED) RETURNING {CONVERSATION_COLS}"
+                    "WITH closed AS (UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = $2, \
+                       updated_at = $2 \
+                       WHERE id IN (SELECT id FROM conversations WHERE status = 'bot' AND updated_at < $1 LIMIT $3 \
+                       FOR UPDATE SKIP LOCKED) RETURNING {CONVERSATION_COLS}), \
+                     r AS (SELECT id, shop_id, $2::bigint AS at FROM closed), \
+                     d AS ({}) \
+                     SELECT {CONVERSATION_COLS} FROM closed",
+                    notify::announce_from_r(NotifyEvent::ConversationClosed, "gen_random_uuid()")
                 ),
                 &[&quiet_since.millis(), &now.millis(), &i64::from(limit)],
             )

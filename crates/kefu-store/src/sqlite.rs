@@ -695,12 +695,13 @@ impl Store for SqliteStore {
                     params![id.as_uuid(), now.millis()],
                 )
                 .map_err(be)?;
+                notify::announce(c, conv.shop_id, NotifyEvent::ConversationClosed, id.as_uuid(), now.millis())?;
                 load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))
             })
             .await
     }
 
-    async fn rate_conversation(&self, id: ConversationId, csat: u8) -> StoreResult<Conversation> {
+    async fn rate_conversation(&self, id: ConversationId, csat: u8, now: Timestamp) -> StoreResult<Conversation> {
         self.pool
             .write(move |c| {
                 let conv = load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))?;
@@ -709,6 +710,7 @@ impl Store for SqliteStore {
                 }
                 c.execute("UPDATE conversations SET csat = ?2 WHERE id = ?1", params![id.as_uuid(), csat])
                     .map_err(be)?;
+                notify::announce(c, conv.shop_id, NotifyEvent::ConversationRated, id.as_uuid(), now.millis())?;
                 load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))
             })
             .await

@@ -256,3 +256,42 @@ async fn the_notification_settings_refuse_what_they_should() {
     assert_eq!(status, 200);
     assert_eq!(app.store.notify_endpoint(app.shop_b.id).await.expect("read"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_ending_and_its_rating_reach_the_merchant_with_their_customer_and_agent() {
+    let app = TestApp::spawn_with(quick(3)).await;
+    let (m, url) = merchant(&[]).await;
+    let admin = app.login("admin").await;
+    let path = format!("/api/admin/shops/{}/notify", app.shop_a.id);
+    assert_eq!(app.as_agent(&admin, "PUT", &path, Some(json!({"url": url}))).await.0, 200);
+
+    app.known_customer(&app.shop_a, "u600").await;
+    let token = app.identified("u600").await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "c-1", "text": "发票开好了吗"})).await;
+    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    let agent = app.login("agent-a").await;
+    assert_eq!(app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation}/accept"), None).await.0, 200);
+    assert_eq!(app.as_agent(&agent, "POST", &format!("/api/conversations/{conversation}/close"), None).await.0, 200);
+    let auth = format!("Bearer {token}");
+    let (status, v, _) = app
+        .request(
+            "POST",
+            "/api/widget/rate",
+            Some(json!({"conversation_id": conversation, "csat": 5})),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    let posts = seen(&m, 2).await;
+    let by_event = |e: &str| posts.iter().find(|(_, b)| b["event"] == e).map(|(_, b)| b.clone()).expect(e);
+    let closed = by_event("conversation.closed");
+    let c = &closed["conversation"];
+    assert_eq!((c["id"].as_str(), c["status"].as_str()), (Some(conversation.as_str()), Some("closed")));
+    assert_eq!((c["customer"]["external_id"].as_str(), c["agent"]["name"].as_str()), (Some("u600"), Some("AGENT-A")));
+    assert!(c["closed_at"].as_i64().is_some() && c["last_seq"].as_i64().is_some_and(|n| n >= 2), "{c}");
+    let rated = by_event("conversation.rated");
+    assert_eq!(rated["conversation"]["csat"], 5);
+    assert_eq!(rated["conversation"]["customer"]["nickname"], "买家u600");
+}

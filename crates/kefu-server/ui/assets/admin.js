@@ -404,7 +404,7 @@ $('#edit-agent').addEventListener('submit', async e => {
 $('#edit-agent-cancel').addEventListener('click', () => { $('#edit-agent').hidden = true; });
 
 // Outbound notifications: the shop's endpoint and what came of the latest deliveries.
-const EVENTS = { 'order_request.filed': '服务单提交', 'order_request.closed': '服务单完结', ping: '测试' };
+const EVENTS = { 'order_request.filed': '服务单提交', 'order_request.closed': '服务单完结', 'conversation.closed': '会话结束', 'conversation.rated': '会话评价', ping: '测试' };
 const DELIVERY_STATES = { pending: '待发送', delivered: '已送达', failed: '失败' };
 let notifyState = '';
 

@@ -21,6 +21,25 @@ pub(super) fn announce_from_r(event: NotifyEvent, id: &str) -> String {
     )
 }
 
+/// Queues `event` about `subject` if the shop has an enabled endpoint, in
+/// the caller's transaction.
+pub(super) async fn announce(
+    c: &impl GenericClient,
+    shop: ShopId,
+    event: NotifyEvent,
+    subject: Uuid,
+    at: i64,
+) -> StoreResult<()> {
+    execute_prepared(
+        c,
+        "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
+         SELECT $1, shop_id, $2, $3, $4, 'pending', 0, $4 FROM notify_endpoints WHERE shop_id = $5 AND enabled",
+        &[&Uuid::now_v7(), &event.as_str(), &subject, &at, &shop.as_uuid()],
+    )
+    .await?;
+    Ok(())
+}
+
 fn delivery(r: &Row) -> StoreResult<Delivery> {
     let event: String = r.get(2);
     let state: String = r.get(5);

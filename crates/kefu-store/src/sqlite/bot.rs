@@ -164,7 +164,17 @@ pub(super) fn close_idle(
         .map_err(be)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(be)?;
-    rows.into_iter().map(conversation_from).collect()
+    let closed = rows.into_iter().map(conversation_from).collect::<StoreResult<Vec<_>>>()?;
+    for conv in &closed {
+        super::notify::announce(
+            c,
+            conv.shop_id,
+            kefu_core::outbound::NotifyEvent::ConversationClosed,
+            conv.id.as_uuid(),
+            now.millis(),
+        )?;
+    }
+    Ok(closed)
 }
 
 pub(super) fn audit(c: &Connection, shop: ShopId, since: Timestamp, limit: u32) -> StoreResult<Vec<BotAuditRow>> {

@@ -214,9 +214,9 @@ pub(super) async fn assignment_respects_capacity_and_state(store: &dyn Store) {
     assert_eq!(closed.status, ConversationStatus::Closed);
     assert_eq!(closed.closed_at, Some(T0.plus_millis(5)));
     assert!(matches!(store.assign_conversation(conv1.id, a.id, 1, T0).await, Err(StoreError::ConversationClosed)));
-    let rated = store.rate_conversation(conv1.id, 5).await.expect("rate");
+    let rated = store.rate_conversation(conv1.id, 5, T0).await.expect("rate");
     assert_eq!(rated.csat, Some(5));
-    assert!(matches!(store.rate_conversation(conv1.id, 1).await, Err(StoreError::Conflict("already_rated"))));
+    assert!(matches!(store.rate_conversation(conv1.id, 1, T0).await, Err(StoreError::Conflict("already_rated"))));
     assert!(matches!(
         store.close_conversation(ConversationId::from_uuid(new_id()), T0).await,
         Err(StoreError::NotFound(_))

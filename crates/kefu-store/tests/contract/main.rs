@@ -105,6 +105,7 @@ contract!(
     deliveries_are_claimed_once_finished_and_sent_again,
     a_disabled_agent_is_signed_out_and_their_conversations_queued,
     the_queue_lists_a_shops_waiting_conversations_longest_wait_first,
+    conversations_ending_and_their_ratings_are_announced,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);

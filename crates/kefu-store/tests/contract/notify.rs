@@ -90,6 +90,8 @@ pub(super) async fn requests_are_announced_in_their_own_transaction(store: &dyn 
             (NotifyEvent::RequestClosed, Some(row.request.id), 30),
             (NotifyEvent::RequestFiled, Some(bots.id), 20),
             (NotifyEvent::RequestFiled, Some(row.request.id), 10),
+            // The queued conversation closed for the bot's (see the conversation test).
+            (NotifyEvent::ConversationClosed, Some(queued.id.as_uuid()), 0),
         ],
         "newest first"
     );
@@ -168,4 +170,47 @@ pub(super) async fn deliveries_are_claimed_once_finished_and_sent_again(store: &
     store.set_notify_endpoint(s.id, None).await.expect("remove");
     assert_eq!(store.notify_endpoint(s.id).await.expect("read"), None);
     assert_eq!(store.deliveries(s.id, None, 10).await.expect("list").len(), 4);
+}
+
+/// Conversations ending (closed by an agent, or the bot's gone quiet) and
+/// their rating are announced with the change, once.
+pub(super) async fn conversations_ending_and_their_ratings_are_announced(store: &dyn Store) {
+    let s = shop(store, "hook-conv").await;
+    let quiet = shop(store, "hook-conv-quiet").await;
+    store.set_notify_endpoint(s.id, Some(&endpoint(s.id, true))).await.expect("set");
+    let c = customer(s.id, "hc1");
+    let b = customer(s.id, "hc2");
+    let q = customer(quiet.id, "hc3");
+    store.upsert_customers(&[c.clone(), b.clone(), q.clone()]).await.expect("customers");
+
+    let conv = conversation_for(store, s.id, c.id).await;
+    store.close_conversation(conv.id, T0.plus_millis(10)).await.expect("close");
+    store.close_conversation(conv.id, T0.plus_millis(11)).await.expect("closed already: nothing new");
+    store.rate_conversation(conv.id, 4, T0.plus_millis(20)).await.expect("rate");
+    assert!(store.rate_conversation(conv.id, 5, T0.plus_millis(21)).await.is_err());
+    let queued = conversation_for(store, s.id, b.id).await;
+    let bots = bot_conversation_after(store, &queued).await;
+    let closed = store.close_idle_bot_conversations(T0.plus_millis(100), T0.plus_millis(30), 10).await.expect("idle");
+    assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), [bots.id]);
+    let theirs = conversation_for(store, quiet.id, q.id).await;
+    store.close_conversation(theirs.id, T0.plus_millis(40)).await.expect("close");
+
+    let seen: Vec<(NotifyEvent, Option<uuid::Uuid>, i64)> = store
+        .deliveries(s.id, None, 10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|d| (d.event, d.subject, d.created_at.0 - T0.0))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (NotifyEvent::ConversationClosed, Some(bots.id.as_uuid()), 30),
+            (NotifyEvent::ConversationRated, Some(conv.id.as_uuid()), 20),
+            (NotifyEvent::ConversationClosed, Some(conv.id.as_uuid()), 10),
+            // Closed by the helper that hands the shopper to the bot.
+            (NotifyEvent::ConversationClosed, Some(queued.id.as_uuid()), 0),
+        ],
+    );
+    assert!(store.deliveries(quiet.id, None, 10).await.expect("list").is_empty());
 }
