@@ -55,10 +55,8 @@ impl LlmConfig {
 pub enum LlmError {
     #[error("timed out")]
     Timeout,
-    #[error("connecting: {0}")]
-    Connect(#[source] std::io::Error),
-    #[error("HTTP: {0}")]
-    Http(#[from] hyper::Error),
+    #[error(transparent)]
+    Transport(#[from] HttpError),
     #[error("status {0}")]
     Status(u16),
     #[error("not a chat completion: {0}")]
@@ -100,13 +98,8 @@ impl Llm {
             headers.push((AUTHORIZATION, format!("Bearer {}", c.api_key)));
         }
         let url = c.base.join("/chat/completions");
-        let (status, bytes) = http_out::post_json(&url, &headers, body.to_string().into_bytes(), MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| match e {
-                HttpError::Connect(e) => LlmError::Connect(e),
-                HttpError::Http(e) => LlmError::Http(e),
-                HttpError::Protocol(e) => LlmError::Protocol(e),
-            })?;
+        let (status, bytes) =
+            http_out::post_json(&url, &headers, body.to_string().into_bytes(), MAX_RESPONSE_BYTES).await?;
         if status != 200 {
             return Err(LlmError::Status(status));
         }

@@ -276,25 +276,27 @@ pub async fn update_agent(
 }
 
 /// `POST /api/admin/agents/{id}/disable`: a person who left (see `desk::disable_agent`).
-pub async fn disable_agent(
-    State(state): State<SharedState>,
-    auth: AgentAuth,
-    Path(id): Path<String>,
-) -> ApiResult<Json> {
-    require(auth.agent.role.administers(), "admins only")?;
-    let id = parse_id(&id, AgentId::parse)?;
-    let agent = desk::disable_agent(&state.ctx, &auth.agent, id).await?;
-    Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
+pub async fn disable_agent(state: State<SharedState>, auth: AgentAuth, id: Path<String>) -> ApiResult<Json> {
+    set_disabled(state, auth, id, true).await
 }
 
 /// `POST /api/admin/agents/{id}/enable`.
-pub async fn enable_agent(
+pub async fn enable_agent(state: State<SharedState>, auth: AgentAuth, id: Path<String>) -> ApiResult<Json> {
+    set_disabled(state, auth, id, false).await
+}
+
+async fn set_disabled(
     State(state): State<SharedState>,
     auth: AgentAuth,
     Path(id): Path<String>,
+    disabled: bool,
 ) -> ApiResult<Json> {
     require(auth.agent.role.administers(), "admins only")?;
     let id = parse_id(&id, AgentId::parse)?;
-    let agent = desk::enable_agent(&state.ctx, &auth.agent, id).await?;
+    let agent = if disabled {
+        desk::disable_agent(&state.ctx, &auth.agent, id).await?
+    } else {
+        desk::enable_agent(&state.ctx, &auth.agent, id).await?
+    };
     Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
 }

@@ -4,6 +4,8 @@
 use kefu_core::outbound::{Attempt, Backoff, DeliveryState, Endpoint, NotifyEvent};
 use kefu_core::request::{FiledRequest, RequestStatus, Resolution};
 
+use super::requests::filed;
+
 use super::*;
 
 fn endpoint(shop: ShopId, enabled: bool) -> Endpoint {
@@ -11,20 +13,7 @@ fn endpoint(shop: ShopId, enabled: bool) -> Endpoint {
 }
 
 fn urge(shop: ShopId, by: &Agent, order: &Order, at: i64) -> FiledRequest {
-    FiledRequest {
-        shop,
-        conversation: None,
-        by: by.id,
-        request: OrderRequest {
-            id: new_id(),
-            order: order.id,
-            kind: RequestKind::Urge,
-            detail: "催发货".into(),
-            needs_review: false,
-        },
-        change: None,
-        at: T0.plus_millis(at),
-    }
+    filed(shop, by, order, RequestKind::Urge, None, at)
 }
 
 pub(super) async fn requests_are_announced_in_their_own_transaction(store: &dyn Store) {

@@ -5,7 +5,7 @@ use kefu_core::request::{FiledRequest, RequestFilter, RequestStatus, Resolution}
 
 use super::*;
 
-fn filed(
+pub(super) fn filed(
     shop: ShopId,
     by: &Agent,
     order: &Order,
