@@ -167,9 +167,63 @@ pub async fn add_user(
     Ok(agent)
 }
 
+async fn agent_named(store: &Arc<dyn Store>, username: &str) -> anyhow::Result<Agent> {
+    store.agent_by_username(username).await?.with_context(|| format!("no agent {username:?}"))
+}
+
+/// `kefu user password`: a new password; every session of the account ends.
+pub async fn set_password(store: &Arc<dyn Store>, username: &str, password: &str) -> anyhow::Result<u32> {
+    if password.chars().count() < 8 {
+        bail!("the password needs at least 8 characters");
+    }
+    let mut agent = agent_named(store, username).await?;
+    agent.password_hash = kefu_server::auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    store.update_agent(&agent).await?;
+    Ok(store.revoke_sessions(agent.id, None).await?)
+}
+
+/// `kefu user disable|enable`; answers how many conversations went back to the queue.
+pub async fn set_disabled(store: &Arc<dyn Store>, username: &str, disabled: bool) -> anyhow::Result<usize> {
+    let agent = agent_named(store, username).await?;
+    if disabled {
+        Ok(store.disable_agent(agent.id, kefu_core::clock::Clock::now(&SystemClock)).await?.len())
+    } else {
+        store.enable_agent(agent.id).await?;
+        Ok(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cli_resets_a_password_and_disables_an_account() {
+        let d = dir("users");
+        let backend =
+            kefu_store::Backend::Sqlite { path: d.join("kefu.db"), durability: kefu_store::Durability::Normal };
+        let store = kefu_store::open(&backend).await.expect("open");
+        let agent = add_user(&store, "ops-li", "first-password", "admin", &[], 5, None).await.expect("add");
+        let session = kefu_core::agent::AgentSession {
+            token_hash: [3; 32],
+            agent_id: agent.id,
+            csrf_token: "c".into(),
+            created_at: kefu_core::clock::Timestamp(0),
+            expires_at: kefu_core::clock::Timestamp(i64::MAX / 2),
+        };
+        store.create_session(&session).await.expect("session");
+        assert!(set_password(&store, "ops-li", "short").await.is_err());
+        assert_eq!(set_password(&store, "ops-li", "second-password").await.expect("password"), 1);
+        let now = store.agent(agent.id).await.expect("read").expect("agent");
+        assert!(kefu_server::auth::verify_password("second-password", &now.password_hash));
+        assert!(!kefu_server::auth::verify_password("first-password", &now.password_hash));
+        assert_eq!(set_disabled(&store, "ops-li", true).await.expect("disable"), 0);
+        assert!(store.agent(agent.id).await.expect("read").expect("agent").disabled);
+        set_disabled(&store, "ops-li", false).await.expect("enable");
+        assert!(!store.agent(agent.id).await.expect("read").expect("agent").disabled);
+        assert!(set_disabled(&store, "nobody", true).await.is_err());
+        let _ = std::fs::remove_dir_all(&d);
+    }
 
     fn dir(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("kefu-models-{name}-{}", std::process::id()));

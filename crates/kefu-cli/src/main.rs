@@ -118,6 +118,25 @@ enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Set an agent's password (the admin who forgot theirs); ends the account's sessions.
+    Password {
+        #[arg(long)]
+        username: String,
+        /// Read from KEFU_PASSWORD when omitted.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Disable an account (a person who left): sessions ended, conversations back in the queue.
+    /// Sockets open on a running server close at their next reconnect; the admin page closes them at once.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +222,28 @@ fn main() -> anyhow::Result<()> {
                 let store = app::open_store(&config).await?;
                 app::add_user(&store, &username, &password, &role, &shops, max_concurrent, display_name).await?;
                 println!("agent {username} created");
+                Ok(())
+            }
+            Command::User { command: UserCommand::Password { username, password } } => {
+                let password = match password.or_else(|| std::env::var("KEFU_PASSWORD").ok()) {
+                    Some(p) => p,
+                    None => bail!("give --password or set KEFU_PASSWORD"),
+                };
+                let store = app::open_store(&config).await?;
+                let ended = app::set_password(&store, &username, &password).await?;
+                println!("password of {username} changed; {ended} session(s) ended");
+                Ok(())
+            }
+            Command::User { command: UserCommand::Disable { username } } => {
+                let store = app::open_store(&config).await?;
+                let released = app::set_disabled(&store, &username, true).await?;
+                println!("{username} disabled; {released} conversation(s) back in the queue");
+                Ok(())
+            }
+            Command::User { command: UserCommand::Enable { username } } => {
+                let store = app::open_store(&config).await?;
+                app::set_disabled(&store, &username, false).await?;
+                println!("{username} enabled");
                 Ok(())
             }
             Command::Import { kind, file, shop, format } => {
