@@ -11,10 +11,10 @@ mod images;
 mod kb;
 mod load;
 mod nlu;
-mod queue;
 mod relay;
 mod store;
 mod target;
+mod widget;
 
 use std::time::Duration;
 
@@ -36,8 +36,9 @@ pub enum BenchCommand {
     History(history::HistoryArgs),
     /// Knowledge-base index build and top-5 search at a size (BENCHMARKS.md S6).
     Kb(kb::KbArgs),
-    /// Where waiting shoppers stand (前面还有 N 位): the shared reading against a queue read per ask.
-    Queue(queue::QueueArgs),
+    /// What every widget asks when it opens and while it waits — is a person online, where do I
+    /// stand in the queue — each against the direct read, on the same store in the same run.
+    Widget(widget::WidgetArgs),
     /// The bare relay `bench chat` compares against (started by it).
     #[command(hide = true)]
     RelayServer {
@@ -105,7 +106,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Nlu(args) => nlu::run(args),
         BenchCommand::Store(args) => store::run(args).await,
         BenchCommand::Kb(args) => kb::run(args),
-        BenchCommand::Queue(args) => queue::run(args).await,
+        BenchCommand::Widget(args) => widget::run(args).await,
         BenchCommand::History(args) => history::run(args).await,
         BenchCommand::RelayServer { listen } => relay::serve(listen).await,
     }

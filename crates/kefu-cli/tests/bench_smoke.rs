@@ -87,15 +87,23 @@ fn a_tiny_knowledge_run_reports_build_and_search() {
 }
 
 #[test]
-fn a_tiny_queue_run_compares_the_board_with_a_read_per_ask() {
+fn a_tiny_widget_run_compares_each_read_with_the_direct_way() {
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["bench", "queue", "--queued", "30", "--asks", "100", "--in-flight", "4", "--json"])
+        .args(["bench", "widget", "--queued", "30", "--agents", "6", "--asks", "100", "--in-flight", "4", "--json"])
         .env("KEFU_LOG", "error")
         .output()
-        .expect("run kefu bench queue");
+        .expect("run kefu bench widget");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    for key in ["board_asks_per_sec", "read_asks_per_sec", "board_p99_ms", "read_p99_ms", "ratio_vs_read"] {
+    for key in [
+        "online_asks_per_sec",
+        "online_direct_asks_per_sec",
+        "online_ratio_vs_direct",
+        "queue_asks_per_sec",
+        "queue_direct_asks_per_sec",
+        "queue_p99_ms",
+        "queue_ratio_vs_direct",
+    ] {
         assert!(report[key].is_number(), "{key} missing: {report}");
     }
 }

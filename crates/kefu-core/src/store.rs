@@ -129,6 +129,10 @@ pub trait Store: Send + Sync + 'static {
     async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>>;
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>>;
     async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>>;
+    /// Whether an agent of the shop who handles conversations is online
+    /// (and not disabled): what every widget asks when it opens, so one
+    /// indexed read, not the team with its loads.
+    async fn someone_online(&self, shop: ShopId) -> StoreResult<bool>;
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()>;
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()>;
     async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>>;

@@ -300,6 +300,18 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
+    async fn someone_online(&self, shop: ShopId) -> StoreResult<bool> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = $1 \
+                 AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
+                kefu_core::agent::Role::handlers_sql()
+            )
+        });
+        let c = self.client().await?;
+        Ok(query_opt_prepared(&c, &SQL, &[&shop.as_uuid()]).await?.is_some())
+    }
+
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()> {
         let c = self.client().await?;
         let n = c

@@ -295,6 +295,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn someone_online(&self, shop: ShopId) -> StoreResult<bool> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = ?1 \
+                 AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
+                kefu_core::agent::Role::handlers_sql()
+            )
+        });
+        self.pool.read(move |c| Ok(one(c, &SQL, [shop.as_uuid()], |r| r.get::<_, i64>(0), Ok)?.is_some())).await
+    }
+
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()> {
         self.pool
             .write(move |c| {

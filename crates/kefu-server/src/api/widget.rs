@@ -119,13 +119,7 @@ async fn service(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<
     let now = state.ctx.clock.now();
     let hours = state.bot.service_hours(&state.ctx, shop).await;
     let in_hours = hours.is_open(now);
-    let someone_online = state
-        .ctx
-        .store
-        .agents_of_shop(shop)
-        .await?
-        .iter()
-        .any(|l| l.agent.status == kefu_core::agent::AgentStatus::Online && l.agent.role.handles_conversations());
+    let someone_online = state.ctx.store.someone_online(shop).await?;
     Ok(json!({
         "people_now": in_hours && someone_online,
         "in_hours": in_hours,

@@ -512,3 +512,28 @@ pub(super) async fn the_queue_lists_a_shops_waiting_conversations_longest_wait_f
     assert_eq!(store.queue_of_shop(s.id, 2).await.expect("queue"), vec![convs[1].id, convs[2].id]);
     assert_eq!(store.queue_of_shop(other.id, 10).await.expect("queue").len(), 1);
 }
+
+/// What the widget's header asks: is a person who answers online in this shop?
+pub(super) async fn someone_online_means_an_enabled_handler_of_the_shop(store: &dyn Store) {
+    let s = shop(store, "online-a").await;
+    let other = shop(store, "online-b").await;
+    let li = agent(store, "online-li", &[s.id], 5).await;
+    let mut qa = agent(store, "online-qa", &[s.id], 5).await;
+    qa.role = Role::Qa;
+    store.update_agent(&qa).await.expect("qa");
+    let theirs = agent(store, "online-other", &[other.id], 5).await;
+    for a in [&li, &qa, &theirs] {
+        store.set_agent_status(a.id, AgentStatus::Offline).await.expect("offline");
+    }
+    assert!(!store.someone_online(s.id).await.expect("read"));
+    store.set_agent_status(qa.id, AgentStatus::Online).await.expect("qa online");
+    store.set_agent_status(theirs.id, AgentStatus::Online).await.expect("other shop online");
+    assert!(!store.someone_online(s.id).await.expect("read"), "QA reads, it does not answer; other shops are theirs");
+    store.set_agent_status(li.id, AgentStatus::Away).await.expect("away");
+    assert!(!store.someone_online(s.id).await.expect("read"));
+    store.set_agent_status(li.id, AgentStatus::Online).await.expect("online");
+    assert!(store.someone_online(s.id).await.expect("read"));
+    store.disable_agent(li.id, T0).await.expect("disable");
+    store.set_agent_status(li.id, AgentStatus::Online).await.expect("a stale status write");
+    assert!(!store.someone_online(s.id).await.expect("read"), "a disabled account answers nobody");
+}

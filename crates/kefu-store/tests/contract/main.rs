@@ -106,6 +106,7 @@ contract!(
     a_disabled_agent_is_signed_out_and_their_conversations_queued,
     the_queue_lists_a_shops_waiting_conversations_longest_wait_first,
     conversations_ending_and_their_ratings_are_announced,
+    someone_online_means_an_enabled_handler_of_the_shop,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
