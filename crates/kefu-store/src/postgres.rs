@@ -283,21 +283,27 @@ impl Store for PostgresStore {
     }
 
     async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                &format!("SELECT {AGENT_COLS} FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"),
-                &[&shop.as_uuid()],
+        // One statement for the team, its shops, skill groups and loads:
+        // routing reads it for every new conversation, and agent by agent it
+        // was 1 + 3N round trips.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {AGENT_COLS}, \
+                   ARRAY(SELECT shop_id FROM agent_shops WHERE agent_id = a.id ORDER BY shop_id), \
+                   ARRAY(SELECT group_id FROM agent_skill_groups WHERE agent_id = a.id ORDER BY group_id), \
+                   (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
+                 FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"
             )
-            .await
-            .map_err(be)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let agent = agent_from(&c, r).await?;
-            let open_conversations = open_load(&c, agent.id).await?;
-            out.push(AgentLoad { agent, open_conversations });
-        }
-        Ok(out)
+        });
+        let c = self.client().await?;
+        let rows = query_prepared(&c, &SQL, &[&shop.as_uuid()]).await?;
+        rows.iter()
+            .map(|r| {
+                let agent = agent_with(r, r.get(9), r.get(10))?;
+                let open: i64 = r.get(11);
+                Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
+            })
+            .collect()
     }
 
     async fn someone_online(&self, shop: ShopId) -> StoreResult<bool> {

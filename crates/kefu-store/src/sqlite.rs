@@ -277,20 +277,30 @@ impl Store for SqliteStore {
     async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
         self.pool
             .read(move |c| {
-                let rows = many(
+                // One statement for the team, its shops, skill groups and
+                // loads: routing reads it for every new conversation.
+                many(
                     c,
-                    "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at, a.disabled FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
+                    "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, \
+                       a.created_at, a.disabled, \
+                       (SELECT group_concat(hex(shop_id)) FROM agent_shops WHERE agent_id = a.id), \
+                       (SELECT group_concat(hex(group_id)) FROM agent_skill_groups WHERE agent_id = a.id), \
+                       (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
+                     FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
                     [shop.as_uuid()],
-                    agent_row,
-                    Ok,
-                )?;
-                rows.into_iter()
-                    .map(|r| {
-                        let agent = agent_from(c, r)?;
-                        let open_conversations = open_load(c, agent.id)?;
-                        Ok(AgentLoad { agent, open_conversations })
-                    })
-                    .collect()
+                    |r| {
+                        Ok((
+                            agent_row(r)?,
+                            r.get::<_, Option<String>>(9)?,
+                            r.get::<_, Option<String>>(10)?,
+                            r.get::<_, i64>(11)?,
+                        ))
+                    },
+                    |(row, shops, groups, open)| {
+                        let agent = agent_with(row, hex_ids(shops)?, hex_ids(groups)?)?;
+                        Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
+                    },
+                )
             })
             .await
     }

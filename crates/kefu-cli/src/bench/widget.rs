@@ -37,6 +37,9 @@ pub struct WidgetArgs {
     /// Asks in flight at once (widgets asking together).
     #[arg(long, default_value_t = 64)]
     pub in_flight: usize,
+    /// Measure on this PostgreSQL server instead (a schema of its own, dropped after).
+    #[arg(long)]
+    pub database_url: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -80,7 +83,15 @@ pub async fn run(args: WidgetArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     eprintln!("seeding {} queued conversations and {} agents…", args.queued, args.agents);
-    let backend = kefu_store::Backend::Sqlite { path: dir.join("kefu.db"), durability: kefu_store::Durability::Normal };
+    let schema = format!("bench_widget_{}", std::process::id());
+    let backend = match &args.database_url {
+        Some(url) => kefu_store::Backend::Postgres {
+            url: url.clone(),
+            schema: Some(schema.clone()),
+            pool_size: args.in_flight.clamp(1, 64),
+        },
+        None => kefu_store::Backend::Sqlite { path: dir.join("kefu.db"), durability: kefu_store::Durability::Normal },
+    };
     let seeded = seed(&backend, args.queued).await?;
     let store: Arc<dyn Store> = seeded.store.clone();
     let shop = store.conversation(seeded.conversations[0]).await?.context("seeded conversation")?.shop_id;
@@ -126,11 +137,16 @@ pub async fn run(args: WidgetArgs) -> anyhow::Result<()> {
     drop(seeded);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
+    let backend_name = if let Some(url) = &args.database_url {
+        super::target::psql(url, None, &[&format!("DROP SCHEMA {schema} CASCADE")])?;
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
 
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     if args.json {
-        let mut v =
-            json!({ "queued": args.queued, "agents": args.agents, "asks": args.asks, "in_flight": args.in_flight });
+        let mut v = json!({ "backend": backend_name, "queued": args.queued, "agents": args.agents, "asks": args.asks, "in_flight": args.in_flight });
         for (key, _, _, (ours, oh), (direct, dh)) in &rows {
             v[format!("{key}_asks_per_sec")] = json!(ours);
             v[format!("{key}_p99_ms")] = json!(ms(oh, 0.99));
@@ -141,7 +157,7 @@ pub async fn run(args: WidgetArgs) -> anyhow::Result<()> {
         println!("{v}");
     } else {
         println!(
-            "{} queued, {} agents, {} asks, {} in flight (SQLite)",
+            "{} queued, {} agents, {} asks, {} in flight ({backend_name})",
             args.queued, args.agents, args.asks, args.in_flight
         );
         println!("{:<34} {:>12} {:>10} {:>10}", "", "asks/s", "p50 ms", "p99 ms");

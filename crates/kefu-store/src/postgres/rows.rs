@@ -29,6 +29,13 @@ pub(super) async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<A
         .query("SELECT group_id FROM agent_skill_groups WHERE agent_id = $1 ORDER BY group_id", &[&id])
         .await
         .map_err(be)?;
+    let ids = |rows: Vec<Row>| rows.iter().map(|r| r.get(0)).collect();
+    agent_with(r, ids(shops), ids(groups))
+}
+
+/// An agent from its row (`AGENT_COLS` first) and the ids of its shops and skill groups.
+pub(super) fn agent_with(r: &Row, shops: Vec<Uuid>, groups: Vec<Uuid>) -> StoreResult<Agent> {
+    let id: Uuid = r.get(0);
     let username: String = r.get(1);
     let max: i32 = r.get(5);
     Ok(Agent {
@@ -37,8 +44,8 @@ pub(super) async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<A
         display_name: r.get(2),
         password_hash: r.get(3),
         role: codec::role(r.get(4))?,
-        shops: shops.iter().map(|r| ShopId::from_uuid(r.get(0))).collect(),
-        skill_groups: groups.iter().map(|r| SkillGroupId::from_uuid(r.get(0))).collect(),
+        shops: shops.into_iter().map(ShopId::from_uuid).collect(),
+        skill_groups: groups.into_iter().map(SkillGroupId::from_uuid).collect(),
         max_concurrent: u32::try_from(max).map_err(|_| corrupt("max_concurrent", max.to_string()))?,
         status: codec::agent_status(r.get(6))?,
         created_at: Timestamp(r.get(7)),

@@ -44,6 +44,23 @@ pub(super) fn agent_from(conn: &Connection, t: AgentRow) -> StoreResult<Agent> {
         .prepare_cached("SELECT group_id FROM agent_skill_groups WHERE agent_id = ?1 ORDER BY group_id")
         .and_then(|mut s| s.query_map([t.0], |r| uuid_col(r, 0))?.collect::<Result<Vec<_>, _>>())
         .map_err(be)?;
+    agent_with(t, shops, groups)
+}
+
+/// Ids written by `group_concat(hex(id))`, in id order.
+pub(super) fn hex_ids(text: Option<String>) -> StoreResult<Vec<Uuid>> {
+    let mut ids = text
+        .unwrap_or_default()
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| Uuid::try_parse(h).map_err(|_| corrupt("agent link id", h.to_owned())))
+        .collect::<StoreResult<Vec<_>>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// An agent from its row and the ids of its shops and skill groups.
+pub(super) fn agent_with(t: AgentRow, shops: Vec<Uuid>, groups: Vec<Uuid>) -> StoreResult<Agent> {
     Ok(Agent {
         id: AgentId::from_uuid(t.0),
         username: Username::parse(&t.1).map_err(|_| corrupt("username", t.1.clone()))?,

@@ -533,6 +533,32 @@ pub(super) async fn someone_online_means_an_enabled_handler_of_the_shop(store: &
     assert!(!store.someone_online(s.id).await.expect("read"));
     store.set_agent_status(li.id, AgentStatus::Online).await.expect("online");
     assert!(store.someone_online(s.id).await.expect("read"));
+
+    // The team with its loads, read in one go, is each agent as read alone.
+    let groups = [
+        SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "大家电".into() },
+        SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "售后".into() },
+    ];
+    for g in &groups {
+        store.create_skill_group(g).await.expect("group");
+    }
+    let mut li = store.agent(li.id).await.expect("read").expect("li");
+    li.shops = vec![s.id, other.id];
+    li.skill_groups = groups.iter().map(|g| g.id).collect();
+    store.update_agent(&li).await.expect("links");
+    let c = customer(s.id, "online-c");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let conv = conversation_for(store, s.id, c.id).await;
+    store.assign_conversation(conv.id, li.id, 5, T0).await.expect("assign");
+    let team = store.agents_of_shop(s.id).await.expect("team");
+    assert_eq!(team.iter().map(|l| l.agent.username.as_str()).collect::<Vec<_>>(), ["online-li", "online-qa"]);
+    for load in &team {
+        assert_eq!(Some(&load.agent), store.agent(load.agent.id).await.expect("read").as_ref());
+    }
+    assert_eq!(team.iter().map(|l| l.open_conversations).collect::<Vec<_>>(), [1, 0]);
+    assert_eq!(team[0].agent.shops.len(), 2);
+    assert_eq!(team[0].agent.skill_groups.len(), 2);
+
     store.disable_agent(li.id, T0).await.expect("disable");
     store.set_agent_status(li.id, AgentStatus::Online).await.expect("a stale status write");
     assert!(!store.someone_online(s.id).await.expect("read"), "a disabled account answers nobody");
