@@ -258,28 +258,18 @@ impl Store for PostgresStore {
     }
 
     async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {AGENT_COLS}, {AGENT_LINKS} FROM agents a WHERE a.id = $1"));
         let c = self.client().await?;
-        let row = c
-            .query_opt(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.id = $1"), &[&id.as_uuid()])
-            .await
-            .map_err(be)?;
-        match row {
-            Some(r) => Ok(Some(agent_from(&c, &r).await?)),
-            None => Ok(None),
-        }
+        query_opt_prepared(&c, &SQL, &[&id.as_uuid()]).await?.as_ref().map(agent_linked).transpose()
     }
 
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {AGENT_COLS}, {AGENT_LINKS} FROM agents a WHERE a.username = $1"));
         let c = self.client().await?;
         let username = username.trim().to_ascii_lowercase();
-        let row = c
-            .query_opt(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.username = $1"), &[&username])
-            .await
-            .map_err(be)?;
-        match row {
-            Some(r) => Ok(Some(agent_from(&c, &r).await?)),
-            None => Ok(None),
-        }
+        query_opt_prepared(&c, &SQL, &[&username]).await?.as_ref().map(agent_linked).transpose()
     }
 
     async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
@@ -288,9 +278,7 @@ impl Store for PostgresStore {
         // was 1 + 3N round trips.
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {AGENT_COLS}, \
-                   ARRAY(SELECT shop_id FROM agent_shops WHERE agent_id = a.id ORDER BY shop_id), \
-                   ARRAY(SELECT group_id FROM agent_skill_groups WHERE agent_id = a.id ORDER BY group_id), \
+                "SELECT {AGENT_COLS}, {AGENT_LINKS}, \
                    (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
                  FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"
             )
@@ -299,7 +287,7 @@ impl Store for PostgresStore {
         let rows = query_prepared(&c, &SQL, &[&shop.as_uuid()]).await?;
         rows.iter()
             .map(|r| {
-                let agent = agent_with(r, r.get(9), r.get(10))?;
+                let agent = agent_linked(r)?;
                 let open: i64 = r.get(11);
                 Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
             })

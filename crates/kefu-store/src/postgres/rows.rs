@@ -21,16 +21,15 @@ pub(super) fn shop_from(r: &Row) -> StoreResult<Shop> {
 
 pub(super) const AGENT_COLS: &str =
     "a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, a.created_at, a.disabled";
-pub(super) async fn agent_from(c: &impl GenericClient, r: &Row) -> StoreResult<Agent> {
-    let id: Uuid = r.get(0);
-    let shops =
-        c.query("SELECT shop_id FROM agent_shops WHERE agent_id = $1 ORDER BY shop_id", &[&id]).await.map_err(be)?;
-    let groups = c
-        .query("SELECT group_id FROM agent_skill_groups WHERE agent_id = $1 ORDER BY group_id", &[&id])
-        .await
-        .map_err(be)?;
-    let ids = |rows: Vec<Row>| rows.iter().map(|r| r.get(0)).collect();
-    agent_with(r, ids(shops), ids(groups))
+/// An agent's shops and skill groups, as two array columns after
+/// `AGENT_COLS`: the agent in one statement instead of three round trips
+/// (every request an agent makes reads its account).
+pub(super) const AGENT_LINKS: &str = "ARRAY(SELECT shop_id FROM agent_shops WHERE agent_id = a.id ORDER BY shop_id), \
+     ARRAY(SELECT group_id FROM agent_skill_groups WHERE agent_id = a.id ORDER BY group_id)";
+
+/// An agent from a row of `AGENT_COLS` and `AGENT_LINKS`.
+pub(super) fn agent_linked(r: &Row) -> StoreResult<Agent> {
+    agent_with(r, r.get(9), r.get(10))
 }
 
 /// An agent from its row (`AGENT_COLS` first) and the ids of its shops and skill groups.
