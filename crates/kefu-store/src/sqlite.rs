@@ -1,5 +1,6 @@
 //! The SQLite store: embedded, WAL, group commit (see `sqlite/pool.rs`).
 
+mod agents;
 mod attachments;
 mod bot;
 mod commerce;
@@ -223,192 +224,60 @@ impl Store for SqliteStore {
 
     async fn create_agent(&self, agent: &Agent) -> StoreResult<()> {
         let a = agent.clone();
-        self.pool
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at, disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![a.id.as_uuid(), a.username.as_str(), a.display_name, a.password_hash, a.role.as_str(), a.max_concurrent, a.status.as_str(), a.created_at.millis(), a.disabled],
-                )
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("username_taken") } else { be(e) })?;
-                save_agent_links(c, &a)
-            })
-            .await
+        self.pool.write(move |c| agents::create(c, &a)).await
     }
 
     async fn update_agent(&self, agent: &Agent) -> StoreResult<()> {
         let a = agent.clone();
-        self.pool
-            .write(move |c| {
-                let n = c
-                    .execute(
-                        "UPDATE agents SET username = ?2, display_name = ?3, password_hash = ?4, role = ?5, max_concurrent = ?6, status = ?7 WHERE id = ?1",
-                        params![a.id.as_uuid(), a.username.as_str(), a.display_name, a.password_hash, a.role.as_str(), a.max_concurrent, a.status.as_str()],
-                    )
-                    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("username_taken") } else { be(e) })?;
-                if n == 0 {
-                    return Err(StoreError::NotFound("agent"));
-                }
-                save_agent_links(c, &a)
-            })
-            .await
+        self.pool.write(move |c| agents::update(c, &a)).await
     }
 
     async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
-        self.pool
-            .read(move |c| {
-                let row =
-                    one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE id = ?1"), [id.as_uuid()], agent_row, Ok)?;
-                row.map(|r| agent_from(c, r)).transpose()
-            })
-            .await
+        self.pool.read(move |c| agents::by(c, "id", id.as_uuid())).await
     }
 
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
         let username = username.trim().to_ascii_lowercase();
-        self.pool
-            .read(move |c| {
-                let row =
-                    one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE username = ?1"), [username], agent_row, Ok)?;
-                row.map(|r| agent_from(c, r)).transpose()
-            })
-            .await
+        self.pool.read(move |c| agents::by(c, "username", username)).await
     }
 
     async fn agents_of_shop(&self, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
-        self.pool
-            .read(move |c| {
-                // One statement for the team, its shops, skill groups and
-                // loads: routing reads it for every new conversation.
-                many(
-                    c,
-                    "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, \
-                       a.created_at, a.disabled, \
-                       (SELECT group_concat(hex(shop_id)) FROM agent_shops WHERE agent_id = a.id), \
-                       (SELECT group_concat(hex(group_id)) FROM agent_skill_groups WHERE agent_id = a.id), \
-                       (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
-                     FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
-                    [shop.as_uuid()],
-                    |r| {
-                        Ok((
-                            agent_row(r)?,
-                            r.get::<_, Option<String>>(9)?,
-                            r.get::<_, Option<String>>(10)?,
-                            r.get::<_, i64>(11)?,
-                        ))
-                    },
-                    |(row, shops, groups, open)| {
-                        let agent = agent_with(row, hex_ids(shops)?, hex_ids(groups)?)?;
-                        Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
-                    },
-                )
-            })
-            .await
+        self.pool.read(move |c| agents::of_shop(c, shop)).await
     }
 
     async fn someone_online(&self, shop: ShopId) -> StoreResult<bool> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = ?1 \
-                 AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
-                kefu_core::agent::Role::handlers_sql()
-            )
-        });
-        self.pool.read(move |c| Ok(one(c, &SQL, [shop.as_uuid()], |r| r.get::<_, i64>(0), Ok)?.is_some())).await
+        self.pool.read(move |c| agents::someone_online(c, shop)).await
     }
 
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()> {
-        self.pool
-            .write(move |c| {
-                let n = c
-                    .execute("UPDATE agents SET status = ?1 WHERE id = ?2", params![status.as_str(), id.as_uuid()])
-                    .map_err(be)?;
-                if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
-            })
-            .await
+        self.pool.write(move |c| agents::set_status(c, id, status)).await
     }
 
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()> {
         let s = session.clone();
-        self.pool
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![&s.token_hash[..], s.agent_id.as_uuid(), s.csrf_token, s.created_at.millis(), s.expires_at.millis()],
-                )
-                .map_err(be)?;
-                Ok(())
-            })
-            .await
+        self.pool.write(move |c| agents::create_session(c, &s)).await
     }
 
     async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>> {
         let hash = *token_hash;
-        self.pool
-            .read(move |c| {
-                one(
-                    c,
-                    "SELECT agent_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
-                    params![&hash[..], now.millis()],
-                    |r| Ok((uuid_col(r, 0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
-                    |(agent, csrf, created, expires)| {
-                        Ok(AgentSession {
-                            token_hash: hash,
-                            agent_id: AgentId::from_uuid(agent),
-                            csrf_token: csrf,
-                            created_at: ts(created),
-                            expires_at: ts(expires),
-                        })
-                    },
-                )
-            })
-            .await
+        self.pool.read(move |c| agents::session(c, hash, now)).await
     }
 
     async fn revoke_sessions(&self, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
-        self.pool.write(move |c| revoke_sessions(c, agent, keep)).await
+        self.pool.write(move |c| agents::revoke_sessions(c, agent, keep)).await
     }
 
     async fn disable_agent(&self, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>> {
-        self.pool
-            .write(move |c| {
-                let n = c
-                    .execute("UPDATE agents SET disabled = 1, status = 'offline' WHERE id = ?1", [id.as_uuid()])
-                    .map_err(be)?;
-                if n == 0 {
-                    return Err(StoreError::NotFound("agent"));
-                }
-                revoke_sessions(c, id, None)?;
-                many(
-                    c,
-                    &format!(
-                        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
-                         WHERE assigned_agent = ?1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
-                    ),
-                    params![id.as_uuid(), now.millis()],
-                    conversation_row,
-                    conversation_from,
-                )
-            })
-            .await
+        self.pool.write(move |c| agents::disable(c, id, now)).await
     }
 
     async fn enable_agent(&self, id: AgentId) -> StoreResult<()> {
-        self.pool
-            .write(move |c| {
-                let n = c.execute("UPDATE agents SET disabled = 0 WHERE id = ?1", [id.as_uuid()]).map_err(be)?;
-                if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
-            })
-            .await
+        self.pool.write(move |c| agents::enable(c, id)).await
     }
 
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
         let hash = *token_hash;
-        self.pool
-            .write(move |c| {
-                c.execute("DELETE FROM sessions WHERE token_hash = ?1", [&hash[..]]).map_err(be)?;
-                Ok(())
-            })
-            .await
+        self.pool.write(move |c| agents::delete_session(c, hash)).await
     }
 
     async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<()> {
@@ -972,14 +841,4 @@ impl Store for SqliteStore {
 
 fn prefixed(alias: &str, cols: &str) -> String {
     cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
-}
-
-fn revoke_sessions(c: &Connection, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
-    let n = c
-        .execute(
-            "DELETE FROM sessions WHERE agent_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)",
-            params![agent.as_uuid(), keep.as_ref().map(|k| &k[..])],
-        )
-        .map_err(be)?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }

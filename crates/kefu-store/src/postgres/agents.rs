@@ -1,0 +1,182 @@
+//! Agents, their team reads and their sessions; disabling an account.
+
+use super::*;
+
+pub(super) async fn create(store: &PostgresStore, a: &Agent) -> StoreResult<()> {
+    let mut c = store.client().await?;
+    let tx = c.transaction().await.map_err(be)?;
+    tx.execute(
+        "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[&a.id.as_uuid(), &a.username.as_str(), &a.display_name, &a.password_hash, &a.role.as_str(), &(a.max_concurrent.min(i32::MAX as u32) as i32), &a.status.as_str(), &a.created_at.millis(), &a.disabled],
+    )
+    .await
+    .map_err(|e| unique_or(e, "username_taken"))?;
+    save_agent_links(&tx, a).await?;
+    tx.commit().await.map_err(be)
+}
+
+pub(super) async fn update(store: &PostgresStore, a: &Agent) -> StoreResult<()> {
+    let mut c = store.client().await?;
+    let tx = c.transaction().await.map_err(be)?;
+    let n = tx
+        .execute(
+            "UPDATE agents SET username = $2, display_name = $3, password_hash = $4, role = $5, max_concurrent = $6, status = $7 WHERE id = $1",
+            &[&a.id.as_uuid(), &a.username.as_str(), &a.display_name, &a.password_hash, &a.role.as_str(), &(a.max_concurrent.min(i32::MAX as u32) as i32), &a.status.as_str()],
+        )
+        .await
+        .map_err(|e| unique_or(e, "username_taken"))?;
+    if n == 0 {
+        return Err(StoreError::NotFound("agent"));
+    }
+    save_agent_links(&tx, a).await?;
+    tx.commit().await.map_err(be)
+}
+
+pub(super) async fn by_id(store: &PostgresStore, id: AgentId) -> StoreResult<Option<Agent>> {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {AGENT_COLS}, {AGENT_LINKS} FROM agents a WHERE a.id = $1"));
+    let c = store.client().await?;
+    query_opt_prepared(&c, &SQL, &[&id.as_uuid()]).await?.as_ref().map(agent_linked).transpose()
+}
+
+pub(super) async fn by_username(store: &PostgresStore, username: &str) -> StoreResult<Option<Agent>> {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {AGENT_COLS}, {AGENT_LINKS} FROM agents a WHERE a.username = $1"));
+    let c = store.client().await?;
+    let username = username.trim().to_ascii_lowercase();
+    query_opt_prepared(&c, &SQL, &[&username]).await?.as_ref().map(agent_linked).transpose()
+}
+
+pub(super) async fn of_shop(store: &PostgresStore, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
+    // One statement for the team, its shops, skill groups and loads:
+    // routing reads it for every new conversation, and agent by agent it
+    // was 1 + 3N round trips.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {AGENT_COLS}, {AGENT_LINKS}, \
+               (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
+             FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"
+        )
+    });
+    let c = store.client().await?;
+    let rows = query_prepared(&c, &SQL, &[&shop.as_uuid()]).await?;
+    rows.iter()
+        .map(|r| {
+            let agent = agent_linked(r)?;
+            let open: i64 = r.get(11);
+            Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
+        })
+        .collect()
+}
+
+pub(super) async fn someone_online(store: &PostgresStore, shop: ShopId) -> StoreResult<bool> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = $1 \
+             AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
+            kefu_core::agent::Role::handlers_sql()
+        )
+    });
+    let c = store.client().await?;
+    Ok(query_opt_prepared(&c, &SQL, &[&shop.as_uuid()]).await?.is_some())
+}
+
+pub(super) async fn set_status(store: &PostgresStore, id: AgentId, status: AgentStatus) -> StoreResult<()> {
+    let c = store.client().await?;
+    let n = c
+        .execute("UPDATE agents SET status = $1 WHERE id = $2", &[&status.as_str(), &id.as_uuid()])
+        .await
+        .map_err(be)?;
+    if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
+}
+
+pub(super) async fn create_session(store: &PostgresStore, s: &AgentSession) -> StoreResult<()> {
+    let c = store.client().await?;
+    c.execute(
+        "INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&&s.token_hash[..], &s.agent_id.as_uuid(), &s.csrf_token, &s.created_at.millis(), &s.expires_at.millis()],
+    )
+    .await
+    .map_err(be)?;
+    Ok(())
+}
+
+pub(super) async fn session(
+    store: &PostgresStore,
+    token_hash: &[u8; 32],
+    now: Timestamp,
+) -> StoreResult<Option<AgentSession>> {
+    let c = store.client().await?;
+    let row = c
+        .query_opt(
+            "SELECT agent_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+            &[&&token_hash[..], &now.millis()],
+        )
+        .await
+        .map_err(be)?;
+    Ok(row.map(|r| AgentSession {
+        token_hash: *token_hash,
+        agent_id: AgentId::from_uuid(r.get(0)),
+        csrf_token: r.get(1),
+        created_at: Timestamp(r.get(2)),
+        expires_at: Timestamp(r.get(3)),
+    }))
+}
+
+pub(super) async fn revoke_sessions(store: &PostgresStore, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
+    revoke_sessions_in(&store.client().await?, agent, keep).await
+}
+
+pub(super) async fn disable(store: &PostgresStore, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>> {
+    let mut c = store.client().await?;
+    let tx = c.transaction().await.map_err(be)?;
+    let n = tx
+        .execute("UPDATE agents SET disabled = true, status = 'offline' WHERE id = $1", &[&id.as_uuid()])
+        .await
+        .map_err(be)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("agent"));
+    }
+    revoke_sessions_in(&tx, id, None).await?;
+    let rows = tx
+        .query(
+            &format!(
+                "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+                 WHERE assigned_agent = $1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
+            ),
+            &[&id.as_uuid(), &now.millis()],
+        )
+        .await
+        .map_err(be)?;
+    let released = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+    tx.commit().await.map_err(be)?;
+    Ok(released)
+}
+
+pub(super) async fn enable(store: &PostgresStore, id: AgentId) -> StoreResult<()> {
+    let c = store.client().await?;
+    let n = c.execute("UPDATE agents SET disabled = false WHERE id = $1", &[&id.as_uuid()]).await.map_err(be)?;
+    if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
+}
+
+pub(super) async fn delete_session(store: &PostgresStore, token_hash: &[u8; 32]) -> StoreResult<()> {
+    let c = store.client().await?;
+    c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&&token_hash[..]]).await.map_err(be)?;
+    Ok(())
+}
+
+pub(super) async fn revoke_sessions_in(
+    c: &impl GenericClient,
+    agent: AgentId,
+    keep: Option<[u8; 32]>,
+) -> StoreResult<u32> {
+    let keep: Option<&[u8]> = keep.as_ref().map(|k| &k[..]);
+    let n = c
+        .execute(
+            "DELETE FROM sessions WHERE agent_id = $1 AND ($2::bytea IS NULL OR token_hash <> $2)",
+            &[&agent.as_uuid(), &keep],
+        )
+        .await
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

@@ -1,0 +1,158 @@
+//! Agents, their team reads and their sessions; disabling an account.
+
+use super::*;
+
+fn taken(e: rusqlite::Error) -> StoreError {
+    if is_unique_violation(&e) { StoreError::Conflict("username_taken") } else { be(e) }
+}
+
+pub(super) fn create(c: &Connection, a: &Agent) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO agents (id, username, display_name, password_hash, role, max_concurrent, status, created_at, disabled) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            a.id.as_uuid(),
+            a.username.as_str(),
+            a.display_name,
+            a.password_hash,
+            a.role.as_str(),
+            a.max_concurrent,
+            a.status.as_str(),
+            a.created_at.millis(),
+            a.disabled
+        ],
+    )
+    .map_err(taken)?;
+    save_agent_links(c, a)
+}
+
+pub(super) fn update(c: &Connection, a: &Agent) -> StoreResult<()> {
+    let n = c
+        .execute(
+            "UPDATE agents SET username = ?2, display_name = ?3, password_hash = ?4, role = ?5, max_concurrent = ?6, \
+             status = ?7 WHERE id = ?1",
+            params![
+                a.id.as_uuid(),
+                a.username.as_str(),
+                a.display_name,
+                a.password_hash,
+                a.role.as_str(),
+                a.max_concurrent,
+                a.status.as_str()
+            ],
+        )
+        .map_err(taken)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("agent"));
+    }
+    save_agent_links(c, a)
+}
+
+/// The agent whose `column` (`id` or `username`) is `value`.
+pub(super) fn by(c: &Connection, column: &str, value: impl rusqlite::ToSql) -> StoreResult<Option<Agent>> {
+    let row = one(c, &format!("SELECT {AGENT_COLS} FROM agents WHERE {column} = ?1"), [value], agent_row, Ok)?;
+    row.map(|r| agent_from(c, r)).transpose()
+}
+
+/// One statement for the team, its shops, skill groups and loads: routing
+/// reads it for every new conversation.
+pub(super) fn of_shop(c: &Connection, shop: ShopId) -> StoreResult<Vec<AgentLoad>> {
+    many(
+        c,
+        "SELECT a.id, a.username, a.display_name, a.password_hash, a.role, a.max_concurrent, a.status, \
+           a.created_at, a.disabled, \
+           (SELECT group_concat(hex(shop_id)) FROM agent_shops WHERE agent_id = a.id), \
+           (SELECT group_concat(hex(group_id)) FROM agent_skill_groups WHERE agent_id = a.id), \
+           (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
+         FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
+        [shop.as_uuid()],
+        |r| Ok((agent_row(r)?, r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?, r.get::<_, i64>(11)?)),
+        |(row, shops, groups, open)| {
+            let agent = agent_with(row, hex_ids(shops)?, hex_ids(groups)?)?;
+            Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
+        },
+    )
+}
+
+pub(super) fn someone_online(c: &Connection, shop: ShopId) -> StoreResult<bool> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = ?1 \
+             AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
+            kefu_core::agent::Role::handlers_sql()
+        )
+    });
+    Ok(one(c, &SQL, [shop.as_uuid()], |r| r.get::<_, i64>(0), Ok)?.is_some())
+}
+
+pub(super) fn set_status(c: &Connection, id: AgentId, status: AgentStatus) -> StoreResult<()> {
+    let n =
+        c.execute("UPDATE agents SET status = ?1 WHERE id = ?2", params![status.as_str(), id.as_uuid()]).map_err(be)?;
+    if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
+}
+
+pub(super) fn create_session(c: &Connection, s: &AgentSession) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![&s.token_hash[..], s.agent_id.as_uuid(), s.csrf_token, s.created_at.millis(), s.expires_at.millis()],
+    )
+    .map_err(be)?;
+    Ok(())
+}
+
+pub(super) fn session(c: &Connection, hash: [u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>> {
+    one(
+        c,
+        "SELECT agent_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+        params![&hash[..], now.millis()],
+        |r| Ok((uuid_col(r, 0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
+        |(agent, csrf, created, expires)| {
+            Ok(AgentSession {
+                token_hash: hash,
+                agent_id: AgentId::from_uuid(agent),
+                csrf_token: csrf,
+                created_at: ts(created),
+                expires_at: ts(expires),
+            })
+        },
+    )
+}
+
+pub(super) fn delete_session(c: &Connection, hash: [u8; 32]) -> StoreResult<()> {
+    c.execute("DELETE FROM sessions WHERE token_hash = ?1", [&hash[..]]).map_err(be)?;
+    Ok(())
+}
+
+pub(super) fn revoke_sessions(c: &Connection, agent: AgentId, keep: Option<[u8; 32]>) -> StoreResult<u32> {
+    let n = c
+        .execute(
+            "DELETE FROM sessions WHERE agent_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)",
+            params![agent.as_uuid(), keep.as_ref().map(|k| &k[..])],
+        )
+        .map_err(be)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+pub(super) fn disable(c: &Connection, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>> {
+    let n =
+        c.execute("UPDATE agents SET disabled = 1, status = 'offline' WHERE id = ?1", [id.as_uuid()]).map_err(be)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("agent"));
+    }
+    revoke_sessions(c, id, None)?;
+    many(
+        c,
+        &format!(
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+             WHERE assigned_agent = ?1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
+        ),
+        params![id.as_uuid(), now.millis()],
+        conversation_row,
+        conversation_from,
+    )
+}
+
+pub(super) fn enable(c: &Connection, id: AgentId) -> StoreResult<()> {
+    let n = c.execute("UPDATE agents SET disabled = 0 WHERE id = ?1", [id.as_uuid()]).map_err(be)?;
+    if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
+}
