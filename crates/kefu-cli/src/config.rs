@@ -74,7 +74,9 @@ secure_cookies = false
 
 # Behind a reverse proxy (nginx, a cloud load balancer): the header it puts
 # the client's address in, e.g. "x-forwarded-for" (its last entry is read:
-# the address the proxy saw). Empty: the TCP peer. The limits below read it.
+# the address the proxy saw). Set it only when kefu is reachable through the
+# proxy alone: a client reaching kefu directly could write the header itself.
+# Empty: the TCP peer. The limits below read it.
 client_ip_header = ""
 
 # New anonymous chat visitors one address may start a minute, and images
