@@ -412,7 +412,14 @@ async function showNotify() {
   const shop = $('#notify-shop').value;
   if (!shop) return;
   const q = notifyState ? `?state=${notifyState}` : '';
-  const { endpoint, deliveries } = await api('GET', `/api/admin/shops/${shop}/notify${q}`);
+  const [{ endpoint, deliveries }, failed] = await Promise.all([
+    api('GET', `/api/admin/shops/${shop}/notify${q}`),
+    // Failures at a glance, whichever list is shown (up to 200).
+    api('GET', `/api/admin/shops/${shop}/notify?state=failed&limit=200`).then(r => r.deliveries.length),
+  ]);
+  const failedChip = $('#notify-filter [data-state=failed]');
+  failedChip.textContent = failed ? `失败 ${failed >= 200 ? '200+' : failed}` : '失败';
+  failedChip.classList.toggle('warn', failed > 0);
   $('#notify-url').value = endpoint?.url ?? '';
   $('#notify-enabled').checked = endpoint?.enabled ?? true;
   $('#notify-remove').disabled = !endpoint;
