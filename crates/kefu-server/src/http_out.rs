@@ -151,4 +151,24 @@ mod tests {
         assert_eq!(HttpUrl::parse("http://h:80/é"), Err(UrlError::Shape));
         assert_eq!(HttpUrl::parse("http://h:80/%C3%A9").expect("url").path, "/%C3%A9");
     }
+
+    proptest::proptest! {
+        /// An admin types the notification URL: any text is parsed or refused, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused(text in "(?s).{0,600}", tail in "(?s).{0,80}") {
+            let _ = HttpUrl::parse(&text);
+            let _ = HttpUrl::parse(&format!("http://{tail}"));
+        }
+
+        /// What is accepted is stored as its `Display` and read back the same.
+        #[test]
+        fn an_accepted_url_reads_back_the_same(
+            host in "[a-z0-9][a-z0-9._-]{0,30}",
+            port in 1u16..,
+            path in "(/[A-Za-z0-9._~%-]{0,12}){0,4}(\\?[a-z0-9=&]{0,20})?",
+        ) {
+            let url = HttpUrl::parse(&format!("http://{host}:{port}{path}")).expect("valid");
+            proptest::prop_assert_eq!(HttpUrl::parse(&url.to_string()).expect("again"), url);
+        }
+    }
 }
