@@ -35,16 +35,6 @@ impl Role {
         matches!(self, Role::Agent | Role::Senior | Role::Supervisor | Role::Admin)
     }
 
-    /// The roles that handle conversations, quoted for an SQL `IN (…)`.
-    pub fn handlers_sql() -> String {
-        Role::ALL
-            .iter()
-            .filter(|r| r.handles_conversations())
-            .map(|r| format!("'{}'", r.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     /// Who may read every conversation of their shops (QA reviews them).
     pub fn reads_all_conversations(self) -> bool {
         matches!(self, Role::Qa | Role::Supervisor | Role::Admin)

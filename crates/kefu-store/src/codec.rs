@@ -21,6 +21,19 @@ pub fn corrupt(column: &'static str, value: impl Into<String>) -> StoreError {
     StoreError::backend(Corrupt { column, value: value.into() })
 }
 
+/// `Store::someone_online` for both backends (`param` is the shop's
+/// placeholder): an online, enabled agent of the shop whose role answers
+/// (`Role::handles_conversations`, spelled out for SQL here, not in core).
+pub fn someone_online_sql(param: &str) -> String {
+    let roles: Vec<String> =
+        Role::ALL.iter().filter(|r| r.handles_conversations()).map(|r| format!("'{}'", r.as_str())).collect();
+    format!(
+        "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = {param} \
+         AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
+        roles.join(", ")
+    )
+}
+
 pub fn role(text: &str) -> Result<Role, StoreError> {
     Role::parse(text).ok_or_else(|| corrupt("role", text))
 }

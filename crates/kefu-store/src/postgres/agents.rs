@@ -70,13 +70,7 @@ pub(super) async fn of_shop(store: &PostgresStore, shop: ShopId) -> StoreResult<
 }
 
 pub(super) async fn someone_online(store: &PostgresStore, shop: ShopId) -> StoreResult<bool> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = $1 \
-             AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
-            kefu_core::agent::Role::handlers_sql()
-        )
-    });
+    static SQL: LazyLock<String> = LazyLock::new(|| codec::someone_online_sql("$1"));
     let c = store.client().await?;
     Ok(query_opt_prepared(&c, &SQL, &[&shop.as_uuid()]).await?.is_some())
 }

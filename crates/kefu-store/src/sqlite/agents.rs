@@ -75,13 +75,7 @@ pub(super) fn of_shop(c: &Connection, shop: ShopId) -> StoreResult<Vec<AgentLoad
 }
 
 pub(super) fn someone_online(c: &Connection, shop: ShopId) -> StoreResult<bool> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT 1 FROM agent_shops s JOIN agents a ON a.id = s.agent_id WHERE s.shop_id = ?1 \
-             AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
-            kefu_core::agent::Role::handlers_sql()
-        )
-    });
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| codec::someone_online_sql("?1"));
     Ok(one(c, &SQL, [shop.as_uuid()], |r| r.get::<_, i64>(0), Ok)?.is_some())
 }
 
