@@ -263,6 +263,22 @@ test('an admin points a shop\'s notifications at the merchant\'s system, pings i
     assert.equal(JSON.parse(body).shop.slug, 'youpin-home');
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(headers['x-kefu-signature']) ?? [];
     assert.equal(v1, createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'), 'signed with the shop secret');
+
+    // The merchant wants only closings: untick 全部事件, tick one, save; it reads back after a reload.
+    assert.ok(await admin.locator('#notify-events input[value="order_request.filed"]').isDisabled(), 'all ticked under 全部事件');
+    await admin.uncheck('#notify-every');
+    await admin.uncheck('#notify-events input[value="order_request.filed"]');
+    await admin.uncheck('#notify-events input[value="conversation.closed"]');
+    await admin.uncheck('#notify-events input[value="conversation.rated"]');
+    await admin.click('#notify-save');
+    await admin.waitForSelector('#notify-every:not(:checked)');
+    await admin.reload();
+    await admin.selectOption('#notify-shop', { label: '优品家电旗舰店' });
+    await admin.waitForSelector('#notify-events input[value="order_request.closed"]:checked');
+    const ticked = await admin.locator('#notify-events input[name=event]:checked').evaluateAll(l => l.map(b => b.value));
+    assert.deepEqual(ticked, ['order_request.closed']);
+    await admin.locator('#notify-card').scrollIntoViewIfNeeded();
+    await admin.screenshot({ path: join(shotsDir, 'notify-events-admin-1366.png') });
   } finally {
     merchant.close();
   }

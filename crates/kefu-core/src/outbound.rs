@@ -51,6 +51,61 @@ impl NotifyEvent {
     pub fn parse(text: &str) -> Option<Self> {
         NotifyEvent::ALL.into_iter().find(|e| e.as_str() == text)
     }
+
+    /// The events an endpoint may choose; a ping goes whatever it chose.
+    pub fn choosable() -> impl Iterator<Item = NotifyEvent> {
+        NotifyEvent::ALL.into_iter().filter(|e| *e != NotifyEvent::Ping)
+    }
+
+    /// This event's bit in an [`EventSet`]; stored, so never renumbered.
+    pub fn bit(self) -> i64 {
+        match self {
+            NotifyEvent::RequestFiled => 1,
+            NotifyEvent::RequestClosed => 1 << 1,
+            NotifyEvent::ConversationClosed => 1 << 2,
+            NotifyEvent::ConversationRated => 1 << 3,
+            NotifyEvent::Ping => 1 << 4,
+        }
+    }
+}
+
+/// The events an endpoint is sent. "Every event" is its own value, not the
+/// events there are today: an endpoint that takes everything also takes an
+/// event a later version adds, one that chose a few does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSet(i64);
+
+impl EventSet {
+    pub const EVERY: EventSet = EventSet(-1);
+
+    /// The set as stored (every bit set for [`EventSet::EVERY`]).
+    pub fn bits(self) -> i64 {
+        self.0
+    }
+
+    pub fn from_bits(bits: i64) -> EventSet {
+        EventSet(bits)
+    }
+
+    pub fn is_every(self) -> bool {
+        self == EventSet::EVERY
+    }
+
+    /// Whether `event` is sent; a ping always is.
+    pub fn contains(self, event: NotifyEvent) -> bool {
+        event == NotifyEvent::Ping || self.0 & event.bit() != 0
+    }
+
+    /// The chosen events, in [`NotifyEvent::ALL`]'s order (without ping).
+    pub fn events(self) -> Vec<NotifyEvent> {
+        NotifyEvent::choosable().filter(|e| self.contains(*e)).collect()
+    }
+}
+
+impl FromIterator<NotifyEvent> for EventSet {
+    fn from_iter<I: IntoIterator<Item = NotifyEvent>>(events: I) -> Self {
+        EventSet(events.into_iter().fold(0, |bits, e| bits | e.bit()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +142,8 @@ pub struct Endpoint {
     pub url: String,
     /// A paused endpoint gets nothing new queued for it.
     pub enabled: bool,
+    /// What is queued for it (checked when the change is written).
+    pub events: EventSet,
     pub updated_at: Timestamp,
 }
 
@@ -190,6 +247,17 @@ impl Backoff {
     }
 }
 
+/// How much a sender may claim at once: `total` deliveries, and for each
+/// shop at most `per_shop` less what it already has in flight (`busy`), so
+/// one shop's slow or dead endpoint holds a few of the sender's slots, never
+/// all of them, and the other shops' notifications keep going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRoom {
+    pub total: u32,
+    pub per_shop: u32,
+    pub busy: Vec<(ShopId, u32)>,
+}
+
 /// What the store writes after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptDone {
@@ -264,6 +332,28 @@ mod tests {
         let b = Backoff { first: Duration::from_secs(10), max: Duration::from_secs(3600), attempts: u32::MAX };
         let done = b.after(&delivery(200), &failed(), Timestamp(0));
         assert_eq!(done.next_at, Timestamp(3_600_000));
+    }
+
+    #[test]
+    fn an_endpoint_gets_what_it_chose_and_every_ping() {
+        let some: EventSet = [NotifyEvent::RequestFiled, NotifyEvent::ConversationRated].into_iter().collect();
+        assert!(some.contains(NotifyEvent::RequestFiled) && some.contains(NotifyEvent::ConversationRated));
+        assert!(!some.contains(NotifyEvent::RequestClosed) && !some.contains(NotifyEvent::ConversationClosed));
+        assert!(some.contains(NotifyEvent::Ping));
+        assert_eq!(some.events(), vec![NotifyEvent::RequestFiled, NotifyEvent::ConversationRated]);
+        assert_eq!(EventSet::from_bits(some.bits()), some);
+        assert!(!some.is_every());
+        assert!(NotifyEvent::ALL.into_iter().all(|e| EventSet::EVERY.contains(e)));
+        assert_eq!(EventSet::EVERY.events(), NotifyEvent::choosable().collect::<Vec<_>>());
+        // Choosing every event there is today is not "every event": a later one would not be sent.
+        assert!(!NotifyEvent::choosable().collect::<EventSet>().is_every());
+    }
+
+    #[test]
+    fn event_bits_are_distinct() {
+        let bits: std::collections::HashSet<i64> = NotifyEvent::ALL.iter().map(|e| e.bit()).collect();
+        assert_eq!(bits.len(), NotifyEvent::ALL.len());
+        assert!(bits.iter().all(|b| b.count_ones() == 1));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::id::{
 };
 use crate::knowledge::KnowledgeEntry;
 use crate::order::{Order, OrderNo, OrderWithShipments, Shipment};
-use crate::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+use crate::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
 use crate::phrase::QuickPhrase;
 use crate::request::{FiledRequest, RequestFilter, RequestRow, Resolution};
 use crate::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
@@ -347,10 +347,11 @@ pub trait Store: Send + Sync + 'static {
         subject: Option<uuid::Uuid>,
         at: Timestamp,
     ) -> StoreResult<Delivery>;
-    /// Takes up to `limit` pending deliveries due at `now`, oldest first, and
-    /// moves each one's `next_at` to `until`: no other node takes them before
-    /// then, and a node that dies holding them lets them fall due again.
-    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Takes pending deliveries due at `now`, oldest first, as many as
+    /// `room` allows in all and per shop, and moves each one's `next_at` to
+    /// `until`: no other node takes them before then, and a node that dies
+    /// holding them lets them fall due again.
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, room: ClaimRoom) -> StoreResult<Vec<Delivery>>;
     /// Writes what an attempt came to, unless the delivery is no longer
     /// pending (an admin's retry meanwhile is not undone).
     async fn finish_delivery(&self, done: &AttemptDone) -> StoreResult<()>;

@@ -7,17 +7,19 @@
 //! shows the request as it stands (a `filed` notification shows it as
 //! filed: open, not yet closed).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use hyper::header::{HeaderName, USER_AGENT};
 use kefu_core::id::ConversationId;
-use kefu_core::outbound::{Attempt, AttemptDone, Backoff, Delivery, DeliveryState, NotifyEvent};
+use kefu_core::id::ShopId;
+use kefu_core::outbound::{Attempt, AttemptDone, Backoff, ClaimRoom, Delivery, DeliveryState, NotifyEvent};
 use kefu_core::request::RequestStatus;
 use kefu_core::shop::Shop;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::dto::ConversationDto;
 use crate::http_out::{self, HttpUrl};
@@ -31,6 +33,9 @@ pub struct NotifyConfig {
     pub timeout: Duration,
     /// Deliveries in flight at once (one slow endpoint holds one each).
     pub concurrent: usize,
+    /// Of those, the most for one shop: a shop whose endpoint hangs holds
+    /// this many slots, and the other shops' notifications keep going.
+    pub per_shop: usize,
     /// How often an idle sender looks for due deliveries.
     pub poll: Duration,
 }
@@ -41,6 +46,7 @@ impl Default for NotifyConfig {
             backoff: Backoff::default(),
             timeout: Duration::from_secs(10),
             concurrent: 16,
+            per_shop: 4,
             poll: Duration::from_secs(1),
         }
     }
@@ -57,6 +63,7 @@ pub const SIGNATURE_HEADER: &str = "x-kefu-signature";
 pub async fn run(state: SharedState) {
     let config = state.config.notify;
     let permits = Arc::new(Semaphore::new(config.concurrent.max(1)));
+    let in_flight = Arc::new(InFlight::default());
     let mut shutdown = state.shutting_down();
     loop {
         if *shutdown.borrow() {
@@ -66,10 +73,15 @@ pub async fn run(state: SharedState) {
         let now = state.ctx.clock.now();
         // A claim outlives the attempt it covers, so nobody else sends it meanwhile.
         let until = now.plus_millis(millis(config.timeout) + 30_000);
+        let room = ClaimRoom {
+            total: u32::try_from(free).unwrap_or(u32::MAX),
+            per_shop: u32::try_from(config.per_shop.max(1)).unwrap_or(u32::MAX),
+            busy: in_flight.busy(),
+        };
         let due = if free == 0 {
             Vec::new()
         } else {
-            match state.ctx.store.claim_deliveries(now, until, u32::try_from(free).unwrap_or(u32::MAX)).await {
+            match state.ctx.store.claim_deliveries(now, until, room).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming notifications failed");
@@ -77,30 +89,66 @@ pub async fn run(state: SharedState) {
                 }
             }
         };
-        let took_all = free > 0 && due.len() == free;
         for delivery in due {
             let Ok(permit) = permits.clone().acquire_owned().await else { return };
             let state = state.clone();
+            let slot = in_flight.take(delivery.shop);
             tokio::spawn(async move {
                 let done = attempt(&state, &delivery).await;
                 if let Err(e) = state.ctx.store.finish_delivery(&done).await {
                     tracing::warn!(error = %e, delivery = %delivery.id, "recording a notification attempt failed");
                 }
+                // The permit first: the slot's drop wakes the loop to claim again.
                 drop(permit);
+                drop(slot);
             });
         }
-        if took_all {
-            // More may be due: wait for a free slot, not the poll.
-            tokio::select! {
-                p = permits.clone().acquire_owned() => drop(p),
-                _ = shutdown.changed() => return,
-            }
-        } else {
-            tokio::select! {
-                _ = tokio::time::sleep(config.poll) => {}
-                _ = shutdown.changed() => return,
+        // More may be due when an attempt ends (for all the slots, or for a
+        // shop that was at its share), so look again then, or after the poll.
+        tokio::select! {
+            _ = in_flight.freed.notified() => {}
+            _ = tokio::time::sleep(config.poll) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Deliveries being attempted, per shop.
+#[derive(Default)]
+struct InFlight {
+    shops: std::sync::Mutex<HashMap<ShopId, u32>>,
+    /// Woken when an attempt ends.
+    freed: Notify,
+}
+
+impl InFlight {
+    fn busy(&self) -> Vec<(ShopId, u32)> {
+        self.shops.lock().expect("in-flight lock").iter().map(|(s, n)| (*s, *n)).collect()
+    }
+
+    fn take(self: &Arc<Self>, shop: ShopId) -> Slot {
+        *self.shops.lock().expect("in-flight lock").entry(shop).or_default() += 1;
+        Slot { of: self.clone(), shop }
+    }
+}
+
+/// One attempt's place in [`InFlight`], given back when dropped.
+struct Slot {
+    of: Arc<InFlight>,
+    shop: ShopId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut shops = self.of.shops.lock().expect("in-flight lock");
+        if let Some(n) = shops.get_mut(&self.shop) {
+            *n -= 1;
+            if *n == 0 {
+                shops.remove(&self.shop);
             }
         }
+        drop(shops);
+        self.of.freed.notify_one();
     }
 }
 

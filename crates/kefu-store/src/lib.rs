@@ -61,6 +61,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (12, "0012_attachment_age", include_str!("../migrations/sqlite/0012_attachment_age.sql")),
     (13, "0013_notify", include_str!("../migrations/sqlite/0013_notify.sql")),
     (14, "0014_agent_disabled", include_str!("../migrations/sqlite/0014_agent_disabled.sql")),
+    (15, "0015_notify_events", include_str!("../migrations/sqlite/0015_notify_events.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
@@ -83,6 +84,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (12, "0012_attachment_age", include_str!("../migrations/postgres/0012_attachment_age.sql")),
     (13, "0013_notify", include_str!("../migrations/postgres/0013_notify.sql")),
     (14, "0014_agent_disabled", include_str!("../migrations/postgres/0014_agent_disabled.sql")),
+    (15, "0015_notify_events", include_str!("../migrations/postgres/0015_notify_events.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -20,7 +20,7 @@ use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
-use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -849,8 +849,8 @@ impl Store for PostgresStore {
         notify::queue(&self.client().await?, shop, event, subject, at.millis()).await
     }
 
-    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
-        notify::claim(&self.client().await?, now.millis(), until.millis(), limit).await
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, room: ClaimRoom) -> StoreResult<Vec<Delivery>> {
+        notify::claim(&self.client().await?, now.millis(), until.millis(), &room).await
     }
 
     async fn finish_delivery(&self, done: &AttemptDone) -> StoreResult<()> {

@@ -29,7 +29,7 @@ use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment};
-use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
 use kefu_core::store::*;
 
@@ -814,11 +814,11 @@ impl Store for SqliteStore {
         self.pool.write(move |c| notify::queue(c, shop, event, subject, at.millis())).await
     }
 
-    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, room: ClaimRoom) -> StoreResult<Vec<Delivery>> {
         if !self.pool.read(move |c| notify::any_due(c, now.millis())).await? {
             return Ok(Vec::new());
         }
-        self.pool.write(move |c| notify::claim(c, now.millis(), until.millis(), limit)).await
+        self.pool.write(move |c| notify::claim(c, now.millis(), until.millis(), &room)).await
     }
 
     async fn finish_delivery(&self, done: &AttemptDone) -> StoreResult<()> {

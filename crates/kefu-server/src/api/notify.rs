@@ -3,7 +3,7 @@
 //! Admins only: the endpoint decides where the shop's data goes.
 
 use axum::extract::{Path, State};
-use kefu_core::outbound::{Delivery, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::outbound::{Delivery, DeliveryState, Endpoint, EventSet, NotifyEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -52,7 +52,13 @@ impl From<&Delivery> for DeliveryDto {
 
 fn endpoint_json(e: &Option<Endpoint>) -> Value {
     match e {
-        Some(e) => json!({ "url": e.url, "enabled": e.enabled, "updated_at": e.updated_at.millis() }),
+        Some(e) => json!({
+            "url": e.url,
+            "enabled": e.enabled,
+            "every_event": e.events.is_every(),
+            "events": e.events.events().iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            "updated_at": e.updated_at.millis(),
+        }),
         None => Value::Null,
     }
 }
@@ -83,7 +89,7 @@ pub async fn show(
     let list = state.ctx.store.deliveries(shop.id, wanted, q.limit.unwrap_or(50).clamp(1, LIST_LIMIT)).await?;
     Ok(axum::Json(json!({
         "endpoint": endpoint_json(&endpoint),
-        "events": NotifyEvent::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+        "events": NotifyEvent::choosable().map(|e| e.as_str()).collect::<Vec<_>>(),
         "deliveries": list.iter().map(DeliveryDto::from).collect::<Vec<_>>(),
     })))
 }
@@ -94,6 +100,25 @@ pub struct EndpointBody {
     url: String,
     #[serde(default = "yes")]
     enabled: bool,
+    /// The events sent; absent, every event (also those added later).
+    events: Option<Vec<String>>,
+}
+
+/// The events an admin chose, or why they cannot be.
+fn chosen_events(names: Option<&[String]>) -> ApiResult<EventSet> {
+    let Some(names) = names else { return Ok(EventSet::EVERY) };
+    let refuse = |why: String| ApiError::new(Code::InvalidInput, why).with_details(json!({ "field": "events" }));
+    if names.is_empty() {
+        return Err(refuse("choose at least one event (or pause the endpoint)".into()));
+    }
+    names
+        .iter()
+        .map(|n| {
+            NotifyEvent::choosable()
+                .find(|e| e.as_str() == n.trim())
+                .ok_or_else(|| refuse(format!("events: unknown event {:?}", n.chars().take(64).collect::<String>())))
+        })
+        .collect()
 }
 
 fn yes() -> bool {
@@ -111,8 +136,14 @@ pub async fn save(
     let shop = shop_row_for(&state, &auth.agent, &id).await?;
     let url = HttpUrl::parse(&body.url)
         .map_err(|e| ApiError::new(Code::InvalidInput, format!("url: {e}")).with_details(json!({ "field": "url" })))?;
-    let endpoint =
-        Endpoint { shop: shop.id, url: url.to_string(), enabled: body.enabled, updated_at: state.ctx.clock.now() };
+    let events = chosen_events(body.events.as_deref())?;
+    let endpoint = Endpoint {
+        shop: shop.id,
+        url: url.to_string(),
+        enabled: body.enabled,
+        events,
+        updated_at: state.ctx.clock.now(),
+    };
     state.ctx.store.set_notify_endpoint(shop.id, Some(&endpoint)).await?;
     Ok(axum::Json(json!({ "endpoint": endpoint_json(&Some(endpoint)) })))
 }

@@ -49,6 +49,7 @@ fn quick(attempts: u32) -> ServerConfig {
             backoff: Backoff { first: Duration::from_millis(100), max: Duration::from_millis(300), attempts },
             timeout: Duration::from_secs(5),
             concurrent: 4,
+            per_shop: 2,
             poll: Duration::from_millis(50),
         },
         ..ServerConfig::default()
@@ -216,6 +217,17 @@ async fn the_notification_settings_refuse_what_they_should() {
         (&admin, "PUT", path.clone(), Some(json!({"url": "javascript:alert(1)"})), 400, "invalid_input"),
         (&admin, "PUT", path.clone(), Some(json!({"url": "http://a b/"})), 400, "invalid_input"),
         (&admin, "PUT", path.clone(), Some(json!({"url": "http://h/", "secret": "x"})), 400, "invalid_input"),
+        (&admin, "PUT", path.clone(), Some(json!({"url": "http://h/", "events": []})), 400, "invalid_input"),
+        (
+            &admin,
+            "PUT",
+            path.clone(),
+            Some(json!({"url": "http://h/", "events": ["order.paid"]})),
+            400,
+            "invalid_input",
+        ),
+        (&admin, "PUT", path.clone(), Some(json!({"url": "http://h/", "events": ["ping"]})), 400, "invalid_input"),
+        (&admin, "PUT", path.clone(), Some(json!({"url": "http://h/", "events": "all"})), 400, "invalid_input"),
         (&admin, "POST", format!("{path}/ping"), None, 409, "conflict"),
         (&admin, "GET", format!("{path}?state=lost"), None, 400, "invalid_input"),
         (&admin, "GET", format!("/api/admin/shops/{}/notify", uuid::Uuid::now_v7()), None, 404, "not_found"),
@@ -294,4 +306,83 @@ async fn a_conversation_ending_and_its_rating_reach_the_merchant_with_their_cust
     let rated = by_event("conversation.rated");
     assert_eq!(rated["conversation"]["csat"], 5);
     assert_eq!(rated["conversation"]["customer"]["nickname"], "买家u600");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_chooses_its_events_and_reads_them_back() {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin").await;
+    let path = format!("/api/admin/shops/{}/notify", app.shop_a.id);
+    let (status, v) = app.as_agent(&admin, "PUT", &path, Some(json!({"url": "http://127.0.0.1:9/x"}))).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["endpoint"]["every_event"], true, "absent, every event: {v}");
+    let body = json!({"url": "http://127.0.0.1:9/x", "events": ["conversation.rated", " order_request.closed"]});
+    let (status, v) = app.as_agent(&admin, "PUT", &path, Some(body)).await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = app.as_agent(&admin, "GET", &path, None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["endpoint"]["every_event"], false);
+    assert_eq!(v["endpoint"]["events"], json!(["order_request.closed", "conversation.rated"]));
+    assert_eq!(
+        v["events"],
+        json!(["order_request.filed", "order_request.closed", "conversation.closed", "conversation.rated"]),
+        "what may be chosen (a ping always goes)"
+    );
+}
+
+/// The merchant's system of one shop that never answers until told to.
+#[derive(Clone)]
+struct Hanging {
+    seen: Arc<Mutex<usize>>,
+    go: Arc<tokio::sync::Semaphore>,
+}
+
+async fn hang(State(h): State<Hanging>) -> StatusCode {
+    *h.seen.lock().expect("lock") += 1;
+    drop(h.go.acquire().await.expect("gate"));
+    StatusCode::OK
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_whose_endpoint_hangs_does_not_hold_up_another_shops_notifications() {
+    // Four slots, two per shop: shop A's six pings can hold two of them.
+    let app = TestApp::spawn_with(quick(3)).await;
+    let admin = app.login("admin").await;
+    let stuck = Hanging { seen: Arc::default(), go: Arc::new(tokio::sync::Semaphore::new(0)) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = axum::Router::new().route("/hook", post(hang)).with_state(stuck.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (b, b_url) = merchant(&[]).await;
+    for (shop, url) in [(app.shop_a.id, format!("http://{addr}/hook")), (app.shop_b.id, b_url)] {
+        let path = format!("/api/admin/shops/{shop}/notify");
+        assert_eq!(app.as_agent(&admin, "PUT", &path, Some(json!({"url": url}))).await.0, 200);
+    }
+    for _ in 0..6 {
+        let (status, v) =
+            app.as_agent(&admin, "POST", &format!("/api/admin/shops/{}/notify/ping", app.shop_a.id), None).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    for _ in 0..200 {
+        if *stuck.seen.lock().expect("lock") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, v) =
+        app.as_agent(&admin, "POST", &format!("/api/admin/shops/{}/notify/ping", app.shop_b.id), None).await;
+    assert_eq!(status, 200, "{v}");
+    // Shop B's ping arrives while shop A's endpoint still holds every attempt made to it.
+    let posts = seen(&b, 1).await;
+    assert_eq!(posts[0].1["event"], "ping");
+    assert_eq!(*stuck.seen.lock().expect("lock"), 2, "shop A has its share in flight, no more");
+    // Once A's endpoint answers, its backlog goes through.
+    stuck.go.add_permits(100);
+    for _ in 0..200 {
+        if *stuck.seen.lock().expect("lock") >= 6 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("shop A's backlog was not sent: {} seen", *stuck.seen.lock().expect("lock"));
 }

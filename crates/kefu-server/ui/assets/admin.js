@@ -412,7 +412,7 @@ async function showNotify() {
   const shop = $('#notify-shop').value;
   if (!shop) return;
   const q = notifyState ? `?state=${notifyState}` : '';
-  const [{ endpoint, deliveries }, failed] = await Promise.all([
+  const [{ endpoint, deliveries, events }, failed] = await Promise.all([
     api('GET', `/api/admin/shops/${shop}/notify${q}`),
     // Failures at a glance, whichever list is shown (up to 200).
     api('GET', `/api/admin/shops/${shop}/notify?state=failed&limit=200`).then(r => r.deliveries.length),
@@ -424,6 +424,7 @@ async function showNotify() {
   $('#notify-enabled').checked = endpoint?.enabled ?? true;
   $('#notify-remove').disabled = !endpoint;
   $('#notify-ping').disabled = !endpoint?.enabled;
+  showEvents(events, endpoint);
   $('#notify-saved').textContent = endpoint ? `${endpoint.enabled ? '已启用' : '已暂停'}，${localTime(endpoint.updated_at)} 保存` : '未设置地址，不会发送通知';
   for (const b of $('#notify-filter').querySelectorAll('[data-state]')) b.setAttribute('aria-pressed', String(b.dataset.state === notifyState));
   const outcome = d => {
@@ -445,6 +446,23 @@ async function showNotify() {
     ...(deliveries.length ? [] : [el('tr', {}, el('td', { colspan: 6 }, '暂无通知'))]));
 }
 
+// One box per event that may be chosen; 全部事件 stands for every event,
+// including ones a later version adds, so it is kept apart from ticking all.
+function showEvents(events, endpoint) {
+  const every = endpoint ? endpoint.every_event : true;
+  $('#notify-every').checked = every;
+  $('#notify-events').querySelectorAll('label.event').forEach(l => l.remove());
+  $('#notify-events').append(...events.map(name => el('label', { class: 'event', title: name },
+    el('input', { type: 'checkbox', name: 'event', value: name, checked: every || (endpoint?.events ?? []).includes(name), disabled: every }),
+    ` ${EVENTS[name] || name}`)));
+}
+
+$('#notify-every').addEventListener('change', e => {
+  for (const box of $('#notify-events').querySelectorAll('input[name=event]')) {
+    box.disabled = e.target.checked;
+    if (e.target.checked) box.checked = true;
+  }
+});
 $('#notify-shop').addEventListener('change', showNotify);
 $('#notify-refresh').addEventListener('click', showNotify);
 $('#notify-filter').addEventListener('click', e => {
@@ -455,7 +473,12 @@ $('#notify-form').addEventListener('submit', async e => {
   e.preventDefault();
   const shop = $('#notify-shop').value;
   try {
-    await api('PUT', `/api/admin/shops/${shop}/notify`, { url: $('#notify-url').value, enabled: $('#notify-enabled').checked });
+    const body = { url: $('#notify-url').value, enabled: $('#notify-enabled').checked };
+    if (!$('#notify-every').checked) {
+      body.events = [...$('#notify-events').querySelectorAll('input[name=event]:checked')].map(b => b.value);
+      if (!body.events.length) { $('#error').textContent = '请至少选择一个通知事件（不想接收通知请关闭“启用”）'; return; }
+    }
+    await api('PUT', `/api/admin/shops/${shop}/notify`, body);
     $('#error').textContent = '';
     showNotify();
   } catch (err) { $('#error').textContent = err.message; }

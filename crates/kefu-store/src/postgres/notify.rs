@@ -3,7 +3,7 @@
 //! that makes the change (a CTE joined to the shop's enabled endpoint), so
 //! it costs no round trip and nothing when the shop has no endpoint.
 
-use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, EventSet, NotifyEvent};
 
 use super::*;
 
@@ -11,18 +11,20 @@ const COLS: &str =
     "id, shop_id, event, subject, created_at, state, attempts, next_at, last_status, last_error, delivered_at";
 
 /// The tail of a statement whose CTE `r` returned `(id, shop_id, at)` of
-/// what it announces as `event`; `$id` is the delivery's id parameter.
+/// what it announces as `event`; `$id` is the delivery's id parameter. The
+/// event's bit is a literal: it is fixed per event, like its name.
 pub(super) fn announce_from_r(event: NotifyEvent, id: &str) -> String {
     format!(
         "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
          SELECT {id}, r.shop_id, '{}', r.id, r.at, 'pending', 0, r.at \
-         FROM r JOIN notify_endpoints e ON e.shop_id = r.shop_id AND e.enabled",
-        event.as_str()
+         FROM r JOIN notify_endpoints e ON e.shop_id = r.shop_id AND e.enabled AND e.events & {} <> 0",
+        event.as_str(),
+        event.bit()
     )
 }
 
-/// Queues `event` about `subject` if the shop has an enabled endpoint, in
-/// the caller's transaction.
+/// Queues `event` about `subject` if the shop has an enabled endpoint that
+/// takes it, in the caller's transaction.
 pub(super) async fn announce(
     c: &impl GenericClient,
     shop: ShopId,
@@ -33,8 +35,9 @@ pub(super) async fn announce(
     execute_prepared(
         c,
         "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
-         SELECT $1, shop_id, $2, $3, $4, 'pending', 0, $4 FROM notify_endpoints WHERE shop_id = $5 AND enabled",
-        &[&Uuid::now_v7(), &event.as_str(), &subject, &at, &shop.as_uuid()],
+         SELECT $1, shop_id, $2, $3, $4, 'pending', 0, $4 FROM notify_endpoints \
+         WHERE shop_id = $5 AND enabled AND events & $6 <> 0",
+        &[&Uuid::now_v7(), &event.as_str(), &subject, &at, &shop.as_uuid(), &event.bit()],
     )
     .await?;
     Ok(())
@@ -61,20 +64,29 @@ fn delivery(r: &Row) -> StoreResult<Delivery> {
 
 pub(super) async fn endpoint(c: &impl GenericClient, shop: ShopId) -> StoreResult<Option<Endpoint>> {
     let row = c
-        .query_opt("SELECT url, enabled, updated_at FROM notify_endpoints WHERE shop_id = $1", &[&shop.as_uuid()])
+        .query_opt(
+            "SELECT url, enabled, updated_at, events FROM notify_endpoints WHERE shop_id = $1",
+            &[&shop.as_uuid()],
+        )
         .await
         .map_err(be)?;
-    Ok(row.map(|r| Endpoint { shop, url: r.get(0), enabled: r.get(1), updated_at: Timestamp(r.get(2)) }))
+    Ok(row.map(|r| Endpoint {
+        shop,
+        url: r.get(0),
+        enabled: r.get(1),
+        updated_at: Timestamp(r.get(2)),
+        events: EventSet::from_bits(r.get(3)),
+    }))
 }
 
 pub(super) async fn set_endpoint(c: &impl GenericClient, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()> {
     match endpoint {
         Some(e) => {
             c.execute(
-                "INSERT INTO notify_endpoints (shop_id, url, enabled, updated_at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO notify_endpoints (shop_id, url, enabled, updated_at, events) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (shop_id) DO UPDATE SET url = EXCLUDED.url, enabled = EXCLUDED.enabled, \
-                 updated_at = EXCLUDED.updated_at",
-                &[&shop.as_uuid(), &e.url, &e.enabled, &e.updated_at.millis()],
+                 updated_at = EXCLUDED.updated_at, events = EXCLUDED.events",
+                &[&shop.as_uuid(), &e.url, &e.enabled, &e.updated_at.millis(), &e.events.bits()],
             )
             .await
         }
@@ -104,17 +116,33 @@ pub(super) async fn queue(
     delivery(&row)
 }
 
-pub(super) async fn claim(c: &impl GenericClient, now: i64, until: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
-    // SKIP LOCKED: two nodes claiming at once take different rows.
+/// Takes what `room` allows of the due deliveries, oldest first: each shop's
+/// due ones are ranked, and a shop takes no more than its room.
+pub(super) async fn claim(
+    c: &impl GenericClient,
+    now: i64,
+    until: i64,
+    room: &ClaimRoom,
+) -> StoreResult<Vec<Delivery>> {
+    // A window function cannot be locked FOR UPDATE, so two nodes claiming
+    // at once may pick the same rows; the UPDATE's own check (still due)
+    // runs again on the row it waited for, so only one of them takes it (the
+    // other takes fewer this time, and the rest at its next look).
+    let shops: Vec<Uuid> = room.busy.iter().map(|(s, _)| s.as_uuid()).collect();
+    let counts: Vec<i64> = room.busy.iter().map(|(_, n)| i64::from(*n)).collect();
     let rows = query_prepared(
         c,
         &format!(
-            "UPDATE deliveries SET next_at = $2 WHERE id IN \
-               (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at LIMIT $3 \
-                FOR UPDATE SKIP LOCKED) \
+            "WITH busy AS (SELECT * FROM unnest($3::uuid[], $4::bigint[]) AS b(shop_id, n)), \
+             due AS (SELECT id, shop_id, next_at, \
+                       ROW_NUMBER() OVER (PARTITION BY shop_id ORDER BY next_at, id) AS rank \
+                     FROM deliveries WHERE state = 'pending' AND next_at <= $1) \
+             UPDATE deliveries SET next_at = $2 WHERE state = 'pending' AND next_at <= $1 AND id IN \
+               (SELECT due.id FROM due LEFT JOIN busy ON busy.shop_id = due.shop_id \
+                WHERE due.rank <= $5 - COALESCE(busy.n, 0) ORDER BY due.next_at, due.id LIMIT $6) \
              RETURNING {COLS}"
         ),
-        &[&now, &until, &i64::from(limit)],
+        &[&now, &until, &shops, &counts, &i64::from(room.per_shop), &i64::from(room.total)],
     )
     .await?;
     let mut due = rows.iter().map(delivery).collect::<StoreResult<Vec<_>>>()?;

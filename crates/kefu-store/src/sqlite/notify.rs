@@ -1,6 +1,6 @@
 //! Outbound notifications: the shop's endpoint and the outbox of deliveries.
 
-use kefu_core::outbound::{AttemptDone, Delivery, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, EventSet, NotifyEvent};
 
 use super::*;
 
@@ -42,14 +42,16 @@ fn delivery(t: Cols) -> StoreResult<Delivery> {
     })
 }
 
-/// Queues `event` about `subject` if the shop has an enabled endpoint: the
-/// writes that announce something call this in their own transaction.
+/// Queues `event` about `subject` if the shop has an enabled endpoint that
+/// takes it: the writes that announce something call this in their own
+/// transaction.
 pub(super) fn announce(c: &Connection, shop: ShopId, event: NotifyEvent, subject: Uuid, at: i64) -> StoreResult<()> {
     c.prepare_cached(
         "INSERT INTO deliveries (id, shop_id, event, subject, created_at, state, attempts, next_at) \
-         SELECT ?1, shop_id, ?2, ?3, ?4, 'pending', 0, ?4 FROM notify_endpoints WHERE shop_id = ?5 AND enabled",
+         SELECT ?1, shop_id, ?2, ?3, ?4, 'pending', 0, ?4 FROM notify_endpoints \
+         WHERE shop_id = ?5 AND enabled AND events & ?6 <> 0",
     )
-    .and_then(|mut s| s.execute(params![Uuid::now_v7(), event.as_str(), subject, at, shop.as_uuid()]))
+    .and_then(|mut s| s.execute(params![Uuid::now_v7(), event.as_str(), subject, at, shop.as_uuid(), event.bit()]))
     .map_err(be)?;
     Ok(())
 }
@@ -57,20 +59,22 @@ pub(super) fn announce(c: &Connection, shop: ShopId, event: NotifyEvent, subject
 pub(super) fn endpoint(c: &Connection, shop: ShopId) -> StoreResult<Option<Endpoint>> {
     one(
         c,
-        "SELECT url, enabled, updated_at FROM notify_endpoints WHERE shop_id = ?1",
+        "SELECT url, enabled, updated_at, events FROM notify_endpoints WHERE shop_id = ?1",
         [shop.as_uuid()],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?)),
-        |(url, enabled, at)| Ok(Endpoint { shop, url, enabled, updated_at: ts(at) }),
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
+        |(url, enabled, at, events)| {
+            Ok(Endpoint { shop, url, enabled, events: EventSet::from_bits(events), updated_at: ts(at) })
+        },
     )
 }
 
 pub(super) fn set_endpoint(c: &Connection, shop: ShopId, endpoint: Option<&Endpoint>) -> StoreResult<()> {
     match endpoint {
         Some(e) => c.execute(
-            "INSERT INTO notify_endpoints (shop_id, url, enabled, updated_at) VALUES (?1, ?2, ?3, ?4) \
+            "INSERT INTO notify_endpoints (shop_id, url, enabled, updated_at, events) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (shop_id) DO UPDATE SET url = excluded.url, enabled = excluded.enabled, \
-             updated_at = excluded.updated_at",
-            params![shop.as_uuid(), e.url, e.enabled, e.updated_at.millis()],
+             updated_at = excluded.updated_at, events = excluded.events",
+            params![shop.as_uuid(), e.url, e.enabled, e.updated_at.millis(), e.events.bits()],
         ),
         None => c.execute("DELETE FROM notify_endpoints WHERE shop_id = ?1", [shop.as_uuid()]),
     }
@@ -117,18 +121,39 @@ pub(super) fn any_due(c: &Connection, now: i64) -> StoreResult<bool> {
     .is_some())
 }
 
-pub(super) fn claim(c: &Connection, now: i64, until: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
-    let mut due = many(
-        c,
-        &format!(
-            "UPDATE deliveries SET next_at = ?2 WHERE id IN \
-               (SELECT id FROM deliveries WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT {limit}) \
-             RETURNING {COLS}"
-        ),
-        params![now, until],
-        row,
-        delivery,
-    )?;
+/// Takes what `room` allows of the due deliveries, oldest first: each shop's
+/// due ones are ranked, and a shop takes no more than its room.
+pub(super) fn claim(c: &Connection, now: i64, until: i64, room: &ClaimRoom) -> StoreResult<Vec<Delivery>> {
+    // The busy shops as a VALUES list (at most the sender's slots); an empty
+    // one is a query of no rows, since VALUES cannot be empty.
+    let busy = if room.busy.is_empty() {
+        "SELECT NULL, 0 WHERE 0".to_owned()
+    } else {
+        let rows = (0..room.busy.len()).map(|i| format!("(?{}, ?{})", 3 + 2 * i, 4 + 2 * i));
+        format!("VALUES {}", rows.collect::<Vec<_>>().join(", "))
+    };
+    let (total, per_shop) = (room.total, room.per_shop);
+    let sql = format!(
+        "WITH busy(shop_id, n) AS ({busy}), \
+         due AS (SELECT id, shop_id, next_at, \
+                   ROW_NUMBER() OVER (PARTITION BY shop_id ORDER BY next_at, id) AS rank \
+                 FROM deliveries WHERE state = 'pending' AND next_at <= ?1) \
+         UPDATE deliveries SET next_at = ?2 WHERE id IN \
+           (SELECT due.id FROM due LEFT JOIN busy ON busy.shop_id = due.shop_id \
+            WHERE due.rank <= {per_shop} - COALESCE(busy.n, 0) ORDER BY due.next_at, due.id LIMIT {total}) \
+         RETURNING {COLS}"
+    );
+    let mut values: Vec<rusqlite::types::Value> = vec![now.into(), until.into()];
+    for (shop, n) in &room.busy {
+        values.push(shop.as_uuid().as_bytes().to_vec().into());
+        values.push(i64::from(*n).into());
+    }
+    // Not cached: the text varies with the busy shops and the room.
+    let rows = c
+        .prepare(&sql)
+        .and_then(|mut s| s.query_map(rusqlite::params_from_iter(values), row)?.collect::<Result<Vec<_>, _>>())
+        .map_err(be)?;
+    let mut due = rows.into_iter().map(delivery).collect::<StoreResult<Vec<_>>>()?;
     due.sort_by_key(|d| (d.created_at, d.id));
     Ok(due)
 }

@@ -106,6 +106,8 @@ contract!(
     a_disabled_agent_is_signed_out_and_their_conversations_queued,
     the_queue_lists_a_shops_waiting_conversations_longest_wait_first,
     conversations_ending_and_their_ratings_are_announced,
+    a_claim_leaves_each_shop_its_share,
+    an_endpoint_is_sent_the_events_it_chose,
     someone_online_means_an_enabled_handler_of_the_shop,
 );
 

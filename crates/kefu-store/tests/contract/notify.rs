@@ -1,7 +1,7 @@
 //! Outbound notifications: queued with the change they announce, only for a
 //! shop with an enabled endpoint; claimed once; finished; sent again.
 
-use kefu_core::outbound::{Attempt, Backoff, DeliveryState, Endpoint, NotifyEvent};
+use kefu_core::outbound::{Attempt, Backoff, ClaimRoom, DeliveryState, Endpoint, EventSet, NotifyEvent};
 use kefu_core::request::{FiledRequest, RequestStatus, Resolution};
 
 use super::requests::filed;
@@ -9,7 +9,12 @@ use super::requests::filed;
 use super::*;
 
 fn endpoint(shop: ShopId, enabled: bool) -> Endpoint {
-    Endpoint { shop, url: "http://127.0.0.1:9/hook".into(), enabled, updated_at: T0 }
+    Endpoint { shop, url: "http://127.0.0.1:9/hook".into(), enabled, events: EventSet::EVERY, updated_at: T0 }
+}
+
+/// Room for `total` deliveries, with no shop limited.
+fn room(total: u32) -> ClaimRoom {
+    ClaimRoom { total, per_shop: u32::MAX, busy: Vec::new() }
 }
 
 fn urge(shop: ShopId, by: &Agent, order: &Order, at: i64) -> FiledRequest {
@@ -97,14 +102,18 @@ pub(super) async fn deliveries_are_claimed_once_finished_and_sent_again(store: &
     // Claims made at once take different deliveries; a claim holds them until it runs out.
     let now = T0.plus_millis(100);
     let until = now.plus_millis(60_000);
-    let claims = futures_join_all((0..4).map(|_| store.claim_deliveries(now, until, 2))).await;
+    let claims = futures_join_all((0..4).map(|_| store.claim_deliveries(now, until, room(2)))).await;
     let mut taken: Vec<uuid::Uuid> = claims.into_iter().flat_map(|c| c.expect("claim")).map(|d| d.id).collect();
+    // Claims that raced for the same rows may leave some for the next one
+    // (PostgreSQL: the loser finds them taken), but never take one twice.
+    let later = store.claim_deliveries(now, until, room(10)).await.expect("claim");
+    taken.extend(later.iter().map(|d| d.id));
     taken.sort();
     let mut all: Vec<uuid::Uuid> = queued.iter().map(|d| d.id).collect();
     all.sort();
     assert_eq!(taken, all, "each once");
-    assert!(store.claim_deliveries(now.plus_millis(59_999), until, 10).await.expect("claim").is_empty());
-    let again = store.claim_deliveries(until, until.plus_millis(60_000), 10).await.expect("claim");
+    assert!(store.claim_deliveries(now.plus_millis(59_999), until, room(10)).await.expect("claim").is_empty());
+    let again = store.claim_deliveries(until, until.plus_millis(60_000), room(10)).await.expect("claim");
     assert_eq!(again.len(), 5, "a claim that ran out (the node died) falls due again");
     assert_eq!(
         again.iter().map(|d| d.id).collect::<Vec<_>>(),
@@ -202,4 +211,78 @@ pub(super) async fn conversations_ending_and_their_ratings_are_announced(store: 
         ],
     );
     assert!(store.deliveries(quiet.id, None, 10).await.expect("list").is_empty());
+}
+
+/// A claim takes no more of a shop's deliveries than its room (its share
+/// less what it has in flight), so a shop with a backlog behind a slow
+/// endpoint leaves room for the others.
+pub(super) async fn a_claim_leaves_each_shop_its_share(store: &dyn Store) {
+    let slow = shop(store, "hook-slow").await;
+    let quick = shop(store, "hook-quick").await;
+    let idle = shop(store, "hook-idle").await;
+    let mut slows = Vec::new();
+    for at in 0..6 {
+        slows.push(store.queue_delivery(slow.id, NotifyEvent::Ping, None, T0.plus_millis(at)).await.expect("queue"));
+    }
+    let mut quicks = Vec::new();
+    for at in 10..12 {
+        quicks.push(store.queue_delivery(quick.id, NotifyEvent::Ping, None, T0.plus_millis(at)).await.expect("queue"));
+    }
+    let now = T0.plus_millis(100);
+    let until = now.plus_millis(60_000);
+    let ids = |v: &[kefu_core::outbound::Delivery]| v.iter().map(|d| d.id).collect::<Vec<_>>();
+
+    // The slow shop has one in flight and a share of three: two more, its oldest.
+    let busy = vec![(slow.id, 1), (idle.id, 3)];
+    let first = store.claim_deliveries(now, until, ClaimRoom { total: 10, per_shop: 3, busy }).await.expect("claim");
+    let mut want = ids(&slows[..2]);
+    want.extend(ids(&quicks));
+    assert_eq!(ids(&first), want, "the slow shop's two oldest and all the quick shop's");
+
+    // A shop at its share is skipped; the total still holds.
+    let full = ClaimRoom { total: 10, per_shop: 3, busy: vec![(slow.id, 3)] };
+    assert!(store.claim_deliveries(now, until, full).await.expect("claim").is_empty());
+    let one = store.claim_deliveries(now, until, ClaimRoom { total: 1, per_shop: 3, busy: vec![] }).await;
+    assert_eq!(ids(&one.expect("claim")), ids(&slows[2..3]));
+    let rest = store.claim_deliveries(now, until, room(10)).await.expect("claim");
+    assert_eq!(ids(&rest), ids(&slows[3..]));
+}
+
+/// An endpoint that chose some events is sent those (and pings), nothing
+/// else; one that takes every event keeps doing so.
+pub(super) async fn an_endpoint_is_sent_the_events_it_chose(store: &dyn Store) {
+    let s = shop(store, "hook-some").await;
+    let li = agent(store, "hook-some-li", &[s.id], 5).await;
+    let c = customer(s.id, "hs1");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customers");
+    let paid = order_in(s.id, c.id, "94000101", OrderStatus::Paid);
+    store.upsert_orders(std::slice::from_ref(&paid)).await.expect("orders");
+    let closings: EventSet = [NotifyEvent::RequestClosed, NotifyEvent::ConversationRated].into_iter().collect();
+    let chosen = Endpoint { events: closings, ..endpoint(s.id, true) };
+    store.set_notify_endpoint(s.id, Some(&chosen)).await.expect("set");
+    assert_eq!(store.notify_endpoint(s.id).await.expect("read"), Some(chosen.clone()));
+
+    let row = store.file_order_request(&urge(s.id, &li, &paid, 10)).await.expect("urge");
+    let conv = conversation_for(store, s.id, c.id).await;
+    store.close_conversation(conv.id, T0.plus_millis(15)).await.expect("close");
+    let close = Resolution {
+        shop: s.id,
+        id: row.request.id,
+        status: RequestStatus::Done,
+        by: None,
+        note: "已发货".into(),
+        at: T0.plus_millis(20),
+    };
+    store.resolve_order_request(&close).await.expect("close");
+    store.rate_conversation(conv.id, 5, T0.plus_millis(25)).await.expect("rate");
+    store.queue_delivery(s.id, NotifyEvent::Ping, None, T0.plus_millis(30)).await.expect("ping");
+    let seen: Vec<NotifyEvent> =
+        store.deliveries(s.id, None, 10).await.expect("list").iter().map(|d| d.event).collect();
+    assert_eq!(seen, [NotifyEvent::Ping, NotifyEvent::ConversationRated, NotifyEvent::RequestClosed]);
+
+    // Back to every event: the filing is announced again.
+    store.set_notify_endpoint(s.id, Some(&endpoint(s.id, true))).await.expect("set");
+    store.file_order_request(&urge(s.id, &li, &paid, 40)).await.expect("urge");
+    let newest = store.deliveries(s.id, None, 1).await.expect("list");
+    assert_eq!(newest.iter().map(|d| d.event).collect::<Vec<_>>(), [NotifyEvent::RequestFiled]);
 }
