@@ -127,7 +127,8 @@ enum UserCommand {
         password: Option<String>,
     },
     /// Disable an account (a person who left): sessions ended, conversations back in the queue.
-    /// Sockets open on a running server close at their next reconnect; the admin page closes them at once.
+    /// Sockets open on a running server close at their next session check (within a minute); the
+    /// admin page closes them at once.
     Disable {
         #[arg(long)]
         username: String,

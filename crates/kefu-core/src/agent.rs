@@ -112,6 +112,13 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// Whether `other` (the same account, read again) may do what this one
+    /// was granted: a connection granted the old rights must not outlive them.
+    pub fn same_rights(&self, other: &Agent) -> bool {
+        (self.role, &self.shops, &self.skill_groups, self.disabled)
+            == (other.role, &other.shops, &other.skill_groups, other.disabled)
+    }
+
     /// Admins see every shop; everybody else only the shops they belong to.
     pub fn can_access_shop(&self, shop: ShopId) -> bool {
         self.role.administers() || self.shops.contains(&shop)

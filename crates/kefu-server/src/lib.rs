@@ -70,6 +70,10 @@ pub struct ServerConfig {
     pub visitors_per_minute_per_ip: u32,
     /// Images shoppers behind one address may upload a minute (and at once); 0: no limit.
     pub uploads_per_minute_per_ip: u32,
+    /// How often an agent's open socket checks its session and account in
+    /// the store: a change made elsewhere (`kefu user disable`, another
+    /// node) reaches it within this, without waiting for a reconnect.
+    pub session_recheck: std::time::Duration,
 }
 
 /// Every shop's rules by slug, read again (kefu serve: the rules files), or
@@ -105,6 +109,7 @@ impl Default for ServerConfig {
             client_ip_header: None,
             visitors_per_minute_per_ip: 30,
             uploads_per_minute_per_ip: 30,
+            session_recheck: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -16,7 +16,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::SinkExt;
-use kefu_core::agent::Agent;
+use kefu_core::agent::{Agent, AgentSession};
 use kefu_core::conversation::{
     ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, MessageText, Sender,
 };
@@ -60,7 +60,7 @@ const FLOOD_CUTOFF: u32 = 500;
 
 /// Agent identity from the upgrade request's cookie, if any. Checked against
 /// `Origin` so another site cannot ride an agent's cookie (CSWSH).
-pub struct UpgradeAuth(Option<Agent>);
+pub struct UpgradeAuth(Option<(Agent, AgentSession)>);
 
 impl FromRequestParts<SharedState> for UpgradeAuth {
     type Rejection = std::convert::Infallible;
@@ -78,7 +78,7 @@ impl FromRequestParts<SharedState> for UpgradeAuth {
         if !same_origin {
             return Ok(UpgradeAuth(None));
         }
-        Ok(UpgradeAuth(agent_from_cookie(state, parts).await.ok().map(|(a, _)| a)))
+        Ok(UpgradeAuth(agent_from_cookie(state, parts).await.ok()))
     }
 }
 
@@ -184,7 +184,12 @@ fn frame_error(code: Code, message: impl Into<String>) -> FrameError {
     FrameError { code, message: message.into() }
 }
 
-async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
+async fn run(state: SharedState, socket: WebSocket, agent: Option<(Agent, AgentSession)>) {
+    let (agent, session) = agent.unzip();
+    let session = session.map(Box::new);
+    // An agent's socket reads its session and account again now and then;
+    // a shopper's holds no timer (idle sockets are counted in KiB).
+    let mut recheck = agent.as_ref().map(|a| Box::pin(tokio::time::sleep(first_recheck(&state, a))));
     let (mailbox, mut inbox) = Mailbox::new(MAILBOX);
     let bucket = TokenBucket::new(state.config.rate_burst, state.config.rate_per_second);
     let mut shutdown = state.shutting_down();
@@ -237,6 +242,13 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Agent>) {
                 }
             }
             _ = &mut hold, if holding => holding = false,
+            _ = armed(&mut recheck) => {
+                let Some(session) = &session else { break };
+                if conn.recheck(session).await.is_err() { break }
+                if let Some(timer) = recheck.as_mut() {
+                    timer.as_mut().reset(tokio::time::Instant::now() + conn.state.config.session_recheck);
+                }
+            }
             _ = &mut hello_deadline, if !greeted => {
                 let _ = conn.send_json(json!({"type": "error", "code": Code::Unauthenticated.as_str(), "message": "no hello within 10 seconds"})).await;
                 let _ = conn.socket.flush().await;
@@ -695,16 +707,7 @@ impl Conn {
                 if me.id != *agent {
                     return Ok(());
                 }
-                if *signed_out {
-                    let message = "signed out: the account was disabled or its password changed";
-                    self.send_json(json!({"type": "error", "code": Code::SessionRevoked.as_str(), "message": message}))
-                        .await?;
-                }
-                // Ends the connection; one that was not signed out comes back
-                // with the account as it is now.
-                let close = CloseFrame { code: 4000, reason: Utf8Bytes::from_static("account changed") };
-                let _ = self.socket.send(WsMessage::Close(Some(close))).await;
-                Err(axum::Error::new(AccountChanged))
+                Err(self.end_for_account(*signed_out).await)
             }
             Event::RequestChanged { shop, id, order, conversation, status, needs_review } => {
                 if self.for_customer() {
@@ -722,6 +725,64 @@ impl Conn {
                 .await
             }
         }
+    }
+}
+
+impl Conn {
+    /// Ends an agent's connection because their account changed: signed out
+    /// (told why, with `session_revoked`), or granted other rights (it comes
+    /// back with the account as it is now). Answers the error to end with.
+    async fn end_for_account(&mut self, signed_out: bool) -> axum::Error {
+        if signed_out {
+            let message = "signed out: the account was disabled or its password changed";
+            let _ = self
+                .send_json(json!({"type": "error", "code": Code::SessionRevoked.as_str(), "message": message}))
+                .await;
+        }
+        let close = CloseFrame { code: 4000, reason: Utf8Bytes::from_static("account changed") };
+        let _ = self.socket.send(WsMessage::Close(Some(close))).await;
+        axum::Error::new(AccountChanged)
+    }
+
+    /// Reads the agent's session and account again: a change made where
+    /// this node's bus does not reach (the CLI, another node) ends the
+    /// connection as [`Event::AccountChanged`] would. A store that fails
+    /// keeps the connection: an outage is no reason to sign people out.
+    async fn recheck(&mut self, session: &AgentSession) -> Result<(), axum::Error> {
+        let Some(Who::Agent(granted)) = &self.who else { return Ok(()) };
+        let store = &self.state.ctx.store;
+        let now = self.state.ctx.clock.now();
+        let account = match store.session(&session.token_hash, now).await {
+            Ok(Some(_)) => store.agent(granted.id).await,
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match account {
+            Ok(Some(account)) if !account.disabled && account.same_rights(granted) => Ok(()),
+            Ok(Some(account)) if !account.disabled => Err(self.end_for_account(false).await),
+            Ok(_) => Err(self.end_for_account(true).await),
+            Err(e) => {
+                tracing::warn!(error = %e, agent = %granted.id, "rechecking an agent's session failed");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// When an agent's socket first rechecks: the period, spread by the agent's
+/// id over one more period so that sockets opened together (a restart, a
+/// shift starting) do not all read at once.
+fn first_recheck(state: &SharedState, agent: &Agent) -> Duration {
+    let period = state.config.session_recheck;
+    let spread = (agent.id.as_uuid().as_u128() % 1024) as u32;
+    period + period * spread / 1024
+}
+
+/// Waits for the timer if there is one, forever if not.
+async fn armed(timer: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match timer {
+        Some(t) => t.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 

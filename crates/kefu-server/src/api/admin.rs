@@ -268,7 +268,7 @@ pub async fn update_agent(
         let keep = myself.then_some(auth.session.token_hash);
         state.ctx.store.revoke_sessions(agent.id, keep).await?;
         state.ctx.bus.publish(Event::AccountChanged { agent: agent.id, signed_out: !myself });
-    } else if (agent.role, &agent.shops, &agent.skill_groups) != (before.role, &before.shops, &before.skill_groups) {
+    } else if !agent.same_rights(&before) {
         // Open connections were granted the old rights: they reconnect.
         state.ctx.bus.publish(Event::AccountChanged { agent: agent.id, signed_out: false });
     }

@@ -191,3 +191,37 @@ async fn a_new_password_signs_the_account_out_elsewhere_and_new_rights_reach_ope
     assert_eq!(status, 200);
     assert!(socket.drain().await.iter().all(|f| f["type"] != "error"));
 }
+
+/// What `kefu user disable` or another node does: the store changes, and no
+/// event reaches this node's bus. Open sockets find out at their next check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_without_this_nodes_bus_reach_open_sockets_at_their_next_check() {
+    use kefu_core::clock::{Clock, SystemClock};
+    use kefu_core::id::AgentId;
+    let config = kefu_server::ServerConfig { session_recheck: Duration::from_millis(100), ..Default::default() };
+    let app = TestApp::spawn_with(config).await;
+    let leaver = app.login("agent-a").await;
+    let moved = app.login("agent-a2").await;
+    let stays = app.login("agent-b").await;
+    let mut leaver_socket = app.agent_ws(&leaver).await;
+    let mut moved_socket = app.agent_ws(&moved).await;
+    let mut stays_socket = app.agent_ws(&stays).await;
+
+    let id = |s: &Session| AgentId::parse(&s.agent_id).expect("agent id");
+    app.store.disable_agent(id(&leaver), SystemClock.now()).await.expect("disable");
+    let mut account = app.store.agent(id(&moved)).await.expect("read").expect("agent");
+    account.shops = vec![app.shop_b.id];
+    app.store.update_agent(&account).await.expect("move to shop B");
+
+    let (frames, code) = until_closed(&mut leaver_socket).await;
+    assert!(frames.iter().any(|f| f["code"] == "session_revoked"), "signed out, and told: {frames:?}");
+    assert_eq!(code, Some(4000));
+    let (frames, code) = until_closed(&mut moved_socket).await;
+    assert!(frames.iter().all(|f| f["code"] != "session_revoked"), "not signed out: {frames:?}");
+    assert_eq!(code, Some(4000), "closed, to come back with the new rights");
+    // Checked several times meanwhile, and still up.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stays_socket.send(json!({"type": "ping", "t": 1})).await;
+    assert_eq!(stays_socket.recv_type("pong").await["t"], 1);
+    assert_eq!(me(&app, &moved).await, 200, "the session itself goes on");
+}
