@@ -1,10 +1,16 @@
 //! Where each waiting shopper stands in their shop's queue (排队中，前面还有
-//! N 位). Widgets of queued shoppers ask every few seconds; on 双11 night
-//! thousands wait at once, so a shop's queue is read from the store at most
-//! once per [`TTL`] on each node (one query, whoever asks), and every
-//! widget's answer is a lookup in that reading.
+//! N 位), and about how long they will wait. Widgets of queued shoppers ask
+//! every few seconds; on 双11 night thousands wait at once, so a shop's queue
+//! is read from the store at most once per [`TTL`] on each node (one query,
+//! whoever asks), and every widget's answer is a lookup in that reading.
+//!
+//! The wait is estimated from the readings themselves: the conversations
+//! that left the queue between two readings (an agent took them, or the
+//! shopper gave up — either way the queue moved) over the time anyone was
+//! waiting, in the last [`PACE_WINDOW`]. No estimate until the queue has been
+//! watched moving for a while: a guess from two readings would be noise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,12 +21,28 @@ use kefu_core::store::{Store, StoreResult};
 pub const TTL: Duration = Duration::from_secs(2);
 /// The most of a shop's queue read: a shopper further back is told at least this many are ahead.
 const READ_LIMIT: u32 = 5000;
+/// How far back the queue's pace is measured.
+pub const PACE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// The least waiting time watched before the pace is trusted.
+const PACE_MIN_WATCHED: Duration = Duration::from_secs(60);
+/// The fewest departures seen before the pace is trusted.
+const PACE_MIN_LEFT: u32 = 3;
 
 #[derive(Default)]
 struct Reading {
     at: Option<Instant>,
     ahead: HashMap<ConversationId, u32>,
     len: u32,
+    pace: Pace,
+}
+
+/// Where one queued conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// Queued conversations before this one.
+    pub ahead: u32,
+    /// About how long until an agent takes it, once the pace is known.
+    pub wait: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -31,9 +53,14 @@ pub struct QueueBoard {
 }
 
 impl QueueBoard {
-    /// How many of the shop's queued conversations come before this one. A
-    /// conversation queued since the last reading is counted as last.
-    pub async fn ahead(&self, store: &dyn Store, shop: ShopId, conversation: ConversationId) -> StoreResult<u32> {
+    /// Where this conversation stands in the shop's queue. One queued since
+    /// the last reading is counted as last.
+    pub async fn standing(
+        &self,
+        store: &dyn Store,
+        shop: ShopId,
+        conversation: ConversationId,
+    ) -> StoreResult<Standing> {
         let slot = {
             let mut shops = self.shops.lock().unwrap_or_else(|e| e.into_inner());
             shops.entry(shop).or_default().clone()
@@ -41,10 +68,128 @@ impl QueueBoard {
         let mut reading = slot.lock().await;
         if reading.at.is_none_or(|at| at.elapsed() >= TTL) {
             let queue = store.queue_of_shop(shop, READ_LIMIT).await?;
+            let now = Instant::now();
+            reading.observe(&queue, now);
             reading.len = u32::try_from(queue.len()).unwrap_or(u32::MAX);
             reading.ahead = queue.into_iter().zip(0..).collect();
-            reading.at = Some(Instant::now());
+            reading.at = Some(now);
         }
-        Ok(reading.ahead.get(&conversation).copied().unwrap_or(reading.len))
+        let ahead = reading.ahead.get(&conversation).copied().unwrap_or(reading.len);
+        Ok(Standing { ahead, wait: reading.pace.wait(ahead, Instant::now()) })
+    }
+}
+
+impl Reading {
+    /// Counts who left since the last reading, over the time it covers if
+    /// anyone was waiting then.
+    fn observe(&mut self, queue: &[ConversationId], now: Instant) {
+        let Some(last) = self.at else { return };
+        if self.len == 0 {
+            return;
+        }
+        let still: HashSet<&ConversationId> = queue.iter().collect();
+        // Only the front half: further back, a conversation pushed past the
+        // read limit by ones of higher priority would look as if it left.
+        let left = self.ahead.iter().filter(|(c, at)| **at < READ_LIMIT / 2 && !still.contains(c)).count();
+        self.pace.record(now, now.saturating_duration_since(last), u32::try_from(left).unwrap_or(u32::MAX));
+    }
+}
+
+/// How fast a queue moves: departures per second of time anyone waited.
+#[derive(Debug, Default)]
+struct Pace {
+    /// (when, waiting time covered, departures), oldest first.
+    samples: VecDeque<(Instant, Duration, u32)>,
+}
+
+impl Pace {
+    fn record(&mut self, at: Instant, watched: Duration, left: u32) {
+        self.samples.push_back((at, watched, left));
+        while self.samples.front().is_some_and(|(t, _, _)| at.saturating_duration_since(*t) > PACE_WINDOW) {
+            self.samples.pop_front();
+        }
+    }
+
+    /// About how long one with `ahead` before them waits: until those and
+    /// they have left, at the pace of the window before `now`.
+    fn wait(&self, ahead: u32, now: Instant) -> Option<Duration> {
+        let recent = self.samples.iter().filter(|(t, _, _)| now.saturating_duration_since(*t) <= PACE_WINDOW);
+        let (watched, left) = recent.fold((Duration::ZERO, 0u32), |(w, n), (_, d, l)| (w + *d, n.saturating_add(*l)));
+        if watched < PACE_MIN_WATCHED || left < PACE_MIN_LEFT {
+            return None;
+        }
+        let per_second = f64::from(left) / watched.as_secs_f64();
+        Duration::try_from_secs_f64((f64::from(ahead) + 1.0) / per_second).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> ConversationId {
+        ConversationId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn reading_of(queue: &[ConversationId], at: Instant) -> Reading {
+        let mut r = Reading::default();
+        r.observe(queue, at);
+        r.len = u32::try_from(queue.len()).expect("len");
+        r.ahead = queue.iter().copied().zip(0..).collect();
+        r.at = Some(at);
+        r
+    }
+
+    fn read_again(r: &mut Reading, queue: &[ConversationId], at: Instant) {
+        r.observe(queue, at);
+        r.len = u32::try_from(queue.len()).expect("len");
+        r.ahead = queue.iter().copied().zip(0..).collect();
+        r.at = Some(at);
+    }
+
+    #[test]
+    fn no_estimate_until_the_queue_was_watched_moving() {
+        let t0 = Instant::now();
+        let mut r = reading_of(&[id(1), id(2), id(3)], t0);
+        assert_eq!(r.pace.wait(2, t0), None, "nothing watched yet");
+        read_again(&mut r, &[id(2), id(3)], t0 + Duration::from_secs(20));
+        assert_eq!(r.pace.wait(1, t0 + Duration::from_secs(20)), None, "one departure in 20 s is no pace");
+    }
+
+    #[test]
+    fn a_queue_taking_one_every_ten_seconds_promises_ten_seconds_a_place() {
+        let t0 = Instant::now();
+        let mut queue: Vec<ConversationId> = (0..40).map(id).collect();
+        let mut r = reading_of(&queue, t0);
+        for step in 1..=12u64 {
+            queue.remove(0);
+            queue.push(id(100 + u128::from(step)));
+            read_again(&mut r, &queue, t0 + Duration::from_secs(10 * step));
+        }
+        let now = t0 + Duration::from_secs(120);
+        assert_eq!(r.pace.wait(0, now), Some(Duration::from_secs(10)), "next: one departure away");
+        assert_eq!(r.pace.wait(5, now), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn time_with_nobody_waiting_does_not_slow_the_pace() {
+        let t0 = Instant::now();
+        let mut r = reading_of(&[id(1), id(2), id(3), id(4)], t0);
+        read_again(&mut r, &[], t0 + Duration::from_secs(60));
+        // Ten quiet minutes, then a new queue.
+        read_again(&mut r, &[id(5), id(6)], t0 + Duration::from_secs(660));
+        let now = t0 + Duration::from_secs(660);
+        assert_eq!(r.pace.wait(0, now), Some(Duration::from_secs(15)), "4 left in the 60 s anyone waited");
+        assert_eq!(r.pace.wait(0, now + PACE_WINDOW), None, "forgotten after the window");
+    }
+
+    #[test]
+    fn shoppers_far_back_do_not_count_as_leaving() {
+        let t0 = Instant::now();
+        let far = READ_LIMIT / 2;
+        let mut r = Reading { at: Some(t0), len: far + 1, ..Reading::default() };
+        r.ahead.insert(id(1), far);
+        read_again(&mut r, &[], t0 + Duration::from_secs(120));
+        assert!(r.pace.samples.iter().all(|(_, _, left)| *left == 0));
     }
 }

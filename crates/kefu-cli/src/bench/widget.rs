@@ -124,7 +124,7 @@ pub async fn run(args: WidgetArgs) -> anyhow::Result<()> {
     let (b, s) = (board.clone(), store.clone());
     let ours = drive(&args, &convs, move |c| {
         let (b, s) = (b.clone(), s.clone());
-        async move { Ok(b.ahead(s.as_ref(), shop, c).await?) }
+        async move { Ok(b.standing(s.as_ref(), shop, c).await?.ahead) }
     })
     .await?;
     let s = store.clone();

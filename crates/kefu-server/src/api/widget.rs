@@ -222,7 +222,8 @@ pub async fn rate(State(state): State<SharedState>, auth: CustomerAuth, Body(bod
 }
 
 /// `GET /api/widget/queue`: where the shopper's open conversation stands —
-/// with the bot, waiting (and how many are ahead), or with which agent.
+/// with the bot, waiting (how many are ahead, and about how long once the
+/// queue's pace is known), or with which agent.
 pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiResult<Json> {
     let store = &state.ctx.store;
     let Some(c) = store.open_conversation_of_customer(auth.customer.id).await? else {
@@ -231,7 +232,9 @@ pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiR
     let mut v = json!({ "conversation_id": c.id.to_string(), "status": c.status.as_str() });
     match c.status {
         ConversationStatus::Queued => {
-            v["ahead"] = json!(state.queue.ahead(store.as_ref(), c.shop_id, c.id).await?);
+            let standing = state.queue.standing(store.as_ref(), c.shop_id, c.id).await?;
+            v["ahead"] = json!(standing.ahead);
+            v["wait_seconds"] = json!(standing.wait.map(|w| w.as_secs()));
         }
         ConversationStatus::Assigned => {
             let agent = match c.assigned_agent {

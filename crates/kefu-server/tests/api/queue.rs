@@ -39,6 +39,8 @@ async fn a_waiting_shopper_sees_how_many_are_ahead_and_then_who_took_them() {
         let v = standing(&app, token).await;
         assert_eq!((v["status"].as_str(), v["ahead"].as_u64()), (Some("queued"), Some(n as u64)), "{v}");
         assert_eq!(v["conversation_id"].as_str(), Some(conversation.as_str()));
+        // No wait is promised before the queue has been watched moving.
+        assert_eq!(v["wait_seconds"], Value::Null, "{v}");
     }
 
     let agent = app.login("agent-a").await;

@@ -272,7 +272,8 @@ function showCsat(conversationId) {
 
 // ---------------------------------------------------------------- where I stand
 
-// Waiting for a person: 前面还有 N 位, asked again every few seconds while
+// Waiting for a person: 前面还有 N 位 (and 预计等待, once the server has
+// watched the queue move), asked again every few seconds while
 // waiting (the server reads each shop's queue once for everyone asking);
 // then who took the conversation. Nothing shows while the bot answers.
 let queueTimer = null;
@@ -286,7 +287,7 @@ async function followQueue(status) {
   try { v = await api('GET', '/api/widget/queue', undefined, { Authorization: 'Bearer ' + state.token }); } catch { /* shown as before */ }
   if (ask !== queueAsk) return; // a newer answer is on its way
   if (v?.status === 'queued') {
-    line.textContent = t('queue_ahead', v.ahead);
+    line.textContent = t('queue_ahead', v.ahead) + (v.wait_seconds != null ? t('queue_wait', v.wait_seconds) : '');
     line.hidden = false;
     queueTimer = setTimeout(() => followQueue(), 8000);
   } else if (v?.status === 'assigned' && v.agent_name) {
