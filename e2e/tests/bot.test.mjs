@@ -270,11 +270,14 @@ test('an admin points a shop\'s notifications at the merchant\'s system, pings i
     await admin.uncheck('#notify-events input[value="order_request.filed"]');
     await admin.uncheck('#notify-events input[value="conversation.closed"]');
     await admin.uncheck('#notify-events input[value="conversation.rated"]');
-    await admin.click('#notify-save');
-    await admin.waitForSelector('#notify-every:not(:checked)');
+    await Promise.all([
+      admin.waitForResponse(r => r.url().endsWith('/notify') && r.request().method() === 'PUT' && r.ok()),
+      admin.click('#notify-save'),
+    ]);
     await admin.reload();
     await admin.selectOption('#notify-shop', { label: '优品家电旗舰店' });
-    await admin.waitForSelector('#notify-events input[value="order_request.closed"]:checked');
+    // The first shop's boxes show until this shop's endpoint is read.
+    await admin.waitForSelector('#notify-every:not(:checked)');
     const ticked = await admin.locator('#notify-events input[name=event]:checked').evaluateAll(l => l.map(b => b.value));
     assert.deepEqual(ticked, ['order_request.closed']);
     await admin.locator('#notify-card').scrollIntoViewIfNeeded();

@@ -85,6 +85,11 @@ client_ip_header = ""
 # share an address. 0: no limit.
 visitors_per_minute_per_ip = 30
 uploads_per_minute_per_ip = 30
+
+# Images all of a shop's shoppers may upload in a day (China time), in MiB:
+# bounds the disk however many visitors a flood makes up. Past it, shoppers
+# are told to try again tomorrow; agents' images do not count. 0: no limit.
+shop_upload_mib_per_day = 10240
 "#;
 
 #[derive(Clone, Deserialize)]
@@ -112,6 +117,7 @@ pub struct Config {
     pub client_ip_header: String,
     pub visitors_per_minute_per_ip: u32,
     pub uploads_per_minute_per_ip: u32,
+    pub shop_upload_mib_per_day: u64,
 }
 
 impl fmt::Debug for Config {
@@ -139,6 +145,7 @@ impl fmt::Debug for Config {
             .field("client_ip_header", &self.client_ip_header)
             .field("visitors_per_minute_per_ip", &self.visitors_per_minute_per_ip)
             .field("uploads_per_minute_per_ip", &self.uploads_per_minute_per_ip)
+            .field("shop_upload_mib_per_day", &self.shop_upload_mib_per_day)
             .finish()
     }
 }
@@ -280,6 +287,14 @@ impl Config {
             visitors_per_minute_per_ip: self.visitors_per_minute_per_ip,
             uploads_per_minute_per_ip: self.uploads_per_minute_per_ip,
             ..kefu_server::ServerConfig::default()
+        }
+    }
+
+    /// What shoppers may upload, each and per shop.
+    pub fn uploads(&self) -> kefu_core::attachment::Quota {
+        kefu_core::attachment::Quota {
+            shop_bytes_per_day: self.shop_upload_mib_per_day.saturating_mul(1024 * 1024),
+            ..kefu_core::attachment::Quota::default()
         }
     }
 }

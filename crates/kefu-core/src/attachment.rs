@@ -10,18 +10,28 @@ use crate::id::{AttachmentId, CustomerId, ShopId};
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// How much one shopper may upload: a burst per minute (a flood from one
-/// page), and a day's count and bytes (a disk filled by one shopper).
-/// Agents' uploads do not count: they are the shop's own people.
+/// page), and a day's count and bytes (a disk filled by one shopper); and
+/// how much all of a shop's shoppers may upload in a day (China time), which
+/// bounds the disk however many visitors a flood makes up. Agents' uploads
+/// do not count: they are the shop's own people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
     pub per_minute: usize,
     pub per_day: usize,
     pub bytes_per_day: u64,
+    /// All the shop's shoppers together, per day; 0: no limit.
+    pub shop_bytes_per_day: u64,
 }
 
 impl Default for Quota {
     fn default() -> Self {
-        Quota { per_minute: 10, per_day: 100, bytes_per_day: 100 * 1024 * 1024 }
+        Quota {
+            per_minute: 10,
+            per_day: 100,
+            bytes_per_day: 100 * 1024 * 1024,
+            // 2,000 five-MiB photos, or ten times as many screenshots.
+            shop_bytes_per_day: 10 * 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -54,6 +64,21 @@ impl Quota {
         }
         Ok(())
     }
+
+    /// What the store checks and counts, in the upload's own write, for
+    /// the shop's day at `now`; `None` when there is no shop limit.
+    pub fn shop_budget(&self, now: Timestamp) -> Option<ShopBudget> {
+        (self.shop_bytes_per_day > 0).then(|| ShopBudget { day: now.china_day(), limit: self.shop_bytes_per_day })
+    }
+}
+
+/// A shop's shoppers' uploads for one day (China time) may add up to
+/// `limit` bytes. The store refuses an upload past it with
+/// `Conflict("upload_budget")` and writes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopBudget {
+    pub day: i64,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +173,7 @@ mod quota_tests {
 
     #[test]
     fn a_burst_waits_for_its_minute_and_a_day_for_its_bytes() {
-        let q = Quota { per_minute: 3, per_day: 5, bytes_per_day: 1_000 };
+        let q = Quota { per_minute: 3, per_day: 5, bytes_per_day: 1_000, shop_bytes_per_day: 0 };
         let at = |ms: i64, n: u64| (Timestamp(T.0 - ms), n);
         assert_eq!(q.check(&[at(10_000, 10), at(5_000, 10)], T, 10), Ok(()));
         let burst = [at(50_000, 10), at(20_000, 10), at(1_000, 10)];
@@ -165,6 +190,19 @@ mod quota_tests {
             "bytes"
         );
         assert_eq!(q.check(&[at(DAY_MS + 1, 999)], T, 999), Ok(()), "yesterday's uploads are forgotten");
+    }
+
+    #[test]
+    fn a_shops_day_is_a_day_in_china() {
+        // 2026-11-11 00:00 in China is 2026-11-10 16:00 UTC.
+        let midnight = Timestamp(1_794_355_200_000 - 8 * 3_600_000);
+        let q = Quota::default();
+        let before = q.shop_budget(midnight.plus_millis(-1)).expect("budget");
+        let after = q.shop_budget(midnight).expect("budget");
+        assert_eq!(after.day, before.day + 1);
+        assert_eq!(midnight.plus_millis(-1).next_china_midnight(), midnight);
+        assert_eq!(midnight.next_china_midnight(), midnight.plus_days(1));
+        assert_eq!(Quota { shop_bytes_per_day: 0, ..q }.shop_budget(midnight), None, "0: no limit");
     }
 }
 

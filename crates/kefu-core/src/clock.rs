@@ -17,7 +17,21 @@ impl Timestamp {
     pub const fn plus_days(self, days: i64) -> Self {
         Self(self.0 + days * 86_400_000)
     }
+
+    /// The day in China time (UTC+8, where the shops' days start), counted
+    /// from 1970-01-01: the unit of daily budgets.
+    pub const fn china_day(self) -> i64 {
+        (self.0 + CHINA_OFFSET_MS).div_euclid(86_400_000)
+    }
+
+    /// The next midnight in China time after this instant.
+    pub const fn next_china_midnight(self) -> Timestamp {
+        Timestamp((self.china_day() + 1) * 86_400_000 - CHINA_OFFSET_MS)
+    }
 }
+
+/// China Standard Time's offset from UTC.
+pub const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;

@@ -32,6 +32,8 @@ pub struct Ctx {
     /// New conversations start with the self-service bot, which hands them
     /// to the queue when a person is needed.
     pub bot: bool,
+    /// How much shoppers may upload, each and per shop.
+    pub uploads: attachment::Quota,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,13 +218,16 @@ pub async fn upload_image(
 ) -> DeskResult<Attachment> {
     let kind = ImageKind::check(&bytes).map_err(|e| DeskError::Invalid(e.to_string()))?;
     let now = ctx.clock.now();
+    let mut budget = None;
     if let Sender::Customer(_) = uploaded_by {
         // Checked before the write, so two uploads racing may both pass: the
-        // quota bounds a flood, it is not an exact meter.
+        // quota bounds a flood, it is not an exact meter. The shop's day is
+        // exact: the store counts it in the write.
         let recent = ctx.store.uploads_by_customer(customer, now.plus_millis(-attachment::DAY_MS)).await?;
-        attachment::Quota::default()
+        ctx.uploads
             .check(&recent, now, bytes.len() as u64)
             .map_err(|e| DeskError::RateLimited { retry_after_ms: e.retry_after_ms })?;
+        budget = ctx.uploads.shop_budget(now);
     }
     let attachment = Attachment {
         id: AttachmentId::from_uuid(ctx.ids.new_uuid()),
@@ -233,8 +238,13 @@ pub async fn upload_image(
         bytes,
         created_at: now,
     };
-    ctx.store.put_attachment(&attachment).await?;
-    Ok(attachment)
+    match ctx.store.put_attachment(&attachment, budget).await {
+        Ok(()) => Ok(attachment),
+        Err(StoreError::Conflict("upload_budget")) => {
+            Err(DeskError::RateLimited { retry_after_ms: (now.next_china_midnight().0 - now.0).max(1) })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// An agent uploads an image for a conversation they may reply to.

@@ -2,12 +2,10 @@
 //! the chat can say honestly "客服已下班，明天 9:00 回来" instead of promising
 //! a reply in a minute at 3 a.m.
 
-use crate::clock::Timestamp;
+use crate::clock::{CHINA_OFFSET_MS as OFFSET_MS, Timestamp};
 
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
-/// China Standard Time, where the shops' clocks are.
-const OFFSET_MS: i64 = 8 * 60 * MINUTE_MS;
 
 /// Daily hours, `09:00-24:00`; a close before the open runs past midnight
 /// (`20:00-02:00`), equal ends mean around the clock.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::agent::{Agent, AgentSession, AgentStatus};
-use crate::attachment::Attachment;
+use crate::attachment::{Attachment, ShopBudget};
 use crate::botturn::{BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, SaidAndAnswered};
 use crate::catalog::Product;
 use crate::clock::Timestamp;
@@ -272,7 +272,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_knowledge(&self, shop: ShopId, id: KnowledgeId) -> StoreResult<()>;
 
     // Images
-    async fn put_attachment(&self, attachment: &Attachment) -> StoreResult<()>;
+    /// Stores an image; with a `budget`, only if the shop's uploads of that
+    /// day stay within it, counted in the same write
+    /// (`Conflict("upload_budget")` and nothing written otherwise).
+    async fn put_attachment(&self, attachment: &Attachment, budget: Option<ShopBudget>) -> StoreResult<()>;
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
     /// The shop and shopper an attachment belongs to, without its bytes.
     async fn attachment_owner(&self, id: AttachmentId) -> StoreResult<Option<(ShopId, CustomerId)>>;

@@ -678,6 +678,7 @@ mod tests {
             ids: Arc::new(UuidV7),
             auto_assign: false,
             bot: true,
+            uploads: kefu_core::attachment::Quota::default(),
         };
         (ctx, shop, dir)
     }

@@ -62,12 +62,15 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (13, "0013_notify", include_str!("../migrations/sqlite/0013_notify.sql")),
     (14, "0014_agent_disabled", include_str!("../migrations/sqlite/0014_agent_disabled.sql")),
     (15, "0015_notify_events", include_str!("../migrations/sqlite/0015_notify_events.sql")),
+    (16, "0016_upload_days", include_str!("../migrations/sqlite/0016_upload_days.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
 /// PostgreSQL images stay in the one database, where writers do not queue).
-pub const SQLITE_IMAGE_MIGRATIONS: &[Migration] =
-    &[(1, "0001_images", include_str!("../migrations/sqlite-images/0001_images.sql"))];
+pub const SQLITE_IMAGE_MIGRATIONS: &[Migration] = &[
+    (1, "0001_images", include_str!("../migrations/sqlite-images/0001_images.sql")),
+    (2, "0002_upload_days", include_str!("../migrations/sqlite-images/0002_upload_days.sql")),
+];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (1, "0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -85,6 +88,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (13, "0013_notify", include_str!("../migrations/postgres/0013_notify.sql")),
     (14, "0014_agent_disabled", include_str!("../migrations/postgres/0014_agent_disabled.sql")),
     (15, "0015_notify_events", include_str!("../migrations/postgres/0015_notify_events.sql")),
+    (16, "0016_upload_days", include_str!("../migrations/postgres/0016_upload_days.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

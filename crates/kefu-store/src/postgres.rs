@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
+use kefu_core::attachment::ShopBudget;
 use kefu_core::botturn::{
     BotAudit, BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered,
 };
@@ -758,8 +759,12 @@ impl Store for PostgresStore {
         knowledge::delete(&self.client().await?, shop, id).await
     }
 
-    async fn put_attachment(&self, attachment: &kefu_core::attachment::Attachment) -> StoreResult<()> {
-        attachments::put(&self.client().await?, attachment).await
+    async fn put_attachment(
+        &self,
+        attachment: &kefu_core::attachment::Attachment,
+        budget: Option<ShopBudget>,
+    ) -> StoreResult<()> {
+        attachments::put(&self.client().await?, attachment, budget).await
     }
 
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<kefu_core::attachment::Attachment>> {

@@ -17,6 +17,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use kefu_core::agent::{Agent, AgentSession, AgentStatus, Username};
+use kefu_core::attachment::ShopBudget;
 use kefu_core::botturn::{
     BotAudit, BotAuditRow, BotMemory, BotTurnWrite, BotTurnWritten, OrderChange, SaidAndAnswered,
 };
@@ -708,9 +709,13 @@ impl Store for SqliteStore {
 
     // Images are written to `kefu-images.db`; those sent before it existed
     // (migration 0009 kept them in kefu.db) are still read and expired there.
-    async fn put_attachment(&self, attachment: &kefu_core::attachment::Attachment) -> StoreResult<()> {
+    async fn put_attachment(
+        &self,
+        attachment: &kefu_core::attachment::Attachment,
+        budget: Option<ShopBudget>,
+    ) -> StoreResult<()> {
         let attachment = attachment.clone();
-        self.images.write(move |c| attachments::put(c, &attachment)).await
+        self.images.write(move |c| attachments::put(c, &attachment, budget)).await
     }
 
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<kefu_core::attachment::Attachment>> {

@@ -64,7 +64,7 @@ async fn a_backup_taken_under_writes_is_consistent() {
         })
         .collect();
     let photo = image(shop.id, conversations[0].1);
-    store.put_attachment(&photo).await.expect("image");
+    store.put_attachment(&photo, None).await.expect("image");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let copy = dir.join("copy.db");
     store.backup_to(&copy).await.expect("backup");
@@ -165,7 +165,7 @@ async fn images_from_before_the_image_database_are_still_read_and_expired() {
 
     let store = SqliteStore::open(&path, Durability::Normal).await.expect("reopen");
     let new = kefu_core::attachment::Attachment { created_at: T0.plus_millis(10), ..image(shop.id, customer.id) };
-    store.put_attachment(&new).await.expect("new image");
+    store.put_attachment(&new, None).await.expect("new image");
     assert_eq!(store.attachment(old.id).await.expect("read"), Some(old.clone()));
     assert_eq!(store.attachment_owner(old.id).await.expect("owner"), Some((shop.id, customer.id)));
     assert_eq!(store.attachment(new.id).await.expect("read"), Some(new.clone()));

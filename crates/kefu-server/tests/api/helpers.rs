@@ -78,7 +78,21 @@ impl TestApp {
         Self::spawn_inner(config, false, true).await
     }
 
+    /// Shoppers' uploads limited as `uploads` says.
+    pub async fn spawn_with_uploads(uploads: kefu_core::attachment::Quota) -> TestApp {
+        Self::spawn_full(ServerConfig::default(), false, false, uploads).await
+    }
+
     async fn spawn_inner(config: ServerConfig, auto_assign: bool, bot: bool) -> TestApp {
+        Self::spawn_full(config, auto_assign, bot, kefu_core::attachment::Quota::default()).await
+    }
+
+    async fn spawn_full(
+        config: ServerConfig,
+        auto_assign: bool,
+        bot: bool,
+        uploads: kefu_core::attachment::Quota,
+    ) -> TestApp {
         let (store, dir): (Arc<dyn Store>, _) =
             match std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
                 Some(url) => {
@@ -102,6 +116,7 @@ impl TestApp {
             ids: Arc::new(UuidV7),
             auto_assign,
             bot,
+            uploads,
         };
         let (tx, rx) = tokio::sync::watch::channel(false);
         let state = AppState::new(ctx, config, rx).await.expect("state");

@@ -140,3 +140,34 @@ async fn a_shoppers_flood_of_uploads_is_cut_at_the_quota() {
     let (status, _) = upload_as_shopper(&app, &bob, PNG.to_vec()).await;
     assert_eq!(status, 200, "another shopper is not affected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shops_shoppers_together_stop_at_its_daily_budget_and_another_shop_goes_on() {
+    // Room for two of these images a day for all of shop A's shoppers.
+    let budget = 2 * PNG.len() as u64;
+    let app = TestApp::spawn_with_uploads(kefu_core::attachment::Quota {
+        shop_bytes_per_day: budget,
+        ..kefu_core::attachment::Quota::default()
+    })
+    .await;
+    let mut shoppers = Vec::new();
+    for _ in 0..3 {
+        shoppers.push(app.visitor(&app.shop_a).await);
+    }
+    for (token, _) in &shoppers[..2] {
+        let (status, v) = upload_as_shopper(&app, token, PNG.to_vec()).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    // A third shopper, under their own quota, finds the shop's day used up, until midnight in China.
+    let (status, v) = upload_as_shopper(&app, &shoppers[2].0, PNG.to_vec()).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (429, Some("rate_limited")), "{v}");
+    let wait = v["error"]["details"]["retry_after_seconds"].as_i64().expect("seconds");
+    assert!((1..=86_400).contains(&wait), "{wait}");
+    let third = kefu_core::id::CustomerId::parse(&shoppers[2].1).expect("id");
+    let since = kefu_core::clock::Timestamp(0);
+    assert!(app.store.uploads_by_customer(third, since).await.expect("uploads").is_empty(), "nothing stored");
+
+    let (elsewhere, _) = app.visitor(&app.shop_b).await;
+    let (status, _) = upload_as_shopper(&app, &elsewhere, PNG.to_vec()).await;
+    assert_eq!(status, 200, "shop B has its own budget");
+}

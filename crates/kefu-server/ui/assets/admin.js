@@ -417,6 +417,7 @@ async function showNotify() {
     // Failures at a glance, whichever list is shown (up to 200).
     api('GET', `/api/admin/shops/${shop}/notify?state=failed&limit=200`).then(r => r.deliveries.length),
   ]);
+  if ($('#notify-shop').value !== shop) return; // another shop was chosen meanwhile
   const failedChip = $('#notify-filter [data-state=failed]');
   failedChip.textContent = failed ? `失败 ${failed >= 200 ? '200+' : failed}` : '失败';
   failedChip.classList.toggle('warn', failed > 0);

@@ -1,14 +1,43 @@
 //! Images' rows.
 
-use kefu_core::attachment::{Attachment, ImageKind};
+use kefu_core::attachment::{Attachment, ImageKind, ShopBudget};
 
 use super::*;
 
-pub(super) async fn put(c: &impl GenericClient, a: &Attachment) -> StoreResult<()> {
+/// Stores the image; with a budget, in the same statement as the shop's
+/// day's count, and only if the count stays within it.
+pub(super) async fn put(c: &impl GenericClient, a: &Attachment, budget: Option<ShopBudget>) -> StoreResult<()> {
     let (sender_kind, sender_id) = codec::sender_columns(a.uploaded_by);
-    c.execute(
-        "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    let size = i64::try_from(a.bytes.len()).unwrap_or(i64::MAX);
+    let Some(b) = budget else {
+        execute_prepared(
+            c,
+            "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &a.id.as_uuid(),
+                &a.shop_id.as_uuid(),
+                &a.customer_id.as_uuid(),
+                &sender_kind,
+                &sender_id,
+                &a.kind.as_str(),
+                &a.bytes,
+                &a.created_at.millis(),
+            ],
+        )
+        .await?;
+        return Ok(());
+    };
+    let limit = i64::try_from(b.limit).unwrap_or(i64::MAX);
+    let stored = execute_prepared(
+        c,
+        "WITH counted AS ( \
+           INSERT INTO upload_days (shop_id, day, bytes) SELECT $2::uuid, $9::bigint, $10::bigint \
+           WHERE $10::bigint <= $11::bigint \
+           ON CONFLICT (shop_id, day) DO UPDATE SET bytes = upload_days.bytes + EXCLUDED.bytes \
+           WHERE upload_days.bytes + EXCLUDED.bytes <= $11::bigint RETURNING 1) \
+         INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM counted",
         &[
             &a.id.as_uuid(),
             &a.shop_id.as_uuid(),
@@ -18,10 +47,15 @@ pub(super) async fn put(c: &impl GenericClient, a: &Attachment) -> StoreResult<(
             &a.kind.as_str(),
             &a.bytes,
             &a.created_at.millis(),
+            &b.day,
+            &size,
+            &limit,
         ],
     )
-    .await
-    .map_err(be)?;
+    .await?;
+    if stored == 0 {
+        return Err(StoreError::Conflict("upload_budget"));
+    }
     Ok(())
 }
 

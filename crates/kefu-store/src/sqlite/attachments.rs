@@ -1,10 +1,28 @@
 //! Images' rows.
 
-use kefu_core::attachment::{Attachment, ImageKind};
+use kefu_core::attachment::{Attachment, ImageKind, ShopBudget};
 
 use super::*;
 
-pub(super) fn put(c: &Connection, a: &Attachment) -> StoreResult<()> {
+/// Stores the image, counting it against the shop's day first when there
+/// is a budget; the writer's savepoint undoes the count if the insert fails.
+pub(super) fn put(c: &Connection, a: &Attachment, budget: Option<ShopBudget>) -> StoreResult<()> {
+    if let Some(b) = budget {
+        let size = i64::try_from(a.bytes.len()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(b.limit).unwrap_or(i64::MAX);
+        // A first upload past the whole budget is refused too (size <= limit).
+        let counted = c
+            .prepare_cached(
+                "INSERT INTO upload_days (shop_id, day, bytes) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4 \
+                 ON CONFLICT (shop_id, day) DO UPDATE SET bytes = bytes + excluded.bytes \
+                 WHERE upload_days.bytes + excluded.bytes <= ?4",
+            )
+            .and_then(|mut s| s.execute(params![a.shop_id.as_uuid(), b.day, size, limit]))
+            .map_err(be)?;
+        if counted == 0 {
+            return Err(StoreError::Conflict("upload_budget"));
+        }
+    }
     let (sender_kind, sender_id) = codec::sender_columns(a.uploaded_by);
     c.execute(
         "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at)

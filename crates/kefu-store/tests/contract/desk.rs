@@ -388,12 +388,12 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
         bytes,
         created_at: T0,
     };
-    store.put_attachment(&a).await.expect("put");
+    store.put_attachment(&a, None).await.expect("put");
     assert_eq!(store.attachment(a.id).await.expect("get"), Some(a.clone()), "every byte and field round-trips");
     assert_eq!(store.attachment(AttachmentId::from_uuid(new_id())).await.expect("get"), None);
     assert_eq!(store.attachment_owner(a.id).await.expect("owner"), Some((s.id, c.id)));
     assert_eq!(store.attachment_owner(AttachmentId::from_uuid(new_id())).await.expect("owner"), None);
-    assert!(store.put_attachment(&a).await.is_err(), "an id is stored once");
+    assert!(store.put_attachment(&a, None).await.is_err(), "an id is stored once");
 
     // The upload quota reads the shopper's own uploads since a time, sizes
     // without bytes; what an agent sent them does not count.
@@ -405,9 +405,9 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
         ..a.clone()
     };
     let agent_id = AgentId::from_uuid(new_id());
-    store.put_attachment(&more(10, Sender::Customer(c.id), 100)).await.expect("put");
-    store.put_attachment(&more(20, Sender::Agent(agent_id), 1_000)).await.expect("put");
-    store.put_attachment(&more(30, Sender::Customer(c.id), 2_000)).await.expect("put");
+    store.put_attachment(&more(10, Sender::Customer(c.id), 100), None).await.expect("put");
+    store.put_attachment(&more(20, Sender::Agent(agent_id), 1_000), None).await.expect("put");
+    store.put_attachment(&more(30, Sender::Customer(c.id), 2_000), None).await.expect("put");
     let since = store.uploads_by_customer(c.id, T0.plus_millis(5)).await.expect("uploads");
     assert_eq!(since, [(T0.plus_millis(10), 100), (T0.plus_millis(30), 2_000)]);
     assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads").len(), 3, "from `since` on, inclusive");
@@ -420,6 +420,46 @@ pub(super) async fn images_round_trip_with_their_shopper(store: &dyn Store) {
     assert_eq!(store.delete_attachments_before(T0.plus_millis(25), 10).await.expect("delete"), 2);
     assert_eq!(store.delete_attachments_before(T0.plus_millis(25), 10).await.expect("delete"), 0);
     assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads"), [(T0.plus_millis(30), 2_000)]);
+}
+
+/// A shop's shoppers' uploads of a day add up to its budget at most: the
+/// upload past it is refused and nothing of it is stored; the next day and
+/// another shop have their own.
+pub(super) async fn a_shops_daily_upload_budget_is_counted_with_each_image(store: &dyn Store) {
+    use kefu_core::attachment::{Attachment, ImageKind, ShopBudget};
+    let s = shop(store, "budget-a").await;
+    let other = shop(store, "budget-b").await;
+    let c = customer(s.id, "budget-1");
+    let d = customer(other.id, "budget-2");
+    store.upsert_customers(&[c.clone(), d.clone()]).await.expect("customers");
+    let image = |shop: ShopId, customer: CustomerId, n: usize| Attachment {
+        id: AttachmentId::from_uuid(new_id()),
+        shop_id: shop,
+        customer_id: customer,
+        uploaded_by: Sender::Customer(customer),
+        kind: ImageKind::Png,
+        bytes: vec![0x89; n],
+        created_at: T0,
+    };
+    let today = ShopBudget { day: T0.china_day(), limit: 1_000 };
+    for n in [400, 500] {
+        store.put_attachment(&image(s.id, c.id, n), Some(today)).await.expect("within the budget");
+    }
+    let over = image(s.id, c.id, 101);
+    assert!(matches!(store.put_attachment(&over, Some(today)).await, Err(StoreError::Conflict("upload_budget"))));
+    assert_eq!(store.attachment(over.id).await.expect("get"), None, "nothing of it stored");
+    store.put_attachment(&image(s.id, c.id, 100), Some(today)).await.expect("exactly the budget");
+    let too_big = image(other.id, d.id, 1_001);
+    assert!(matches!(store.put_attachment(&too_big, Some(today)).await, Err(StoreError::Conflict("upload_budget"))));
+    store.put_attachment(&image(other.id, d.id, 1_000), Some(today)).await.expect("another shop's own budget");
+    let tomorrow = ShopBudget { day: today.day + 1, ..today };
+    store.put_attachment(&image(s.id, c.id, 1_000), Some(tomorrow)).await.expect("a new day");
+    // A refused one left the count as it was: the last byte of today still fits nowhere, 0 does.
+    assert!(store.put_attachment(&image(s.id, c.id, 1), Some(today)).await.is_err());
+    store.put_attachment(&image(s.id, c.id, 0), Some(today)).await.expect("nothing more");
+    // Without a budget (an agent's image), nothing is counted or refused.
+    store.put_attachment(&image(s.id, c.id, 5_000), None).await.expect("no budget");
+    assert_eq!(store.uploads_by_customer(c.id, T0).await.expect("uploads").len(), 6);
 }
 
 fn session_of(agent: &Agent, token: u8) -> AgentSession {

@@ -96,6 +96,7 @@ contract!(
     knowledge_entries_belong_to_one_shop,
     quick_phrases_belong_to_one_shop_with_unique_codes,
     images_round_trip_with_their_shopper,
+    a_shops_daily_upload_budget_is_counted_with_each_image,
     a_shops_rules_are_stored_replaced_and_removed,
     orders_come_with_their_shipments,
     order_requests_are_filed_listed_and_closed_once,
