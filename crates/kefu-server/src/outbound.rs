@@ -13,8 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use hyper::header::{HeaderName, USER_AGENT};
-use kefu_core::id::ConversationId;
-use kefu_core::id::ShopId;
+use kefu_core::id::{ConversationId, ShopId};
 use kefu_core::outbound::{Attempt, AttemptDone, Backoff, ClaimRoom, Delivery, DeliveryState, NotifyEvent};
 use kefu_core::request::RequestStatus;
 use kefu_core::shop::Shop;
@@ -123,11 +122,11 @@ struct InFlight {
 
 impl InFlight {
     fn busy(&self) -> Vec<(ShopId, u32)> {
-        self.shops.lock().expect("in-flight lock").iter().map(|(s, n)| (*s, *n)).collect()
+        self.shops.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(s, n)| (*s, *n)).collect()
     }
 
     fn take(self: &Arc<Self>, shop: ShopId) -> Slot {
-        *self.shops.lock().expect("in-flight lock").entry(shop).or_default() += 1;
+        *self.shops.lock().unwrap_or_else(|e| e.into_inner()).entry(shop).or_default() += 1;
         Slot { of: self.clone(), shop }
     }
 }
@@ -140,7 +139,7 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut shops = self.of.shops.lock().expect("in-flight lock");
+        let mut shops = self.of.shops.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = shops.get_mut(&self.shop) {
             *n -= 1;
             if *n == 0 {
