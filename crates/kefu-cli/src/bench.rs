@@ -11,6 +11,7 @@ mod images;
 mod kb;
 mod load;
 mod nlu;
+mod outbox;
 mod relay;
 mod store;
 mod target;
@@ -39,6 +40,9 @@ pub enum BenchCommand {
     /// What every widget asks when it opens and while it waits — is a person online, where do I
     /// stand in the queue — each against the direct read, on the same store in the same run.
     Widget(widget::WidgetArgs),
+    /// A notification sender's claim with one shop's dead endpoint piling up deliveries, against
+    /// a raw oldest-first claim on the same SQLite file in the same run.
+    Outbox(outbox::OutboxArgs),
     /// The bare relay `bench chat` compares against (started by it).
     #[command(hide = true)]
     RelayServer {
@@ -107,6 +111,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Store(args) => store::run(args).await,
         BenchCommand::Kb(args) => kb::run(args),
         BenchCommand::Widget(args) => widget::run(args).await,
+        BenchCommand::Outbox(args) => outbox::run(args).await,
         BenchCommand::History(args) => history::run(args).await,
         BenchCommand::RelayServer { listen } => relay::serve(listen).await,
     }

@@ -109,6 +109,22 @@ fn a_tiny_widget_run_compares_each_read_with_the_direct_way() {
 }
 
 #[test]
+fn a_tiny_outbox_run_times_claims_with_and_without_a_backlog() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["bench", "outbox", "--backlog", "200", "--shops", "3", "--claims", "20", "--json"])
+        .env("KEFU_LOG", "error")
+        .output()
+        .expect("run kefu bench outbox");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in ["quiet_claims_per_sec", "backlog_claims_per_sec", "backlog_ratio_vs_raw", "backlog_p99_ms"] {
+        assert!(report[key].is_number(), "{key} missing: {report}");
+    }
+    // Three other shops with two due each; the stuck shop at its share takes none.
+    assert_eq!(report["backlog_taken_per_claim"], 6.0, "{report}");
+}
+
+#[test]
 fn a_tiny_history_run_times_every_read_path() {
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .args(["bench", "history", "--conversations", "400", "--messages-per-conversation", "3", "--queries", "5"])

@@ -116,30 +116,42 @@ pub(super) async fn queue(
     delivery(&row)
 }
 
-/// Takes what `room` allows of the due deliveries, oldest first: each shop's
-/// due ones are ranked, and a shop takes no more than its room.
+/// Takes what `room` allows of the due deliveries, oldest first, each shop
+/// at most its room: the shops with pending deliveries found by a skip scan
+/// of `deliveries_due_by_shop` (a recursive CTE, one index step per shop),
+/// and each one's oldest due read by range (LATERAL), so the cost grows with
+/// the shops, not with one shop's backlog.
 pub(super) async fn claim(
     c: &impl GenericClient,
     now: i64,
     until: i64,
     room: &ClaimRoom,
 ) -> StoreResult<Vec<Delivery>> {
-    // A window function cannot be locked FOR UPDATE, so two nodes claiming
-    // at once may pick the same rows; the UPDATE's own check (still due)
-    // runs again on the row it waited for, so only one of them takes it (the
-    // other takes fewer this time, and the rest at its next look).
+    // Each shop's rows are locked as they are read (SKIP LOCKED): claims
+    // racing on several nodes take different rows, and a row another claim
+    // moved on since the statement began is read again and left. The rows
+    // locked beyond the total are let go at the end of the statement. The
+    // write then finds its rows by key, not by a scan of what is due.
     let shops: Vec<Uuid> = room.busy.iter().map(|(s, _)| s.as_uuid()).collect();
     let counts: Vec<i64> = room.busy.iter().map(|(_, n)| i64::from(*n)).collect();
     let rows = query_prepared(
         c,
         &format!(
-            "WITH busy AS (SELECT * FROM unnest($3::uuid[], $4::bigint[]) AS b(shop_id, n)), \
-             due AS (SELECT id, shop_id, next_at, \
-                       ROW_NUMBER() OVER (PARTITION BY shop_id ORDER BY next_at, id) AS rank \
-                     FROM deliveries WHERE state = 'pending' AND next_at <= $1) \
-             UPDATE deliveries SET next_at = $2 WHERE state = 'pending' AND next_at <= $1 AND id IN \
-               (SELECT due.id FROM due LEFT JOIN busy ON busy.shop_id = due.shop_id \
-                WHERE due.rank <= $5 - COALESCE(busy.n, 0) ORDER BY due.next_at, due.id LIMIT $6) \
+            "WITH RECURSIVE shops AS ( \
+               (SELECT shop_id FROM deliveries WHERE state = 'pending' ORDER BY shop_id LIMIT 1) \
+               UNION ALL \
+               SELECT (SELECT d.shop_id FROM deliveries d WHERE d.state = 'pending' AND d.shop_id > shops.shop_id \
+                       ORDER BY d.shop_id LIMIT 1) \
+               FROM shops WHERE shops.shop_id IS NOT NULL), \
+             busy AS (SELECT * FROM unnest($3::uuid[], $4::bigint[]) AS b(shop_id, n)), \
+             pick AS ( \
+               SELECT due.id, due.next_at FROM shops LEFT JOIN busy ON busy.shop_id = shops.shop_id \
+               CROSS JOIN LATERAL (SELECT d.id, d.next_at FROM deliveries d \
+                  WHERE d.shop_id = shops.shop_id AND d.state = 'pending' AND d.next_at <= $1 \
+                  ORDER BY d.next_at LIMIT GREATEST($5 - COALESCE(busy.n, 0), 0) FOR UPDATE SKIP LOCKED) due \
+               WHERE shops.shop_id IS NOT NULL \
+               ORDER BY due.next_at, due.id LIMIT $6) \
+             UPDATE deliveries SET next_at = $2 WHERE id = ANY(ARRAY(SELECT id FROM pick)) \
              RETURNING {COLS}"
         ),
         &[&now, &until, &shops, &counts, &i64::from(room.per_shop), &i64::from(room.total)],

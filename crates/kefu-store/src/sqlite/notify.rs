@@ -121,39 +121,61 @@ pub(super) fn any_due(c: &Connection, now: i64) -> StoreResult<bool> {
     .is_some())
 }
 
-/// Takes what `room` allows of the due deliveries, oldest first: each shop's
-/// due ones are ranked, and a shop takes no more than its room.
+/// Takes what `room` allows of the due deliveries, oldest first, each shop
+/// at most its room. The shops with pending deliveries are found one index
+/// step at a time (a skip scan of `deliveries_due_by_shop`) and each one's
+/// oldest due are read by range, so the cost grows with the shops, not with
+/// a backlog: a claim runs on the writer the chat commits through.
 pub(super) fn claim(c: &Connection, now: i64, until: i64, room: &ClaimRoom) -> StoreResult<Vec<Delivery>> {
-    // The busy shops as a VALUES list (at most the sender's slots); an empty
-    // one is a query of no rows, since VALUES cannot be empty.
-    let busy = if room.busy.is_empty() {
-        "SELECT NULL, 0 WHERE 0".to_owned()
-    } else {
-        let rows = (0..room.busy.len()).map(|i| format!("(?{}, ?{})", 3 + 2 * i, 4 + 2 * i));
-        format!("VALUES {}", rows.collect::<Vec<_>>().join(", "))
-    };
-    let (total, per_shop) = (room.total, room.per_shop);
-    let sql = format!(
-        "WITH busy(shop_id, n) AS ({busy}), \
-         due AS (SELECT id, shop_id, next_at, \
-                   ROW_NUMBER() OVER (PARTITION BY shop_id ORDER BY next_at, id) AS rank \
-                 FROM deliveries WHERE state = 'pending' AND next_at <= ?1) \
-         UPDATE deliveries SET next_at = ?2 WHERE id IN \
-           (SELECT due.id FROM due LEFT JOIN busy ON busy.shop_id = due.shop_id \
-            WHERE due.rank <= {per_shop} - COALESCE(busy.n, 0) ORDER BY due.next_at, due.id LIMIT {total}) \
-         RETURNING {COLS}"
-    );
-    let mut values: Vec<rusqlite::types::Value> = vec![now.into(), until.into()];
-    for (shop, n) in &room.busy {
-        values.push(shop.as_uuid().as_bytes().to_vec().into());
-        values.push(i64::from(*n).into());
+    let mut picked: Vec<(i64, Uuid)> = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let next = match after {
+            None => one(
+                c,
+                "SELECT shop_id FROM deliveries WHERE state = 'pending' ORDER BY shop_id LIMIT 1",
+                [],
+                |r| uuid_col(r, 0),
+                Ok,
+            )?,
+            Some(last) => one(
+                c,
+                "SELECT shop_id FROM deliveries WHERE state = 'pending' AND shop_id > ?1 ORDER BY shop_id LIMIT 1",
+                [last],
+                |r| uuid_col(r, 0),
+                Ok,
+            )?,
+        };
+        let Some(shop) = next else { break };
+        after = Some(shop);
+        let busy = room.busy.iter().find(|(s, _)| s.as_uuid() == shop).map_or(0, |(_, n)| *n);
+        let take = room.per_shop.saturating_sub(busy).min(room.total);
+        if take == 0 {
+            continue;
+        }
+        picked.extend(many(
+            c,
+            &format!(
+                "SELECT next_at, id FROM deliveries WHERE shop_id = ?1 AND state = 'pending' AND next_at <= ?2 \
+                 ORDER BY next_at LIMIT {take}"
+            ),
+            params![shop, now],
+            |r| Ok((r.get::<_, i64>(0)?, uuid_col(r, 1)?)),
+            Ok,
+        )?);
     }
-    // Not cached: the text varies with the busy shops and the room.
-    let rows = c
-        .prepare(&sql)
-        .and_then(|mut s| s.query_map(rusqlite::params_from_iter(values), row)?.collect::<Result<Vec<_>, _>>())
-        .map_err(be)?;
-    let mut due = rows.into_iter().map(delivery).collect::<StoreResult<Vec<_>>>()?;
+    picked.sort_unstable();
+    picked.truncate(room.total as usize);
+    let mut due = Vec::with_capacity(picked.len());
+    for (_, id) in picked {
+        due.extend(one(
+            c,
+            &format!("UPDATE deliveries SET next_at = ?2 WHERE id = ?1 RETURNING {COLS}"),
+            params![id, until],
+            row,
+            delivery,
+        )?);
+    }
     due.sort_by_key(|d| (d.created_at, d.id));
     Ok(due)
 }
