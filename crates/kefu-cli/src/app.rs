@@ -45,6 +45,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut server = config.server();
+    server.http = config.http_client()?;
     let rules_dir = config.data_dir.join("rules");
     server.bot_rules = load_rules(&rules_dir)?;
     server.bot_rules_source = Some(kefu_server::RulesSource(std::sync::Arc::new(move || {

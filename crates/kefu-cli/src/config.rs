@@ -53,7 +53,8 @@ attachment_days = 180
 # Optional: an OpenAI-compatible chat endpoint (Ollama, vLLM, Xinference…)
 # that rephrases knowledge-base answers and writes hand-off summaries. Empty
 # is off, and everything works without it; on a timeout or a bad answer the
-# bot uses its own text. Plain http:// (put a TLS proxy before https).
+# bot uses its own text. http:// or https:// (certificates checked against
+# the Mozilla roots built into kefu, and tls_ca_file's).
 llm_url = ""                 # e.g. "http://127.0.0.1:11434/v1"
 llm_model = ""               # e.g. "qwen2.5:7b"
 llm_api_key = ""             # sent as a Bearer token when set
@@ -85,6 +86,11 @@ client_ip_header = ""
 # share an address. 0: no limit.
 visitors_per_minute_per_ip = 30
 uploads_per_minute_per_ip = 30
+
+# A PEM file of CA certificates trusted for outgoing https:// (the model
+# endpoint, shops' notification endpoints) besides the Mozilla roots built
+# into kefu: a merchant's own CA inside their network. Empty: none.
+tls_ca_file = ""
 
 # Images all of a shop's shoppers may upload in a day (China time), in MiB:
 # bounds the disk however many visitors a flood makes up. Past it, shoppers
@@ -118,6 +124,7 @@ pub struct Config {
     pub visitors_per_minute_per_ip: u32,
     pub uploads_per_minute_per_ip: u32,
     pub shop_upload_mib_per_day: u64,
+    pub tls_ca_file: String,
 }
 
 impl fmt::Debug for Config {
@@ -146,6 +153,7 @@ impl fmt::Debug for Config {
             .field("visitors_per_minute_per_ip", &self.visitors_per_minute_per_ip)
             .field("uploads_per_minute_per_ip", &self.uploads_per_minute_per_ip)
             .field("shop_upload_mib_per_day", &self.shop_upload_mib_per_day)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
 }
@@ -242,7 +250,18 @@ impl Config {
             bail!("client_ip_header must be a header name such as \"x-forwarded-for\" (or empty)");
         }
         self.llm().map_err(|e| anyhow::anyhow!(e))?;
+        self.http_client()?;
         Ok(())
+    }
+
+    /// What outgoing HTTPS trusts: the built-in roots, and `tls_ca_file`'s.
+    pub fn http_client(&self) -> anyhow::Result<kefu_server::http_out::Client> {
+        let path = self.tls_ca_file.trim();
+        if path.is_empty() {
+            return Ok(kefu_server::http_out::Client::default());
+        }
+        let pem = std::fs::read(path).with_context(|| format!("tls_ca_file: reading {path}"))?;
+        kefu_server::http_out::Client::with_extra_roots(&pem).with_context(|| format!("tls_ca_file {path}"))
     }
 
     /// The model endpoint, when one is configured.
@@ -340,8 +359,27 @@ mod tests {
         assert!(on.server().llm.is_some());
         assert!(!format!("{on:?}").contains("sk-secret"));
         let https = Config { llm_url: "https://api.example.com/v1".into(), ..on.clone() };
-        assert!(https.validate().expect_err("https").to_string().contains("TLS"));
+        assert!(https.validate().is_ok(), "a hosted API over HTTPS");
+        assert!(Config { llm_url: "ftp://h/v1".into(), ..on.clone() }.validate().is_err());
         let no_model = Config { llm_model: String::new(), ..on };
         assert!(no_model.validate().is_err());
+    }
+
+    #[test]
+    fn an_extra_ca_file_must_hold_certificates() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        let dir = std::env::temp_dir().join(format!("kefu-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let bad = dir.join("bad.pem");
+        std::fs::write(&bad, "no certificate here").expect("write");
+        let missing = Config { tls_ca_file: dir.join("none.pem").display().to_string(), ..c.clone() };
+        assert!(missing.validate().expect_err("missing").to_string().contains("tls_ca_file"));
+        let not_pem = Config { tls_ca_file: bad.display().to_string(), ..c.clone() };
+        assert!(not_pem.validate().expect_err("not PEM").to_string().contains("tls_ca_file"));
+        let good = dir.join("ca.pem");
+        std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../kefu-server/tests/fixtures/tls/ca.pem"), &good)
+            .expect("copy");
+        assert!(Config { tls_ca_file: good.display().to_string(), ..c }.validate().is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

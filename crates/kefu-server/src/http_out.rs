@@ -1,18 +1,26 @@
 //! kefu as an HTTP client: one POST over a fresh connection, for the
 //! model endpoint (`llm`) and the merchant's notification endpoint
-//! (`outbound`). Plain HTTP only: both run beside kefu or behind the
-//! merchant's own gateway; an HTTPS endpoint goes through a local TLS proxy
-//! (a TLS stack and its root store would be most of this binary's
-//! dependencies for two calls).
+//! (`outbound`), over `http://` or `https://`. HTTPS is rustls with the
+//! Mozilla roots compiled in (`webpki-roots`: nothing is read from the
+//! machine or the network at run time), plus the roots of a merchant's own
+//! CA when `tls_ca_file` names one.
+
+use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
-/// An `http://host[:port][/path][?query]` URL.
+/// An `http[s]://host[:port][/path][?query]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
+    /// `https://`: the connection is TLS, and the host's certificate is checked.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     /// Starts with `/`, with the query if any.
@@ -21,9 +29,7 @@ pub struct HttpUrl {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("kefu speaks plain HTTP; put a local TLS proxy in front of an https endpoint")]
-    Https,
-    #[error("not an http:// URL")]
+    #[error("not an http:// or https:// URL")]
     NotHttp,
     #[error("bad host {0:?}")]
     Host(String),
@@ -43,10 +49,13 @@ impl HttpUrl {
         if url.len() > MAX_URL_CHARS || !url.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(UrlError::Shape);
         }
-        let rest = match url.get(..7) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("http://") => &url[7..],
-            _ if url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) => return Err(UrlError::Https),
-            _ => return Err(UrlError::NotHttp),
+        let scheme = |s: &str| url.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        let (tls, rest) = if scheme("http://") {
+            (false, &url[7..])
+        } else if scheme("https://") {
+            (true, &url[8..])
+        } else {
+            return Err(UrlError::NotHttp);
         };
         if rest.contains('#') {
             return Err(UrlError::Shape);
@@ -55,7 +64,7 @@ impl HttpUrl {
         let (authority, path) = rest.split_at(cut);
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (h, p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| UrlError::Port(p.into()))?),
-            None => (authority, 80),
+            None => (authority, if tls { 443 } else { 80 }),
         };
         let host_ok =
             !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
@@ -67,7 +76,7 @@ impl HttpUrl {
             p if p.starts_with('?') => format!("/{p}"),
             p => p.to_owned(),
         };
-        Ok(HttpUrl { host: host.to_owned(), port, path })
+        Ok(HttpUrl { tls, host: host.to_ascii_lowercase(), port, path })
     }
 
     /// This URL with `tail` appended to its path (`/v1` + `/chat/completions`).
@@ -78,7 +87,8 @@ impl HttpUrl {
 
 impl std::fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "http://{}:{}{}", self.host, self.port, self.path)
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
     }
 }
 
@@ -86,30 +96,113 @@ impl std::fmt::Display for HttpUrl {
 pub enum HttpError {
     #[error("connecting: {0}")]
     Connect(#[source] std::io::Error),
+    /// The TLS handshake failed: most often the certificate (expired, for
+    /// another name, signed by a CA kefu does not trust).
+    #[error("TLS: {0}")]
+    Tls(#[source] std::io::Error),
     #[error("HTTP: {0}")]
     Http(#[from] hyper::Error),
     #[error("{0}")]
     Protocol(String),
 }
 
-/// POSTs a JSON `body` with `headers` and answers the status and at most
-/// `max_response` bytes of the body (more is an error). No timeout here:
-/// callers wrap the call in their own.
-pub async fn post_json(
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("not PEM certificates: {0}")]
+    Pem(String),
+    #[error("no certificate in it")]
+    Empty,
+    #[error("{0}")]
+    Rejected(#[from] rustls::Error),
+}
+
+/// What kefu's outgoing requests trust, built once per server.
+#[derive(Clone)]
+pub struct Client {
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("http_out::Client")
+    }
+}
+
+impl Default for Client {
+    /// The Mozilla roots only.
+    fn default() -> Self {
+        Client::with_roots(mozilla_roots())
+    }
+}
+
+fn mozilla_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }
+}
+
+impl Client {
+    /// Trusts the Mozilla roots and the certificates in `extra_ca_pem`: a
+    /// merchant's own CA, for an endpoint inside their network.
+    pub fn with_extra_roots(extra_ca_pem: &[u8]) -> Result<Client, TlsSetupError> {
+        let certs = CertificateDer::pem_slice_iter(extra_ca_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsSetupError::Pem(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(TlsSetupError::Empty);
+        }
+        let mut roots = mozilla_roots();
+        for cert in certs {
+            roots.add(cert)?;
+        }
+        Ok(Client::with_roots(roots))
+    }
+
+    fn with_roots(roots: rustls::RootCertStore) -> Client {
+        // ring is the one provider compiled in, so it is the default.
+        let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+        Client { tls: Arc::new(config) }
+    }
+
+    /// POSTs a JSON `body` with `headers` and answers the status and at most
+    /// `max_response` bytes of the body (more is an error). No timeout here:
+    /// callers wrap the call in their own.
+    pub async fn post_json(
+        &self,
+        url: &HttpUrl,
+        headers: &[(HeaderName, String)],
+        body: Vec<u8>,
+        max_response: usize,
+    ) -> Result<(u16, Bytes), HttpError> {
+        let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port)).await.map_err(HttpError::Connect)?;
+        if !url.tls {
+            return post_over(stream, url, headers, body, max_response).await;
+        }
+        let name = ServerName::try_from(url.host.clone())
+            .map_err(|_| HttpError::Protocol(format!("{:?} is not a name a certificate can be for", url.host)))?;
+        let stream =
+            tokio_rustls::TlsConnector::from(self.tls.clone()).connect(name, stream).await.map_err(HttpError::Tls)?;
+        post_over(stream, url, headers, body, max_response).await
+    }
+}
+
+async fn post_over<S>(
+    stream: S,
     url: &HttpUrl,
     headers: &[(HeaderName, String)],
     body: Vec<u8>,
     max_response: usize,
-) -> Result<(u16, Bytes), HttpError> {
-    let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port)).await.map_err(HttpError::Connect)?;
+) -> Result<(u16, Bytes), HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
         // Ends with the response; an error here already failed the request.
         let _ = connection.await;
     });
-    let mut request = hyper::Request::post(url.path.as_str())
-        .header(HOST, format!("{}:{}", url.host, url.port))
-        .header(CONTENT_TYPE, "application/json");
+    let default_port = if url.tls { 443 } else { 80 };
+    let host = if url.port == default_port { url.host.clone() } else { format!("{}:{}", url.host, url.port) };
+    let mut request =
+        hyper::Request::post(url.path.as_str()).header(HOST, host).header(CONTENT_TYPE, "application/json");
     for (name, value) in headers {
         request = request.header(name, value);
     }
@@ -130,7 +223,7 @@ mod tests {
 
     #[test]
     fn urls_are_parsed_strictly() {
-        let u = HttpUrl::parse(" http://erp.shop.local:8080/kefu/hook?token=a1 ").expect("url");
+        let u = HttpUrl::parse(" http://ERP.shop.local:8080/kefu/hook?token=a1 ").expect("url");
         assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("erp.shop.local", 8080, "/kefu/hook?token=a1"));
         assert_eq!(HttpUrl::parse("http://10.0.0.5").expect("url").path, "/");
         assert_eq!(HttpUrl::parse("HTTP://h?x=1").expect("url").path, "/?x=1");
@@ -138,7 +231,11 @@ mod tests {
             HttpUrl::parse("http://h:11434/v1/").expect("url").join("/chat/completions").path,
             "/v1/chat/completions"
         );
-        assert_eq!(HttpUrl::parse("https://api.example.com"), Err(UrlError::Https));
+        let https = HttpUrl::parse("HTTPS://api.example.com/v1").expect("https");
+        assert_eq!((https.tls, https.port, https.to_string().as_str()), (true, 443, "https://api.example.com:443/v1"));
+        assert_eq!(HttpUrl::parse("https://h:8443").expect("https").port, 8443);
+        assert!(!HttpUrl::parse("http://h").expect("http").tls);
+        assert_eq!(HttpUrl::parse("https:/h"), Err(UrlError::NotHttp));
         assert_eq!(HttpUrl::parse("ftp://h/"), Err(UrlError::NotHttp));
         assert_eq!(HttpUrl::parse("http://user@h/"), Err(UrlError::Host("user@h".into())));
         assert_eq!(HttpUrl::parse("http://h:0/"), Err(UrlError::Port("0".into())));
@@ -158,16 +255,19 @@ mod tests {
         fn any_text_is_parsed_or_refused(text in "(?s).{0,600}", tail in "(?s).{0,80}") {
             let _ = HttpUrl::parse(&text);
             let _ = HttpUrl::parse(&format!("http://{tail}"));
+            let _ = HttpUrl::parse(&format!("https://{tail}"));
         }
 
         /// What is accepted is stored as its `Display` and read back the same.
         #[test]
         fn an_accepted_url_reads_back_the_same(
+            tls: bool,
             host in "[a-z0-9][a-z0-9._-]{0,30}",
             port in 1u16..,
             path in "(/[A-Za-z0-9._~%-]{0,12}){0,4}(\\?[a-z0-9=&]{0,20})?",
         ) {
-            let url = HttpUrl::parse(&format!("http://{host}:{port}{path}")).expect("valid");
+            let scheme = if tls { "https" } else { "http" };
+            let url = HttpUrl::parse(&format!("{scheme}://{host}:{port}{path}")).expect("valid");
             proptest::prop_assert_eq!(HttpUrl::parse(&url.to_string()).expect("again"), url);
         }
     }

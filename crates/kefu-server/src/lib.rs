@@ -62,6 +62,8 @@ pub struct ServerConfig {
     pub llm: Option<llm::LlmConfig>,
     /// How outbound notifications are sent and retried.
     pub notify: outbound::NotifyConfig,
+    /// What outgoing HTTPS (model endpoint, notifications) trusts.
+    pub http: http_out::Client,
     /// The header a reverse proxy in front puts the client's address in
     /// (`x-forwarded-for`: its last entry, the one the proxy saw); without
     /// one, the peer of the TCP connection. Per-address limits read it.
@@ -106,6 +108,7 @@ impl Default for ServerConfig {
             bot_intents: std::collections::HashMap::new(),
             llm: None,
             notify: outbound::NotifyConfig::default(),
+            http: http_out::Client::default(),
             client_ip_header: None,
             visitors_per_minute_per_ip: 30,
             uploads_per_minute_per_ip: 30,
@@ -139,8 +142,11 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
-        let bot =
-            bot::Bot::new(config.bot_rules.clone(), config.bot_intents.clone(), config.llm.clone().map(llm::Llm::new));
+        let bot = bot::Bot::new(
+            config.bot_rules.clone(),
+            config.bot_intents.clone(),
+            config.llm.clone().map(|l| llm::Llm::new(l, config.http.clone())),
+        );
         let visitors_per_ip = throttle::PerIp::new(config.visitors_per_minute_per_ip);
         let uploads_per_ip = throttle::PerIp::new(config.uploads_per_minute_per_ip);
         Ok(Arc::new(AppState {

@@ -7,8 +7,8 @@
 //! written, the bot's own summary — taken on a timeout, an error, a reply
 //! that is not the protocol's shape, or a rephrasing that states a number the
 //! knowledge base does not (an invented price or deadline is worse than a
-//! stiff sentence). Plain HTTP only (`http_out`): model servers run beside
-//! kefu; a remote HTTPS endpoint goes through a local TLS proxy.
+//! stiff sentence). Over `http://` (a model server beside kefu) or
+//! `https://` (a hosted API), see `http_out`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -72,12 +72,13 @@ pub struct LlmStats {
 
 pub struct Llm {
     config: LlmConfig,
+    http: http_out::Client,
     pub stats: LlmStats,
 }
 
 impl Llm {
-    pub fn new(config: LlmConfig) -> Llm {
-        Llm { config, stats: LlmStats::default() }
+    pub fn new(config: LlmConfig, http: http_out::Client) -> Llm {
+        Llm { config, http, stats: LlmStats::default() }
     }
 
     /// One chat completion: the assistant's text.
@@ -99,7 +100,7 @@ impl Llm {
         }
         let url = c.base.join("/chat/completions");
         let (status, bytes) =
-            http_out::post_json(&url, &headers, body.to_string().into_bytes(), MAX_RESPONSE_BYTES).await?;
+            self.http.post_json(&url, &headers, body.to_string().into_bytes(), MAX_RESPONSE_BYTES).await?;
         if status != 200 {
             return Err(LlmError::Status(status));
         }
@@ -178,7 +179,8 @@ mod tests {
         let c = LlmConfig::parse("http://llm.internal", "m", "k", 3000).expect("valid");
         let url = c.base.join("/chat/completions");
         assert_eq!((url.port, url.path.as_str()), (80, "/chat/completions"));
-        assert!(LlmConfig::parse("https://api.example.com/v1", "m", "", 3000).expect_err("https").contains("TLS"));
+        let hosted = LlmConfig::parse("https://api.example.com/v1", "m", "sk", 3000).expect("a hosted API");
+        assert_eq!((hosted.base.tls, hosted.base.port), (true, 443));
         assert!(LlmConfig::parse("ftp://x", "m", "", 3000).is_err());
         assert!(LlmConfig::parse("http://h:99999/v1", "m", "", 3000).is_err());
         assert!(LlmConfig::parse("http://h/v1", " ", "", 3000).is_err());

@@ -202,7 +202,8 @@ pub async fn attempt(state: &SharedState, delivery: &Delivery) -> AttemptDone {
             return config.backoff.after(delivery, &Attempt::Failed { status: None, error: why }, at);
         }
     };
-    let outcome = send(&url, &shop, delivery, body, config.timeout, state.ctx.clock.now().millis()).await;
+    let now_ms = state.ctx.clock.now().millis();
+    let outcome = send(&state.config.http, &url, &shop, delivery, body, config.timeout, now_ms).await;
     let at = state.ctx.clock.now();
     let done = config.backoff.after(delivery, &outcome, at);
     match (&outcome, done.state) {
@@ -308,6 +309,7 @@ async fn conversation_json(state: &SharedState, shop: &Shop, id: ConversationId)
 }
 
 async fn send(
+    http: &http_out::Client,
     url: &HttpUrl,
     shop: &Shop,
     delivery: &Delivery,
@@ -322,7 +324,7 @@ async fn send(
         (HeaderName::from_static(DELIVERY_HEADER), delivery.id.to_string()),
         (HeaderName::from_static(SIGNATURE_HEADER), signature),
     ];
-    match tokio::time::timeout(timeout, http_out::post_json(url, &headers, body, MAX_ANSWER_BYTES)).await {
+    match tokio::time::timeout(timeout, http.post_json(url, &headers, body, MAX_ANSWER_BYTES)).await {
         Err(_) => Attempt::Failed { status: None, error: format!("no answer within {} ms", timeout.as_millis()) },
         Ok(Err(e)) => Attempt::Failed { status: None, error: e.to_string() },
         Ok(Ok((status, _))) if (200..300).contains(&status) => Attempt::Delivered { status },

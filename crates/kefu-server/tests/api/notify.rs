@@ -213,7 +213,7 @@ async fn the_notification_settings_refuse_what_they_should() {
     for (who, method, path, body, status, code) in [
         (&agent, "GET", path.clone(), None, 403, "forbidden"),
         (&agent, "PUT", path.clone(), Some(json!({"url": "http://127.0.0.1:9/x"})), 403, "forbidden"),
-        (&admin, "PUT", path.clone(), Some(json!({"url": "https://erp.example.com/hook"})), 400, "invalid_input"),
+        (&admin, "PUT", path.clone(), Some(json!({"url": "ftp://erp.example.com/hook"})), 400, "invalid_input"),
         (&admin, "PUT", path.clone(), Some(json!({"url": "javascript:alert(1)"})), 400, "invalid_input"),
         (&admin, "PUT", path.clone(), Some(json!({"url": "http://a b/"})), 400, "invalid_input"),
         (&admin, "PUT", path.clone(), Some(json!({"url": "http://h/", "secret": "x"})), 400, "invalid_input"),
@@ -385,4 +385,100 @@ async fn a_shop_whose_endpoint_hangs_does_not_hold_up_another_shops_notification
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("shop A's backlog was not sent: {} seen", *stuck.seen.lock().expect("lock"));
+}
+
+/// The merchant's system behind HTTPS, with a certificate from its own CA:
+/// each POST's event header and body, answered 200.
+async fn https_merchant() -> (Arc<Mutex<Vec<(String, Value)>>>, u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(format!("{dir}/server.pem"))
+        .expect("server.pem")
+        .collect::<Result<_, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key")).expect("server.key");
+    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).expect("cert");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let (acceptor, log) = (acceptor.clone(), log.clone());
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends here.
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body_len) = loop {
+                    let Ok(n) = tls.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
+                            .and_then(Result::ok)
+                            .unwrap_or(0);
+                        buf.drain(..end + 4);
+                        break (head, len);
+                    }
+                };
+                while buf.len() < body_len {
+                    let Ok(n) = tls.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let event = head.lines().find_map(|l| l.strip_prefix("x-kefu-event:")).unwrap_or("").trim().to_owned();
+                let body = serde_json::from_slice(&buf[..body_len]).unwrap_or(Value::Null);
+                log.lock().expect("lock").push((event, body));
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (seen, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_endpoint_is_reached_when_its_ca_is_trusted_and_refused_when_not() {
+    let ca = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem")).expect("ca.pem");
+    let (seen, port) = https_merchant().await;
+    let url = format!("https://localhost:{port}/kefu/hook");
+    for trusted in [true, false] {
+        let mut config = quick(1);
+        if trusted {
+            config.http = kefu_server::http_out::Client::with_extra_roots(&ca).expect("the test CA");
+        }
+        let app = TestApp::spawn_with(config).await;
+        let admin = app.login("admin").await;
+        let path = format!("/api/admin/shops/{}/notify", app.shop_a.id);
+        let (status, v) = app.as_agent(&admin, "PUT", &path, Some(json!({"url": url}))).await;
+        assert_eq!((status.as_u16(), v["endpoint"]["url"].as_str()), (200, Some(url.as_str())), "{v}");
+        assert_eq!(app.as_agent(&admin, "POST", &format!("{path}/ping"), None).await.0, 200);
+        let list = deliveries_until(&app, &admin, |l| l.iter().all(|d| d["state"] != "pending")).await;
+        if trusted {
+            assert_eq!((list[0]["state"].as_str(), list[0]["last_status"].as_u64()), (Some("delivered"), Some(200)));
+            let posts = seen.lock().expect("lock").clone();
+            assert_eq!(posts.len(), 1);
+            assert_eq!((posts[0].0.as_str(), posts[0].1["event"].as_str()), ("ping", Some("ping")));
+        } else {
+            // Mozilla's roots do not vouch for the merchant's own CA: refused at the handshake, nothing sent.
+            assert_eq!(list[0]["state"], "failed", "{list:?}");
+            let error = list[0]["last_error"].as_str().expect("error");
+            assert!(error.starts_with("TLS:") && error.contains("certificate"), "{error}");
+            assert_eq!(seen.lock().expect("lock").len(), 1, "the second server saw nothing");
+        }
+    }
+    assert!(kefu_server::http_out::Client::with_extra_roots(b"not a certificate").is_err());
 }
