@@ -540,11 +540,31 @@ pub async fn rate(ctx: &Ctx, customer: &Customer, conversation: ConversationId, 
 
 /// An agent goes 接待中 / 挂起 / 离线.
 pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskResult<()> {
+    if status != AgentStatus::Offline {
+        // Whoever sets themself 接待中 or 挂起 is here: not swept as absent
+        // before their workspace's first heartbeat.
+        ctx.store.agent_seen(agent.id, ctx.clock.now()).await?;
+    }
     ctx.store.set_agent_status(agent.id, status).await?;
     for shop in &agent.shops {
         ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status });
     }
     Ok(())
+}
+
+/// Sets offline the agents whose workspace has not been connected for
+/// `unseen_ms` (they closed the browser without going 离线): routing stops
+/// sending them shoppers, and their colleagues' screens show them offline.
+/// The conversations they hold stay theirs (a dropped connection may come
+/// back). Answers how many.
+pub async fn offline_unseen_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<usize> {
+    let gone = ctx.store.offline_unseen(ctx.clock.now().plus_millis(-unseen_ms)).await?;
+    for (agent, shops) in &gone {
+        for shop in shops {
+            ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: *agent, status: AgentStatus::Offline });
+        }
+    }
+    Ok(gone.len())
 }
 
 /// An admin disables an account (a person who left): it goes offline, every

@@ -134,6 +134,12 @@ pub trait Store: Send + Sync + 'static {
     /// indexed read, not the team with its loads.
     async fn someone_online(&self, shop: ShopId) -> StoreResult<bool>;
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()>;
+    /// The agent's workspace is connected at `at` (a heartbeat).
+    async fn agent_seen(&self, id: AgentId, at: Timestamp) -> StoreResult<()>;
+    /// Sets offline every agent not offline and not seen since `before`
+    /// (never seen counts as not seen): the ones who left without going
+    /// 离线. Answers them, with their shops, for their colleagues' screens.
+    async fn offline_unseen(&self, before: Timestamp) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>>;
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()>;
     async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;

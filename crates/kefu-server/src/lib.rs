@@ -72,6 +72,10 @@ pub struct ServerConfig {
     pub visitors_per_minute_per_ip: u32,
     /// Images shoppers behind one address may upload a minute (and at once); 0: no limit.
     pub uploads_per_minute_per_ip: u32,
+    /// An agent not offline whose workspace has not been connected for this
+    /// long (it says so at each session check) is set offline: someone who
+    /// closed the browser without going 离线 gets no more shoppers.
+    pub presence_timeout: std::time::Duration,
     /// How often an agent's open socket checks its session and account in
     /// the store: a change made elsewhere (`kefu user disable`, another
     /// node) reaches it within this, without waiting for a reconnect.
@@ -113,6 +117,7 @@ impl Default for ServerConfig {
             visitors_per_minute_per_ip: 30,
             uploads_per_minute_per_ip: 30,
             session_recheck: std::time::Duration::from_secs(30),
+            presence_timeout: std::time::Duration::from_secs(180),
         }
     }
 }
@@ -312,6 +317,28 @@ async fn sweep_idle_bot_conversations(state: SharedState) {
     }
 }
 
+/// Sets offline the agents unseen for `presence_timeout`, checking a few
+/// times per timeout. The first check waits a whole timeout: after a
+/// restart, workspaces have that long to reconnect.
+async fn sweep_absent_agents(state: SharedState) {
+    let timeout = state.config.presence_timeout;
+    let mut shutdown = state.shutting_down();
+    let period = (timeout / 3).max(std::time::Duration::from_millis(50));
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + timeout, period);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let unseen = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        match kefu_core::desk::offline_unseen_agents(&state.ctx, unseen).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(agents = n, "set agents offline whose workspace was gone"),
+            Err(e) => tracing::warn!(error = %e, "setting absent agents offline failed"),
+        }
+    }
+}
+
 /// Every ten minutes, deletes images past `attachment_days` (oldest first,
 /// in batches, at most `PURGE_BATCHES` of them per round so a first run on
 /// a year of images does not hold the writer for long).
@@ -365,6 +392,7 @@ pub async fn serve(
     }
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(outbound::prune(state.clone()));
+    tokio::spawn(sweep_absent_agents(state.clone()));
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply
     // can wait out a delayed ACK (40 ms) behind the previous frame.

@@ -190,6 +190,11 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<(Agent, AgentS
     // An agent's socket reads its session and account again now and then;
     // a shopper's holds no timer (idle sockets are counted in KiB).
     let mut recheck = agent.as_ref().map(|a| Box::pin(tokio::time::sleep(first_recheck(&state, a))));
+    if let Some(a) = &agent
+        && let Err(e) = state.ctx.store.agent_seen(a.id, state.ctx.clock.now()).await
+    {
+        tracing::warn!(error = %e, agent = %a.id, "recording an agent's connection failed");
+    }
     let (mailbox, mut inbox) = Mailbox::new(MAILBOX);
     let bucket = TokenBucket::new(state.config.rate_burst, state.config.rate_per_second);
     let mut shutdown = state.shutting_down();
@@ -747,7 +752,8 @@ impl Conn {
     /// Reads the agent's session and account again: a change made where
     /// this node's bus does not reach (the CLI, another node) ends the
     /// connection as [`Event::AccountChanged`] would. A store that fails
-    /// keeps the connection: an outage is no reason to sign people out.
+    /// keeps the connection: an outage is no reason to sign people out. A
+    /// connection still good is the agent's heartbeat (`Store::agent_seen`).
     async fn recheck(&mut self, session: &AgentSession) -> Result<(), axum::Error> {
         let Some(Who::Agent(granted)) = &self.who else { return Ok(()) };
         let store = &self.state.ctx.store;
@@ -758,7 +764,13 @@ impl Conn {
             Err(e) => Err(e),
         };
         match account {
-            Ok(Some(account)) if !account.disabled && account.same_rights(granted) => Ok(()),
+            Ok(Some(account)) if !account.disabled && account.same_rights(granted) => {
+                // The heartbeat that keeps a connected agent from being swept as absent.
+                if let Err(e) = store.agent_seen(granted.id, now).await {
+                    tracing::warn!(error = %e, agent = %granted.id, "recording an agent's heartbeat failed");
+                }
+                Ok(())
+            }
             Ok(Some(account)) if !account.disabled => Err(self.end_for_account(false).await),
             Ok(_) => Err(self.end_for_account(true).await),
             Err(e) => {

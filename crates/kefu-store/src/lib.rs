@@ -64,6 +64,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (15, "0015_notify_events", include_str!("../migrations/sqlite/0015_notify_events.sql")),
     (16, "0016_upload_days", include_str!("../migrations/sqlite/0016_upload_days.sql")),
     (17, "0017_deliveries_due_by_shop", include_str!("../migrations/sqlite/0017_deliveries_due_by_shop.sql")),
+    (18, "0018_agent_seen", include_str!("../migrations/sqlite/0018_agent_seen.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
@@ -91,6 +92,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (15, "0015_notify_events", include_str!("../migrations/postgres/0015_notify_events.sql")),
     (16, "0016_upload_days", include_str!("../migrations/postgres/0016_upload_days.sql")),
     (17, "0017_deliveries_due_by_shop", include_str!("../migrations/postgres/0017_deliveries_due_by_shop.sql")),
+    (18, "0018_agent_seen", include_str!("../migrations/postgres/0018_agent_seen.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -257,6 +257,14 @@ impl Store for PostgresStore {
         agents::set_status(self, id, status).await
     }
 
+    async fn agent_seen(&self, id: AgentId, at: Timestamp) -> StoreResult<()> {
+        agents::seen(self, id, at.millis()).await
+    }
+
+    async fn offline_unseen(&self, before: Timestamp) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+        agents::offline_unseen(self, before.millis()).await
+    }
+
     async fn create_session(&self, s: &AgentSession) -> StoreResult<()> {
         agents::create_session(self, s).await
     }

@@ -254,6 +254,17 @@ impl Store for SqliteStore {
         self.pool.write(move |c| agents::set_status(c, id, status)).await
     }
 
+    async fn agent_seen(&self, id: AgentId, at: Timestamp) -> StoreResult<()> {
+        self.pool.write(move |c| agents::seen(c, id, at.millis())).await
+    }
+
+    async fn offline_unseen(&self, before: Timestamp) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+        if !self.pool.read(move |c| agents::any_unseen(c, before.millis())).await? {
+            return Ok(Vec::new());
+        }
+        self.pool.write(move |c| agents::offline_unseen(c, before.millis())).await
+    }
+
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()> {
         let s = session.clone();
         self.pool.write(move |c| agents::create_session(c, &s)).await

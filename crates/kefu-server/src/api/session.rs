@@ -73,6 +73,10 @@ fn dummy_hash() -> String {
 
 pub async fn logout(State(state): State<SharedState>, auth: AgentAuth) -> ApiResult<Response> {
     state.ctx.store.delete_session(&auth.session.token_hash).await?;
+    // Logging out is leaving: no more shoppers routed to this person.
+    if auth.agent.status != kefu_core::agent::AgentStatus::Offline {
+        kefu_core::desk::set_status(&state.ctx, &auth.agent, kefu_core::agent::AgentStatus::Offline).await?;
+    }
     Ok(([(SET_COOKIE, session_cookie(&state, "", 0))], axum::Json(json!({"ok": true}))).into_response())
 }
 

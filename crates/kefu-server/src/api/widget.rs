@@ -113,15 +113,17 @@ pub async fn session(State(state): State<SharedState>, ip: ClientIp, Body(body):
     })))
 }
 
-/// What the chat's header may honestly say: whether people answer now (in
-/// service hours with someone online), and when they are next in.
+/// What the chat's header may honestly say: whether people answer now
+/// (someone online — an agent's status is 接待中 only while their workspace
+/// is connected, see `presence_timeout` — in service hours or working late
+/// on a sale night), whether it is service hours, and when they next open.
 async fn service(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<Value> {
     let now = state.ctx.clock.now();
     let hours = state.bot.service_hours(&state.ctx, shop).await;
     let in_hours = hours.is_open(now);
     let someone_online = state.ctx.store.someone_online(shop).await?;
     Ok(json!({
-        "people_now": in_hours && someone_online,
+        "people_now": someone_online,
         "in_hours": in_hours,
         "next_open": hours.next_open(now).millis(),
     }))

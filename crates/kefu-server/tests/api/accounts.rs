@@ -225,3 +225,53 @@ async fn changes_made_without_this_nodes_bus_reach_open_sockets_at_their_next_ch
     assert_eq!(stays_socket.recv_type("pong").await["t"], 1);
     assert_eq!(me(&app, &moved).await, 200, "the session itself goes on");
 }
+
+/// An agent marked 接待中 whose workspace is gone (the browser closed
+/// without going 离线) is set offline after `presence_timeout`; one whose
+/// workspace stays connected is not; logging out goes offline at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_whose_workspace_is_gone_go_offline_and_logging_out_is_leaving() {
+    use kefu_core::agent::AgentStatus;
+    use kefu_core::id::AgentId;
+    let config = kefu_server::ServerConfig {
+        session_recheck: Duration::from_millis(100),
+        presence_timeout: Duration::from_millis(600),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(config).await;
+    let here = app.login("agent-a").await;
+    let gone = app.login("agent-a2").await;
+    let leaving = app.login("agent-b").await;
+    let status = |s: &Session| {
+        let id = AgentId::parse(&s.agent_id).expect("id");
+        let store = app.store.clone();
+        async move { store.agent(id).await.expect("read").expect("agent").status }
+    };
+    for s in [&here, &gone] {
+        let (code, v) = app.as_agent(s, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+        assert_eq!(code, 200, "{v}");
+    }
+    let mut socket = app.agent_ws(&here).await;
+    // agent-a2 never opens a workspace.
+    let mut frames = Vec::new();
+    for _ in 0..60 {
+        if status(&gone).await == AgentStatus::Offline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&gone).await, AgentStatus::Offline, "unseen for longer than the timeout");
+    assert_eq!(status(&here).await, AgentStatus::Online, "a connected workspace is a heartbeat");
+    while let Ok(Some(Ok(Ws::Text(t)))) = tokio::time::timeout(Duration::from_millis(300), socket.stream.next()).await {
+        frames.push(serde_json::from_str::<Value>(&t).expect("json"));
+    }
+    assert!(
+        frames.iter().any(|f| f["type"] == "presence" && f["agent_id"] == gone.agent_id && f["status"] == "offline"),
+        "colleagues see it: {frames:?}"
+    );
+
+    let (code, _) = app.as_agent(&leaving, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(code, 200);
+    assert_eq!(app.as_agent(&leaving, "POST", "/api/auth/logout", None).await.0, 200);
+    assert_eq!(status(&leaving).await, AgentStatus::Offline);
+}

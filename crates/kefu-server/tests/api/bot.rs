@@ -411,13 +411,20 @@ async fn the_chat_header_says_when_people_are_back_from_the_shops_service_hours(
     let s = session(&app).await;
     assert_eq!((s["in_hours"].as_bool(), s["people_now"].as_bool()), (Some(true), Some(true)), "{s}");
 
-    // A one-minute window two hours from now (China time): closed, back in about two hours.
+    // A one-minute window two hours from now (China time): out of hours, but
+    // agents still online answer (a sale night's overtime).
     let now = SystemClock.now().millis();
     let minute = (now + 8 * 3_600_000).rem_euclid(86_400_000) / 60_000;
     let hhmm = |m: i64| format!("{:02}:{:02}", (m / 60) % 24, m % 60);
     let window = format!("{}-{}", hhmm((minute + 120) % 1440), hhmm((minute + 121) % 1440));
     let (status, v) = app.as_agent(&boss, "PUT", &path, Some(rules(window.clone()))).await;
     assert_eq!(status, 200, "{window}: {v}");
+    let s = session(&app).await;
+    assert_eq!((s["in_hours"].as_bool(), s["people_now"].as_bool()), (Some(false), Some(true)), "working late: {s}");
+    // Everyone gone: closed, back in about two hours.
+    for load in app.store.agents_of_shop(app.shop_a.id).await.expect("team") {
+        app.store.set_agent_status(load.agent.id, kefu_core::agent::AgentStatus::Offline).await.expect("offline");
+    }
     let s = session(&app).await;
     assert_eq!((s["in_hours"].as_bool(), s["people_now"].as_bool()), (Some(false), Some(false)), "{window}: {s}");
     let back = s["next_open"].as_i64().expect("next_open") - now;

@@ -84,6 +84,32 @@ pub(super) async fn set_status(store: &PostgresStore, id: AgentId, status: Agent
     if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
 }
 
+pub(super) async fn seen(store: &PostgresStore, id: AgentId, at: i64) -> StoreResult<()> {
+    execute_prepared(&store.client().await?, "UPDATE agents SET seen_at = $2 WHERE id = $1", &[&id.as_uuid(), &at])
+        .await?;
+    Ok(())
+}
+
+/// One statement: the agents set offline, each with their shops.
+pub(super) async fn offline_unseen(store: &PostgresStore, before: i64) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+    let rows = query_prepared(
+        &store.client().await?,
+        "WITH gone AS (UPDATE agents SET status = 'offline' \
+           WHERE status <> 'offline' AND (seen_at IS NULL OR seen_at < $1) RETURNING id) \
+         SELECT gone.id, COALESCE(array_agg(s.shop_id) FILTER (WHERE s.shop_id IS NOT NULL), '{}') \
+         FROM gone LEFT JOIN agent_shops s ON s.agent_id = gone.id GROUP BY gone.id",
+        &[&before],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let shops: Vec<Uuid> = r.get(1);
+            (AgentId::from_uuid(r.get(0)), shops.into_iter().map(ShopId::from_uuid).collect())
+        })
+        .collect())
+}
+
 pub(super) async fn create_session(store: &PostgresStore, s: &AgentSession) -> StoreResult<()> {
     let c = store.client().await?;
     c.execute(

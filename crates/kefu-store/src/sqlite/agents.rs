@@ -85,6 +85,43 @@ pub(super) fn set_status(c: &Connection, id: AgentId, status: AgentStatus) -> St
     if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
 }
 
+pub(super) fn seen(c: &Connection, id: AgentId, at: i64) -> StoreResult<()> {
+    c.prepare_cached("UPDATE agents SET seen_at = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![id.as_uuid(), at]))
+        .map_err(be)?;
+    Ok(())
+}
+
+const UNSEEN: &str = "status <> 'offline' AND (seen_at IS NULL OR seen_at < ?1)";
+
+/// Whether anyone is to be set offline: read first, so a sweep that finds
+/// nobody costs the writer nothing.
+pub(super) fn any_unseen(c: &Connection, before: i64) -> StoreResult<bool> {
+    Ok(one(c, &format!("SELECT 1 FROM agents WHERE {UNSEEN} LIMIT 1"), [before], |r| r.get::<_, i64>(0), Ok)?.is_some())
+}
+
+pub(super) fn offline_unseen(c: &Connection, before: i64) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+    let gone = many(
+        c,
+        &format!("UPDATE agents SET status = 'offline' WHERE {UNSEEN} RETURNING id"),
+        [before],
+        |r| uuid_col(r, 0),
+        |id| Ok(AgentId::from_uuid(id)),
+    )?;
+    gone.into_iter()
+        .map(|id| {
+            let shops = many(
+                c,
+                "SELECT shop_id FROM agent_shops WHERE agent_id = ?1",
+                [id.as_uuid()],
+                |r| uuid_col(r, 0),
+                |s| Ok(ShopId::from_uuid(s)),
+            )?;
+            Ok((id, shops))
+        })
+        .collect()
+}
+
 pub(super) fn create_session(c: &Connection, s: &AgentSession) -> StoreResult<()> {
     c.execute(
         "INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",

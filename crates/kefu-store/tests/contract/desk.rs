@@ -553,6 +553,40 @@ pub(super) async fn the_queue_lists_a_shops_waiting_conversations_longest_wait_f
     assert_eq!(store.queue_of_shop(other.id, 10).await.expect("queue").len(), 1);
 }
 
+/// Agents whose workspace has not been seen since a time are set offline,
+/// once, and answered with their shops; those seen since, or offline
+/// already, are left as they are.
+pub(super) async fn agents_unseen_since_a_time_go_offline_once(store: &dyn Store) {
+    let s = shop(store, "seen-a").await;
+    let t = shop(store, "seen-b").await;
+    let here = agent(store, "seen-here", &[s.id], 5).await;
+    let left = agent(store, "seen-left", &[s.id, t.id], 5).await;
+    let never = agent(store, "seen-never", &[t.id], 5).await;
+    let off = agent(store, "seen-off", &[s.id], 5).await;
+    for a in [&here, &left, &never] {
+        store.set_agent_status(a.id, AgentStatus::Online).await.expect("online");
+    }
+    store.set_agent_status(off.id, AgentStatus::Offline).await.expect("offline");
+    store.agent_seen(left.id, T0.plus_millis(10)).await.expect("seen");
+    store.agent_seen(here.id, T0.plus_millis(10)).await.expect("seen");
+    store.agent_seen(here.id, T0.plus_millis(500)).await.expect("seen again");
+    let mut gone = store.offline_unseen(T0.plus_millis(100)).await.expect("sweep");
+    gone.sort_by_key(|(id, _)| *id);
+    for (_, shops) in &mut gone {
+        shops.sort();
+    }
+    let mut want = vec![(left.id, vec![s.id, t.id]), (never.id, vec![t.id])];
+    want.sort_by_key(|(id, _)| *id);
+    for (_, shops) in &mut want {
+        shops.sort();
+    }
+    assert_eq!(gone, want);
+    for (a, status) in [(&here, AgentStatus::Online), (&left, AgentStatus::Offline), (&never, AgentStatus::Offline)] {
+        assert_eq!(store.agent(a.id).await.expect("read").expect("agent").status, status, "{}", a.username.as_str());
+    }
+    assert!(store.offline_unseen(T0.plus_millis(100)).await.expect("again").is_empty(), "once");
+}
+
 /// What the widget's header asks: is a person who answers online in this shop?
 pub(super) async fn someone_online_means_an_enabled_handler_of_the_shop(store: &dyn Store) {
     let s = shop(store, "online-a").await;
