@@ -635,6 +635,22 @@ test('display: compact and dark, remembered for the agent across reloads', async
   await agent.context().close();
 });
 
+test('a status changed elsewhere shows in every open workspace, marked, and 接待中 clears the mark', async () => {
+  const first = await pageAt('desk');
+  await login(first, kefu.base, 'lisi');
+  const second = await first.context().newPage();
+  await second.goto(kefu.base + '/agent');
+  await second.waitForSelector('#app:not([hidden])');
+  await second.selectOption('#status', 'offline');
+  // The first tab hears it from the server (a presence frame) and says why it gets no new chats.
+  await first.waitForSelector('#status.auto-offline');
+  assert.equal(await first.inputValue('#status'), 'offline');
+  assert.match(await first.getAttribute('#status', 'title'), /不再分配新会话/);
+  await first.selectOption('#status', 'online');
+  await first.waitForSelector('#status:not(.auto-offline)');
+  await first.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

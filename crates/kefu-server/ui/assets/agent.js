@@ -114,7 +114,14 @@ function start(me) {
     hello: () => ({}),
     onFrame,
     onState: s => { $('#conn').textContent = s === 'down' ? t('reconnecting') : ''; },
-    onReady: again => { if (again) loadList(); if (S.selected) resume(S.selected); },
+    onReady: again => {
+      if (again) {
+        loadList();
+        // The status may have changed while disconnected (set offline when gone too long).
+        api('GET', '/api/me').then(me => showOwnStatus(me.agent.status, true)).catch(() => {});
+      }
+      if (S.selected) resume(S.selected);
+    },
   });
   loadList();
   loadRequests().then(renderList); // the 服务单 count from the start
@@ -810,6 +817,7 @@ function onFrame(f) {
       }
       break;
     case 'request': requestChanged(f); break;
+    case 'presence': if (f.agent_id === S.me.id) showOwnStatus(f.status, true); break;
     case 'error':
       if (f.code === 'session_revoked') { signedOut(); break; }
       if (f.ref && S.pending.has(f.ref)) { alert(f.message); S.pending.delete(f.ref); }
@@ -1059,8 +1067,20 @@ function togglePrefs() {
 
 async function setStatus(value) {
   await api('PUT', '/api/me/status', { status: value });
+  showOwnStatus(value, false);
+}
+
+/** My status as the server has it; set offline by the server (not by me), say why. */
+function showOwnStatus(value, fromServer) {
+  const changed = S.me.status !== value;
   S.me.status = value;
-  $('#status').value = value;
+  const select = $('#status');
+  select.value = value;
+  const auto = fromServer && changed && value === 'offline';
+  if (auto || value !== 'offline') {
+    select.classList.toggle('auto-offline', auto);
+    select.title = auto ? t('auto_offline') : '';
+  }
 }
 
 /** The longest unanswered wait among my conversations, else the queue's. */
