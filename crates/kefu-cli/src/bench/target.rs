@@ -30,6 +30,19 @@ pub struct Seeded {
     pub agent_cookies: Vec<String>,
 }
 
+/// Ends a bench's scratch database: drops its schema on PostgreSQL (the
+/// SQLite file goes with the bench's directory). Answers the backend's name
+/// for the report.
+pub fn drop_scratch(database_url: Option<&str>, schema: &str) -> anyhow::Result<&'static str> {
+    match database_url {
+        Some(url) => {
+            psql(url, None, &[&format!("DROP SCHEMA {schema} CASCADE")])?;
+            Ok("PostgreSQL")
+        }
+        None => Ok("SQLite"),
+    }
+}
+
 /// Runs SQL commands through `psql` (one `-c` each, stopping at the first
 /// error), with `search_path` set when given: the benchmarks' bulk setup and
 /// cleanup, which the store's API has no verb for.

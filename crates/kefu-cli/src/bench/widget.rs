@@ -137,12 +137,7 @@ pub async fn run(args: WidgetArgs) -> anyhow::Result<()> {
     drop(seeded);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
-    let backend_name = if let Some(url) = &args.database_url {
-        super::target::psql(url, None, &[&format!("DROP SCHEMA {schema} CASCADE")])?;
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let backend_name = super::target::drop_scratch(args.database_url.as_deref(), &schema)?;
 
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     if args.json {

@@ -8,27 +8,23 @@ use super::*;
 /// day's count, and only if the count stays within it.
 pub(super) async fn put(c: &impl GenericClient, a: &Attachment, budget: Option<ShopBudget>) -> StoreResult<()> {
     let (sender_kind, sender_id) = codec::sender_columns(a.uploaded_by);
-    let size = i64::try_from(a.bytes.len()).unwrap_or(i64::MAX);
+    let (id, shop, customer, kind, at) =
+        (a.id.as_uuid(), a.shop_id.as_uuid(), a.customer_id.as_uuid(), a.kind.as_str(), a.created_at.millis());
+    let row: [&(dyn ToSql + Sync); 8] = [&id, &shop, &customer, &sender_kind, &sender_id, &kind, &a.bytes, &at];
     let Some(b) = budget else {
         execute_prepared(
             c,
             "INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &a.id.as_uuid(),
-                &a.shop_id.as_uuid(),
-                &a.customer_id.as_uuid(),
-                &sender_kind,
-                &sender_id,
-                &a.kind.as_str(),
-                &a.bytes,
-                &a.created_at.millis(),
-            ],
+            &row,
         )
         .await?;
         return Ok(());
     };
+    let size = i64::try_from(a.bytes.len()).unwrap_or(i64::MAX);
     let limit = i64::try_from(b.limit).unwrap_or(i64::MAX);
+    let counted: [&(dyn ToSql + Sync); 3] = [&b.day, &size, &limit];
+    let params: Vec<&(dyn ToSql + Sync)> = row.into_iter().chain(counted).collect();
     let stored = execute_prepared(
         c,
         "WITH counted AS ( \
@@ -38,19 +34,7 @@ pub(super) async fn put(c: &impl GenericClient, a: &Attachment, budget: Option<S
            WHERE upload_days.bytes + EXCLUDED.bytes <= $11::bigint RETURNING 1) \
          INSERT INTO attachments (id, shop_id, customer_id, sender_kind, sender_id, kind, bytes, created_at) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM counted",
-        &[
-            &a.id.as_uuid(),
-            &a.shop_id.as_uuid(),
-            &a.customer_id.as_uuid(),
-            &sender_kind,
-            &sender_id,
-            &a.kind.as_str(),
-            &a.bytes,
-            &a.created_at.millis(),
-            &b.day,
-            &size,
-            &limit,
-        ],
+        &params,
     )
     .await?;
     if stored == 0 {
