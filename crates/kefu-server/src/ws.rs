@@ -16,7 +16,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use futures_util::SinkExt;
-use kefu_core::agent::{Agent, AgentSession};
+use kefu_core::agent::Agent;
 use kefu_core::conversation::{
     ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, MessageText, Sender,
 };
@@ -60,7 +60,14 @@ const FLOOD_CUTOFF: u32 = 500;
 
 /// Agent identity from the upgrade request's cookie, if any. Checked against
 /// `Origin` so another site cannot ride an agent's cookie (CSWSH).
-pub struct UpgradeAuth(Option<(Agent, AgentSession)>);
+pub struct UpgradeAuth(Option<Box<AgentConn>>);
+
+/// An agent's connection: who, and the session to check again. Boxed, so a
+/// shopper's idle socket carries one pointer for it, not an account.
+pub struct AgentConn {
+    agent: Agent,
+    session: [u8; 32],
+}
 
 impl FromRequestParts<SharedState> for UpgradeAuth {
     type Rejection = std::convert::Infallible;
@@ -78,7 +85,8 @@ impl FromRequestParts<SharedState> for UpgradeAuth {
         if !same_origin {
             return Ok(UpgradeAuth(None));
         }
-        Ok(UpgradeAuth(agent_from_cookie(state, parts).await.ok()))
+        let agent = agent_from_cookie(state, parts).await.ok();
+        Ok(UpgradeAuth(agent.map(|(agent, s)| Box::new(AgentConn { agent, session: s.token_hash }))))
     }
 }
 
@@ -184,9 +192,14 @@ fn frame_error(code: Code, message: impl Into<String>) -> FrameError {
     FrameError { code, message: message.into() }
 }
 
-async fn run(state: SharedState, socket: WebSocket, agent: Option<(Agent, AgentSession)>) {
-    let (agent, session) = agent.unzip();
-    let session = session.map(Box::new);
+async fn run(state: SharedState, socket: WebSocket, agent: Option<Box<AgentConn>>) {
+    let (agent, session) = match agent {
+        Some(conn) => {
+            let AgentConn { agent, session } = *conn;
+            (Some(agent), Some(Box::new(session)))
+        }
+        None => (None, None),
+    };
     // An agent's socket reads its session and account again now and then;
     // a shopper's holds no timer (idle sockets are counted in KiB).
     let mut recheck = agent.as_ref().map(|a| Box::pin(tokio::time::sleep(first_recheck(&state, a))));
@@ -249,7 +262,8 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<(Agent, AgentS
             _ = &mut hold, if holding => holding = false,
             _ = armed(&mut recheck) => {
                 let Some(session) = &session else { break };
-                if conn.recheck(session).await.is_err() { break }
+                // Boxed: the check's state is not carried by every idle socket's task.
+                if Box::pin(conn.recheck(session)).await.is_err() { break }
                 if let Some(timer) = recheck.as_mut() {
                     timer.as_mut().reset(tokio::time::Instant::now() + conn.state.config.session_recheck);
                 }
@@ -754,11 +768,11 @@ impl Conn {
     /// connection as [`Event::AccountChanged`] would. A store that fails
     /// keeps the connection: an outage is no reason to sign people out. A
     /// connection still good is the agent's heartbeat (`Store::agent_seen`).
-    async fn recheck(&mut self, session: &AgentSession) -> Result<(), axum::Error> {
+    async fn recheck(&mut self, session: &[u8; 32]) -> Result<(), axum::Error> {
         let Some(Who::Agent(granted)) = &self.who else { return Ok(()) };
         let store = &self.state.ctx.store;
         let now = self.state.ctx.clock.now();
-        let account = match store.session(&session.token_hash, now).await {
+        let account = match store.session(session, now).await {
             Ok(Some(_)) => store.agent(granted.id).await,
             Ok(None) => Ok(None),
             Err(e) => Err(e),
