@@ -555,16 +555,24 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
 /// Sets offline the agents whose workspace has not been connected for
 /// `unseen_ms` (they closed the browser without going 离线): routing stops
 /// sending them shoppers, and their colleagues' screens show them offline.
-/// The conversations they hold stay theirs (a dropped connection may come
-/// back). Answers how many.
-pub async fn offline_unseen_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<usize> {
-    let gone = ctx.store.offline_unseen(ctx.clock.now().plus_millis(-unseen_ms)).await?;
-    for (agent, shops) in &gone {
+/// A conversation of an offline agent whose shopper has waited that long
+/// goes back to the queue (and is routed again); the others stay theirs (a
+/// dropped connection may come back). Answers (agents, conversations).
+pub async fn sweep_absent_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<(usize, usize)> {
+    let now = ctx.clock.now();
+    let absence = ctx.store.sweep_absent(now.plus_millis(-unseen_ms), now).await?;
+    for (agent, shops) in &absence.offline {
         for shop in shops {
             ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: *agent, status: AgentStatus::Offline });
         }
     }
-    Ok(gone.len())
+    for conversation in &absence.requeued {
+        ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
+        if ctx.auto_assign {
+            route(ctx, conversation.clone()).await;
+        }
+    }
+    Ok((absence.offline.len(), absence.requeued.len()))
 }
 
 /// An admin disables an account (a person who left): it goes offline, every

@@ -100,6 +100,15 @@ pub enum TransferTarget {
     Group(SkillGroupId),
 }
 
+/// What [`Store::sweep_absent`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Absence {
+    /// The agents set offline, each with their shops.
+    pub offline: Vec<(AgentId, Vec<ShopId>)>,
+    /// The conversations put back in the queue.
+    pub requeued: Vec<Conversation>,
+}
+
 /// An agent's current number of open assigned conversations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentLoad {
@@ -136,10 +145,13 @@ pub trait Store: Send + Sync + 'static {
     async fn set_agent_status(&self, id: AgentId, status: AgentStatus) -> StoreResult<()>;
     /// The agent's workspace is connected at `at` (a heartbeat).
     async fn agent_seen(&self, id: AgentId, at: Timestamp) -> StoreResult<()>;
-    /// Sets offline every agent not offline and not seen since `before`
-    /// (never seen counts as not seen): the ones who left without going
-    /// 离线. Answers them, with their shops, for their colleagues' screens.
-    async fn offline_unseen(&self, before: Timestamp) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>>;
+    /// In one write: sets offline every agent not offline and not seen
+    /// since `before` (never seen counts as not seen) — the ones who left
+    /// without going 离线 — and puts back in the queue every conversation
+    /// held by an offline agent whose shopper has been waiting since before
+    /// `before` (nobody there to answer). Answers both, the agents with their
+    /// shops, for everyone's screens.
+    async fn sweep_absent(&self, before: Timestamp, now: Timestamp) -> StoreResult<Absence>;
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()>;
     async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;

@@ -317,8 +317,9 @@ async fn sweep_idle_bot_conversations(state: SharedState) {
     }
 }
 
-/// Sets offline the agents unseen for `presence_timeout`, checking a few
-/// times per timeout. The first check waits a whole timeout: after a
+/// Sets offline the agents unseen for `presence_timeout`, and queues again
+/// the conversations of offline agents whose shopper has waited that long,
+/// checking a few times per timeout. The first check waits a whole timeout: after a
 /// restart, workspaces have that long to reconnect.
 async fn sweep_absent_agents(state: SharedState) {
     let timeout = state.config.presence_timeout;
@@ -331,10 +332,12 @@ async fn sweep_absent_agents(state: SharedState) {
             _ = shutdown.changed() => return,
         }
         let unseen = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
-        match kefu_core::desk::offline_unseen_agents(&state.ctx, unseen).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(agents = n, "set agents offline whose workspace was gone"),
-            Err(e) => tracing::warn!(error = %e, "setting absent agents offline failed"),
+        match kefu_core::desk::sweep_absent_agents(&state.ctx, unseen).await {
+            Ok((0, 0)) => {}
+            Ok((agents, conversations)) => {
+                tracing::info!(agents, conversations, "absent agents set offline, their waiting shoppers queued")
+            }
+            Err(e) => tracing::warn!(error = %e, "sweeping absent agents failed"),
         }
     }
 }

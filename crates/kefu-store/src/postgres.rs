@@ -261,8 +261,8 @@ impl Store for PostgresStore {
         agents::seen(self, id, at.millis()).await
     }
 
-    async fn offline_unseen(&self, before: Timestamp) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
-        agents::offline_unseen(self, before.millis()).await
+    async fn sweep_absent(&self, before: Timestamp, now: Timestamp) -> StoreResult<Absence> {
+        agents::sweep_absent(self, before.millis(), now.millis()).await
     }
 
     async fn create_session(&self, s: &AgentSession) -> StoreResult<()> {

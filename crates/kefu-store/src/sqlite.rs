@@ -258,11 +258,11 @@ impl Store for SqliteStore {
         self.pool.write(move |c| agents::seen(c, id, at.millis())).await
     }
 
-    async fn offline_unseen(&self, before: Timestamp) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
-        if !self.pool.read(move |c| agents::any_unseen(c, before.millis())).await? {
-            return Ok(Vec::new());
+    async fn sweep_absent(&self, before: Timestamp, now: Timestamp) -> StoreResult<Absence> {
+        if !self.pool.read(move |c| agents::anything_absent(c, before.millis())).await? {
+            return Ok(Absence::default());
         }
-        self.pool.write(move |c| agents::offline_unseen(c, before.millis())).await
+        self.pool.write(move |c| agents::sweep_absent(c, before.millis(), now.millis())).await
     }
 
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()> {

@@ -227,8 +227,9 @@ async fn changes_made_without_this_nodes_bus_reach_open_sockets_at_their_next_ch
 }
 
 /// An agent marked 接待中 whose workspace is gone (the browser closed
-/// without going 离线) is set offline after `presence_timeout`; one whose
-/// workspace stays connected is not; logging out goes offline at once.
+/// without going 离线) is set offline after `presence_timeout`, and the
+/// shopper left waiting goes back to the queue; one whose workspace stays
+/// connected is not; logging out goes offline at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_whose_workspace_is_gone_go_offline_and_logging_out_is_leaving() {
     use kefu_core::agent::AgentStatus;
@@ -251,8 +252,14 @@ async fn agents_whose_workspace_is_gone_go_offline_and_logging_out_is_leaving() 
         let (code, v) = app.as_agent(s, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
         assert_eq!(code, 200, "{v}");
     }
+    // agent-a2 takes a shopper, then never opens a workspace.
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "w-1", "text": "还在吗"})).await;
+    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    let (code, v) = app.as_agent(&gone, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
+    assert_eq!(code, 200, "{v}");
     let mut socket = app.agent_ws(&here).await;
-    // agent-a2 never opens a workspace.
     let mut frames = Vec::new();
     for _ in 0..60 {
         if status(&gone).await == AgentStatus::Offline {
@@ -261,6 +268,15 @@ async fn agents_whose_workspace_is_gone_go_offline_and_logging_out_is_leaving() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status(&gone).await, AgentStatus::Offline, "unseen for longer than the timeout");
+    // The shopper agent-a2 left waiting goes back to the queue once they have waited as long.
+    let id = kefu_core::id::ConversationId::parse(&conversation).expect("id");
+    let queued = || async { app.store.conversation(id).await.expect("read").expect("conversation") };
+    for _ in 0..60 {
+        if queued().await.assigned_agent.is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(status(&here).await, AgentStatus::Online, "a connected workspace is a heartbeat");
     while let Ok(Some(Ok(Ws::Text(t)))) = tokio::time::timeout(Duration::from_millis(300), socket.stream.next()).await {
         frames.push(serde_json::from_str::<Value>(&t).expect("json"));
@@ -268,6 +284,15 @@ async fn agents_whose_workspace_is_gone_go_offline_and_logging_out_is_leaving() 
     assert!(
         frames.iter().any(|f| f["type"] == "presence" && f["agent_id"] == gone.agent_id && f["status"] == "offline"),
         "colleagues see it: {frames:?}"
+    );
+    // The shopper agent-a2 left waiting is back in the queue, for everyone to see.
+    let c = queued().await;
+    assert_eq!((c.status.as_str(), c.assigned_agent), ("queued", None));
+    assert!(
+        frames.iter().any(|f| f["type"] == "conversation"
+            && f["conversation"]["id"] == conversation.as_str()
+            && f["conversation"]["status"] == "queued"),
+        "{frames:?}"
     );
 
     let (code, _) = app.as_agent(&leaving, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;

@@ -90,10 +90,14 @@ pub(super) async fn seen(store: &PostgresStore, id: AgentId, at: i64) -> StoreRe
     Ok(())
 }
 
-/// One statement: the agents set offline, each with their shops.
-pub(super) async fn offline_unseen(store: &PostgresStore, before: i64) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+/// The agents set offline with their shops, then the stranded conversations
+/// queued, in one transaction: a conversation is queued in the same write as
+/// its agent goes offline.
+pub(super) async fn sweep_absent(store: &PostgresStore, before: i64, now: i64) -> StoreResult<Absence> {
+    let mut c = store.client().await?;
+    let tx = c.transaction().await.map_err(be)?;
     let rows = query_prepared(
-        &store.client().await?,
+        &tx,
         "WITH gone AS (UPDATE agents SET status = 'offline' \
            WHERE status <> 'offline' AND (seen_at IS NULL OR seen_at < $1) RETURNING id) \
          SELECT gone.id, COALESCE(array_agg(s.shop_id) FILTER (WHERE s.shop_id IS NOT NULL), '{}') \
@@ -101,13 +105,27 @@ pub(super) async fn offline_unseen(store: &PostgresStore, before: i64) -> StoreR
         &[&before],
     )
     .await?;
-    Ok(rows
+    let offline = rows
         .iter()
         .map(|r| {
             let shops: Vec<Uuid> = r.get(1);
             (AgentId::from_uuid(r.get(0)), shops.into_iter().map(ShopId::from_uuid).collect())
         })
-        .collect())
+        .collect();
+    let rows = query_prepared(
+        &tx,
+        &format!(
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+             WHERE status = 'assigned' AND waiting_since < $1 \
+               AND assigned_agent IN (SELECT id FROM agents WHERE status = 'offline') \
+             RETURNING {CONVERSATION_COLS}"
+        ),
+        &[&before, &now],
+    )
+    .await?;
+    let requeued = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+    tx.commit().await.map_err(be)?;
+    Ok(Absence { offline, requeued })
 }
 
 pub(super) async fn create_session(store: &PostgresStore, s: &AgentSession) -> StoreResult<()> {

@@ -93,14 +93,20 @@ pub(super) fn seen(c: &Connection, id: AgentId, at: i64) -> StoreResult<()> {
 }
 
 const UNSEEN: &str = "status <> 'offline' AND (seen_at IS NULL OR seen_at < ?1)";
+/// Conversations held by an offline agent whose shopper waits since before ?1.
+const STRANDED: &str = "status = 'assigned' AND waiting_since < ?1 \
+     AND assigned_agent IN (SELECT id FROM agents WHERE status = 'offline')";
 
-/// Whether anyone is to be set offline: read first, so a sweep that finds
-/// nobody costs the writer nothing.
-pub(super) fn any_unseen(c: &Connection, before: i64) -> StoreResult<bool> {
-    Ok(one(c, &format!("SELECT 1 FROM agents WHERE {UNSEEN} LIMIT 1"), [before], |r| r.get::<_, i64>(0), Ok)?.is_some())
+/// Whether a sweep has anything to do: read first, so a sweep that finds
+/// nothing costs the writer nothing.
+pub(super) fn anything_absent(c: &Connection, before: i64) -> StoreResult<bool> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM agents WHERE {UNSEEN}) OR EXISTS (SELECT 1 FROM conversations WHERE {STRANDED})"
+    );
+    Ok(one(c, &sql, [before], |r| r.get::<_, bool>(0), Ok)?.unwrap_or(false))
 }
 
-pub(super) fn offline_unseen(c: &Connection, before: i64) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+pub(super) fn sweep_absent(c: &Connection, before: i64, now: i64) -> StoreResult<Absence> {
     let gone = many(
         c,
         &format!("UPDATE agents SET status = 'offline' WHERE {UNSEEN} RETURNING id"),
@@ -108,7 +114,8 @@ pub(super) fn offline_unseen(c: &Connection, before: i64) -> StoreResult<Vec<(Ag
         |r| uuid_col(r, 0),
         |id| Ok(AgentId::from_uuid(id)),
     )?;
-    gone.into_iter()
+    let offline = gone
+        .into_iter()
         .map(|id| {
             let shops = many(
                 c,
@@ -119,7 +126,18 @@ pub(super) fn offline_unseen(c: &Connection, before: i64) -> StoreResult<Vec<(Ag
             )?;
             Ok((id, shops))
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    let requeued = many(
+        c,
+        &format!(
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+             WHERE {STRANDED} RETURNING {CONVERSATION_COLS}"
+        ),
+        params![before, now],
+        conversation_row,
+        conversation_from,
+    )?;
+    Ok(Absence { offline, requeued })
 }
 
 pub(super) fn create_session(c: &Connection, s: &AgentSession) -> StoreResult<()> {

@@ -555,8 +555,10 @@ pub(super) async fn the_queue_lists_a_shops_waiting_conversations_longest_wait_f
 
 /// Agents whose workspace has not been seen since a time are set offline,
 /// once, and answered with their shops; those seen since, or offline
-/// already, are left as they are.
-pub(super) async fn agents_unseen_since_a_time_go_offline_once(store: &dyn Store) {
+/// already, are left as they are. Conversations of offline agents whose
+/// shopper has waited since before that time go back to the queue; the
+/// others stay with their agent.
+pub(super) async fn a_sweep_sets_absent_agents_offline_and_queues_their_waiting_shoppers(store: &dyn Store) {
     let s = shop(store, "seen-a").await;
     let t = shop(store, "seen-b").await;
     let here = agent(store, "seen-here", &[s.id], 5).await;
@@ -570,7 +572,27 @@ pub(super) async fn agents_unseen_since_a_time_go_offline_once(store: &dyn Store
     store.agent_seen(left.id, T0.plus_millis(10)).await.expect("seen");
     store.agent_seen(here.id, T0.plus_millis(10)).await.expect("seen");
     store.agent_seen(here.id, T0.plus_millis(500)).await.expect("seen again");
-    let mut gone = store.offline_unseen(T0.plus_millis(100)).await.expect("sweep");
+
+    // Who holds what: (agent, the shopper's unanswered message at, or answered).
+    let mut held = Vec::new();
+    for (i, (a, waiting)) in [(&here, Some(20)), (&left, Some(30)), (&left, None), (&off, Some(50)), (&off, Some(200))]
+        .into_iter()
+        .enumerate()
+    {
+        let c = customer(s.id, &format!("seen-c{i}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        store.assign_conversation(conv.id, a.id, 5, T0).await.expect("assign");
+        let at = waiting.unwrap_or(60);
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, at)).await.expect("asks");
+        if waiting.is_none() {
+            store.append_message(text(conv.id, Sender::Agent(a.id), "在的", None, at + 1)).await.expect("answered");
+        }
+        held.push(conv.id);
+    }
+
+    let absence = store.sweep_absent(T0.plus_millis(100), T0.plus_millis(1_000)).await.expect("sweep");
+    let mut gone = absence.offline.clone();
     gone.sort_by_key(|(id, _)| *id);
     for (_, shops) in &mut gone {
         shops.sort();
@@ -584,7 +606,19 @@ pub(super) async fn agents_unseen_since_a_time_go_offline_once(store: &dyn Store
     for (a, status) in [(&here, AgentStatus::Online), (&left, AgentStatus::Offline), (&never, AgentStatus::Offline)] {
         assert_eq!(store.agent(a.id).await.expect("read").expect("agent").status, status, "{}", a.username.as_str());
     }
-    assert!(store.offline_unseen(T0.plus_millis(100)).await.expect("again").is_empty(), "once");
+    let mut queued: Vec<ConversationId> = absence.requeued.iter().map(|c| c.id).collect();
+    queued.sort();
+    let mut want = vec![held[1], held[3]];
+    want.sort();
+    assert_eq!(queued, want, "the waiting shoppers of agents now offline");
+    assert!(absence.requeued.iter().all(|c| c.status == ConversationStatus::Queued && c.assigned_agent.is_none()));
+    assert_eq!(absence.requeued[0].updated_at, T0.plus_millis(1_000));
+    for (i, agent) in [(0, Some(here.id)), (2, Some(left.id)), (4, Some(off.id))] {
+        let c = store.conversation(held[i]).await.expect("read").expect("conversation");
+        assert_eq!(c.assigned_agent, agent, "conversation {i} stays with its agent");
+    }
+    let again = store.sweep_absent(T0.plus_millis(100), T0.plus_millis(2_000)).await.expect("again");
+    assert_eq!(again, kefu_core::store::Absence::default(), "once");
 }
 
 /// What the widget's header asks: is a person who answers online in this shop?

@@ -110,7 +110,7 @@ contract!(
     a_claim_leaves_each_shop_its_share,
     an_endpoint_is_sent_the_events_it_chose,
     someone_online_means_an_enabled_handler_of_the_shop,
-    agents_unseen_since_a_time_go_offline_once,
+    a_sweep_sets_absent_agents_offline_and_queues_their_waiting_shoppers,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
