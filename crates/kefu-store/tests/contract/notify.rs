@@ -12,6 +12,11 @@ fn endpoint(shop: ShopId, enabled: bool) -> Endpoint {
     Endpoint { shop, url: "http://127.0.0.1:9/hook".into(), enabled, events: EventSet::EVERY, updated_at: T0 }
 }
 
+/// The merchant's system closing a request as done ("已发货") at T0 + `at` ms.
+fn done(shop: ShopId, id: uuid::Uuid, at: i64) -> Resolution {
+    Resolution { shop, id, status: RequestStatus::Done, by: None, note: "已发货".into(), at: T0.plus_millis(at) }
+}
+
 /// Room for `total` deliveries, with no shop limited.
 fn room(total: u32) -> ClaimRoom {
     ClaimRoom { total, per_shop: u32::MAX, busy: Vec::new() }
@@ -56,14 +61,7 @@ pub(super) async fn requests_are_announced_in_their_own_transaction(store: &dyn 
     };
     turn.requests.push(bots.clone());
     apply(store, turn).await.expect("bot turn");
-    let close = Resolution {
-        shop: s.id,
-        id: row.request.id,
-        status: RequestStatus::Done,
-        by: None,
-        note: "已发货".into(),
-        at: T0.plus_millis(30),
-    };
+    let close = done(s.id, row.request.id, 30);
     store.resolve_order_request(&close).await.expect("close");
     // A refused write announces nothing: closing twice, a cancel the order's status refuses.
     assert!(store.resolve_order_request(&close).await.is_err());
@@ -265,14 +263,7 @@ pub(super) async fn an_endpoint_is_sent_the_events_it_chose(store: &dyn Store) {
     let row = store.file_order_request(&urge(s.id, &li, &paid, 10)).await.expect("urge");
     let conv = conversation_for(store, s.id, c.id).await;
     store.close_conversation(conv.id, T0.plus_millis(15)).await.expect("close");
-    let close = Resolution {
-        shop: s.id,
-        id: row.request.id,
-        status: RequestStatus::Done,
-        by: None,
-        note: "已发货".into(),
-        at: T0.plus_millis(20),
-    };
+    let close = done(s.id, row.request.id, 20);
     store.resolve_order_request(&close).await.expect("close");
     store.rate_conversation(conv.id, 5, T0.plus_millis(25)).await.expect("rate");
     store.queue_delivery(s.id, NotifyEvent::Ping, None, T0.plus_millis(30)).await.expect("ping");
