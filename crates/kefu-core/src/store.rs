@@ -100,6 +100,14 @@ pub enum TransferTarget {
     Group(SkillGroupId),
 }
 
+/// A conversation waiting in its shop's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    pub id: ConversationId,
+    /// Transferred to a group: only its agents take it.
+    pub group: Option<SkillGroupId>,
+}
+
 /// What [`Store::sweep_absent`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Absence {
@@ -214,8 +222,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Conversation>;
     async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation>;
     /// The shop's queued conversations in the order the queue shows them
-    /// (longest wait first), at most `limit`: where each shopper stands.
-    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>>;
+    /// (longest wait first), at most `limit`, each with the skill group it
+    /// waits for: where each shopper stands.
+    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Queued>>;
     /// Records the customer's rating; a conversation is rated once.
     async fn rate_conversation(&self, id: ConversationId, csat: u8, now: Timestamp) -> StoreResult<Conversation>;
 

@@ -1,5 +1,7 @@
 //! Where each waiting shopper stands in their shop's queue (排队中，前面还有
-//! N 位), and about how long they will wait. Widgets of queued shoppers ask
+//! N 位), and about how long they will wait. A conversation transferred to a
+//! skill group waits only behind the ones its group's agents would take
+//! first: those of its group and those of none. Widgets of queued shoppers ask
 //! every few seconds; on 双11 night thousands wait at once, so a shop's queue
 //! is read from the store at most once per [`TTL`] on each node (one query,
 //! whoever asks), and every widget's answer is a lookup in that reading.
@@ -14,8 +16,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kefu_core::id::{ConversationId, ShopId};
-use kefu_core::store::{Store, StoreResult};
+use kefu_core::id::{ConversationId, ShopId, SkillGroupId};
+use kefu_core::store::{Queued, Store, StoreResult};
 
 /// How stale a shop's queue may be when a widget asks.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -68,11 +70,7 @@ impl QueueBoard {
         let mut reading = slot.lock().await;
         if reading.at.is_none_or(|at| at.elapsed() >= TTL) {
             let queue = store.queue_of_shop(shop, READ_LIMIT).await?;
-            let now = Instant::now();
-            reading.observe(&queue, now);
-            reading.len = u32::try_from(queue.len()).unwrap_or(u32::MAX);
-            reading.ahead = queue.into_iter().zip(0..).collect();
-            reading.at = Some(now);
+            reading.read(&queue, Instant::now());
         }
         let ahead = reading.ahead.get(&conversation).copied().unwrap_or(reading.len);
         Ok(Standing { ahead, wait: reading.pace.wait(ahead, Instant::now()) })
@@ -80,19 +78,50 @@ impl QueueBoard {
 }
 
 impl Reading {
+    /// Takes a new reading of the queue at `now`.
+    fn read(&mut self, queue: &[Queued], now: Instant) {
+        self.observe(queue, now);
+        self.len = u32::try_from(queue.len()).unwrap_or(u32::MAX);
+        self.ahead = ahead_of_each(queue);
+        self.at = Some(now);
+    }
+
     /// Counts who left since the last reading, over the time it covers if
     /// anyone was waiting then.
-    fn observe(&mut self, queue: &[ConversationId], now: Instant) {
+    fn observe(&mut self, queue: &[Queued], now: Instant) {
         let Some(last) = self.at else { return };
         if self.len == 0 {
             return;
         }
-        let still: HashSet<&ConversationId> = queue.iter().collect();
+        let still: HashSet<&ConversationId> = queue.iter().map(|q| &q.id).collect();
         // Only the front half: further back, a conversation pushed past the
         // read limit by ones of higher priority would look as if it left.
         let left = self.ahead.iter().filter(|(c, at)| **at < READ_LIMIT / 2 && !still.contains(c)).count();
         self.pace.record(now, now.saturating_duration_since(last), u32::try_from(left).unwrap_or(u32::MAX));
     }
+}
+
+/// How many come before each queued conversation: all before it for one
+/// of no group (any agent takes it); for one of a group, those before it of
+/// that group or of none (what that group's agents take first).
+fn ahead_of_each(queue: &[Queued]) -> HashMap<ConversationId, u32> {
+    let mut of_none = 0u32;
+    let mut of_group: HashMap<SkillGroupId, u32> = HashMap::new();
+    let mut ahead = HashMap::with_capacity(queue.len());
+    for (before, q) in (0u32..).zip(queue) {
+        match q.group {
+            None => {
+                ahead.insert(q.id, before);
+                of_none += 1;
+            }
+            Some(g) => {
+                let same = of_group.entry(g).or_default();
+                ahead.insert(q.id, of_none + *same);
+                *same += 1;
+            }
+        }
+    }
+    ahead
 }
 
 /// How fast a queue moves: departures per second of time anyone waited.
@@ -131,20 +160,18 @@ mod tests {
         ConversationId::from_uuid(uuid::Uuid::from_u128(n))
     }
 
+    fn plain(ids: &[ConversationId]) -> Vec<Queued> {
+        ids.iter().map(|id| Queued { id: *id, group: None }).collect()
+    }
+
     fn reading_of(queue: &[ConversationId], at: Instant) -> Reading {
         let mut r = Reading::default();
-        r.observe(queue, at);
-        r.len = u32::try_from(queue.len()).expect("len");
-        r.ahead = queue.iter().copied().zip(0..).collect();
-        r.at = Some(at);
+        r.read(&plain(queue), at);
         r
     }
 
     fn read_again(r: &mut Reading, queue: &[ConversationId], at: Instant) {
-        r.observe(queue, at);
-        r.len = u32::try_from(queue.len()).expect("len");
-        r.ahead = queue.iter().copied().zip(0..).collect();
-        r.at = Some(at);
+        r.read(&plain(queue), at);
     }
 
     #[test]
@@ -181,6 +208,19 @@ mod tests {
         let now = t0 + Duration::from_secs(660);
         assert_eq!(r.pace.wait(0, now), Some(Duration::from_secs(15)), "4 left in the 60 s anyone waited");
         assert_eq!(r.pace.wait(0, now + PACE_WINDOW), None, "forgotten after the window");
+    }
+
+    #[test]
+    fn a_group_waits_behind_its_own_and_the_groupless_only() {
+        let (g, h) =
+            (SkillGroupId::from_uuid(uuid::Uuid::from_u128(7)), SkillGroupId::from_uuid(uuid::Uuid::from_u128(8)));
+        let q = |n: u128, group| Queued { id: id(n), group };
+        let queue = [q(1, None), q(2, Some(g)), q(3, Some(h)), q(4, None), q(5, Some(g)), q(6, None)];
+        let ahead = ahead_of_each(&queue);
+        let of = |n: u128| ahead[&id(n)];
+        assert_eq!((of(1), of(4), of(6)), (0, 3, 5), "no group: everyone before");
+        assert_eq!((of(2), of(5)), (1, 3), "group g: the groupless and g's before it");
+        assert_eq!(of(3), 1, "group h: not behind g's");
     }
 
     #[test]

@@ -531,19 +531,24 @@ impl Store for PostgresStore {
         Ok(conv)
     }
 
-    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>> {
+    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Queued>> {
         let c = self.client().await?;
-        let rows = c
-            .query(
-                &format!(
-                    "SELECT c.id FROM conversations c WHERE c.shop_id = $1 AND c.status <> 'closed' \
-                     AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT $2"
-                ),
-                &[&shop.as_uuid(), &i64::from(limit)],
-            )
-            .await
-            .map_err(be)?;
-        Ok(rows.iter().map(|r| ConversationId::from_uuid(r.get(0))).collect())
+        let rows = query_prepared(
+            &c,
+            &format!(
+                "SELECT c.id, c.skill_group FROM conversations c WHERE c.shop_id = $1 AND c.status <> 'closed' \
+                 AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT $2"
+            ),
+            &[&shop.as_uuid(), &i64::from(limit)],
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Queued {
+                id: ConversationId::from_uuid(r.get(0)),
+                group: r.get::<_, Option<Uuid>>(1).map(SkillGroupId::from_uuid),
+            })
+            .collect())
     }
 
     async fn close_conversation(&self, id: ConversationId, now: Timestamp) -> StoreResult<Conversation> {

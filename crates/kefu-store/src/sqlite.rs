@@ -568,18 +568,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<ConversationId>> {
+    async fn queue_of_shop(&self, shop: ShopId, limit: u32) -> StoreResult<Vec<Queued>> {
         self.pool
             .read(move |c| {
                 many(
                     c,
                     &format!(
-                        "SELECT c.id FROM conversations c WHERE c.shop_id = ?1 AND c.status <> 'closed' \
+                        "SELECT c.id, c.skill_group FROM conversations c WHERE c.shop_id = ?1 AND c.status <> 'closed' \
                          AND c.status = 'queued' ORDER BY {OPEN_ORDER} LIMIT {limit}"
                     ),
                     params![shop.as_uuid()],
-                    |r| uuid_col(r, 0),
-                    |id| Ok(ConversationId::from_uuid(id)),
+                    |r| Ok((uuid_col(r, 0)?, r.get::<_, Option<Uuid>>(1)?)),
+                    |(id, group)| {
+                        Ok(Queued { id: ConversationId::from_uuid(id), group: group.map(SkillGroupId::from_uuid) })
+                    },
                 )
             })
             .await

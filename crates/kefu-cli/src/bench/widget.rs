@@ -193,5 +193,5 @@ async fn seed_agents(store: &Arc<dyn Store>, shop: ShopId, n: usize) -> anyhow::
 async fn ahead_by_reading(store: &dyn Store, shop: ShopId, conversation: ConversationId) -> anyhow::Result<u32> {
     let queue = store.queue_of_shop(shop, 5000).await?;
     let len = u32::try_from(queue.len()).unwrap_or(u32::MAX);
-    Ok(queue.iter().position(|c| *c == conversation).map_or(len, |p| p as u32))
+    Ok(queue.iter().position(|q| q.id == conversation).map_or(len, |p| p as u32))
 }

@@ -547,9 +547,18 @@ pub(super) async fn the_queue_lists_a_shops_waiting_conversations_longest_wait_f
     store.upsert_customers(std::slice::from_ref(&theirs)).await.expect("customer");
     conversation_for(store, other.id, theirs.id).await;
 
+    let group = SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "大家电".into() };
+    store.create_skill_group(&group).await.expect("group");
+    store
+        .transfer_conversation(convs[2].id, TransferTarget::Group(group.id), T0.plus_millis(40))
+        .await
+        .expect("to group");
+
+    let ids = |q: Vec<kefu_core::store::Queued>| q.into_iter().map(|q| q.id).collect::<Vec<_>>();
     let queue = store.queue_of_shop(s.id, 10).await.expect("queue");
-    assert_eq!(queue, vec![convs[1].id, convs[2].id, convs[0].id, not_waiting.id]);
-    assert_eq!(store.queue_of_shop(s.id, 2).await.expect("queue"), vec![convs[1].id, convs[2].id]);
+    assert_eq!(ids(queue.clone()), vec![convs[1].id, convs[2].id, convs[0].id, not_waiting.id]);
+    assert_eq!(queue.iter().map(|q| q.group).collect::<Vec<_>>(), vec![None, Some(group.id), None, None]);
+    assert_eq!(ids(store.queue_of_shop(s.id, 2).await.expect("queue")), vec![convs[1].id, convs[2].id]);
     assert_eq!(store.queue_of_shop(other.id, 10).await.expect("queue").len(), 1);
 }
 
