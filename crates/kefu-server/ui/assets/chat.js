@@ -119,7 +119,7 @@ async function sendImage(file) {
     send(id, 'image');
   } catch (e) {
     banner(e.message);
-    setTimeout(() => banner(''), 4000);
+    setTimeout(() => unbanner(e.message), 4000);
   }
 }
 
@@ -151,6 +151,12 @@ function banner(text) {
   const b = $('#banner');
   b.hidden = !text;
   b.textContent = text || '';
+}
+
+/** Hides the banner if it still shows `text`: the connection coming up must
+ * not hide a refused image's reason, nor a reason's timer a reconnection. */
+function unbanner(text) {
+  if ($('#banner').textContent === text) banner('');
 }
 
 function senderClass(m) {
@@ -337,7 +343,7 @@ async function start() {
   socket = connectSocket({
     hello: () => ({ token: state.token }),
     onFrame,
-    onState: s => banner(s === 'down' ? t('reconnecting') : ''),
+    onState: s => (s === 'down' ? banner(t('reconnecting')) : unbanner(t('reconnecting'))),
     onReady: () => {
       if (state.conversationId) socket.send({ type: 'resume', conversation_id: state.conversationId, after_seq: state.lastSeq });
       for (const id of state.pending.keys()) transmit(id);
