@@ -698,12 +698,17 @@ async function closeConversation() {
   renderThread();
 }
 
+const STATUS_ORDER = { online: 0, away: 1, offline: 2 };
+const loadShare = a => a.open_conversations / Math.max(1, a.max_concurrent);
+
 async function openTransfer() {
   const o = S.convs.get(S.selected);
   const shop = o.conversation.shop_id;
   const [agents, groups] = await Promise.all([api('GET', `/api/shops/${shop}/agents`), api('GET', `/api/shops/${shop}/skill-groups`)]);
   const select = el('select', { 'aria-label': t('transfer_to') },
+    // Who is here first (接待中, then 挂起, then 离线), the least loaded first among them.
     ...agents.agents.filter(a => a.id !== S.me.id && ['agent', 'senior', 'supervisor', 'admin'].includes(a.role))
+      .sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || loadShare(a) - loadShare(b))
       .map(a => el('option', { value: 'agent:' + a.id }, `${a.display_name} (${a.role}, ${a.open_conversations}/${a.max_concurrent}, ${t(a.status)})`)),
     ...groups.skill_groups.map(g => el('option', { value: 'group:' + g.id }, `${t('transfer_group')}: ${g.name}`)));
   const dialog = el('dialog', {},
