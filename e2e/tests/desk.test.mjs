@@ -651,6 +651,25 @@ test('a status changed elsewhere shows in every open workspace, marked, and 接�
   await first.context().close();
 });
 
+test('团队: colleagues with their status and load, live as they come and go', async () => {
+  const watcher = await pageAt('desk');
+  await login(watcher, kefu.base, 'lisi');
+  await watcher.click('.list-pane [data-tab=team]');
+  const zhangsan = watcher.locator('.team-member', { hasText: '张三' });
+  await zhangsan.waitFor();
+  const colleague = await pageAt('desk');
+  await login(colleague, kefu.base, 'zhangsan'); // goes 接待中
+  await watcher.waitForSelector('.team-member.online:has-text("张三")');
+  assert.match(await zhangsan.innerText(), /接待中[\s\S]*\d+\/\d+/);
+  await watcher.screenshot({ path: join(shotsDir, 'agent-team-1366x768-zh.png') });
+  await colleague.selectOption('#status', 'away');
+  await watcher.waitForSelector('.team-member.away:has-text("张三")');
+  await colleague.click('#logout'); // leaving goes offline
+  await watcher.waitForSelector('.team-member.offline:has-text("张三")');
+  await colleague.context().close();
+  await watcher.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

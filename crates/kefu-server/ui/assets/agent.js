@@ -27,6 +27,8 @@ const S = {
   /// Open order requests of the shops in view (the 服务单 tab), and its filter.
   requests: [],
   requestFilter: 'all',
+  /// Colleagues of the shops in view (the 团队 tab): id -> agent with status and load; kept live by presence frames.
+  team: new Map(),
   /// The tab's count: read with the list, then kept by the frames while the tab is closed.
   requestsOpen: 0,
   /// The order action whose form is open in the context pane: {no, kind}.
@@ -99,7 +101,7 @@ function start(me) {
   $('#thread-empty').textContent = t('no_conversation');
   const filter = $('#shop-filter');
   filter.replaceChildren(el('option', { value: '' }, lang() === 'en' ? 'All shops' : '全部店铺'), ...S.shops.map(s => el('option', { value: s.id }, s.name)));
-  filter.onchange = () => { S.shopFilter = filter.value; loadList(); };
+  filter.onchange = () => { S.shopFilter = filter.value; loadList(); loadTeam().then(renderList); };
   const status = $('#status');
   for (const o of status.options) o.textContent = { online: '● ', away: '◐ ', offline: '○ ' }[o.value] + t(o.value);
   status.value = S.me.status;
@@ -125,6 +127,7 @@ function start(me) {
   });
   loadList();
   loadRequests().then(renderList); // the 服务单 count from the start
+  loadTeam().then(renderList); // the 团队 count: colleagues online
   setInterval(tick, 1000);
 }
 
@@ -160,7 +163,26 @@ function reloadSoon() { clearTimeout(reloadTimer); reloadTimer = setTimeout(load
 function selectTab(tab) {
   S.tab = tab;
   for (const b of document.querySelectorAll('.list-pane [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
-  if (tab === 'history' || tab === 'requests') loadList(); else renderList();
+  if (tab === 'history' || tab === 'requests') loadList();
+  else if (tab === 'team') loadTeam().then(renderList);
+  else renderList();
+}
+
+/** Everyone of my shops (or the shop in view), with status and load: who is here on a busy night. */
+async function loadTeam() {
+  S.teamAt = Date.now(); // before the reads, so renders meanwhile do not start more
+  const shops = S.shopFilter ? [S.shopFilter] : S.shops.map(s => s.id);
+  const lists = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/agents`).catch(() => ({ agents: [] }))));
+  S.team = new Map(lists.flatMap(l => l.agents).filter(a => !a.disabled).map(a => [a.id, a]));
+}
+
+function teamRow(a) {
+  const me = a.id === S.me.id;
+  return el('li', { class: `team-member ${a.status}`, dataset: { agent: a.id } },
+    el('span', { class: 'dot', 'aria-hidden': 'true' }),
+    el('span', { class: 'name' }, a.display_name + (me ? ' · ' + (lang() === 'en' ? 'me' : '我') : '')),
+    el('span', { class: 'meta' }, `${t('role_names')[a.role] || a.role} · ${t(a.status)}`),
+    el('span', { class: 'meta num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`));
 }
 
 function mine(o) { return o.conversation.status === 'assigned' && o.conversation.assigned_agent === S.me.id; }
@@ -220,6 +242,14 @@ function renderList() {
   $('#count-queue').textContent = all.filter(queued).length || '';
   $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
   const list = $('#conversations');
+  $('#count-team').textContent = [...S.team.values()].filter(a => a.status === 'online').length || '';
+  if (S.tab === 'team') {
+    const members = [...S.team.values()].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.display_name.localeCompare(b.display_name));
+    list.replaceChildren(...(members.length ? members.map(teamRow) : [el('li', { class: 'list-empty' }, t('no_team'))]));
+    // Loads move with every conversation: read again now and then while the tab is open.
+    if (Date.now() - (S.teamAt || 0) > 10_000) loadTeam().then(() => { if (S.tab === 'team') renderList(); });
+    return;
+  }
   if (S.tab === 'requests') {
     const shown = S.requests.filter(requestFilters()[S.requestFilter] || (() => true));
     list.replaceChildren(requestFilterBar(), ...(shown.length ? shown.map(requestRow) : [el('li', { class: 'list-empty' }, t('no_requests'))]));
@@ -822,7 +852,13 @@ function onFrame(f) {
       }
       break;
     case 'request': requestChanged(f); break;
-    case 'presence': if (f.agent_id === S.me.id) showOwnStatus(f.status, true); break;
+    case 'presence': {
+      if (f.agent_id === S.me.id) showOwnStatus(f.status, true);
+      const a = S.team.get(f.agent_id);
+      if (a) { a.status = f.status; renderList(); }
+      else if (f.status !== 'offline') loadTeam().then(renderList); // someone new to this screen
+      break;
+    }
     case 'error':
       if (f.code === 'session_revoked') { signedOut(); break; }
       if (f.ref && S.pending.has(f.ref)) { alert(f.message); S.pending.delete(f.ref); }
