@@ -662,6 +662,13 @@ test('团队: colleagues with their status and load, live as they come and go', 
   await watcher.waitForSelector('.team-member.online:has-text("张三")');
   assert.match(await zhangsan.innerText(), /接待中[\s\S]*\d+\/\d+/);
   await watcher.screenshot({ path: join(shotsDir, 'agent-team-1366x768-zh.png') });
+  // The box finds a colleague by name or username; back on a conversation tab it searches conversations again.
+  assert.equal(await watcher.getAttribute('#search', 'placeholder'), '同事姓名 / 账号');
+  await watcher.fill('#search', 'zhangs');
+  await watcher.waitForFunction(() => document.querySelectorAll('.team-member').length === 1);
+  assert.match(await watcher.locator('.team-member').innerText(), /张三/);
+  await watcher.fill('#search', '');
+  await watcher.waitForFunction(() => document.querySelectorAll('.team-member').length > 1);
   await colleague.selectOption('#status', 'away');
   await watcher.waitForSelector('.team-member.away:has-text("张三")');
   await colleague.click('#logout'); // leaving goes offline

@@ -111,7 +111,12 @@ function start(me) {
   $('#logout').onclick = async () => { await api('POST', '/api/auth/logout'); location.reload(); };
   for (const tab of document.querySelectorAll('.list-pane [role=tab]')) tab.onclick = () => selectTab(tab.dataset.tab);
   let debounce;
-  $('#search').oninput = e => { clearTimeout(debounce); debounce = setTimeout(() => { S.search = e.target.value.trim(); loadList(); }, 250); };
+  $('#search').oninput = e => {
+    clearTimeout(debounce);
+    // On 团队 the box finds a colleague, at once and locally; elsewhere it searches conversations.
+    if (S.tab === 'team') { S.teamSearch = e.target.value.trim().toLowerCase(); renderList(); return; }
+    debounce = setTimeout(() => { S.search = e.target.value.trim(); loadList(); }, 250);
+  };
   socket = connectSocket({
     hello: () => ({}),
     onFrame,
@@ -163,6 +168,9 @@ function reloadSoon() { clearTimeout(reloadTimer); reloadTimer = setTimeout(load
 function selectTab(tab) {
   S.tab = tab;
   for (const b of document.querySelectorAll('.list-pane [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
+  const search = $('#search');
+  search.placeholder = t(tab === 'team' ? 'search_team' : 'search');
+  search.value = tab === 'team' ? S.teamSearch || '' : S.search;
   if (tab === 'history' || tab === 'requests') loadList();
   else if (tab === 'team') loadTeam().then(renderList);
   else renderList();
@@ -244,7 +252,8 @@ function renderList() {
   const list = $('#conversations');
   $('#count-team').textContent = [...S.team.values()].filter(a => a.status === 'online').length || '';
   if (S.tab === 'team') {
-    const members = [...S.team.values()].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.display_name.localeCompare(b.display_name));
+    const wanted = a => !S.teamSearch || a.display_name.toLowerCase().includes(S.teamSearch) || a.username.toLowerCase().includes(S.teamSearch);
+    const members = [...S.team.values()].filter(wanted).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.display_name.localeCompare(b.display_name));
     list.replaceChildren(...(members.length ? members.map(teamRow) : [el('li', { class: 'list-empty' }, t('no_team'))]));
     // Loads move with every conversation: read again now and then while the tab is open.
     if (Date.now() - (S.teamAt || 0) > 10_000) loadTeam().then(() => { if (S.tab === 'team') renderList(); });

@@ -25,7 +25,7 @@ const STRINGS = {
   'zh-CN': {
     login: '登录', username: '用户名', password: '密码', logout: '退出', wrong_login: '用户名或密码错误', queue_ahead: n => n > 0 ? `正在为您转接人工客服，前面还有 ${n} 位，请稍候` : '正在为您转接人工客服，马上就到您', queue_wait: s => s < 60 ? '，预计 1 分钟内接入' : `，预计等待约 ${Math.ceil(s / 60)} 分钟`, queue_served: name => `客服 ${name} 正在为您服务`, account_disabled: '该账号已停用，请联系管理员', signed_out: '您已在此设备退出：账号被停用或密码已修改，请重新登录', auto_offline: '你已变为离线（工作台断开超过 3 分钟，或在其他页面更改），不再分配新会话；选择“接待中”继续接待',
     online: '接待中', away: '挂起', offline: '离线', load: '负载',
-    tab_mine: '进行中', tab_team: '团队', no_team: '暂无同事', role_names: { agent: '客服', senior: '资深客服', qa: '质检', supervisor: '主管', admin: '管理员' }, tab_queue: '排队', tab_history: '历史', tab_requests: '服务单', no_requests: '没有待处理的服务单', search: '昵称 / 手机 / 订单号',
+    tab_mine: '进行中', tab_team: '团队', no_team: '暂无同事', search_team: '同事姓名 / 账号', role_names: { agent: '客服', senior: '资深客服', qa: '质检', supervisor: '主管', admin: '管理员' }, tab_queue: '排队', tab_history: '历史', tab_requests: '服务单', no_requests: '没有待处理的服务单', search: '昵称 / 手机 / 订单号',
     accept: '接入', transfer: '转接', close: '结束', reply: '回复', note: '备注',
     note_hint: '内部备注，买家不可见', send: '发送', enter_hint: 'Enter 发送 · Shift+Enter 换行',
     no_conversation: '从左侧选择一个会话', empty_list: '暂无会话', bot: '机器人接待中',
@@ -64,7 +64,7 @@ const STRINGS = {
   en: {
     login: 'Log in', username: 'Username', password: 'Password', logout: 'Log out', wrong_login: 'Wrong username or password', queue_ahead: n => n > 0 ? `Connecting you to an agent: ${n} ahead of you` : 'Connecting you to an agent: you are next', queue_wait: s => s < 60 ? ' (under a minute)' : ` (about ${Math.ceil(s / 60)} min)`, queue_served: name => `${name} is helping you`, account_disabled: 'This account is disabled; ask an admin', signed_out: 'You were signed out: the account was disabled or its password changed. Log in again.', auto_offline: 'You are now offline (disconnected for over 3 minutes, or changed elsewhere) and get no new chats; choose Online to continue',
     online: 'Available', away: 'Away', offline: 'Offline', load: 'Load',
-    tab_mine: 'Active', tab_team: 'Team', no_team: 'No colleagues', role_names: { agent: 'Agent', senior: 'Senior', qa: 'QA', supervisor: 'Supervisor', admin: 'Admin' }, tab_queue: 'Queue', tab_history: 'History', tab_requests: 'Requests', no_requests: 'No open requests', search: 'Name / phone / order no.',
+    tab_mine: 'Active', tab_team: 'Team', no_team: 'No colleagues', search_team: 'Colleague name / username', role_names: { agent: 'Agent', senior: 'Senior', qa: 'QA', supervisor: 'Supervisor', admin: 'Admin' }, tab_queue: 'Queue', tab_history: 'History', tab_requests: 'Requests', no_requests: 'No open requests', search: 'Name / phone / order no.',
     accept: 'Accept', transfer: 'Transfer', close: 'Close', reply: 'Reply', note: 'Note',
     note_hint: 'Internal note, not visible to the buyer', send: 'Send', enter_hint: 'Enter to send · Shift+Enter for a new line',
     no_conversation: 'Pick a conversation on the left', empty_list: 'No conversations', bot: 'Bot is handling',
