@@ -87,6 +87,11 @@ client_ip_header = ""
 visitors_per_minute_per_ip = 30
 uploads_per_minute_per_ip = 30
 
+# An agent marked 接待中 or 挂起 whose workspace has been gone this many
+# seconds (the browser closed without going 离线) is set offline, and a
+# shopper of an offline agent who has waited as long goes back to the queue.
+presence_timeout_seconds = 180
+
 # A PEM file of CA certificates trusted for outgoing https:// (the model
 # endpoint, shops' notification endpoints) besides the Mozilla roots built
 # into kefu: a merchant's own CA inside their network. Empty: none.
@@ -125,6 +130,7 @@ pub struct Config {
     pub uploads_per_minute_per_ip: u32,
     pub shop_upload_mib_per_day: u64,
     pub tls_ca_file: String,
+    pub presence_timeout_seconds: u64,
 }
 
 impl fmt::Debug for Config {
@@ -154,6 +160,7 @@ impl fmt::Debug for Config {
             .field("uploads_per_minute_per_ip", &self.uploads_per_minute_per_ip)
             .field("shop_upload_mib_per_day", &self.shop_upload_mib_per_day)
             .field("tls_ca_file", &self.tls_ca_file)
+            .field("presence_timeout_seconds", &self.presence_timeout_seconds)
             .finish()
     }
 }
@@ -236,6 +243,10 @@ impl Config {
         if !(256..=1 << 20).contains(&self.max_frame_bytes) {
             bail!("max_frame_bytes must be between 256 and 1048576");
         }
+        // Above a minute: a workspace says it is there every 30 to 60 seconds.
+        if !(90..=86_400).contains(&self.presence_timeout_seconds) {
+            bail!("presence_timeout_seconds must be between 90 and 86400");
+        }
         if self.rate_burst == 0 || self.rate_per_second == 0 {
             bail!("rate_burst and rate_per_second must be positive");
         }
@@ -305,6 +316,7 @@ impl Config {
             client_ip_header: Some(self.client_ip_header.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()),
             visitors_per_minute_per_ip: self.visitors_per_minute_per_ip,
             uploads_per_minute_per_ip: self.uploads_per_minute_per_ip,
+            presence_timeout: std::time::Duration::from_secs(self.presence_timeout_seconds),
             ..kefu_server::ServerConfig::default()
         }
     }
@@ -363,6 +375,16 @@ mod tests {
         assert!(Config { llm_url: "ftp://h/v1".into(), ..on.clone() }.validate().is_err());
         let no_model = Config { llm_model: String::new(), ..on };
         assert!(no_model.validate().is_err());
+    }
+
+    #[test]
+    fn the_presence_timeout_is_read_and_kept_above_the_heartbeat() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        assert_eq!(c.server().presence_timeout, std::time::Duration::from_secs(180));
+        let longer = Config { presence_timeout_seconds: 600, ..c.clone() };
+        assert!(longer.validate().is_ok());
+        assert_eq!(longer.server().presence_timeout, std::time::Duration::from_secs(600));
+        assert!(Config { presence_timeout_seconds: 30, ..c }.validate().is_err(), "under the heartbeat");
     }
 
     #[test]
