@@ -128,26 +128,18 @@ pub(super) fn any_due(c: &Connection, now: i64) -> StoreResult<bool> {
 /// a backlog: a claim runs on the writer the chat commits through.
 pub(super) fn claim(c: &Connection, now: i64, until: i64, room: &ClaimRoom) -> StoreResult<Vec<Delivery>> {
     let mut picked: Vec<(i64, Uuid)> = Vec::new();
-    let mut after: Option<Uuid> = None;
+    // Ids are 16-byte blobs; the empty blob sorts before every one of them.
+    let mut after: Vec<u8> = Vec::new();
     loop {
-        let next = match after {
-            None => one(
-                c,
-                "SELECT shop_id FROM deliveries WHERE state = 'pending' ORDER BY shop_id LIMIT 1",
-                [],
-                |r| uuid_col(r, 0),
-                Ok,
-            )?,
-            Some(last) => one(
-                c,
-                "SELECT shop_id FROM deliveries WHERE state = 'pending' AND shop_id > ?1 ORDER BY shop_id LIMIT 1",
-                [last],
-                |r| uuid_col(r, 0),
-                Ok,
-            )?,
-        };
+        let next = one(
+            c,
+            "SELECT shop_id FROM deliveries WHERE state = 'pending' AND shop_id > ?1 ORDER BY shop_id LIMIT 1",
+            [&after],
+            |r| uuid_col(r, 0),
+            Ok,
+        )?;
         let Some(shop) = next else { break };
-        after = Some(shop);
+        after = shop.as_bytes().to_vec();
         let busy = room.busy.iter().find(|(s, _)| s.as_uuid() == shop).map_or(0, |(_, n)| *n);
         let take = room.per_shop.saturating_sub(busy).min(room.total);
         if take == 0 {
