@@ -677,6 +677,54 @@ test('团队: colleagues with their status and load, live as they come and go', 
   await watcher.context().close();
 });
 
+test('团队 for a supervisor: a colleague who walked away is set 挂起 and their shopper taken back', async () => {
+  const shopper = await pageAt('phone');
+  const worker = await pageAt('desk');
+  const lead = await pageAt('desk');
+  for (const p of [shopper, worker, lead]) recordRequests(p, urls);
+  await openChat(shopper);
+  await shopper.fill('#input', '团队测试：还有人在吗');
+  await shopper.press('#input', 'Enter');
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  await login(worker, kefu.base, 'zhangsan');
+  await worker.click('[data-tab=queue]');
+  await worker.locator('.conv', { hasText: '团队测试' }).click();
+  await worker.click('#accept');
+  await worker.waitForSelector('#composer-input');
+
+  // The supervisor opens 张三 in 团队: the shopper he holds, with its timer, and what to do.
+  await login(lead, kefu.base, 'supervisor');
+  await lead.click('.list-pane [data-tab=team]');
+  const member = lead.locator('.team-member', { hasText: '张三' });
+  await member.locator('.name').click();
+  const held = lead.locator('.team-member[aria-expanded=true] .team-convs .conv', { hasText: '团队测试' });
+  const id = await held.getAttribute('data-id');
+  const back = member.locator('.take-back');
+  assert.ok(await back.isDisabled(), 'not while he is 接待中: routing would hand them straight back');
+  assert.equal(await back.getAttribute('title'), '先设为挂起或离线，再收回其会话');
+  await member.locator('button[data-status=away]').click();
+  await lead.waitForSelector('.team-member.away[aria-expanded=true]:has-text("张三")');
+  // His own screen says who did it.
+  await worker.waitForSelector('#status.auto-offline');
+  assert.equal(await worker.inputValue('#status'), 'away');
+  assert.match(await worker.getAttribute('#status', 'title'), /主管 孙八 将你设为挂起/);
+  await lead.screenshot({ path: join(shotsDir, 'agent-team-supervisor-1366x768-zh.png') });
+
+  await back.click();
+  await lead.waitForSelector('.team-member .team-note:has-text("已收回")');
+  assert.match(await member.locator('.team-note').innerText(), /已收回 \d+ 个会话/);
+  await shopper.waitForSelector('text=正在为您转接其他客服');
+  await lead.waitForFunction(() => !document.querySelector('.team-convs .conv'));
+  // Back in the queue for whoever is free (auto-assign is off in the demo), gone from his list.
+  await lead.click('.list-pane [data-tab=queue]');
+  // (its preview is now the line the shopper was told)
+  await lead.waitForSelector(`.conv[data-id="${id}"]:has-text("正在为您转接其他客服")`);
+  await worker.waitForFunction(id => !document.querySelector(`.conv[data-id="${id}"]`), id);
+  await worker.selectOption('#status', 'online');
+  await worker.waitForSelector('#status:not(.auto-offline)');
+  for (const p of [shopper, worker, lead]) await p.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

@@ -416,6 +416,9 @@ pub async fn close_idle_bot_conversations(ctx: &Ctx, quiet_ms: i64) -> DeskResul
     Ok(closed.len())
 }
 
+/// What a shopper whose agent is gone reads when they are queued again.
+const REQUEUED_LINE: &str = "正在为您转接其他客服，请稍候";
+
 /// An agent writes a reply or an internal note.
 pub async fn agent_send(
     ctx: &Ctx,
@@ -547,7 +550,7 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
     }
     ctx.store.set_agent_status(agent.id, status).await?;
     for shop in &agent.shops {
-        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status });
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status, by: None });
     }
     Ok(())
 }
@@ -563,16 +566,37 @@ pub async fn sweep_absent_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<(usize
     let absence = ctx.store.sweep_absent(now.plus_millis(-unseen_ms), now).await?;
     for (agent, shops) in &absence.offline {
         for shop in shops {
-            ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: *agent, status: AgentStatus::Offline });
+            ctx.bus.publish(Event::AgentPresence {
+                shop: *shop,
+                agent: *agent,
+                status: AgentStatus::Offline,
+                by: None,
+            });
         }
     }
-    for conversation in &absence.requeued {
+    let requeued = absence.requeued.len();
+    back_in_queue(ctx, absence.requeued).await;
+    Ok((absence.offline.len(), requeued))
+}
+
+/// Conversations an agent held are back in the queue: everyone's screens
+/// hear it, each shopper is told another agent is coming (they were waiting
+/// on someone who is not there), and routing finds them someone. Answers
+/// them as they end up.
+async fn back_in_queue(ctx: &Ctx, conversations: Vec<Conversation>) -> Vec<Conversation> {
+    let mut routed = Vec::with_capacity(conversations.len());
+    for conversation in conversations {
         ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
-        if ctx.auto_assign {
-            route(ctx, conversation.clone()).await;
+        // Best effort, as the closing line: the shopper's place in the queue matters more.
+        if let Ok(text) = MessageText::parse(REQUEUED_LINE) {
+            let line = new_message(ctx, conversation.id, Sender::System, MessageKind::Text, text, None);
+            if let Ok(appended) = ctx.store.append_message(line).await {
+                publish_appended(ctx, &appended);
+            }
         }
+        routed.push(if ctx.auto_assign { route(ctx, conversation).await } else { conversation });
     }
-    Ok((absence.offline.len(), absence.requeued.len()))
+    routed
 }
 
 /// An admin disables an account (a person who left): it goes offline, every
@@ -590,15 +614,56 @@ pub async fn disable_agent(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Age
     let agent = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
     ctx.bus.publish(Event::AccountChanged { agent: id, signed_out: true });
     for shop in &agent.shops {
-        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: id, status: AgentStatus::Offline });
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: id, status: AgentStatus::Offline, by: Some(by.id) });
     }
-    for conversation in released {
-        ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
-        if ctx.auto_assign {
-            route(ctx, conversation).await;
-        }
-    }
+    back_in_queue(ctx, released).await;
     Ok(agent)
+}
+
+/// A colleague a supervisor may act on: one of a shop they share (another
+/// shop's people are reported missing, as their conversations are), enabled,
+/// and not a supervisor themself unless the one acting is an admin.
+async fn colleague_of(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Agent> {
+    if !by.role.supervises() {
+        return Err(DeskError::Forbidden("supervisors_only"));
+    }
+    let target = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
+    if !target.shops.iter().any(|s| by.can_access_shop(*s)) && !by.role.administers() {
+        return Err(DeskError::NotFound("agent"));
+    }
+    if target.disabled {
+        return Err(DeskError::Conflict("agent_disabled"));
+    }
+    if target.id != by.id && target.role.supervises() && !by.role.administers() {
+        return Err(DeskError::Forbidden("colleague_outranks"));
+    }
+    Ok(target)
+}
+
+/// A supervisor sets a colleague 挂起 or 离线: someone who walked away from
+/// a busy desk gets no more shoppers. Only the agent themself goes 接待中
+/// (routing must not count on someone who may not be there).
+pub async fn set_colleague_status(ctx: &Ctx, by: &Agent, id: AgentId, status: AgentStatus) -> DeskResult<Agent> {
+    let mut target = colleague_of(ctx, by, id).await?;
+    if status == AgentStatus::Online && target.id != by.id {
+        return Err(DeskError::Forbidden("only_self_online"));
+    }
+    ctx.store.set_agent_status(target.id, status).await?;
+    target.status = status;
+    for shop in &target.shops {
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: target.id, status, by: Some(by.id) });
+    }
+    Ok(target)
+}
+
+/// A supervisor takes back the conversations of a colleague who is not
+/// 接待中 (挂起 or 离线: set them so first) in the shops the supervisor
+/// runs: back in the queue, the shoppers told, routed to whoever is free.
+pub async fn take_back(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Vec<Conversation>> {
+    let target = colleague_of(ctx, by, id).await?;
+    let shops = (!by.role.administers()).then(|| by.shops.clone());
+    let released = ctx.store.release_conversations(target.id, shops, ctx.clock.now()).await?;
+    Ok(back_in_queue(ctx, released).await)
 }
 
 /// An admin gives a disabled account back; its owner logs in again.

@@ -63,6 +63,9 @@ pub enum Event {
         shop: ShopId,
         agent: AgentId,
         status: AgentStatus,
+        /// The supervisor who set it, when it was not the agent (nor the
+        /// absence sweep): their screen says who.
+        by: Option<AgentId>,
     },
     /// An order request (服务单) was filed or closed: the shop's people
     /// refresh their lists (the event names it; the list is read afresh).

@@ -171,6 +171,17 @@ pub trait Store: Send + Sync + 'static {
     /// be routed again). `update_agent` never changes `disabled`.
     async fn disable_agent(&self, id: AgentId, now: Timestamp) -> StoreResult<Vec<Conversation>>;
     async fn enable_agent(&self, id: AgentId) -> StoreResult<()>;
+    /// A supervisor takes back the conversations an agent holds in `shops`
+    /// (every shop when `None`): in one write that first checks the agent is
+    /// not 接待中 (`Conflict("agent_online")`, since routing would hand them
+    /// straight back), they go back to the queue, each shopper keeping their
+    /// wait. Answers them, to be routed again.
+    async fn release_conversations(
+        &self,
+        agent: AgentId,
+        shops: Option<Vec<ShopId>>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Conversation>>;
 
     // Merchant data. Each upsert is all-or-nothing.
     async fn upsert_customers(&self, customers: &[Customer]) -> StoreResult<()>;

@@ -13,6 +13,7 @@ pub mod products;
 pub mod requests;
 pub mod rules;
 pub mod session;
+pub mod team;
 pub mod widget;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};

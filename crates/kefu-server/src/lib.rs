@@ -190,6 +190,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/conversations/{id}/order-requests", post(api::requests::file))
         .route("/customers/{id}", get(api::customers::show))
         .route("/shops/{id}/agents", get(api::admin::shop_agents))
+        .route("/agents/{id}/status", put(api::team::set_status))
+        .route("/agents/{id}/take-back", post(api::team::take_back))
         .route("/shops/{id}/bot-metrics", get(api::bot::metrics))
         .route("/shops/{id}/bot-rules", get(api::rules::show).put(api::rules::save).delete(api::rules::remove))
         .route("/shops/{id}/bot-rules/history", get(api::rules::history))

@@ -714,12 +714,15 @@ impl Conn {
                 )
                 .await
             }
-            Event::AgentPresence { agent, status, .. } => {
+            Event::AgentPresence { agent, status, by, .. } => {
                 if self.for_customer() {
                     return Ok(());
                 }
-                self.send_json(json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()}))
-                    .await
+                let mut frame = json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()});
+                if let Some(by) = by {
+                    frame["by"] = json!(by.to_string());
+                }
+                self.send_json(frame).await
             }
             Event::AccountChanged { agent, signed_out } => {
                 let Some(Who::Agent(me)) = &self.who else { return Ok(()) };

@@ -285,6 +285,15 @@ impl Store for PostgresStore {
         agents::enable(self, id).await
     }
 
+    async fn release_conversations(
+        &self,
+        agent: AgentId,
+        shops: Option<Vec<ShopId>>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Conversation>> {
+        agents::release(self, agent, shops.as_deref(), now.millis()).await
+    }
+
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
         agents::delete_session(self, token_hash).await
     }

@@ -287,6 +287,15 @@ impl Store for SqliteStore {
         self.pool.write(move |c| agents::enable(c, id)).await
     }
 
+    async fn release_conversations(
+        &self,
+        agent: AgentId,
+        shops: Option<Vec<ShopId>>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Conversation>> {
+        self.pool.write(move |c| agents::release(c, agent, shops.as_deref(), now.millis())).await
+    }
+
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
         let hash = *token_hash;
         self.pool.write(move |c| agents::delete_session(c, hash)).await

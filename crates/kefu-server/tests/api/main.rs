@@ -16,3 +16,4 @@ mod phrases;
 mod queue;
 mod requests;
 mod security;
+mod team;

@@ -184,13 +184,72 @@ async function loadTeam() {
   S.team = new Map(lists.flatMap(l => l.agents).filter(a => !a.disabled).map(a => [a.id, a]));
 }
 
+const SUPERVISES = new Set(['supervisor', 'admin']);
+
+/**
+ * A colleague in the 团队 tab. A supervisor opens the row (one at a time):
+ * the conversations they hold, with their timers, and what to do about
+ * someone who walked away — 挂起 or 离线, then take their shoppers back
+ * (routed to whoever is free).
+ */
 function teamRow(a) {
   const me = a.id === S.me.id;
-  return el('li', { class: `team-member ${a.status}`, dataset: { agent: a.id } },
-    el('span', { class: 'dot', 'aria-hidden': 'true' }),
-    el('span', { class: 'name' }, a.display_name + (me ? ' · ' + (lang() === 'en' ? 'me' : '我') : '')),
-    el('span', { class: 'meta' }, `${t('role_names')[a.role] || a.role} · ${t(a.status)}`),
-    el('span', { class: 'meta num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`));
+  const lead = SUPERVISES.has(S.me.role);
+  const open = lead && S.teamOpen === a.id;
+  const toggle = () => { S.teamOpen = open ? null : a.id; renderList(); };
+  const li = el('li', {
+    class: `team-member ${a.status}`, dataset: { agent: a.id },
+    ...(lead ? {
+      tabindex: 0, 'aria-expanded': String(open),
+      onclick: e => { if (!e.target.closest('.team-detail')) toggle(); },
+      onkeydown: e => { if (e.key === 'Enter' && !e.isComposing && e.target === li) toggle(); },
+    } : {}),
+  },
+  el('span', { class: 'dot', 'aria-hidden': 'true' }),
+  el('span', { class: 'name' }, a.display_name + (me ? ' · ' + (lang() === 'en' ? 'me' : '我') : '')),
+  el('span', { class: 'meta' }, `${t('role_names')[a.role] || a.role} · ${t(a.status)}`),
+  el('span', { class: 'meta num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`));
+  if (open) li.append(teamDetail(a));
+  return li;
+}
+
+function heldBy(a) {
+  return [...S.convs.values()].filter(o => o.conversation.status === 'assigned' && o.conversation.assigned_agent === a.id).sort(byWait);
+}
+
+function teamDetail(a) {
+  const held = heldBy(a);
+  const detail = el('div', { class: 'team-detail' },
+    held.length ? el('ul', { class: 'team-convs', 'aria-label': a.display_name }, ...held.map(row)) : el('p', { class: 'meta' }, t('team_no_convs')));
+  // Only a colleague below me: a supervisor does not set another supervisor (an admin may).
+  const mayAct = a.id !== S.me.id && (S.me.role === 'admin' || !SUPERVISES.has(a.role));
+  if (!mayAct) return detail;
+  const note = el('p', { class: 'team-note', role: 'status' }, S.teamNote?.agent === a.id ? S.teamNote.text : '');
+  const act = async (fn) => {
+    try { await fn(); } catch (e) { S.teamNote = { agent: a.id, text: e.message }; }
+    renderList();
+  };
+  const setTo = status => act(async () => {
+    const r = await api('PUT', `/api/agents/${a.id}/status`, { status });
+    Object.assign(a, { status: r.agent.status });
+    S.teamNote = null;
+  });
+  const back = el('button', {
+    type: 'button', class: 'btn small take-back', disabled: a.status === 'online' || !held.length,
+    title: a.status === 'online' ? t('take_back_hint') : '',
+    onclick: () => act(async () => {
+      const r = await api('POST', `/api/agents/${a.id}/take-back`);
+      S.teamNote = { agent: a.id, text: t('taken_back', r.conversations.length) };
+      a.open_conversations = 0;
+    }),
+  }, t('take_back', held.length));
+  detail.append(el('div', { class: 'team-actions', role: 'group', 'aria-label': a.display_name },
+    ...['away', 'offline'].map(status => el('button', {
+      type: 'button', class: 'btn small', dataset: { status }, 'aria-pressed': String(a.status === status), disabled: a.status === status,
+      onclick: () => setTo(status),
+    }, t('set_to', t(status)))),
+    back), note);
+  return detail;
 }
 
 function mine(o) { return o.conversation.status === 'assigned' && o.conversation.assigned_agent === S.me.id; }
@@ -257,6 +316,7 @@ function renderList() {
     list.replaceChildren(...(members.length ? members.map(teamRow) : [el('li', { class: 'list-empty' }, t('no_team'))]));
     // Loads move with every conversation: read again now and then while the tab is open.
     if (Date.now() - (S.teamAt || 0) > 10_000) loadTeam().then(() => { if (S.tab === 'team') renderList(); });
+    tick();
     return;
   }
   if (S.tab === 'requests') {
@@ -862,7 +922,7 @@ function onFrame(f) {
       break;
     case 'request': requestChanged(f); break;
     case 'presence': {
-      if (f.agent_id === S.me.id) showOwnStatus(f.status, true);
+      if (f.agent_id === S.me.id) showOwnStatus(f.status, true, f.by);
       const a = S.team.get(f.agent_id);
       if (a) { a.status = f.status; renderList(); }
       else if (f.status !== 'offline') loadTeam().then(renderList); // someone new to this screen
@@ -1120,16 +1180,19 @@ async function setStatus(value) {
   showOwnStatus(value, false);
 }
 
-/** My status as the server has it; set offline by the server (not by me), say why. */
-function showOwnStatus(value, fromServer) {
+/**
+ * My status as the server has it; changed by someone else (the absence
+ * sweep, another tab, a supervisor: `by`), say why and who.
+ */
+function showOwnStatus(value, fromServer, by) {
   const changed = S.me.status !== value;
   S.me.status = value;
   const select = $('#status');
   select.value = value;
-  const auto = fromServer && changed && value === 'offline';
+  const auto = fromServer && changed && (value === 'offline' || (!!by && value !== 'online'));
   if (auto || value !== 'offline') {
     select.classList.toggle('auto-offline', auto);
-    select.title = auto ? t('auto_offline') : '';
+    select.title = !auto ? '' : by ? t('set_by', S.team.get(by)?.display_name || t('a_supervisor'), t(value)) : t('auto_offline');
   }
 }
 

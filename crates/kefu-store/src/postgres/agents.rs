@@ -191,6 +191,41 @@ pub(super) async fn disable(store: &PostgresStore, id: AgentId, now: Timestamp) 
     Ok(released)
 }
 
+/// See `Store::release_conversations`: the agent's row is locked while
+/// their conversations move, so they cannot go 接待中 in between.
+pub(super) async fn release(
+    store: &PostgresStore,
+    agent: AgentId,
+    shops: Option<&[ShopId]>,
+    now: i64,
+) -> StoreResult<Vec<Conversation>> {
+    let mut c = store.client().await?;
+    let tx = c.transaction().await.map_err(be)?;
+    let row = tx
+        .query_opt("SELECT status FROM agents WHERE id = $1 FOR UPDATE", &[&agent.as_uuid()])
+        .await
+        .map_err(be)?
+        .ok_or(StoreError::NotFound("agent"))?;
+    if row.get::<_, &str>(0) == AgentStatus::Online.as_str() {
+        return Err(StoreError::Conflict("agent_online"));
+    }
+    let shops: Option<Vec<uuid::Uuid>> = shops.map(|list| list.iter().map(|s| s.as_uuid()).collect());
+    let rows = tx
+        .query(
+            &format!(
+                "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+                 WHERE assigned_agent = $1 AND status = 'assigned' AND ($3::uuid[] IS NULL OR shop_id = ANY($3)) \
+                 RETURNING {CONVERSATION_COLS}"
+            ),
+            &[&agent.as_uuid(), &now, &shops],
+        )
+        .await
+        .map_err(be)?;
+    let released = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+    tx.commit().await.map_err(be)?;
+    Ok(released)
+}
+
 pub(super) async fn enable(store: &PostgresStore, id: AgentId) -> StoreResult<()> {
     let c = store.client().await?;
     let n = c.execute("UPDATE agents SET disabled = false WHERE id = $1", &[&id.as_uuid()]).await.map_err(be)?;

@@ -201,6 +201,32 @@ pub(super) fn disable(c: &Connection, id: AgentId, now: Timestamp) -> StoreResul
     )
 }
 
+/// See `Store::release_conversations`; one statement per shop named.
+pub(super) fn release(
+    c: &Connection,
+    agent: AgentId,
+    shops: Option<&[ShopId]>,
+    now: i64,
+) -> StoreResult<Vec<Conversation>> {
+    let status = one(c, "SELECT status FROM agents WHERE id = ?1", [agent.as_uuid()], |r| r.get::<_, String>(0), Ok)?
+        .ok_or(StoreError::NotFound("agent"))?;
+    if status == AgentStatus::Online.as_str() {
+        return Err(StoreError::Conflict("agent_online"));
+    }
+    let sql = format!(
+        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+         WHERE assigned_agent = ?1 AND status = 'assigned' AND (?3 IS NULL OR shop_id = ?3) \
+         RETURNING {CONVERSATION_COLS}"
+    );
+    let release = |shop: Option<ShopId>| {
+        many(c, &sql, params![agent.as_uuid(), now, shop.map(|s| s.as_uuid())], conversation_row, conversation_from)
+    };
+    match shops {
+        None => release(None),
+        Some(shops) => Ok(shops.iter().map(|s| release(Some(*s))).collect::<StoreResult<Vec<_>>>()?.concat()),
+    }
+}
+
 pub(super) fn enable(c: &Connection, id: AgentId) -> StoreResult<()> {
     let n = c.execute("UPDATE agents SET disabled = 0 WHERE id = ?1", [id.as_uuid()]).map_err(be)?;
     if n == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }

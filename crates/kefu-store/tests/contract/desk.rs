@@ -630,6 +630,59 @@ pub(super) async fn a_sweep_sets_absent_agents_offline_and_queues_their_waiting_
     assert_eq!(again, kefu_core::store::Absence::default(), "once");
 }
 
+/// Conversations go back to the queue only from someone not 接待中, only in
+/// the shops named, and each keeps its shopper's wait.
+pub(super) async fn a_supervisor_takes_back_the_conversations_of_someone_not_online(store: &dyn Store) {
+    let s = shop(store, "back-a").await;
+    let t = shop(store, "back-b").await;
+    let li = agent(store, "back-li", &[s.id, t.id], 5).await;
+    let wang = agent(store, "back-wang", &[s.id], 5).await;
+    let mut held = Vec::new();
+    for (i, (shop, a)) in [(s.id, &li), (s.id, &li), (t.id, &li), (s.id, &wang)].into_iter().enumerate() {
+        let c = customer(shop, &format!("back-c{i}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, shop, c.id).await;
+        store.assign_conversation(conv.id, a.id, 5, T0).await.expect("assign");
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, 40 + i as i64)).await.expect("asks");
+        held.push(conv.id);
+    }
+    // Answered and closed: not theirs to give back.
+    let c = customer(s.id, "back-done");
+    store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+    let done = conversation_for(store, s.id, c.id).await;
+    store.assign_conversation(done.id, li.id, 5, T0).await.expect("assign");
+    store.close_conversation(done.id, T0.plus_millis(50)).await.expect("close");
+
+    let refused = store.release_conversations(li.id, None, T0.plus_millis(100)).await;
+    assert!(matches!(refused, Err(StoreError::Conflict("agent_online"))), "{refused:?}");
+    assert_eq!(store.conversation(held[0]).await.expect("read").expect("c").assigned_agent, Some(li.id));
+
+    store.set_agent_status(li.id, AgentStatus::Away).await.expect("away");
+    let back = store.release_conversations(li.id, Some(vec![s.id]), T0.plus_millis(100)).await.expect("release");
+    let mut ids: Vec<ConversationId> = back.iter().map(|c| c.id).collect();
+    ids.sort();
+    let mut want = vec![held[0], held[1]];
+    want.sort();
+    assert_eq!(ids, want, "only shop s, only li's");
+    for c in &back {
+        assert_eq!((c.status, c.assigned_agent), (ConversationStatus::Queued, None));
+        assert_eq!(c.updated_at, T0.plus_millis(100));
+        assert!(c.waiting_since.is_some_and(|w| w < T0.plus_millis(100)), "the shopper's wait goes on");
+    }
+    let queue = store.queue_of_shop(s.id, 10).await.expect("queue");
+    assert_eq!(queue.iter().map(|q| q.id).collect::<Vec<_>>(), [held[0], held[1]], "longest wait first");
+    assert_eq!(store.conversation(held[2]).await.expect("read").expect("c").assigned_agent, Some(li.id));
+    assert_eq!(store.conversation(held[3]).await.expect("read").expect("c").assigned_agent, Some(wang.id));
+    assert_eq!(store.conversation(done.id).await.expect("read").expect("c").status, ConversationStatus::Closed);
+
+    store.set_agent_status(li.id, AgentStatus::Offline).await.expect("offline");
+    let rest = store.release_conversations(li.id, None, T0.plus_millis(200)).await.expect("every shop");
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [held[2]]);
+    assert!(store.release_conversations(li.id, None, T0.plus_millis(300)).await.expect("again").is_empty());
+    let missing = AgentId::from_uuid(new_id());
+    assert!(matches!(store.release_conversations(missing, None, T0).await, Err(StoreError::NotFound("agent"))));
+}
+
 /// What the widget's header asks: is a person who answers online in this shop?
 pub(super) async fn someone_online_means_an_enabled_handler_of_the_shop(store: &dyn Store) {
     let s = shop(store, "online-a").await;

@@ -111,6 +111,7 @@ contract!(
     an_endpoint_is_sent_the_events_it_chose,
     someone_online_means_an_enabled_handler_of_the_shop,
     a_sweep_sets_absent_agents_offline_and_queues_their_waiting_shoppers,
+    a_supervisor_takes_back_the_conversations_of_someone_not_online,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);
