@@ -79,6 +79,9 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
 
   await shopper.waitForSelector('.msg.them .bubble:has-text("冰箱今天下午就会发出哦")');
   await shopper.waitForSelector('#queue:has-text("客服 张三 正在为您服务")');
+  // The top bar counts the answer: today's chats, the first answer within 30 s, the shop's 3-minute window.
+  await agent.waitForSelector('#kpis:has-text("今日接待 1")');
+  assert.match(await agent.textContent('#kpis'), /30秒应答 100% · 均响 \d+秒 · 3分钟回复 100%/);
 
   // A hostile string is shown as text on both sides and never runs.
   await shopper.fill('#input', XSS);

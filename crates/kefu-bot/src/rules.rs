@@ -43,6 +43,9 @@ min_similarity = 0.45
 # When people answer, China time (HH:MM-HH:MM; a close before the open runs past
 # midnight). Outside them the chat says when they are back; the bot answers all day.
 hours = "09:00-24:00"
+# The reply window agents are judged by (N分钟回复率): the share of shoppers'
+# waits answered within this many minutes, usually 3 or 5.
+reply_minutes = 3
 "#;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,8 @@ pub struct ShopRules {
     pub order_number_pattern: String,
     /// When people answer (China time); the chat tells shoppers outside them.
     pub service_hours: ServiceHours,
+    /// The reply window of the shop's N分钟回复率, in minutes.
+    pub reply_minutes: u32,
     pub promised_ship_hours: u32,
     pub returns: Policy,
     pub price_protection_days: u32,
@@ -87,6 +92,7 @@ struct File {
 #[serde(deny_unknown_fields, default)]
 struct ServiceSection {
     hours: Option<String>,
+    reply_minutes: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -204,6 +210,13 @@ impl ShopRules {
                 Some(text) => ServiceHours::parse(&text).map_err(|e| bad("service.hours", format!("{text:?}: {e}")))?,
                 None => ServiceHours::default(),
             },
+            reply_minutes: match file.service.reply_minutes {
+                Some(n) if !(1..=60).contains(&n) => {
+                    return Err(bad("service.reply_minutes", format!("{n} is not between 1 and 60")));
+                }
+                Some(n) => n,
+                None => 3,
+            },
             knowledge_min_similarity: match file.knowledge.min_similarity {
                 Some(s) if !(0.1..=1.0).contains(&s) => {
                     return Err(bad("knowledge.min_similarity", format!("{s} is not between 0.1 and 1")));
@@ -249,6 +262,8 @@ mod tests {
             ("[handoff]\nmisunderstandings = 0\n", "handoff.misunderstandings"),
             ("[knowledge]\nmin_similarity = 0\n", "knowledge.min_similarity"),
             ("[service]\nhours = \"9-18\"\n", "service.hours"),
+            ("[service]\nreply_minutes = 0\n", "service.reply_minutes"),
+            ("[service]\nreply_minutes = 90\n", "service.reply_minutes"),
             ("[returns]\nopened_excluded = [\"美妆/面霜\"]\n", "returns.opened_excluded"),
             ("[refunds]\n", "line 1"),
             ("not toml at all", "line 1"),

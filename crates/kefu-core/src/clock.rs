@@ -28,6 +28,12 @@ impl Timestamp {
     pub const fn next_china_midnight(self) -> Timestamp {
         Timestamp((self.china_day() + 1) * 86_400_000 - CHINA_OFFSET_MS)
     }
+
+    /// The last midnight in China time at or before this instant: where an
+    /// agent's 今日 starts.
+    pub const fn china_midnight(self) -> Timestamp {
+        Timestamp(self.china_day() * 86_400_000 - CHINA_OFFSET_MS)
+    }
 }
 
 /// China Standard Time's offset from UTC.

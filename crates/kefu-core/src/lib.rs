@@ -24,6 +24,7 @@ pub mod event;
 pub mod id;
 pub mod invoice;
 pub mod knowledge;
+pub mod kpi;
 pub mod money;
 pub mod order;
 pub mod outbound;

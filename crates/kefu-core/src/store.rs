@@ -259,6 +259,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
 
+    /// What `agent` answered since `since` (their day's start), with the
+    /// reply window `window_ms` (the shop's N分钟回复率), and their shoppers
+    /// waiting at `now` for longer than it (see [`crate::kpi`]).
+    async fn response_counts(
+        &self,
+        agent: AgentId,
+        since: Timestamp,
+        now: Timestamp,
+        window_ms: i64,
+    ) -> StoreResult<crate::kpi::ResponseCounts>;
+
     // The self-service bot
     /// The bot's memory of a conversation, as last written.
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>>;

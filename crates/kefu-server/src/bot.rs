@@ -164,6 +164,11 @@ impl Bot {
         }
     }
 
+    /// The shop's reply window (N分钟回复率) in minutes, from its rules (3 when they cannot be read).
+    pub async fn reply_minutes(&self, ctx: &Ctx, shop: ShopId) -> u32 {
+        self.brain(ctx, shop).await.map_or(3, |brain| brain.rules.reply_minutes)
+    }
+
     /// Drops a shop's brain so the next turn loads the catalogue and the
     /// knowledge base afresh (after an edit on this node).
     pub fn forget(&self, shop: ShopId) {

@@ -179,6 +179,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/auth/logout", post(api::session::logout))
         .route("/me", get(api::session::me))
         .route("/me/status", put(api::session::set_status))
+        .route("/me/stats", get(api::session::stats))
         .route("/conversations", get(api::conversations::list))
         .route("/conversations/{id}", get(api::conversations::show))
         .route("/conversations/{id}/messages", get(api::conversations::messages).post(api::conversations::send))

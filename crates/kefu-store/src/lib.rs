@@ -65,6 +65,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (16, "0016_upload_days", include_str!("../migrations/sqlite/0016_upload_days.sql")),
     (17, "0017_deliveries_due_by_shop", include_str!("../migrations/sqlite/0017_deliveries_due_by_shop.sql")),
     (18, "0018_agent_seen", include_str!("../migrations/sqlite/0018_agent_seen.sql")),
+    (19, "0019_responses", include_str!("../migrations/sqlite/0019_responses.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
@@ -93,6 +94,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (16, "0016_upload_days", include_str!("../migrations/postgres/0016_upload_days.sql")),
     (17, "0017_deliveries_due_by_shop", include_str!("../migrations/postgres/0017_deliveries_due_by_shop.sql")),
     (18, "0018_agent_seen", include_str!("../migrations/postgres/0018_agent_seen.sql")),
+    (19, "0019_responses", include_str!("../migrations/postgres/0019_responses.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -15,10 +15,11 @@ use kefu_core::botturn::{
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
-    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, waiting_since_after,
+    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, Sender, waiting_since_after,
 };
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
+use kefu_core::kpi::ResponseCounts;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -490,7 +491,7 @@ impl Store for PostgresStore {
             return Err(StoreError::CapacityReached);
         }
         tx.execute(
-            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, updated_at = $3 WHERE id = $1",
+            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, updated_at = $3 WHERE id = $1",
             &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
         )
         .await
@@ -521,7 +522,9 @@ impl Store for PostgresStore {
                     return Err(StoreError::CapacityReached);
                 }
                 tx.execute(
-                    "UPDATE conversations SET status = 'assigned', assigned_agent = $2, updated_at = $3 WHERE id = $1",
+                    "UPDATE conversations SET status = 'assigned', \
+                     assigned_at = CASE WHEN assigned_agent IS NOT DISTINCT FROM $2 THEN assigned_at ELSE $3 END, \
+                     assigned_agent = $2, updated_at = $3 WHERE id = $1",
                     &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
                 )
                 .await
@@ -635,6 +638,16 @@ impl Store for PostgresStore {
         let mut list: Vec<Message> = rows.iter().map(|r| message_from(r, 0)).collect::<StoreResult<_>>()?;
         list.reverse();
         Ok(list)
+    }
+
+    async fn response_counts(
+        &self,
+        agent: AgentId,
+        since: Timestamp,
+        now: Timestamp,
+        window_ms: i64,
+    ) -> StoreResult<ResponseCounts> {
+        rows::response_counts(&self.client().await?, agent, since.millis(), now.millis(), window_ms).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

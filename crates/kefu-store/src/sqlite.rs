@@ -24,10 +24,11 @@ use kefu_core::botturn::{
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{
-    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, waiting_since_after,
+    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, Sender, waiting_since_after,
 };
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
+use kefu_core::kpi::ResponseCounts;
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -535,7 +536,7 @@ impl Store for SqliteStore {
                     return Err(StoreError::CapacityReached);
                 }
                 c.execute(
-                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, updated_at = ?3 WHERE id = ?1",
+                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, updated_at = ?3 WHERE id = ?1",
                     params![id.as_uuid(), agent.as_uuid(), now.millis()],
                 )
                 .map_err(be)?;
@@ -562,7 +563,9 @@ impl Store for SqliteStore {
                             return Err(StoreError::CapacityReached);
                         }
                         c.execute(
-                            "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, updated_at = ?3 WHERE id = ?1",
+                            "UPDATE conversations SET status = 'assigned', \
+                             assigned_at = CASE WHEN assigned_agent IS ?2 THEN assigned_at ELSE ?3 END, \
+                             assigned_agent = ?2, updated_at = ?3 WHERE id = ?1",
                             params![id.as_uuid(), agent.as_uuid(), now.millis()],
                         )
                     }
@@ -671,6 +674,16 @@ impl Store for SqliteStore {
                 Ok(list)
             })
             .await
+    }
+
+    async fn response_counts(
+        &self,
+        agent: AgentId,
+        since: Timestamp,
+        now: Timestamp,
+        window_ms: i64,
+    ) -> StoreResult<ResponseCounts> {
+        self.pool.read(move |c| rows::response_counts(c, agent, since.millis(), now.millis(), window_ms)).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

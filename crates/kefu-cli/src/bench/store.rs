@@ -24,7 +24,7 @@ use kefu_core::conversation::{
     ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
 use kefu_core::customer::{Customer, Tier};
-use kefu_core::id::{ConversationId, CustomerId, IdGen, MessageId, ShopId, UuidV7};
+use kefu_core::id::{AgentId, ConversationId, CustomerId, IdGen, MessageId, ShopId, UuidV7};
 use kefu_core::money::Fen;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug};
 use kefu_core::store::Store;
@@ -54,6 +54,11 @@ pub struct StoreArgs {
     /// Measure the PostgreSQL store on this server (with pgbench as the peer).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Every other message of a conversation is an agent's answer to the
+    /// shopper's (each counted for the agent's figures, `kefu_core::kpi`),
+    /// instead of shoppers' messages only. The raw peer is unchanged.
+    #[arg(long)]
+    pub replies: bool,
 }
 
 pub(super) struct Seeded {
@@ -116,6 +121,7 @@ pub(super) fn bench_customer(id: CustomerId, shop: ShopId, n: usize, tier: Tier,
 async fn ours(seeded: &Seeded, args: &StoreArgs) -> anyhow::Result<(f64, Histogram<u64>)> {
     let next = Arc::new(AtomicUsize::new(0));
     let text = MessageText::parse(TEXT)?;
+    let (agent, replies) = (AgentId::from_uuid(UuidV7.new_uuid()), args.replies);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.in_flight {
@@ -130,12 +136,14 @@ async fn ours(seeded: &Seeded, args: &StoreArgs) -> anyhow::Result<(f64, Histogr
                     return anyhow::Ok(hist);
                 }
                 let i = n % convs.len();
+                // Round by round, each conversation hears the shopper, then (with replies) the agent.
+                let answer = replies && (n / convs.len()) % 2 == 1;
                 let one = Instant::now();
                 store
                     .append_message(NewMessage {
                         id: MessageId::from_uuid(UuidV7.new_uuid()),
                         conversation_id: convs[i],
-                        sender: Sender::Customer(customers[i]),
+                        sender: if answer { Sender::Agent(agent) } else { Sender::Customer(customers[i]) },
                         kind: MessageKind::Text,
                         text: text.clone(),
                         client_msg_id: Some(ClientMsgId::parse(&format!("b{n}"))?),
@@ -243,6 +251,7 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         "conversations": args.conversations,
         "in_flight": args.in_flight,
         "durability": args.durability,
+        "replies": args.replies,
         "ours_msgs_per_sec": ours_rate,
         "raw_msgs_per_sec": raw_rate,
         "raw_batch": args.batch,
@@ -326,6 +335,7 @@ async fn run_postgres(url: &str, args: &StoreArgs) -> anyhow::Result<()> {
         "backend": "postgres",
         "messages": args.messages,
         "in_flight": args.in_flight,
+        "replies": args.replies,
         "ours_msgs_per_sec": ours_rate,
         "pgbench_tps": raw_rate,
         "ratio_vs_raw": ours_rate / raw_rate,

@@ -109,3 +109,48 @@ pub async fn set_status(
     desk::set_status(&state.ctx, &auth.agent, status).await?;
     Ok(axum::Json(json!({ "status": status.as_str() })))
 }
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    /// The shop in view, whose reply window (N分钟回复率) applies; default
+    /// the agent's first shop.
+    shop: Option<String>,
+}
+
+/// The agent's own figures for today (China time), for the top bar:
+/// 今日接待, 30秒应答率, 平均响应 and the shop's N分钟回复率. A rate with
+/// nothing to count is `null`, not 0 or 100%.
+pub async fn stats(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    super::Query(q): super::Query<StatsQuery>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let agent = &auth.agent;
+    let shop = match q.shop.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => {
+            let shop = super::parse_id(id, kefu_core::id::ShopId::parse)?;
+            if !agent.can_access_shop(shop) {
+                return Err(ApiError::new(Code::NotFound, "shop not found"));
+            }
+            Some(shop)
+        }
+        None => agent.shops.first().copied(),
+    };
+    let minutes = match shop {
+        Some(shop) => state.bot.reply_minutes(&state.ctx, shop).await,
+        None => 3,
+    };
+    let now = state.ctx.clock.now();
+    let day = now.china_midnight();
+    let counts = state.ctx.store.response_counts(agent.id, day, now, i64::from(minutes) * 60_000).await?;
+    Ok(axum::Json(json!({
+        "since": day.millis(),
+        "reply_minutes": minutes,
+        "chats": counts.chats,
+        "answers": counts.answers,
+        "first_answer_rate": counts.first_answer_rate(),
+        "average_response_seconds": counts.average_response_ms().map(|ms| ms as f64 / 1000.0),
+        "reply_rate": counts.reply_rate(),
+        "overdue_now": counts.overdue_now,
+    })))
+}

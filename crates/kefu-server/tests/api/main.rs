@@ -16,4 +16,5 @@ mod phrases;
 mod queue;
 mod requests;
 mod security;
+mod stats;
 mod team;

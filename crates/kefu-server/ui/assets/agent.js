@@ -101,7 +101,7 @@ function start(me) {
   $('#thread-empty').textContent = t('no_conversation');
   const filter = $('#shop-filter');
   filter.replaceChildren(el('option', { value: '' }, lang() === 'en' ? 'All shops' : '全部店铺'), ...S.shops.map(s => el('option', { value: s.id }, s.name)));
-  filter.onchange = () => { S.shopFilter = filter.value; loadList(); loadTeam().then(renderList); };
+  filter.onchange = () => { S.shopFilter = filter.value; loadList(); loadTeam().then(renderList); loadKpis(); };
   const status = $('#status');
   for (const o of status.options) o.textContent = { online: '● ', away: '◐ ', offline: '○ ' }[o.value] + t(o.value);
   status.value = S.me.status;
@@ -133,7 +133,31 @@ function start(me) {
   loadList();
   loadRequests().then(renderList); // the 服务单 count from the start
   loadTeam().then(renderList); // the 团队 count: colleagues online
+  loadKpis();
   setInterval(tick, 1000);
+  setInterval(loadKpis, 60_000);
+}
+
+// ---------------------------------------------------------------- my day
+
+let kpiTimer = null;
+/** After one of my answers: read my figures again, once for a burst of them. */
+function kpisSoon() { clearTimeout(kpiTimer); kpiTimer = setTimeout(loadKpis, 1500); }
+
+/**
+ * 今日接待 · 30秒应答 · 均响 · N分钟回复: my own day (China time), counted by
+ * the server from the answers I gave; the shop in view sets the window.
+ */
+async function loadKpis() {
+  const shop = S.shopFilter ? `?shop=${S.shopFilter}` : '';
+  let k;
+  try { k = await api('GET', '/api/me/stats' + shop); } catch { return; }
+  const pct = r => (r === null || r === undefined ? '–' : `${Math.floor(r * 100)}%`);
+  const secs = s => (s === null || s === undefined ? '–' : t('kpi_secs', Math.round(s)));
+  const node = $('#kpis');
+  node.textContent = t('kpi_line', k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), k.reply_minutes, pct(k.reply_rate));
+  node.title = t('kpi_hint', k.reply_minutes, k.overdue_now);
+  node.classList.toggle('overdue', k.overdue_now > 0);
 }
 
 // ---------------------------------------------------------------- list
@@ -874,6 +898,7 @@ function addMessage(m, conversation) {
   }
   const fresh = map && !map.has(m.seq);
   if (map) map.set(m.seq, m);
+  if (m.sender.kind === 'agent' && m.sender.id === S.me.id && m.kind !== 'note') kpisSoon();
   const o = S.convs.get(m.conversation_id);
   if (o) {
     if (!o.last_message || o.last_message.seq <= m.seq) o.last_message = m;

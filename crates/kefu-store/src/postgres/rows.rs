@@ -296,12 +296,24 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
     // message.
+    // An agent's answer to a waiting shopper is counted in the same
+    // statement (`kefu_core::kpi`; $12 is the agent, else NULL), from the
+    // conversation as it was before it: every part sees the same snapshot.
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+            "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
+             answered AS (INSERT INTO responses (conversation_id, seq, shop_id, agent_id, waited_ms, first, answered_at) \
+               SELECT c.id, $4, c.shop_id, $12, GREATEST(0, $10 - GREATEST(c.waiting_since, c.assigned_at)), \
+                 NOT EXISTS (SELECT 1 FROM responses r WHERE r.conversation_id = c.id AND r.agent_id = $12 \
+                   AND r.answered_at >= COALESCE(c.assigned_at, 0)), $10 \
+               FROM conversations c WHERE c.id = $2 AND $12::uuid IS NOT NULL AND c.waiting_since IS NOT NULL) \
              UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10 WHERE id = $2"
         )
     });
+    let answering = match message.sender {
+        Sender::Agent(agent) if message.answers_customer() => Some(agent.as_uuid()),
+        _ => None,
+    };
     tx.commit_with(
         &SQL,
         &[
@@ -316,10 +328,45 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<
             &message.client_msg_id.as_ref().map(|c| c.as_str()),
             &message.created_at.millis(),
             &a.conversation.waiting_since.map(Timestamp::millis),
+            &answering,
         ],
     )
     .await?;
     Ok(())
+}
+
+/// `Store::response_counts`.
+pub(super) async fn response_counts(
+    c: &impl GenericClient,
+    agent: AgentId,
+    since: i64,
+    now: i64,
+    window_ms: i64,
+) -> StoreResult<ResponseCounts> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT COUNT(DISTINCT conversation_id), COUNT(*), COALESCE(SUM(waited_ms), 0)::BIGINT, \
+               COUNT(*) FILTER (WHERE first), COUNT(*) FILTER (WHERE first AND waited_ms <= {first}), \
+               COUNT(*) FILTER (WHERE waited_ms <= $3), \
+               (SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned' \
+                 AND waiting_since IS NOT NULL AND GREATEST(waiting_since, assigned_at) < $4 - $3) \
+             FROM responses WHERE agent_id = $1 AND answered_at >= $2",
+            first = kefu_core::kpi::FIRST_ANSWER_MS
+        )
+    });
+    let row = query_opt_prepared(c, &SQL, &[&agent.as_uuid(), &since, &window_ms, &now])
+        .await?
+        .ok_or(StoreError::NotFound("responses"))?;
+    let n = |i: usize| u32::try_from(row.get::<_, i64>(i)).unwrap_or(u32::MAX);
+    Ok(ResponseCounts {
+        chats: n(0),
+        answers: n(1),
+        waited_ms: row.get(2),
+        first_answers: n(3),
+        first_within_30s: n(4),
+        within_window: n(5),
+        overdue_now: n(6),
+    })
 }
 
 pub(super) async fn load_conversation(

@@ -333,6 +333,11 @@ pub(super) fn append_in(c: &Connection, m: NewMessage) -> StoreResult<Appended> 
         ])
     })
     .map_err(be)?;
+    if let (Sender::Agent(agent), Some(_)) = (message.sender, conv.waiting_since)
+        && message.answers_customer()
+    {
+        answered(c, &message, agent)?;
+    }
     let waiting = waiting_since_after(conv.waiting_since, &message);
     c.prepare_cached("UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4 WHERE id = ?1")
         .and_then(|mut s| {
@@ -347,6 +352,59 @@ pub(super) fn append_in(c: &Connection, m: NewMessage) -> StoreResult<Appended> 
     let conversation =
         Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
     Ok(Appended { message, conversation, duplicate: false })
+}
+
+/// Counts the wait `message` answers (`kefu_core::kpi`), before the
+/// conversation's row forgets it: from the later of the wait's start and the
+/// conversation reaching an agent; first if this agent has not answered
+/// since then.
+fn answered(c: &Connection, message: &Message, agent: AgentId) -> StoreResult<()> {
+    c.prepare_cached(
+        "INSERT INTO responses (conversation_id, seq, shop_id, agent_id, waited_ms, first, answered_at) \
+         SELECT c.id, ?2, c.shop_id, ?3, max(0, ?4 - max(c.waiting_since, coalesce(c.assigned_at, 0))), \
+           NOT EXISTS (SELECT 1 FROM responses r WHERE r.conversation_id = c.id AND r.agent_id = ?3 \
+             AND r.answered_at >= coalesce(c.assigned_at, 0)), ?4 \
+         FROM conversations c WHERE c.id = ?1 AND c.waiting_since IS NOT NULL",
+    )
+    .and_then(|mut s| {
+        s.execute(params![message.conversation_id.as_uuid(), message.seq, agent.as_uuid(), message.created_at.millis()])
+    })
+    .map_err(be)?;
+    Ok(())
+}
+
+/// `Store::response_counts`.
+pub(super) fn response_counts(
+    c: &Connection,
+    agent: AgentId,
+    since: i64,
+    now: i64,
+    window_ms: i64,
+) -> StoreResult<ResponseCounts> {
+    let sql = format!(
+        "SELECT COUNT(DISTINCT conversation_id), COUNT(*), COALESCE(SUM(waited_ms), 0), COALESCE(SUM(first), 0), \
+           COALESCE(SUM(first AND waited_ms <= {first}), 0), COALESCE(SUM(waited_ms <= ?3), 0), \
+           (SELECT COUNT(*) FROM conversations WHERE assigned_agent = ?1 AND status = 'assigned' \
+             AND waiting_since IS NOT NULL AND max(waiting_since, coalesce(assigned_at, 0)) < ?4 - ?3) \
+         FROM responses WHERE agent_id = ?1 AND answered_at >= ?2",
+        first = kefu_core::kpi::FIRST_ANSWER_MS
+    );
+    let n = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, i64>(i).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+    c.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_row(params![agent.as_uuid(), since, window_ms, now], |r| {
+                Ok(ResponseCounts {
+                    chats: n(r, 0)?,
+                    answers: n(r, 1)?,
+                    waited_ms: r.get(2)?,
+                    first_answers: n(r, 3)?,
+                    first_within_30s: n(r, 4)?,
+                    within_window: n(r, 5)?,
+                    overdue_now: n(r, 6)?,
+                })
+            })
+        })
+        .map_err(be)
 }
 
 pub(super) fn load_conversation(conn: &Connection, id: ConversationId) -> StoreResult<Option<Conversation>> {

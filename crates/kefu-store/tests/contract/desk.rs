@@ -683,6 +683,77 @@ pub(super) async fn a_supervisor_takes_back_the_conversations_of_someone_not_onl
     assert!(matches!(store.release_conversations(missing, None, T0).await, Err(StoreError::NotFound("agent"))));
 }
 
+/// Every wait an agent answers is counted in the write that stores the
+/// answer: from when they got the shopper (not the queue's time), first
+/// answers apart, notes not answers, late shoppers still waiting against
+/// the reply window.
+pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_shopper(store: &dyn Store) {
+    use kefu_core::kpi::ResponseCounts;
+    let s = shop(store, "kpi-a").await;
+    let li = agent(store, "kpi-li", &[s.id], 5).await;
+    let wang = agent(store, "kpi-wang", &[s.id], 5).await;
+    let c = customer(s.id, "kpi-c1");
+    let d = customer(s.id, "kpi-c2");
+    store.upsert_customers(&[c.clone(), d.clone()]).await.expect("customers");
+    let one = conversation_for(store, s.id, c.id).await;
+    let two = conversation_for(store, s.id, d.id).await;
+    let say = |conv: ConversationId, who: Sender, at: i64| async move {
+        store.append_message(text(conv, who, "在吗", None, at)).await.expect("append");
+    };
+    // Waited 30 s in the queue; li answers 10 s after getting it.
+    say(one.id, Sender::Customer(c.id), 10).await;
+    store.assign_conversation(one.id, li.id, 5, T0.plus_millis(30_010)).await.expect("assign");
+    say(one.id, Sender::Agent(li.id), 40_010).await;
+    // An answer with nothing waiting, and a note while the shopper waits: neither counts.
+    say(one.id, Sender::Agent(li.id), 41_000).await;
+    say(one.id, Sender::Customer(c.id), 50_000).await;
+    let mut note = text(one.id, Sender::Agent(li.id), "内部备注", None, 60_000);
+    note.kind = MessageKind::Note;
+    store.append_message(note).await.expect("note");
+    say(one.id, Sender::Agent(li.id), 100_000).await; // 50 s
+    // Transferred to wang while the shopper waits: his first answer, from the transfer.
+    say(one.id, Sender::Customer(c.id), 110_000).await;
+    let to_wang = TransferTarget::Agent { agent: wang.id, max_concurrent: 5 };
+    store.transfer_conversation(one.id, to_wang, T0.plus_millis(200_000)).await.expect("transfer");
+    say(one.id, Sender::Agent(wang.id), 205_000).await;
+    // li's other shopper has waited since 210 s and is not answered.
+    say(two.id, Sender::Customer(d.id), 210_000).await;
+    store.assign_conversation(two.id, li.id, 5, T0.plus_millis(210_000)).await.expect("assign two");
+
+    let now = T0.plus_millis(400_000);
+    let three_minutes = 180_000;
+    let li_day = store.response_counts(li.id, T0, now, three_minutes).await.expect("li");
+    let want = ResponseCounts {
+        chats: 1,
+        answers: 2,
+        waited_ms: 10_000 + 50_000,
+        first_answers: 1,
+        first_within_30s: 1,
+        within_window: 2,
+        overdue_now: 1,
+    };
+    assert_eq!(li_day, want);
+    assert_eq!(li_day.reply_rate(), Some(2.0 / 3.0));
+    let wang_day = store.response_counts(wang.id, T0, now, three_minutes).await.expect("wang");
+    assert_eq!(
+        wang_day,
+        ResponseCounts {
+            chats: 1,
+            answers: 1,
+            waited_ms: 5_000,
+            first_answers: 1,
+            first_within_30s: 1,
+            within_window: 1,
+            overdue_now: 0
+        }
+    );
+    // A later start of the day leaves out what came before; a shorter window, more late.
+    let later = store.response_counts(li.id, T0.plus_millis(60_000), now, 40_000).await.expect("later");
+    assert_eq!((later.answers, later.first_answers, later.within_window, later.overdue_now), (1, 0, 0, 1));
+    let nobody = store.response_counts(AgentId::from_uuid(new_id()), T0, now, three_minutes).await.expect("nobody");
+    assert_eq!(nobody, ResponseCounts::default());
+}
+
 /// What the widget's header asks: is a person who answers online in this shop?
 pub(super) async fn someone_online_means_an_enabled_handler_of_the_shop(store: &dyn Store) {
     let s = shop(store, "online-a").await;

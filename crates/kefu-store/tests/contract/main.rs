@@ -112,6 +112,7 @@ contract!(
     someone_online_means_an_enabled_handler_of_the_shop,
     a_sweep_sets_absent_agents_offline_and_queues_their_waiting_shoppers,
     a_supervisor_takes_back_the_conversations_of_someone_not_online,
+    answers_are_counted_for_the_agent_from_when_they_got_the_shopper,
 );
 
 const T0: Timestamp = Timestamp(1_763_800_000_000);

@@ -1,0 +1,50 @@
+//! The agent's own figures for today in the top bar: counted from the
+//! answers they gave, with the shop's reply window, and only their own.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sees_their_own_day_with_the_shops_reply_window() {
+    let app = TestApp::spawn().await;
+    let me = app.login("agent-a").await;
+    let colleague = app.login("agent-a2").await;
+    let (s, v) = app.as_agent(&me, "GET", "/api/me/stats", None).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!((v["chats"].as_u64(), v["reply_minutes"].as_u64()), (Some(0), Some(3)));
+    assert!(v["first_answer_rate"].is_null() && v["reply_rate"].is_null(), "nothing to count is not 0%: {v}");
+
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "k-1", "text": "在吗"})).await;
+    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
+    assert_eq!(s.as_u16(), 200);
+    let say = json!({"text": "亲，在的", "client_msg_id": "k-2"});
+    let (s, v) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/messages"), Some(say)).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+
+    let (_, v) = app.as_agent(&me, "GET", &format!("/api/me/stats?shop={}", app.shop_a.id), None).await;
+    assert_eq!((v["chats"].as_u64(), v["answers"].as_u64()), (Some(1), Some(1)), "{v}");
+    assert_eq!((v["first_answer_rate"].as_f64(), v["reply_rate"].as_f64()), (Some(1.0), Some(1.0)), "{v}");
+    assert!(v["average_response_seconds"].as_f64().is_some_and(|s| (0.0..30.0).contains(&s)), "{v}");
+    let (_, v) = app.as_agent(&colleague, "GET", "/api/me/stats", None).await;
+    assert_eq!(v["chats"].as_u64(), Some(0), "only one's own answers: {v}");
+
+    // The shop's rule sets the window.
+    let admin = app.login("admin").await;
+    let rules = json!({"text": "[service]\nreply_minutes = 5\n"});
+    let (s, v) = app.as_agent(&admin, "PUT", &format!("/api/shops/{}/bot-rules", app.shop_a.id), Some(rules)).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let (_, v) = app.as_agent(&me, "GET", "/api/me/stats", None).await;
+    assert_eq!(v["reply_minutes"].as_u64(), Some(5), "{v}");
+
+    // Another shop's rules are not this agent's to read; nor is a session-less caller's day.
+    let (s, _) = app.as_agent(&me, "GET", &format!("/api/me/stats?shop={}", app.shop_b.id), None).await;
+    assert_eq!(s.as_u16(), 404);
+    let (s, _) = app.as_agent(&me, "GET", "/api/me/stats?shop=nope", None).await;
+    assert_eq!(s.as_u16(), 404);
+    let (s, v, _) = app.request("GET", "/api/me/stats", None, &[]).await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (401, Some("unauthenticated")));
+}
