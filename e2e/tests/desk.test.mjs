@@ -693,14 +693,19 @@ test('团队 for a supervisor: a colleague who walked away is set 挂起 and the
   await worker.click('[data-tab=queue]');
   await worker.locator('.conv', { hasText: '团队测试' }).click();
   await worker.click('#accept');
-  await worker.waitForSelector('#composer-input');
+  await worker.fill('#composer-input', '亲，稍等，我查一下');
+  await worker.press('#composer-input', 'Enter');
+  await shopper.waitForSelector('.msg.them .bubble:has-text("我查一下")');
+  await shopper.fill('#input', '好的，等你');
+  await shopper.press('#input', 'Enter');
 
-  // The supervisor opens 张三 in 团队: the shopper he holds, with its timer, and what to do.
+  // The supervisor opens 张三 in 团队: how he is answering today, the shopper he holds, with its timer, and what to do.
   await login(lead, kefu.base, 'supervisor');
   await lead.click('.list-pane [data-tab=team]');
   const member = lead.locator('.team-member', { hasText: '张三' });
+  assert.match(await member.locator('.kpi').innerText(), /今日 \d+ · 30秒 \d+% · 均响 \d+秒 · 3分钟 \d+%/);
   await member.locator('.name').click();
-  const held = lead.locator('.team-member[aria-expanded=true] .team-convs .conv', { hasText: '团队测试' });
+  const held = lead.locator('.team-member[aria-expanded=true] .team-convs .conv', { hasText: '好的，等你' });
   const id = await held.getAttribute('data-id');
   const back = member.locator('.take-back');
   assert.ok(await back.isDisabled(), 'not while he is 接待中: routing would hand them straight back');

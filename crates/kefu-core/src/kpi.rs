@@ -8,8 +8,19 @@
 //! and the agent getting the conversation: time with the bot or in the queue
 //! is not the agent's.
 
+use crate::id::{AgentId, ShopId};
+
 /// Within this long, a first answer counts for the 30秒应答率.
 pub const FIRST_ANSWER_MS: i64 = 30_000;
+
+/// Whose answers to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One agent's, in every shop (their own top bar).
+    Agent(AgentId),
+    /// Each agent's of the shop, in that shop only (a supervisor's 团队).
+    Shop(ShopId),
+}
 
 /// One agent's answers over a period (a China day), as the store counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,6 +43,19 @@ pub struct ResponseCounts {
 }
 
 impl ResponseCounts {
+    /// Two periods or two shops together (rates are recomputed from the sums).
+    pub fn plus(self, o: ResponseCounts) -> ResponseCounts {
+        ResponseCounts {
+            chats: self.chats.saturating_add(o.chats),
+            answers: self.answers.saturating_add(o.answers),
+            waited_ms: self.waited_ms.saturating_add(o.waited_ms),
+            first_answers: self.first_answers.saturating_add(o.first_answers),
+            first_within_30s: self.first_within_30s.saturating_add(o.first_within_30s),
+            within_window: self.within_window.saturating_add(o.within_window),
+            overdue_now: self.overdue_now.saturating_add(o.overdue_now),
+        }
+    }
+
     /// 30秒应答率: the share of first answers within 30 s.
     pub fn first_answer_rate(&self) -> Option<f64> {
         ratio(self.first_within_30s, self.first_answers)

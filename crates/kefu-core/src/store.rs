@@ -259,16 +259,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
 
-    /// What `agent` answered since `since` (their day's start), with the
-    /// reply window `window_ms` (the shop's N分钟回复率), and their shoppers
-    /// waiting at `now` for longer than it (see [`crate::kpi`]).
+    /// What each agent of `scope` answered since `since` (the day's start),
+    /// with the reply window `window_ms` (the shop's N分钟回复率), and their
+    /// shoppers waiting at `now` for longer than it (see [`crate::kpi`]): one
+    /// entry per agent with anything to count, by agent id.
     async fn response_counts(
         &self,
-        agent: AgentId,
+        scope: crate::kpi::Scope,
         since: Timestamp,
         now: Timestamp,
         window_ms: i64,
-    ) -> StoreResult<crate::kpi::ResponseCounts>;
+    ) -> StoreResult<Vec<(AgentId, crate::kpi::ResponseCounts)>>;
 
     // The self-service bot
     /// The bot's memory of a conversation, as last written.

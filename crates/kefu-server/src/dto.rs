@@ -413,3 +413,21 @@ impl OrderRequestDto {
         }
     }
 }
+
+/// An agent's counted answers (`kefu_core::kpi`) with their rates: a rate
+/// with nothing to count is `null`, not 0 or 100%. The raw counts let a
+/// screen add up several shops.
+pub fn response_counts(c: &kefu_core::kpi::ResponseCounts) -> serde_json::Value {
+    serde_json::json!({
+        "chats": c.chats,
+        "answers": c.answers,
+        "waited_ms": c.waited_ms,
+        "first_answers": c.first_answers,
+        "first_within_30s": c.first_within_30s,
+        "within_window": c.within_window,
+        "overdue_now": c.overdue_now,
+        "first_answer_rate": c.first_answer_rate(),
+        "average_response_seconds": c.average_response_ms().map(|ms| ms as f64 / 1000.0),
+        "reply_rate": c.reply_rate(),
+    })
+}

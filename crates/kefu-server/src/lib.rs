@@ -191,6 +191,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/conversations/{id}/order-requests", post(api::requests::file))
         .route("/customers/{id}", get(api::customers::show))
         .route("/shops/{id}/agents", get(api::admin::shop_agents))
+        .route("/shops/{id}/agent-stats", get(api::team::shop_stats))
         .route("/agents/{id}/status", put(api::team::set_status))
         .route("/agents/{id}/take-back", post(api::team::take_back))
         .route("/shops/{id}/bot-metrics", get(api::bot::metrics))

@@ -4,6 +4,7 @@ use kefu_core::agent::{AgentStatus, Role};
 use kefu_core::conversation::{Channel, ConversationStatus, MessageKind, Sender};
 use kefu_core::customer::Tier;
 use kefu_core::id::{AgentId, CustomerId};
+use kefu_core::kpi::{ResponseCounts, Scope};
 use kefu_core::order::OrderStatus;
 use kefu_core::store::StoreError;
 use uuid::Uuid;
@@ -32,6 +33,56 @@ pub fn someone_online_sql(param: &str) -> String {
          AND a.status = 'online' AND NOT a.disabled AND a.role IN ({}) LIMIT 1",
         roles.join(", ")
     )
+}
+
+/// `Store::response_counts` for both backends, as two statements: the
+/// answers grouped by agent (placeholders 1 the agent or the shop, 2 the
+/// day's start, 3 the window) and the late shoppers still waiting (1 the
+/// agent or the shop, 2 the window, 3 now). `p(n)` spells a placeholder.
+pub fn response_counts_sql(scope: Scope, p: fn(u8) -> String) -> [String; 2] {
+    let (answers, held) = match scope {
+        Scope::Agent(_) => (format!("responses r WHERE r.agent_id = {}", p(1)), format!("assigned_agent = {}", p(1))),
+        // Through the shop's agents, so each one's rows are read by their key.
+        Scope::Shop(_) => (
+            format!(
+                "agent_shops s JOIN responses r ON r.agent_id = s.agent_id WHERE s.shop_id = {0} AND r.shop_id = {0}",
+                p(1)
+            ),
+            format!("shop_id = {}", p(1)),
+        ),
+    };
+    [
+        format!(
+            "SELECT r.agent_id, COUNT(DISTINCT r.conversation_id), COUNT(*), CAST(SUM(r.waited_ms) AS BIGINT), \
+               COUNT(*) FILTER (WHERE r.first), COUNT(*) FILTER (WHERE r.first AND r.waited_ms <= {first}), \
+               COUNT(*) FILTER (WHERE r.waited_ms <= {window}) \
+             FROM {answers} AND r.answered_at >= {since} GROUP BY r.agent_id",
+            first = kefu_core::kpi::FIRST_ANSWER_MS,
+            since = p(2),
+            window = p(3),
+        ),
+        format!(
+            "SELECT assigned_agent, COUNT(*) FROM conversations WHERE {held} AND status = 'assigned' \
+             AND waiting_since IS NOT NULL \
+             AND CASE WHEN assigned_at > waiting_since THEN assigned_at ELSE waiting_since END \
+               < CAST({now} AS BIGINT) - CAST({window} AS BIGINT) \
+             GROUP BY assigned_agent",
+            window = p(2),
+            now = p(3),
+        ),
+    ]
+}
+
+/// The two reads of [`response_counts_sql`] together, by agent.
+pub fn merge_response_counts(
+    answers: Vec<(AgentId, ResponseCounts)>,
+    late: Vec<(AgentId, u32)>,
+) -> Vec<(AgentId, ResponseCounts)> {
+    let mut by_agent: std::collections::BTreeMap<AgentId, ResponseCounts> = answers.into_iter().collect();
+    for (agent, n) in late {
+        by_agent.entry(agent).or_default().overdue_now = n;
+    }
+    by_agent.into_iter().collect()
 }
 
 pub fn role(text: &str) -> Result<Role, StoreError> {

@@ -19,7 +19,7 @@ use kefu_core::conversation::{
 };
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
-use kefu_core::kpi::ResponseCounts;
+use kefu_core::kpi::{ResponseCounts, Scope};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -642,12 +642,12 @@ impl Store for PostgresStore {
 
     async fn response_counts(
         &self,
-        agent: AgentId,
+        scope: Scope,
         since: Timestamp,
         now: Timestamp,
         window_ms: i64,
-    ) -> StoreResult<ResponseCounts> {
-        rows::response_counts(&self.client().await?, agent, since.millis(), now.millis(), window_ms).await
+    ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
+        rows::response_counts(self, scope, since.millis(), now.millis(), window_ms).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

@@ -28,7 +28,7 @@ use kefu_core::conversation::{
 };
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
-use kefu_core::kpi::ResponseCounts;
+use kefu_core::kpi::{ResponseCounts, Scope};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -678,12 +678,12 @@ impl Store for SqliteStore {
 
     async fn response_counts(
         &self,
-        agent: AgentId,
+        scope: Scope,
         since: Timestamp,
         now: Timestamp,
         window_ms: i64,
-    ) -> StoreResult<ResponseCounts> {
-        self.pool.read(move |c| rows::response_counts(c, agent, since.millis(), now.millis(), window_ms)).await
+    ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
+        self.pool.read(move |c| rows::response_counts(c, scope, since.millis(), now.millis(), window_ms)).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

@@ -142,15 +142,11 @@ pub async fn stats(
     };
     let now = state.ctx.clock.now();
     let day = now.china_midnight();
-    let counts = state.ctx.store.response_counts(agent.id, day, now, i64::from(minutes) * 60_000).await?;
-    Ok(axum::Json(json!({
-        "since": day.millis(),
-        "reply_minutes": minutes,
-        "chats": counts.chats,
-        "answers": counts.answers,
-        "first_answer_rate": counts.first_answer_rate(),
-        "average_response_seconds": counts.average_response_ms().map(|ms| ms as f64 / 1000.0),
-        "reply_rate": counts.reply_rate(),
-        "overdue_now": counts.overdue_now,
-    })))
+    let scope = kefu_core::kpi::Scope::Agent(agent.id);
+    let counts = state.ctx.store.response_counts(scope, day, now, i64::from(minutes) * 60_000).await?;
+    let mine = counts.into_iter().map(|(_, c)| c).next().unwrap_or_default();
+    let mut body = crate::dto::response_counts(&mine);
+    body["since"] = json!(day.millis());
+    body["reply_minutes"] = json!(minutes);
+    Ok(axum::Json(body))
 }

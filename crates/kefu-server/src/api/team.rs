@@ -1,5 +1,6 @@
 //! What a supervisor does about a colleague on a busy night: set them
-//! 挂起 or 离线, and take back the conversations they hold.
+//! 挂起 or 离线, take back the conversations they hold, and see how each
+//! of the team is answering today.
 
 use axum::extract::{Path, State};
 use kefu_core::agent::AgentStatus;
@@ -8,7 +9,7 @@ use kefu_core::id::AgentId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AgentAuth, Body, parse_id};
+use super::{AgentAuth, Body, parse_id, require};
 use crate::SharedState;
 use crate::dto::{AgentDto, ConversationDto};
 use crate::error::{ApiError, ApiResult, Code};
@@ -39,4 +40,25 @@ pub async fn take_back(State(state): State<SharedState>, auth: AgentAuth, Path(i
     let moved = desk::take_back(&state.ctx, &auth.agent, id).await?;
     let list: Vec<ConversationDto> = moved.iter().map(ConversationDto::from).collect();
     Ok(axum::Json(json!({ "conversations": list })))
+}
+
+/// Each agent's day in the shop (China time), for the supervisor's 团队:
+/// the same figures as their own top bar, counted in this shop only.
+pub async fn shop_stats(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+    let shop = super::admin::shop_for(&state, &auth.agent, &id).await?;
+    require(auth.agent.role.supervises(), "supervisors_only")?;
+    let minutes = state.bot.reply_minutes(&state.ctx, shop).await;
+    let now = state.ctx.clock.now();
+    let day = now.china_midnight();
+    let scope = kefu_core::kpi::Scope::Shop(shop);
+    let counts = state.ctx.store.response_counts(scope, day, now, i64::from(minutes) * 60_000).await?;
+    let agents: Vec<Value> = counts
+        .iter()
+        .map(|(agent, c)| {
+            let mut v = crate::dto::response_counts(c);
+            v["agent_id"] = json!(agent.to_string());
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({ "since": day.millis(), "reply_minutes": minutes, "agents": agents })))
 }

@@ -32,6 +32,20 @@ async fn an_agent_sees_their_own_day_with_the_shops_reply_window() {
     let (_, v) = app.as_agent(&colleague, "GET", "/api/me/stats", None).await;
     assert_eq!(v["chats"].as_u64(), Some(0), "only one's own answers: {v}");
 
+    // A supervisor sees each of the shop's agents; agents do not see each other's.
+    let lead = app.agent("lead-a", kefu_core::agent::Role::Supervisor, &[app.shop_a.id], 5).await;
+    let lead = app.login(lead.username.as_str()).await;
+    let path = format!("/api/shops/{}/agent-stats", app.shop_a.id);
+    let (s, v) = app.as_agent(&lead, "GET", &path, None).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let rows = v["agents"].as_array().expect("agents");
+    assert_eq!(rows.len(), 1, "only who answered: {v}");
+    assert_eq!((rows[0]["agent_id"].as_str(), rows[0]["chats"].as_u64()), (Some(&*me.agent_id), Some(1)));
+    let (s, v) = app.as_agent(&colleague, "GET", &path, None).await;
+    assert_eq!((s.as_u16(), v["error"]["message"].as_str()), (403, Some("supervisors_only")));
+    let (s, _) = app.as_agent(&lead, "GET", &format!("/api/shops/{}/agent-stats", app.shop_b.id), None).await;
+    assert_eq!(s.as_u16(), 404, "another shop's team is not there");
+
     // The shop's rule sets the window.
     let admin = app.login("admin").await;
     let rules = json!({"text": "[service]\nreply_minutes = 5\n"});

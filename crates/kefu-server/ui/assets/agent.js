@@ -152,12 +152,28 @@ async function loadKpis() {
   const shop = S.shopFilter ? `?shop=${S.shopFilter}` : '';
   let k;
   try { k = await api('GET', '/api/me/stats' + shop); } catch { return; }
-  const pct = r => (r === null || r === undefined ? '–' : `${Math.floor(r * 100)}%`);
-  const secs = s => (s === null || s === undefined ? '–' : t('kpi_secs', Math.round(s)));
   const node = $('#kpis');
-  node.textContent = t('kpi_line', k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), k.reply_minutes, pct(k.reply_rate));
+  node.textContent = kpiLine('kpi_line', k, k.reply_minutes);
   node.title = t('kpi_hint', k.reply_minutes, k.overdue_now);
   node.classList.toggle('overdue', k.overdue_now > 0);
+}
+
+/** A day's figures as one line (`kpi_line` for mine, `team_kpi` for a colleague's); '–' where there is nothing to count. */
+function kpiLine(key, k, minutes) {
+  const pct = r => (r === null || r === undefined ? '–' : `${Math.floor(r * 100)}%`);
+  const secs = s => (s === null || s === undefined ? '–' : t('kpi_secs', Math.round(s)));
+  return t(key, k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), minutes, pct(k.reply_rate));
+}
+
+/** Several shops' counts of one agent added up, the rates worked out again from the sums. */
+function addCounts(a, b) {
+  const sum = {};
+  for (const key of ['chats', 'answers', 'waited_ms', 'first_answers', 'first_within_30s', 'within_window', 'overdue_now']) sum[key] = (a?.[key] || 0) + (b[key] || 0);
+  sum.first_answer_rate = sum.first_answers ? sum.first_within_30s / sum.first_answers : null;
+  sum.average_response_seconds = sum.answers ? sum.waited_ms / sum.answers / 1000 : null;
+  const due = sum.answers + sum.overdue_now;
+  sum.reply_rate = due ? sum.within_window / due : null;
+  return sum;
 }
 
 // ---------------------------------------------------------------- list
@@ -206,6 +222,12 @@ async function loadTeam() {
   const shops = S.shopFilter ? [S.shopFilter] : S.shops.map(s => s.id);
   const lists = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/agents`).catch(() => ({ agents: [] }))));
   S.team = new Map(lists.flatMap(l => l.agents).filter(a => !a.disabled).map(a => [a.id, a]));
+  // A supervisor also sees how each is answering today (in the shops in view, added up).
+  if (!SUPERVISES.has(S.me.role)) return;
+  const stats = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/agent-stats`).catch(() => null)));
+  S.teamStats = new Map();
+  S.teamMinutes = stats.find(Boolean)?.reply_minutes ?? 3;
+  for (const row of stats.flatMap(s => s?.agents || [])) S.teamStats.set(row.agent_id, addCounts(S.teamStats.get(row.agent_id), row));
 }
 
 const SUPERVISES = new Set(['supervisor', 'admin']);
@@ -233,6 +255,8 @@ function teamRow(a) {
   el('span', { class: 'name' }, a.display_name + (me ? ' · ' + (lang() === 'en' ? 'me' : '我') : '')),
   el('span', { class: 'meta' }, `${t('role_names')[a.role] || a.role} · ${t(a.status)}`),
   el('span', { class: 'meta num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`));
+  const day = S.teamStats?.get(a.id);
+  if (day) li.append(el('span', { class: 'meta kpi', title: t('kpi_hint', S.teamMinutes, day.overdue_now) }, kpiLine('team_kpi', day, S.teamMinutes)));
   if (open) li.append(teamDetail(a));
   return li;
 }

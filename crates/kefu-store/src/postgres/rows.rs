@@ -335,38 +335,55 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<
     Ok(())
 }
 
-/// `Store::response_counts`.
+/// `Store::response_counts`: both reads in one snapshot.
 pub(super) async fn response_counts(
-    c: &impl GenericClient,
-    agent: AgentId,
+    store: &PostgresStore,
+    scope: Scope,
     since: i64,
     now: i64,
     window_ms: i64,
-) -> StoreResult<ResponseCounts> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT COUNT(DISTINCT conversation_id), COUNT(*), COALESCE(SUM(waited_ms), 0)::BIGINT, \
-               COUNT(*) FILTER (WHERE first), COUNT(*) FILTER (WHERE first AND waited_ms <= {first}), \
-               COUNT(*) FILTER (WHERE waited_ms <= $3), \
-               (SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned' \
-                 AND waiting_since IS NOT NULL AND GREATEST(waiting_since, assigned_at) < $4 - $3) \
-             FROM responses WHERE agent_id = $1 AND answered_at >= $2",
-            first = kefu_core::kpi::FIRST_ANSWER_MS
-        )
+) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
+    static AGENT: LazyLock<[String; 2]> = LazyLock::new(|| {
+        codec::response_counts_sql(Scope::Agent(AgentId::from_uuid(Uuid::nil())), |n| format!("${n}"))
     });
-    let row = query_opt_prepared(c, &SQL, &[&agent.as_uuid(), &since, &window_ms, &now])
+    static SHOP: LazyLock<[String; 2]> =
+        LazyLock::new(|| codec::response_counts_sql(Scope::Shop(ShopId::from_uuid(Uuid::nil())), |n| format!("${n}")));
+    let ([answers_sql, late_sql], key) = match scope {
+        Scope::Agent(a) => (&*AGENT, a.as_uuid()),
+        Scope::Shop(s) => (&*SHOP, s.as_uuid()),
+    };
+    let mut conn = store.client().await?;
+    let tx = conn
+        .build_transaction()
+        .read_only(true)
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .start()
+        .await
+        .map_err(be)?;
+    let n = |r: &Row, i: usize| u32::try_from(r.get::<_, i64>(i)).unwrap_or(u32::MAX);
+    let answers = query_prepared(&tx, answers_sql, &[&key, &since, &window_ms])
         .await?
-        .ok_or(StoreError::NotFound("responses"))?;
-    let n = |i: usize| u32::try_from(row.get::<_, i64>(i)).unwrap_or(u32::MAX);
-    Ok(ResponseCounts {
-        chats: n(0),
-        answers: n(1),
-        waited_ms: row.get(2),
-        first_answers: n(3),
-        first_within_30s: n(4),
-        within_window: n(5),
-        overdue_now: n(6),
-    })
+        .iter()
+        .map(|r| {
+            let counts = ResponseCounts {
+                chats: n(r, 1),
+                answers: n(r, 2),
+                waited_ms: r.get(3),
+                first_answers: n(r, 4),
+                first_within_30s: n(r, 5),
+                within_window: n(r, 6),
+                overdue_now: 0,
+            };
+            (AgentId::from_uuid(r.get(0)), counts)
+        })
+        .collect();
+    let late = query_prepared(&tx, late_sql, &[&key, &window_ms, &now])
+        .await?
+        .iter()
+        .map(|r| (AgentId::from_uuid(r.get(0)), n(r, 1)))
+        .collect();
+    tx.commit().await.map_err(be)?;
+    Ok(codec::merge_response_counts(answers, late))
 }
 
 pub(super) async fn load_conversation(

@@ -373,38 +373,46 @@ fn answered(c: &Connection, message: &Message, agent: AgentId) -> StoreResult<()
     Ok(())
 }
 
-/// `Store::response_counts`.
+/// `Store::response_counts`: both reads in one snapshot.
 pub(super) fn response_counts(
     c: &Connection,
-    agent: AgentId,
+    scope: Scope,
     since: i64,
     now: i64,
     window_ms: i64,
-) -> StoreResult<ResponseCounts> {
-    let sql = format!(
-        "SELECT COUNT(DISTINCT conversation_id), COUNT(*), COALESCE(SUM(waited_ms), 0), COALESCE(SUM(first), 0), \
-           COALESCE(SUM(first AND waited_ms <= {first}), 0), COALESCE(SUM(waited_ms <= ?3), 0), \
-           (SELECT COUNT(*) FROM conversations WHERE assigned_agent = ?1 AND status = 'assigned' \
-             AND waiting_since IS NOT NULL AND max(waiting_since, coalesce(assigned_at, 0)) < ?4 - ?3) \
-         FROM responses WHERE agent_id = ?1 AND answered_at >= ?2",
-        first = kefu_core::kpi::FIRST_ANSWER_MS
-    );
-    let n = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, i64>(i).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
-    c.prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.query_row(params![agent.as_uuid(), since, window_ms, now], |r| {
-                Ok(ResponseCounts {
-                    chats: n(r, 0)?,
-                    answers: n(r, 1)?,
-                    waited_ms: r.get(2)?,
-                    first_answers: n(r, 3)?,
-                    first_within_30s: n(r, 4)?,
-                    within_window: n(r, 5)?,
-                    overdue_now: n(r, 6)?,
-                })
-            })
-        })
-        .map_err(be)
+) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
+    let key = match scope {
+        Scope::Agent(a) => a.as_uuid(),
+        Scope::Shop(s) => s.as_uuid(),
+    };
+    let [answers_sql, late_sql] = codec::response_counts_sql(scope, |n| format!("?{n}"));
+    let n = |r: &Row, i: usize| r.get::<_, i64>(i).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+    let answers = many(
+        c,
+        &answers_sql,
+        params![key, since, window_ms],
+        |r| {
+            let counts = ResponseCounts {
+                chats: n(r, 1)?,
+                answers: n(r, 2)?,
+                waited_ms: r.get(3)?,
+                first_answers: n(r, 4)?,
+                first_within_30s: n(r, 5)?,
+                within_window: n(r, 6)?,
+                overdue_now: 0,
+            };
+            Ok((uuid_col(r, 0)?, counts))
+        },
+        |(agent, counts)| Ok((AgentId::from_uuid(agent), counts)),
+    )?;
+    let late = many(
+        c,
+        &late_sql,
+        params![key, window_ms, now],
+        |r| Ok((uuid_col(r, 0)?, n(r, 1)?)),
+        |(agent, count)| Ok((AgentId::from_uuid(agent), count)),
+    )?;
+    Ok(codec::merge_response_counts(answers, late))
 }
 
 pub(super) fn load_conversation(conn: &Connection, id: ConversationId) -> StoreResult<Option<Conversation>> {
