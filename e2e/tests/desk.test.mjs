@@ -704,6 +704,8 @@ test('团队 for a supervisor: a colleague who walked away is set 挂起 and the
   await lead.click('.list-pane [data-tab=team]');
   const member = lead.locator('.team-member', { hasText: '张三' });
   assert.match(await member.locator('.kpi').innerText(), /今日 \d+ · 30秒 \d+% · 均响 \d+秒 · 3分钟 \d+%/);
+  // The desk at a glance above the team: the queue, who is here, the team's day added up.
+  assert.match(await lead.locator('#team-summary').innerText(), /排队 \d+[\s\S]*接待中 \d+\/\d+[\s\S]*今日 \d+ · 30秒/);
   await member.locator('.name').click();
   const held = lead.locator('.team-member[aria-expanded=true] .team-convs .conv', { hasText: '好的，等你' });
   const id = await held.getAttribute('data-id');

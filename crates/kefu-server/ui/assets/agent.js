@@ -261,6 +261,27 @@ function teamRow(a) {
   return li;
 }
 
+/**
+ * The desk at a glance, above the team: shoppers waiting for a person and
+ * the longest wait (kept by the timer tick), who is 接待中 of those who
+ * answer, and — for a supervisor — the team's day added up.
+ */
+function teamSummary() {
+  const handlers = [...S.team.values()].filter(a => a.role !== 'qa');
+  const waiting = [...S.convs.values()].filter(o => o.conversation.status === 'queued');
+  const oldest = Math.min(...waiting.map(o => o.conversation.waiting_since || Infinity));
+  const parts = [
+    el('span', {}, t('sum_queue', waiting.length)),
+    el('span', { class: 'longest num', dataset: { since: Number.isFinite(oldest) ? oldest : '' } }),
+    el('span', {}, t('sum_online', handlers.filter(a => a.status === 'online').length, handlers.length)),
+  ];
+  if (S.teamStats?.size) {
+    const all = [...S.teamStats.values()].reduce((sum, day) => addCounts(sum, day), null);
+    parts.push(el('span', { class: 'num', title: t('kpi_hint', S.teamMinutes, all.overdue_now) }, kpiLine('team_kpi', all, S.teamMinutes)));
+  }
+  return el('li', { class: 'team-summary meta', id: 'team-summary', 'aria-label': t('sum_label') }, ...parts);
+}
+
 function heldBy(a) {
   return [...S.convs.values()].filter(o => o.conversation.status === 'assigned' && o.conversation.assigned_agent === a.id).sort(byWait);
 }
@@ -361,7 +382,7 @@ function renderList() {
   if (S.tab === 'team') {
     const wanted = a => !S.teamSearch || a.display_name.toLowerCase().includes(S.teamSearch) || a.username.toLowerCase().includes(S.teamSearch);
     const members = [...S.team.values()].filter(wanted).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.display_name.localeCompare(b.display_name));
-    list.replaceChildren(...(members.length ? members.map(teamRow) : [el('li', { class: 'list-empty' }, t('no_team'))]));
+    list.replaceChildren(teamSummary(), ...(members.length ? members.map(teamRow) : [el('li', { class: 'list-empty' }, t('no_team'))]));
     // Loads move with every conversation: read again now and then while the tab is open.
     if (Date.now() - (S.teamAt || 0) > 10_000) loadTeam().then(() => { if (S.tab === 'team') renderList(); });
     tick();
@@ -437,6 +458,12 @@ function tick() {
       }
     }
     if (wait > longest) { longest = wait; longestId = o.conversation.id; }
+  }
+  const longestQueued = document.querySelector('#team-summary .longest');
+  if (longestQueued) {
+    const since = Number(longestQueued.dataset.since);
+    longestQueued.textContent = since ? t('sum_longest', fmtWait(now - since)) : '';
+    longestQueued.classList.toggle('late', !!since && now - since >= 100000);
   }
   const popup = $('#slow-popup');
   popup.hidden = late === 0;
