@@ -73,9 +73,34 @@ pub struct Conversation {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub closed_at: Option<Timestamp>,
+    /// When its agent got it (assigned or transferred to them): their
+    /// reply figures count from here, not from the queue (`kpi::answer`).
+    pub assigned_at: Option<Timestamp>,
+    /// When its agent first answered a waiting shopper since getting it.
+    pub answered_at: Option<Timestamp>,
+    /// When a person last answered a waiting shopper in it.
+    pub last_answer_at: Option<Timestamp>,
 }
 
 impl Conversation {
+    /// The conversation once `message` (its next) is stored: its seq, the
+    /// reply timer, and the first answer since its agent got it. Both
+    /// stores write exactly this.
+    pub fn after(self, message: &Message) -> Conversation {
+        let (answered_at, last_answer_at) = match crate::kpi::answer(&self, message) {
+            Some(_) => (self.answered_at.or(Some(message.created_at)), Some(message.created_at)),
+            None => (self.answered_at, self.last_answer_at),
+        };
+        Conversation {
+            last_seq: message.seq,
+            waiting_since: waiting_since_after(self.waiting_since, message),
+            updated_at: message.created_at,
+            answered_at,
+            last_answer_at,
+            ..self
+        }
+    }
+
     /// A web conversation just opened: no messages, nobody assigned, no tags.
     pub fn opened(
         id: ConversationId,
@@ -101,6 +126,9 @@ impl Conversation {
             created_at: at,
             updated_at: at,
             closed_at: None,
+            assigned_at: None,
+            answered_at: None,
+            last_answer_at: None,
         }
     }
 }

@@ -305,6 +305,9 @@ mod tests {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
             closed_at: None,
+            assigned_at: None,
+            answered_at: None,
+            last_answer_at: None,
         };
         Event::MessageAppended { message, conversation }
     }

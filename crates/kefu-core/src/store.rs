@@ -259,16 +259,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
 
-    /// What each agent of `scope` answered since `since` (the day's start),
-    /// with the reply window `window_ms` (the shop's N分钟回复率), and their
-    /// shoppers waiting at `now` for longer than it (see [`crate::kpi`]): one
-    /// entry per agent with anything to count, by agent id.
+    /// What each agent of `scope` answered on `now`'s China day, judged by
+    /// the reply window (the shop's N分钟回复率), with their shoppers waiting
+    /// at `now` for longer than it (see [`crate::kpi`]): one entry per agent
+    /// with anything to count, by agent id.
     async fn response_counts(
         &self,
         scope: crate::kpi::Scope,
-        since: Timestamp,
         now: Timestamp,
-        window_ms: i64,
+        window: crate::kpi::ReplyWindow,
     ) -> StoreResult<Vec<(AgentId, crate::kpi::ResponseCounts)>>;
 
     // The self-service bot

@@ -164,9 +164,9 @@ impl Bot {
         }
     }
 
-    /// The shop's reply window (N分钟回复率) in minutes, from its rules (3 when they cannot be read).
-    pub async fn reply_minutes(&self, ctx: &Ctx, shop: ShopId) -> u32 {
-        self.brain(ctx, shop).await.map_or(3, |brain| brain.rules.reply_minutes)
+    /// The shop's reply window (N分钟回复率), from its rules (3 minutes when they cannot be read).
+    pub async fn reply_window(&self, ctx: &Ctx, shop: ShopId) -> kefu_core::kpi::ReplyWindow {
+        self.brain(ctx, shop).await.map_or_else(|_| Default::default(), |brain| brain.rules.reply_window)
     }
 
     /// Drops a shop's brain so the next turn loads the catalogue and the

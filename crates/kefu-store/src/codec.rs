@@ -4,7 +4,7 @@ use kefu_core::agent::{AgentStatus, Role};
 use kefu_core::conversation::{Channel, ConversationStatus, MessageKind, Sender};
 use kefu_core::customer::Tier;
 use kefu_core::id::{AgentId, CustomerId};
-use kefu_core::kpi::{ResponseCounts, Scope};
+use kefu_core::kpi::{DayCounts, ReplyWindow, ResponseCounts, Scope};
 use kefu_core::order::OrderStatus;
 use kefu_core::store::StoreError;
 use uuid::Uuid;
@@ -35,31 +35,39 @@ pub fn someone_online_sql(param: &str) -> String {
     )
 }
 
+/// What an answer adds to its agent's day: the end of the upsert into
+/// `agent_days` (the same on both backends), after the columns and values.
+pub const ADD_TO_DAY: &str = "ON CONFLICT (day, shop_id, agent_id) DO UPDATE SET \
+     chats = agent_days.chats + excluded.chats, answers = agent_days.answers + excluded.answers, \
+     waited_ms = agent_days.waited_ms + excluded.waited_ms, \
+     first_answers = agent_days.first_answers + excluded.first_answers, \
+     first_within_30s = agent_days.first_within_30s + excluded.first_within_30s, \
+     within_3m = agent_days.within_3m + excluded.within_3m, within_5m = agent_days.within_5m + excluded.within_5m";
+
+pub const DAY_COLUMNS: &str =
+    "day, shop_id, agent_id, chats, answers, waited_ms, first_answers, first_within_30s, within_3m, within_5m";
+
 /// `Store::response_counts` for both backends, as two statements: the
-/// answers grouped by agent (placeholders 1 the agent or the shop, 2 the
-/// day's start, 3 the window) and the late shoppers still waiting (1 the
-/// agent or the shop, 2 the window, 3 now). `p(n)` spells a placeholder.
+/// day's figures by agent (placeholders 1 the China day, 2 the agent or the
+/// shop) and the late shoppers still waiting (1 the agent or the shop, 2
+/// the window in ms, 3 now). `p(n)` spells a placeholder.
 pub fn response_counts_sql(scope: Scope, p: fn(u8) -> String) -> [String; 2] {
-    let (answers, held) = match scope {
-        Scope::Agent(_) => (format!("responses r WHERE r.agent_id = {}", p(1)), format!("assigned_agent = {}", p(1))),
-        // Through the shop's agents, so each one's rows are read by their key.
-        Scope::Shop(_) => (
-            format!(
-                "agent_shops s JOIN responses r ON r.agent_id = s.agent_id WHERE s.shop_id = {0} AND r.shop_id = {0}",
-                p(1)
-            ),
-            format!("shop_id = {}", p(1)),
-        ),
+    let (days, held) = match scope {
+        Scope::Agent(_) => (format!("agent_id = {}", p(2)), format!("assigned_agent = {}", p(1))),
+        Scope::Shop(_) => (format!("shop_id = {}", p(2)), format!("shop_id = {}", p(1))),
     };
+    let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
     [
         format!(
-            "SELECT r.agent_id, COUNT(DISTINCT r.conversation_id), COUNT(*), CAST(SUM(r.waited_ms) AS BIGINT), \
-               COUNT(*) FILTER (WHERE r.first), COUNT(*) FILTER (WHERE r.first AND r.waited_ms <= {first}), \
-               COUNT(*) FILTER (WHERE r.waited_ms <= {window}) \
-             FROM {answers} AND r.answered_at >= {since} GROUP BY r.agent_id",
-            first = kefu_core::kpi::FIRST_ANSWER_MS,
-            since = p(2),
-            window = p(3),
+            "SELECT agent_id, {}, {}, {}, {}, {}, {}, {} FROM agent_days WHERE day = {} AND {days} GROUP BY agent_id",
+            sum("chats"),
+            sum("answers"),
+            sum("waited_ms"),
+            sum("first_answers"),
+            sum("first_within_30s"),
+            sum("within_3m"),
+            sum("within_5m"),
+            p(1),
         ),
         format!(
             "SELECT assigned_agent, COUNT(*) FROM conversations WHERE {held} AND status = 'assigned' \
@@ -75,14 +83,16 @@ pub fn response_counts_sql(scope: Scope, p: fn(u8) -> String) -> [String; 2] {
 
 /// The two reads of [`response_counts_sql`] together, by agent.
 pub fn merge_response_counts(
-    answers: Vec<(AgentId, ResponseCounts)>,
+    days: Vec<(AgentId, DayCounts)>,
     late: Vec<(AgentId, u32)>,
+    window: ReplyWindow,
 ) -> Vec<(AgentId, ResponseCounts)> {
-    let mut by_agent: std::collections::BTreeMap<AgentId, ResponseCounts> = answers.into_iter().collect();
+    let mut by_agent: std::collections::BTreeMap<AgentId, (DayCounts, u32)> =
+        days.into_iter().map(|(agent, day)| (agent, (day, 0))).collect();
     for (agent, n) in late {
-        by_agent.entry(agent).or_default().overdue_now = n;
+        by_agent.entry(agent).or_default().1 = n;
     }
-    by_agent.into_iter().collect()
+    by_agent.into_iter().map(|(agent, (day, late))| (agent, day.judged(window, late))).collect()
 }
 
 pub fn role(text: &str) -> Result<Role, StoreError> {

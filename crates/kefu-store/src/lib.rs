@@ -66,6 +66,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (17, "0017_deliveries_due_by_shop", include_str!("../migrations/sqlite/0017_deliveries_due_by_shop.sql")),
     (18, "0018_agent_seen", include_str!("../migrations/sqlite/0018_agent_seen.sql")),
     (19, "0019_responses", include_str!("../migrations/sqlite/0019_responses.sql")),
+    (20, "0020_answers_on_messages", include_str!("../migrations/sqlite/0020_answers_on_messages.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
@@ -95,6 +96,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (17, "0017_deliveries_due_by_shop", include_str!("../migrations/postgres/0017_deliveries_due_by_shop.sql")),
     (18, "0018_agent_seen", include_str!("../migrations/postgres/0018_agent_seen.sql")),
     (19, "0019_responses", include_str!("../migrations/postgres/0019_responses.sql")),
+    (20, "0020_answers_on_messages", include_str!("../migrations/postgres/0020_answers_on_messages.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

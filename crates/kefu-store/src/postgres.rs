@@ -14,12 +14,10 @@ use kefu_core::botturn::{
 };
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
-use kefu_core::conversation::{
-    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, Sender, waiting_since_after,
-};
+use kefu_core::conversation::{Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage};
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
-use kefu_core::kpi::{ResponseCounts, Scope};
+use kefu_core::kpi::{Answer, DayCounts, ReplyWindow, ResponseCounts, Scope};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -361,7 +359,7 @@ impl Store for PostgresStore {
 
     async fn open_conversation(&self, x: &Conversation) -> StoreResult<Conversation> {
         let c = self.client().await?;
-        let params: [&(dyn ToSql + Sync); 15] = [
+        let params: [&(dyn ToSql + Sync); 18] = [
             &x.id.as_uuid(),
             &x.shop_id.as_uuid(),
             &x.customer_id.as_uuid(),
@@ -377,10 +375,13 @@ impl Store for PostgresStore {
             &x.created_at.millis(),
             &x.updated_at.millis(),
             &x.closed_at.map(Timestamp::millis),
+            &x.assigned_at.map(Timestamp::millis),
+            &x.answered_at.map(Timestamp::millis),
+            &x.last_answer_at.map(Timestamp::millis),
         ];
         c.execute(
             &format!(
-                "INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                "INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                  ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING"
             ),
             &params,
@@ -491,7 +492,8 @@ impl Store for PostgresStore {
             return Err(StoreError::CapacityReached);
         }
         tx.execute(
-            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, updated_at = $3 WHERE id = $1",
+            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, answered_at = NULL, \
+             updated_at = $3 WHERE id = $1",
             &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
         )
         .await
@@ -524,6 +526,7 @@ impl Store for PostgresStore {
                 tx.execute(
                     "UPDATE conversations SET status = 'assigned', \
                      assigned_at = CASE WHEN assigned_agent IS NOT DISTINCT FROM $2 THEN assigned_at ELSE $3 END, \
+                     answered_at = CASE WHEN assigned_agent IS NOT DISTINCT FROM $2 THEN answered_at END, \
                      assigned_agent = $2, updated_at = $3 WHERE id = $1",
                     &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
                 )
@@ -643,11 +646,10 @@ impl Store for PostgresStore {
     async fn response_counts(
         &self,
         scope: Scope,
-        since: Timestamp,
         now: Timestamp,
-        window_ms: i64,
+        window: ReplyWindow,
     ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
-        rows::response_counts(self, scope, since.millis(), now.millis(), window_ms).await
+        rows::response_counts(self, scope, now, window).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {
@@ -698,14 +700,14 @@ impl Store for PostgresStore {
             Begun::Duplicate(said) => {
                 return Ok(SaidAndAnswered { said, turn: Err(StoreError::Conflict("duplicate")) });
             }
-            Begun::New { said, bot_version } => (said, bot_version.unwrap_or_default()),
+            Begun::New { said, bot_version, .. } => (said, bot_version.unwrap_or_default()),
         };
         // A refused turn leaves the message written. The checks only read,
         // so the transaction is still good for the message alone.
         let committed = match bot::check_turn(tx.client(), &said.conversation, bot_version, &turn).await {
             Ok(()) => bot::commit_turn(&tx, said.conversation.clone(), Some(&said.message), turn).await.map(Ok),
             Err(refused @ (StoreError::Conflict(_) | StoreError::NotFound(_))) => {
-                commit_message(&tx, &said).await.map(|()| Err(refused))
+                commit_message(&tx, &said, None).await.map(|()| Err(refused))
             }
             Err(e) => return Err(e),
         };

@@ -23,12 +23,10 @@ use kefu_core::botturn::{
 };
 use kefu_core::catalog::Product;
 use kefu_core::clock::Timestamp;
-use kefu_core::conversation::{
-    Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, Sender, waiting_since_after,
-};
+use kefu_core::conversation::{Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, Sender};
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
-use kefu_core::kpi::{ResponseCounts, Scope};
+use kefu_core::kpi::{DayCounts, ReplyWindow, ResponseCounts, Scope};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -406,7 +404,10 @@ impl Store for SqliteStore {
                         x.waiting_since.map(Timestamp::millis),
                         x.created_at.millis(),
                         x.updated_at.millis(),
-                        x.closed_at.map(Timestamp::millis)
+                        x.closed_at.map(Timestamp::millis),
+                        x.assigned_at.map(Timestamp::millis),
+                        x.answered_at.map(Timestamp::millis),
+                        x.last_answer_at.map(Timestamp::millis)
                     ],
                 )
                 .map_err(be)?;
@@ -536,7 +537,8 @@ impl Store for SqliteStore {
                     return Err(StoreError::CapacityReached);
                 }
                 c.execute(
-                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, updated_at = ?3 WHERE id = ?1",
+                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, answered_at = NULL, \
+                     updated_at = ?3 WHERE id = ?1",
                     params![id.as_uuid(), agent.as_uuid(), now.millis()],
                 )
                 .map_err(be)?;
@@ -565,6 +567,7 @@ impl Store for SqliteStore {
                         c.execute(
                             "UPDATE conversations SET status = 'assigned', \
                              assigned_at = CASE WHEN assigned_agent IS ?2 THEN assigned_at ELSE ?3 END, \
+                             answered_at = CASE WHEN assigned_agent IS ?2 THEN answered_at END, \
                              assigned_agent = ?2, updated_at = ?3 WHERE id = ?1",
                             params![id.as_uuid(), agent.as_uuid(), now.millis()],
                         )
@@ -679,11 +682,10 @@ impl Store for SqliteStore {
     async fn response_counts(
         &self,
         scope: Scope,
-        since: Timestamp,
         now: Timestamp,
-        window_ms: i64,
+        window: ReplyWindow,
     ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
-        self.pool.read(move |c| rows::response_counts(c, scope, since.millis(), now.millis(), window_ms)).await
+        self.pool.read(move |c| rows::response_counts(c, scope, now, window)).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

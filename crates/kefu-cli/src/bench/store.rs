@@ -59,6 +59,11 @@ pub struct StoreArgs {
     /// instead of shoppers' messages only. The raw peer is unchanged.
     #[arg(long)]
     pub replies: bool,
+    /// Agents answering (with `--replies`), conversation i by agent i mod N:
+    /// an agent's answers are indexed by agent, so how many there are is
+    /// how scattered that index's writes are.
+    #[arg(long, default_value_t = 200)]
+    pub agents: usize,
 }
 
 pub(super) struct Seeded {
@@ -121,12 +126,14 @@ pub(super) fn bench_customer(id: CustomerId, shop: ShopId, n: usize, tier: Tier,
 async fn ours(seeded: &Seeded, args: &StoreArgs) -> anyhow::Result<(f64, Histogram<u64>)> {
     let next = Arc::new(AtomicUsize::new(0));
     let text = MessageText::parse(TEXT)?;
-    let (agent, replies) = (AgentId::from_uuid(UuidV7.new_uuid()), args.replies);
+    let agents: Arc<Vec<AgentId>> =
+        Arc::new((0..args.agents.max(1)).map(|_| AgentId::from_uuid(UuidV7.new_uuid())).collect());
+    let replies = args.replies;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.in_flight {
         let (store, next, text) = (seeded.store.clone(), next.clone(), text.clone());
-        let (convs, customers) = (seeded.conversations.clone(), seeded.customers.clone());
+        let (convs, customers, agents) = (seeded.conversations.clone(), seeded.customers.clone(), agents.clone());
         let total = args.messages;
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -143,7 +150,11 @@ async fn ours(seeded: &Seeded, args: &StoreArgs) -> anyhow::Result<(f64, Histogr
                     .append_message(NewMessage {
                         id: MessageId::from_uuid(UuidV7.new_uuid()),
                         conversation_id: convs[i],
-                        sender: if answer { Sender::Agent(agent) } else { Sender::Customer(customers[i]) },
+                        sender: if answer {
+                            Sender::Agent(agents[i % agents.len()])
+                        } else {
+                            Sender::Customer(customers[i])
+                        },
                         kind: MessageKind::Text,
                         text: text.clone(),
                         client_msg_id: Some(ClientMsgId::parse(&format!("b{n}"))?),
@@ -252,6 +263,7 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         "in_flight": args.in_flight,
         "durability": args.durability,
         "replies": args.replies,
+        "agents": args.agents,
         "ours_msgs_per_sec": ours_rate,
         "raw_msgs_per_sec": raw_rate,
         "raw_batch": args.batch,

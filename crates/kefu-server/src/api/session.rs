@@ -136,17 +136,16 @@ pub async fn stats(
         }
         None => agent.shops.first().copied(),
     };
-    let minutes = match shop {
-        Some(shop) => state.bot.reply_minutes(&state.ctx, shop).await,
-        None => 3,
+    let window = match shop {
+        Some(shop) => state.bot.reply_window(&state.ctx, shop).await,
+        None => kefu_core::kpi::ReplyWindow::default(),
     };
     let now = state.ctx.clock.now();
-    let day = now.china_midnight();
     let scope = kefu_core::kpi::Scope::Agent(agent.id);
-    let counts = state.ctx.store.response_counts(scope, day, now, i64::from(minutes) * 60_000).await?;
+    let counts = state.ctx.store.response_counts(scope, now, window).await?;
     let mine = counts.into_iter().map(|(_, c)| c).next().unwrap_or_default();
     let mut body = crate::dto::response_counts(&mine);
-    body["since"] = json!(day.millis());
-    body["reply_minutes"] = json!(minutes);
+    body["since"] = json!(now.china_midnight().millis());
+    body["reply_minutes"] = json!(window.minutes());
     Ok(axum::Json(body))
 }

@@ -47,11 +47,10 @@ pub async fn take_back(State(state): State<SharedState>, auth: AgentAuth, Path(i
 pub async fn shop_stats(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
     let shop = super::admin::shop_for(&state, &auth.agent, &id).await?;
     require(auth.agent.role.supervises(), "supervisors_only")?;
-    let minutes = state.bot.reply_minutes(&state.ctx, shop).await;
+    let window = state.bot.reply_window(&state.ctx, shop).await;
     let now = state.ctx.clock.now();
-    let day = now.china_midnight();
     let scope = kefu_core::kpi::Scope::Shop(shop);
-    let counts = state.ctx.store.response_counts(scope, day, now, i64::from(minutes) * 60_000).await?;
+    let counts = state.ctx.store.response_counts(scope, now, window).await?;
     let agents: Vec<Value> = counts
         .iter()
         .map(|(agent, c)| {
@@ -60,5 +59,6 @@ pub async fn shop_stats(State(state): State<SharedState>, auth: AgentAuth, Path(
             v
         })
         .collect();
-    Ok(axum::Json(json!({ "since": day.millis(), "reply_minutes": minutes, "agents": agents })))
+    let since = now.china_midnight().millis();
+    Ok(axum::Json(json!({ "since": since, "reply_minutes": window.minutes(), "agents": agents })))
 }

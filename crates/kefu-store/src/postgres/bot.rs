@@ -146,7 +146,7 @@ pub(super) async fn commit_turn(
     let mut last = conv;
     let mut appended = Vec::with_capacity(turn.messages.len());
     for m in turn.messages {
-        let a = next_message(last, m);
+        let (a, _) = next_message(last, m); // the bot's: it answers no wait of a person's
         last = a.conversation.clone();
         appended.push(a);
     }

@@ -121,8 +121,8 @@ pub(super) fn order_with_items(r: &Row, items: Vec<OrderItem>) -> StoreResult<Or
     })
 }
 
-pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at";
-pub(super) const CONVERSATION_COUNT: usize = 15;
+pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at, assigned_at, answered_at, last_answer_at";
+pub(super) const CONVERSATION_COUNT: usize = 18;
 pub(super) fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> {
     let agent: Option<Uuid> = r.get(o + 5);
     let group: Option<Uuid> = r.get(o + 6);
@@ -143,6 +143,9 @@ pub(super) fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> 
         created_at: Timestamp(r.get(o + 12)),
         updated_at: Timestamp(r.get(o + 13)),
         closed_at: opt_ts(r.get(o + 14)),
+        assigned_at: opt_ts(r.get(o + 15)),
+        answered_at: opt_ts(r.get(o + 16)),
+        last_answer_at: opt_ts(r.get(o + 17)),
     })
 }
 
@@ -171,7 +174,7 @@ pub(super) async fn append_alone(conn: deadpool_postgres::Object, m: NewMessage)
     match begin_append(&tx, m, false).await? {
         // Dropping `tx` rolls back: nothing was written.
         Begun::Duplicate(stored) => Ok(stored),
-        Begun::New { said, .. } => match commit_message(&tx, &said).await {
+        Begun::New { said, answer, .. } => match commit_message(&tx, &said, answer).await {
             Ok(()) => Ok(said),
             Err(e) if lost_client_id_race(&e) => stored_duplicate(&tx, &said.message).await,
             Err(e) => Err(e),
@@ -203,8 +206,9 @@ pub(super) async fn stored_duplicate(tx: &Pipelined, lost: &Message) -> StoreRes
 pub(super) enum Begun {
     /// A retry of a message already stored under its client id: nothing to write.
     Duplicate(Appended),
-    /// The message as it will be stored, and the bot memory's version when asked for.
-    New { said: Appended, bot_version: Option<i64> },
+    /// The message as it will be stored, the wait it answers (an agent's
+    /// answer), and the bot memory's version when asked for.
+    New { said: Appended, answer: Option<Answer>, bot_version: Option<i64> },
 }
 
 /// Begins `tx` by locking the conversation (the lock serialises seq
@@ -220,7 +224,8 @@ pub(super) async fn begin_append(tx: &Pipelined, m: NewMessage, with_bot_version
     if locked.conversation.status == ConversationStatus::Closed {
         return Err(StoreError::ConversationClosed);
     }
-    Ok(Begun::New { said: next_message(locked.conversation, m), bot_version: locked.bot_version })
+    let (said, answer) = next_message(locked.conversation, m);
+    Ok(Begun::New { said, answer, bot_version: locked.bot_version })
 }
 
 /// A conversation locked for writing, with what the writers check.
@@ -271,7 +276,7 @@ fn lock_sql(version: &str) -> String {
 
 /// The message as it will be stored after `conv`'s last one, and the
 /// conversation after it: worked out in memory under the caller's lock.
-pub(super) fn next_message(conv: Conversation, m: NewMessage) -> Appended {
+pub(super) fn next_message(conv: Conversation, m: NewMessage) -> (Appended, Option<Answer>) {
     let message = Message {
         id: m.id,
         conversation_id: m.conversation_id,
@@ -283,37 +288,34 @@ pub(super) fn next_message(conv: Conversation, m: NewMessage) -> Appended {
         client_msg_id: m.client_msg_id,
         created_at: m.at,
     };
-    let waiting = waiting_since_after(conv.waiting_since, &message);
-    let conversation =
-        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
-    Appended { message, conversation, duplicate: false }
+    let answer = kefu_core::kpi::answer(&conv, &message);
+    let conversation = conv.after(&message);
+    (Appended { message, conversation, duplicate: false }, answer)
 }
 
-/// Writes one message worked out by [`next_message`] and commits `tx`.
-pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<()> {
+/// Writes one message worked out by [`next_message`] (with the wait it
+/// answers, for the agent's figures) and commits `tx`.
+pub(super) async fn commit_message(tx: &Pipelined, a: &Appended, answer: Option<Answer>) -> StoreResult<()> {
     let message = &a.message;
     let (sender_kind, sender_id) = codec::sender_columns(message.sender);
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
     // message.
-    // An agent's answer to a waiting shopper is counted in the same
-    // statement (`kefu_core::kpi`; $12 is the agent, else NULL), from the
-    // conversation as it was before it: every part sees the same snapshot.
+    // An agent's answer adds to their day in the same statement ($13 and
+    // on: the wait and what it adds, NULL when the message answers nobody).
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)), \
-             answered AS (INSERT INTO responses (conversation_id, seq, shop_id, agent_id, waited_ms, first, answered_at) \
-               SELECT c.id, $4, c.shop_id, $12, GREATEST(0, $10 - GREATEST(c.waiting_since, c.assigned_at)), \
-                 NOT EXISTS (SELECT 1 FROM responses r WHERE r.conversation_id = c.id AND r.agent_id = $12 \
-                   AND r.answered_at >= COALESCE(c.assigned_at, 0)), $10 \
-               FROM conversations c WHERE c.id = $2 AND $12::uuid IS NOT NULL AND c.waiting_since IS NOT NULL) \
-             UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10 WHERE id = $2"
+            "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}, waited_ms, first_answer) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $14)), \
+             counted AS (INSERT INTO agent_days ({days}) \
+               SELECT $15, $3, $6, $16, 1, $13, $17, $18, $19, $20 WHERE $13::BIGINT IS NOT NULL {add}) \
+             UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10, answered_at = $12, \
+               last_answer_at = $21 WHERE id = $2",
+            days = codec::DAY_COLUMNS,
+            add = codec::ADD_TO_DAY,
         )
     });
-    let answering = match message.sender {
-        Sender::Agent(agent) if message.answers_customer() => Some(agent.as_uuid()),
-        _ => None,
-    };
+    let d = answer.map(|a| a.counts());
     tx.commit_with(
         &SQL,
         &[
@@ -328,7 +330,16 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<
             &message.client_msg_id.as_ref().map(|c| c.as_str()),
             &message.created_at.millis(),
             &a.conversation.waiting_since.map(Timestamp::millis),
-            &answering,
+            &a.conversation.answered_at.map(Timestamp::millis),
+            &answer.map(|x| x.waited_ms),
+            &answer.map(|x| x.first),
+            &message.created_at.china_day(),
+            &d.map(|d| d.chats),
+            &d.map(|d| d.first_answers),
+            &d.map(|d| d.first_within_30s),
+            &d.map(|d| d.within_3m),
+            &d.map(|d| d.within_5m),
+            &a.conversation.last_answer_at.map(Timestamp::millis),
         ],
     )
     .await?;
@@ -339,16 +350,15 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended) -> StoreResult<
 pub(super) async fn response_counts(
     store: &PostgresStore,
     scope: Scope,
-    since: i64,
-    now: i64,
-    window_ms: i64,
+    now: Timestamp,
+    window: ReplyWindow,
 ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
     static AGENT: LazyLock<[String; 2]> = LazyLock::new(|| {
         codec::response_counts_sql(Scope::Agent(AgentId::from_uuid(Uuid::nil())), |n| format!("${n}"))
     });
     static SHOP: LazyLock<[String; 2]> =
         LazyLock::new(|| codec::response_counts_sql(Scope::Shop(ShopId::from_uuid(Uuid::nil())), |n| format!("${n}")));
-    let ([answers_sql, late_sql], key) = match scope {
+    let ([days_sql, late_sql], key) = match scope {
         Scope::Agent(a) => (&*AGENT, a.as_uuid()),
         Scope::Shop(s) => (&*SHOP, s.as_uuid()),
     };
@@ -360,30 +370,29 @@ pub(super) async fn response_counts(
         .start()
         .await
         .map_err(be)?;
-    let n = |r: &Row, i: usize| u32::try_from(r.get::<_, i64>(i)).unwrap_or(u32::MAX);
-    let answers = query_prepared(&tx, answers_sql, &[&key, &since, &window_ms])
+    let days = query_prepared(&tx, days_sql, &[&now.china_day(), &key])
         .await?
         .iter()
         .map(|r| {
-            let counts = ResponseCounts {
-                chats: n(r, 1),
-                answers: n(r, 2),
+            let day = DayCounts {
+                chats: r.get(1),
+                answers: r.get(2),
                 waited_ms: r.get(3),
-                first_answers: n(r, 4),
-                first_within_30s: n(r, 5),
-                within_window: n(r, 6),
-                overdue_now: 0,
+                first_answers: r.get(4),
+                first_within_30s: r.get(5),
+                within_3m: r.get(6),
+                within_5m: r.get(7),
             };
-            (AgentId::from_uuid(r.get(0)), counts)
+            (AgentId::from_uuid(r.get(0)), day)
         })
         .collect();
-    let late = query_prepared(&tx, late_sql, &[&key, &window_ms, &now])
+    let late = query_prepared(&tx, late_sql, &[&key, &window.millis(), &now.millis()])
         .await?
         .iter()
-        .map(|r| (AgentId::from_uuid(r.get(0)), n(r, 1)))
+        .map(|r| (AgentId::from_uuid(r.get(0)), u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX)))
         .collect();
     tx.commit().await.map_err(be)?;
-    Ok(codec::merge_response_counts(answers, late))
+    Ok(codec::merge_response_counts(days, late, window))
 }
 
 pub(super) async fn load_conversation(

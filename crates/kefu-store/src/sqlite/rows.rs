@@ -177,11 +177,12 @@ pub(super) fn order_from(conn: &Connection, o: OrderRow) -> StoreResult<Order> {
     })
 }
 
-pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at";
-pub(super) const CONVERSATION_COUNT: usize = 15;
+pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at, assigned_at, answered_at, last_answer_at";
+pub(super) const CONVERSATION_COUNT: usize = 18;
 pub(super) type ConversationRow = (
     (Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>, i64),
     (String, Option<i64>, i64, Option<i64>, i64, i64, Option<i64>),
+    (Option<i64>, Option<i64>, Option<i64>),
 );
 pub(super) fn conversation_row_at(r: &Row, o: usize) -> rusqlite::Result<ConversationRow> {
     Ok((
@@ -196,6 +197,7 @@ pub(super) fn conversation_row_at(r: &Row, o: usize) -> rusqlite::Result<Convers
             r.get(o + 7)?,
         ),
         (r.get(o + 8)?, r.get(o + 9)?, r.get(o + 10)?, r.get(o + 11)?, r.get(o + 12)?, r.get(o + 13)?, r.get(o + 14)?),
+        (r.get(o + 15)?, r.get(o + 16)?, r.get(o + 17)?),
     ))
 }
 pub(super) fn conversation_row(r: &Row) -> rusqlite::Result<ConversationRow> {
@@ -205,6 +207,7 @@ pub(super) fn conversation_from(
     (
         (id, shop, customer, channel, status, agent, group, priority),
         (tags, csat, last_seq, waiting, created, updated, closed),
+        (assigned_at, answered_at, last_answer_at),
     ): ConversationRow,
 ) -> StoreResult<Conversation> {
     Ok(Conversation {
@@ -223,6 +226,9 @@ pub(super) fn conversation_from(
         created_at: ts(created),
         updated_at: ts(updated),
         closed_at: opt_ts(closed),
+        assigned_at: opt_ts(assigned_at),
+        answered_at: opt_ts(answered_at),
+        last_answer_at: opt_ts(last_answer_at),
     })
 }
 
@@ -315,8 +321,10 @@ pub(super) fn append_in(c: &Connection, m: NewMessage) -> StoreResult<Appended> 
         created_at: m.at,
     };
     let (sender_kind, sender_id) = codec::sender_columns(message.sender);
+    let answer = kefu_core::kpi::answer(&conv, &message);
     c.prepare_cached(&format!(
-        "INSERT INTO messages ({MESSAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO messages ({MESSAGE_COLS}, waited_ms, first_answer) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))
     .and_then(|mut s| {
         s.execute(params![
@@ -329,47 +337,61 @@ pub(super) fn append_in(c: &Connection, m: NewMessage) -> StoreResult<Appended> 
             message.kind.as_str(),
             message.text,
             message.client_msg_id.as_ref().map(|c| c.as_str()),
-            message.created_at.millis()
+            message.created_at.millis(),
+            answer.map(|a| a.waited_ms),
+            answer.map(|a| a.first),
         ])
     })
     .map_err(be)?;
-    if let (Sender::Agent(agent), Some(_)) = (message.sender, conv.waiting_since)
-        && message.answers_customer()
-    {
-        answered(c, &message, agent)?;
+    if let (Some(answer), Sender::Agent(agent)) = (answer, message.sender) {
+        add_to_day(c, &message, agent, answer)?;
     }
-    let waiting = waiting_since_after(conv.waiting_since, &message);
-    c.prepare_cached("UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4 WHERE id = ?1")
-        .and_then(|mut s| {
-            s.execute(params![
-                conv.id.as_uuid(),
-                message.seq,
-                waiting.map(Timestamp::millis),
-                message.created_at.millis()
-            ])
-        })
-        .map_err(be)?;
-    let conversation =
-        Conversation { last_seq: message.seq, waiting_since: waiting, updated_at: message.created_at, ..conv };
+    let conversation = conv.after(&message);
+    c.prepare_cached(
+        "UPDATE conversations SET last_seq = ?2, waiting_since = ?3, updated_at = ?4, answered_at = ?5, \
+         last_answer_at = ?6 WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            conversation.id.as_uuid(),
+            conversation.last_seq,
+            conversation.waiting_since.map(Timestamp::millis),
+            conversation.updated_at.millis(),
+            conversation.answered_at.map(Timestamp::millis),
+            conversation.last_answer_at.map(Timestamp::millis),
+        ])
+    })
+    .map_err(be)?;
     Ok(Appended { message, conversation, duplicate: false })
 }
 
-/// Counts the wait `message` answers (`kefu_core::kpi`), before the
-/// conversation's row forgets it: from the later of the wait's start and the
-/// conversation reaching an agent; first if this agent has not answered
-/// since then.
-fn answered(c: &Connection, message: &Message, agent: AgentId) -> StoreResult<()> {
-    c.prepare_cached(
-        "INSERT INTO responses (conversation_id, seq, shop_id, agent_id, waited_ms, first, answered_at) \
-         SELECT c.id, ?2, c.shop_id, ?3, max(0, ?4 - max(c.waiting_since, coalesce(c.assigned_at, 0))), \
-           NOT EXISTS (SELECT 1 FROM responses r WHERE r.conversation_id = c.id AND r.agent_id = ?3 \
-             AND r.answered_at >= coalesce(c.assigned_at, 0)), ?4 \
-         FROM conversations c WHERE c.id = ?1 AND c.waiting_since IS NOT NULL",
-    )
-    .and_then(|mut s| {
-        s.execute(params![message.conversation_id.as_uuid(), message.seq, agent.as_uuid(), message.created_at.millis()])
-    })
-    .map_err(be)?;
+/// Adds an answer to its agent's day in the conversation's shop
+/// (`kefu_core::kpi`): today's rows of a shop's agents share a few pages.
+fn add_to_day(c: &Connection, message: &Message, agent: AgentId, answer: kefu_core::kpi::Answer) -> StoreResult<()> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO agent_days ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) {}",
+            codec::DAY_COLUMNS,
+            codec::ADD_TO_DAY
+        )
+    });
+    let d = answer.counts();
+    c.prepare_cached(&SQL)
+        .and_then(|mut s| {
+            s.execute(params![
+                message.created_at.china_day(),
+                message.shop_id.as_uuid(),
+                agent.as_uuid(),
+                d.chats,
+                d.answers,
+                d.waited_ms,
+                d.first_answers,
+                d.first_within_30s,
+                d.within_3m,
+                d.within_5m
+            ])
+        })
+        .map_err(be)?;
     Ok(())
 }
 
@@ -377,42 +399,40 @@ fn answered(c: &Connection, message: &Message, agent: AgentId) -> StoreResult<()
 pub(super) fn response_counts(
     c: &Connection,
     scope: Scope,
-    since: i64,
-    now: i64,
-    window_ms: i64,
+    now: Timestamp,
+    window: ReplyWindow,
 ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
     let key = match scope {
         Scope::Agent(a) => a.as_uuid(),
         Scope::Shop(s) => s.as_uuid(),
     };
-    let [answers_sql, late_sql] = codec::response_counts_sql(scope, |n| format!("?{n}"));
-    let n = |r: &Row, i: usize| r.get::<_, i64>(i).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
-    let answers = many(
+    let [days_sql, late_sql] = codec::response_counts_sql(scope, |n| format!("?{n}"));
+    let days = many(
         c,
-        &answers_sql,
-        params![key, since, window_ms],
+        &days_sql,
+        params![now.china_day(), key],
         |r| {
-            let counts = ResponseCounts {
-                chats: n(r, 1)?,
-                answers: n(r, 2)?,
+            let day = DayCounts {
+                chats: r.get(1)?,
+                answers: r.get(2)?,
                 waited_ms: r.get(3)?,
-                first_answers: n(r, 4)?,
-                first_within_30s: n(r, 5)?,
-                within_window: n(r, 6)?,
-                overdue_now: 0,
+                first_answers: r.get(4)?,
+                first_within_30s: r.get(5)?,
+                within_3m: r.get(6)?,
+                within_5m: r.get(7)?,
             };
-            Ok((uuid_col(r, 0)?, counts))
+            Ok((uuid_col(r, 0)?, day))
         },
-        |(agent, counts)| Ok((AgentId::from_uuid(agent), counts)),
+        |(agent, day)| Ok((AgentId::from_uuid(agent), day)),
     )?;
     let late = many(
         c,
         &late_sql,
-        params![key, window_ms, now],
-        |r| Ok((uuid_col(r, 0)?, n(r, 1)?)),
-        |(agent, count)| Ok((AgentId::from_uuid(agent), count)),
+        params![key, window.millis(), now.millis()],
+        |r| Ok((uuid_col(r, 0)?, r.get::<_, i64>(1)?)),
+        |(agent, count)| Ok((AgentId::from_uuid(agent), u32::try_from(count).unwrap_or(u32::MAX))),
     )?;
-    Ok(codec::merge_response_counts(answers, late))
+    Ok(codec::merge_response_counts(days, late, window))
 }
 
 pub(super) fn load_conversation(conn: &Connection, id: ConversationId) -> StoreResult<Option<Conversation>> {

@@ -688,7 +688,7 @@ pub(super) async fn a_supervisor_takes_back_the_conversations_of_someone_not_onl
 /// answers apart, notes not answers, late shoppers still waiting against
 /// the reply window.
 pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_shopper(store: &dyn Store) {
-    use kefu_core::kpi::{ResponseCounts, Scope};
+    use kefu_core::kpi::{ReplyWindow, ResponseCounts, Scope};
     let s = shop(store, "kpi-a").await;
     let li = agent(store, "kpi-li", &[s.id], 5).await;
     let wang = agent(store, "kpi-wang", &[s.id], 5).await;
@@ -721,13 +721,13 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     store.assign_conversation(two.id, li.id, 5, T0.plus_millis(210_000)).await.expect("assign two");
 
     let now = T0.plus_millis(400_000);
-    let three_minutes = 180_000;
-    let day = |agent: AgentId, since: Timestamp, window: i64| async move {
-        let all = store.response_counts(Scope::Agent(agent), since, now, window).await.expect("counts");
+    let three_minutes = ReplyWindow::ThreeMinutes;
+    let day = |agent: AgentId, now: Timestamp, window: ReplyWindow| async move {
+        let all = store.response_counts(Scope::Agent(agent), now, window).await.expect("counts");
         assert!(all.len() <= 1 && all.iter().all(|(a, _)| *a == agent), "{all:?}");
         all.first().map(|(_, c)| *c).unwrap_or_default()
     };
-    let li_day = day(li.id, T0, three_minutes).await;
+    let li_day = day(li.id, now, three_minutes).await;
     let want = ResponseCounts {
         chats: 1,
         answers: 2,
@@ -739,7 +739,7 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     };
     assert_eq!(li_day, want);
     assert_eq!(li_day.reply_rate(), Some(2.0 / 3.0));
-    let wang_day = day(wang.id, T0, three_minutes).await;
+    let wang_day = day(wang.id, now, three_minutes).await;
     assert_eq!(
         wang_day,
         ResponseCounts {
@@ -752,13 +752,13 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
             overdue_now: 0
         }
     );
-    // A later start of the day leaves out what came before; a shorter window, more late.
-    let later = day(li.id, T0.plus_millis(60_000), 40_000).await;
-    assert_eq!((later.answers, later.first_answers, later.within_window, later.overdue_now), (1, 0, 0, 1));
-    assert_eq!(day(AgentId::from_uuid(new_id()), T0, three_minutes).await, ResponseCounts::default());
+    // The next China day starts from nothing; li's shopper still waits, and is late.
+    let tomorrow = day(li.id, now.next_china_midnight().plus_millis(1), ReplyWindow::FiveMinutes).await;
+    assert_eq!(tomorrow, ResponseCounts { overdue_now: 1, ..ResponseCounts::default() });
+    assert_eq!(day(AgentId::from_uuid(new_id()), now, three_minutes).await, ResponseCounts::default());
 
     // The shop's team at once: each agent's answers in this shop only, the same counts.
-    let mut team = store.response_counts(Scope::Shop(s.id), T0, now, three_minutes).await.expect("team");
+    let mut team = store.response_counts(Scope::Shop(s.id), now, three_minutes).await.expect("team");
     team.sort_by_key(|(a, _)| *a);
     let mut want = vec![(li.id, li_day), (wang.id, wang_day)];
     want.sort_by_key(|(a, _)| *a);
@@ -767,8 +767,8 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     let mut li = store.agent(li.id).await.expect("read").expect("li");
     li.shops.push(elsewhere.id);
     store.update_agent(&li).await.expect("two shops");
-    assert!(store.response_counts(Scope::Shop(elsewhere.id), T0, now, three_minutes).await.expect("b").is_empty());
-    assert_eq!(day(li.id, T0, three_minutes).await, li_day, "one agent's day is every shop's");
+    assert!(store.response_counts(Scope::Shop(elsewhere.id), now, three_minutes).await.expect("b").is_empty());
+    assert_eq!(day(li.id, now, three_minutes).await, li_day, "one agent's day is every shop's");
 }
 
 /// What the widget's header asks: is a person who answers online in this shop?

@@ -180,6 +180,9 @@ async fn conversation_for(store: &dyn Store, shop: ShopId, customer: CustomerId)
             created_at: T0,
             updated_at: T0,
             closed_at: None,
+            assigned_at: None,
+            answered_at: None,
+            last_answer_at: None,
         })
         .await
         .expect("open conversation")
