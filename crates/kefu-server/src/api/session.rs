@@ -94,9 +94,17 @@ pub async fn me(State(state): State<SharedState>, auth: AgentAuth) -> ApiResult<
     Ok(axum::Json(me_body(&state, &auth.agent, &auth.session).await?))
 }
 
+/// `{"status": "online" | "away" | "offline"}`: one's own (`/me/status`) or a colleague's.
 #[derive(Deserialize)]
 pub struct StatusBody {
     status: String,
+}
+
+impl StatusBody {
+    pub(crate) fn status(&self) -> ApiResult<AgentStatus> {
+        AgentStatus::parse(&self.status)
+            .ok_or_else(|| ApiError::new(Code::InvalidInput, "status must be online, away or offline"))
+    }
 }
 
 pub async fn set_status(
@@ -104,8 +112,7 @@ pub async fn set_status(
     auth: AgentAuth,
     Body(body): Body<StatusBody>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    let status = AgentStatus::parse(&body.status)
-        .ok_or_else(|| ApiError::new(Code::InvalidInput, "status must be online, away or offline"))?;
+    let status = body.status()?;
     desk::set_status(&state.ctx, &auth.agent, status).await?;
     Ok(axum::Json(json!({ "status": status.as_str() })))
 }

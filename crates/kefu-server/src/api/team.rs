@@ -3,24 +3,17 @@
 //! of the team is answering today.
 
 use axum::extract::{Path, State};
-use kefu_core::agent::AgentStatus;
 use kefu_core::desk;
 use kefu_core::id::AgentId;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::session::StatusBody;
 use super::{AgentAuth, Body, parse_id, require};
 use crate::SharedState;
 use crate::dto::{AgentDto, ConversationDto};
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::ApiResult;
 
 type Json = axum::Json<Value>;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusBody {
-    status: String,
-}
 
 pub async fn set_status(
     State(state): State<SharedState>,
@@ -29,8 +22,7 @@ pub async fn set_status(
     Body(body): Body<StatusBody>,
 ) -> ApiResult<Json> {
     let id = parse_id(&id, AgentId::parse)?;
-    let status = AgentStatus::parse(&body.status)
-        .ok_or_else(|| ApiError::new(Code::InvalidInput, "status must be online, away or offline"))?;
+    let status = body.status()?;
     let agent = desk::set_colleague_status(&state.ctx, &auth.agent, id, status).await?;
     Ok(axum::Json(json!({ "agent": AgentDto::from(&agent) })))
 }
