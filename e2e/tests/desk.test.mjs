@@ -735,6 +735,40 @@ test('团队 for a supervisor: a colleague who walked away is set 挂起 and the
   for (const p of [shopper, worker, lead]) await p.context().close();
 });
 
+test('转接 with a note: the colleague taking over reads why, the shopper never does', async () => {
+  const shopper = await pageAt('phone');
+  const from = await pageAt('desk');
+  const to = await pageAt('desk');
+  for (const p of [shopper, from, to]) recordRequests(p, urls);
+  await openChat(shopper);
+  await shopper.fill('#input', '转接测试：我要开增值税专票');
+  await shopper.press('#input', 'Enter');
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  await login(to, kefu.base, 'zhangsan');
+  await login(from, kefu.base, 'lisi');
+  await from.click('[data-tab=queue]');
+  const row = from.locator('.conv', { hasText: '转接测试' });
+  const id = await row.getAttribute('data-id');
+  await row.click();
+  await from.click('#accept');
+  await from.waitForSelector('#composer-input');
+  await from.click('.thread-head button:has-text("转接")');
+  const option = from.locator('dialog select option', { hasText: '张三' });
+  await from.selectOption('dialog select', await option.getAttribute('value'));
+  await from.fill('dialog .transfer-note', '买家要开专票，抬头和税号已确认');
+  await from.click('dialog button[value=ok]');
+  // 张三 gets it with the note, yellow, where the hand-over happened.
+  await to.click('[data-tab=mine]');
+  await to.click(`.conv[data-id="${id}"]`);
+  await to.waitForSelector('.msg.note .bubble:has-text("【转接】买家要开专票，抬头和税号已确认")');
+  // Once his reply has reached the shopper, the note (written before it) has had every chance to: it did not.
+  await to.fill('#composer-input', '您好，我来为您开票');
+  await to.press('#composer-input', 'Enter');
+  await shopper.waitForSelector('.msg.them .bubble:has-text("我来为您开票")');
+  assert.equal(await shopper.locator('text=买家要开专票').count(), 0, 'notes never reach the widget');
+  for (const p of [shopper, from, to]) await p.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

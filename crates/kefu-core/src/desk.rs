@@ -416,6 +416,9 @@ pub async fn close_idle_bot_conversations(ctx: &Ctx, quiet_ms: i64) -> DeskResul
     Ok(closed.len())
 }
 
+/// How a transfer's note starts, so the colleague taking over sees why.
+const TRANSFER_MARK: &str = "【转接】";
+
 /// What a shopper whose agent is gone reads when they are queued again.
 const REQUEUED_LINE: &str = "正在为您转接其他客服，请稍候";
 
@@ -472,11 +475,15 @@ pub enum Transfer {
     ToGroup(SkillGroupId),
 }
 
+/// Hands a conversation to a colleague or a group, with an optional note
+/// for whoever takes it (why, what was tried): an internal note in the
+/// thread, marked 【转接】, written just after the move.
 pub async fn transfer(
     ctx: &Ctx,
     agent: &Agent,
     conversation: ConversationId,
     to: Transfer,
+    note: Option<MessageText>,
 ) -> DeskResult<Conversation> {
     let conv = conversation_for_agent(ctx, agent, conversation).await?;
     if !agent_may_reply(agent, &conv) {
@@ -498,8 +505,18 @@ pub async fn transfer(
             TransferTarget::Group(group)
         }
     };
+    // Checked before anything moves: a note too long refuses the transfer, not just the note.
+    let note = note.map(|n| MessageText::parse(&format!("{TRANSFER_MARK}{}", n.as_str()))).transpose();
+    let note = note.map_err(|e| DeskError::Invalid(format!("note: {e}")))?;
     let moved = ctx.store.transfer_conversation(conv.id, target, ctx.clock.now()).await?;
     ctx.bus.publish(Event::ConversationChanged(moved.clone()));
+    // After the move, so it reaches the new holder; best effort, as the closing line.
+    if let Some(text) = note {
+        let line = new_message(ctx, conv.id, Sender::Agent(agent.id), MessageKind::Note, text, None);
+        if let Ok(appended) = ctx.store.append_message(line).await {
+            publish_appended(ctx, &appended);
+        }
+    }
     let moved = match to {
         Transfer::ToGroup(_) if ctx.auto_assign => route(ctx, moved).await,
         _ => moved,

@@ -144,6 +144,8 @@ pub async fn accept(State(state): State<SharedState>, auth: AgentAuth, Path(id):
 pub struct TransferBody {
     agent_id: Option<String>,
     group_id: Option<String>,
+    /// For whoever takes it (an internal note); blank is none.
+    note: Option<String>,
 }
 
 pub async fn transfer(
@@ -158,7 +160,11 @@ pub async fn transfer(
         (None, Some(g)) => Transfer::ToGroup(parse_id(g, SkillGroupId::parse)?),
         _ => return Err(ApiError::new(Code::InvalidInput, "give exactly one of agent_id and group_id")),
     };
-    let conversation = desk::transfer(&state.ctx, &auth.agent, id, to).await?;
+    let note = match body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => Some(MessageText::parse(n).map_err(|e| ApiError::new(Code::InvalidInput, format!("note: {e}")))?),
+        None => None,
+    };
+    let conversation = desk::transfer(&state.ctx, &auth.agent, id, to, note).await?;
     Ok(axum::Json(json!({ "conversation": ConversationDto::from(&conversation) })))
 }
 

@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, WsClient};
 
@@ -268,4 +268,40 @@ async fn a_burst_of_new_conversations_is_spread_over_agents_with_room() {
     ws.recv_type("ack").await;
     let (_, list) = app.as_agent(&admin, "GET", "/api/conversations?status=queued", None).await;
     assert_eq!(list["conversations"].as_array().map(Vec::len), Some(1), "{list}");
+}
+
+/// A transfer's note reaches the colleague taking over, never the shopper;
+/// a note too long refuses the transfer and moves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_carries_a_note_for_the_colleague_and_never_the_shopper() {
+    let app = TestApp::spawn().await;
+    let from = app.login("agent-a").await;
+    let to = app.login("agent-a2").await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "n-1", "text": "我要开专票"})).await;
+    let id = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    assert_eq!(app.as_agent(&from, "POST", &format!("/api/conversations/{id}/accept"), None).await.0, 200);
+    let path = format!("/api/conversations/{id}/transfer");
+
+    let long = json!({"agent_id": to.agent_id, "note": "好".repeat(5001)});
+    let (status, body) = app.as_agent(&from, "POST", &path, Some(long)).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (400, Some("invalid_input")), "{body}");
+    let (_, body) = app.as_agent(&from, "GET", &format!("/api/conversations/{id}"), None).await;
+    assert_eq!(body["conversation"]["assigned_agent"], from.agent_id.as_str(), "nothing moved");
+
+    let with_note = json!({"agent_id": to.agent_id, "note": "  买家要开增值税专票，抬头已确认  "});
+    let (status, body) = app.as_agent(&from, "POST", &path, Some(with_note)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, list) = app.as_agent(&to, "GET", &format!("/api/conversations/{id}/messages"), None).await;
+    let notes: Vec<&Value> =
+        list["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "note").collect();
+    assert_eq!(notes.len(), 1, "{list}");
+    assert_eq!(notes[0]["text"], "【转接】买家要开增值税专票，抬头已确认");
+    assert_eq!(notes[0]["sender"]["id"], from.agent_id.as_str(), "written by who handed it over");
+    let seen = shopper.drain().await;
+    assert!(!seen.iter().any(|f| f.to_string().contains("转接")), "notes never reach the shopper: {seen:?}");
+    let bearer = format!("Bearer {token}");
+    let (_, widget, _) = app.request("GET", "/api/widget/messages", None, &[("authorization", &bearer)]).await;
+    assert!(widget["messages"].is_array() && !widget.to_string().contains("转接"), "{widget}");
 }

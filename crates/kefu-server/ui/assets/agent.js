@@ -885,15 +885,19 @@ async function openTransfer() {
       .sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || loadShare(a) - loadShare(b))
       .map(a => el('option', { value: 'agent:' + a.id }, `${a.display_name} (${a.role}, ${a.open_conversations}/${a.max_concurrent}, ${t(a.status)})`)),
     ...groups.skill_groups.map(g => el('option', { value: 'group:' + g.id }, `${t('transfer_group')}: ${g.name}`)));
+  // Why, and what was tried: an internal note for whoever takes it over (the shopper never sees it).
+  const note = el('textarea', { class: 'transfer-note', rows: 3, maxlength: 500, 'aria-label': t('transfer_note'), placeholder: t('transfer_note') });
+  const conversation = S.selected;
   const dialog = el('dialog', {},
-    el('form', { method: 'dialog' }, el('p', {}, t('transfer_to')), select,
+    el('form', { method: 'dialog' }, el('p', {}, t('transfer_to')), select, note,
       el('div', { class: 'row' }, el('button', { class: 'btn', value: 'cancel' }, t('cancel')), el('button', { class: 'btn primary', value: 'ok' }, t('confirm')))));
   document.body.append(dialog);
   dialog.addEventListener('close', async () => {
     if (dialog.returnValue === 'ok' && select.value) {
       const [kind, id] = select.value.split(':');
+      const body = { ...(kind === 'agent' ? { agent_id: id } : { group_id: id }), note: note.value };
       try {
-        const r = await api('POST', `/api/conversations/${S.selected}/transfer`, kind === 'agent' ? { agent_id: id } : { group_id: id });
+        const r = await api('POST', `/api/conversations/${conversation}/transfer`, body);
         updateConversation(r.conversation);
         renderThread();
       } catch (e) { alert(e.message); }
