@@ -61,6 +61,8 @@ test('shopper and agent talk; hostile text stays text; notes stay internal', asy
   await login(agent, kefu.base, 'zhangsan');
 
   await openChat(shopper);
+  // Someone is here; nothing answered yet today, so no reply time is promised.
+  assert.equal(await shopper.textContent('#chat-sub'), '客服在线');
   await shopper.fill('#input', '你好，我的冰箱什么时候发货？');
   await shopper.press('#input', 'Enter');
   await shopper.waitForSelector('.msg.me .state:has-text("已发送")');

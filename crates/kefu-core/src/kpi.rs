@@ -183,6 +183,36 @@ impl ResponseCounts {
     }
 }
 
+/// What a shop may honestly promise shoppers about reply times (the chat's
+/// header: 通常 30 秒内回复), from today's answers of all its agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypicalReply {
+    Within30s,
+    Within3m,
+    Within5m,
+}
+
+/// A promise needs this many answers behind it, and this share of them kept.
+pub const TYPICAL_MIN_ANSWERS: u32 = 10;
+const TYPICAL_SHARE: f64 = 0.8;
+
+/// The promise the shop's day keeps for most shoppers, if any: first
+/// answers within 30 s, else answers within 3 minutes (`three`, the day
+/// judged by 3 minutes), else within 5 (`five`).
+pub fn typical_reply(three: &ResponseCounts, five: &ResponseCounts) -> Option<TypicalReply> {
+    let kept =
+        |part: u32, whole: u32| whole >= TYPICAL_MIN_ANSWERS && f64::from(part) >= TYPICAL_SHARE * f64::from(whole);
+    if kept(three.first_within_30s, three.first_answers) {
+        Some(TypicalReply::Within30s)
+    } else if kept(three.within_window, three.answers.saturating_add(three.overdue_now)) {
+        Some(TypicalReply::Within3m)
+    } else if kept(five.within_window, five.answers.saturating_add(five.overdue_now)) {
+        Some(TypicalReply::Within5m)
+    } else {
+        None
+    }
+}
+
 fn ratio(part: u32, whole: u32) -> Option<f64> {
     (whole > 0).then(|| f64::from(part) / f64::from(whole))
 }
@@ -248,6 +278,30 @@ mod tests {
         assert_eq!((tomorrow.first, tomorrow.new_chat), (false, true));
         let counts = tomorrow.counts();
         assert_eq!((counts.chats, counts.within_3m, counts.within_5m), (1, 0, 0), "399 s is late for both windows");
+    }
+
+    #[test]
+    fn a_shop_promises_only_what_most_of_its_day_kept() {
+        let day = |first: u32, first_30s: u32, answers: u32, within: u32, late: u32| ResponseCounts {
+            chats: first,
+            answers,
+            waited_ms: 0,
+            first_answers: first,
+            first_within_30s: first_30s,
+            within_window: within,
+            overdue_now: late,
+        };
+        let fast = day(10, 9, 20, 20, 0);
+        assert_eq!(typical_reply(&fast, &fast), Some(TypicalReply::Within30s));
+        let few = day(9, 9, 9, 9, 0);
+        assert_eq!(typical_reply(&few, &few), None, "nine answers promise nothing");
+        let steady = day(10, 5, 20, 16, 0);
+        assert_eq!(typical_reply(&steady, &steady), Some(TypicalReply::Within3m));
+        // Late shoppers still waiting count against the promise.
+        let (three, five) = (day(10, 5, 20, 16, 1), day(10, 5, 20, 19, 0));
+        assert_eq!(typical_reply(&three, &five), Some(TypicalReply::Within5m));
+        let slow = day(10, 0, 20, 10, 0);
+        assert_eq!(typical_reply(&slow, &slow), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod outbound;
 pub mod queue;
 pub mod records;
 pub mod throttle;
+pub mod typical;
 pub mod ws;
 
 use std::future::Future;
@@ -80,6 +81,8 @@ pub struct ServerConfig {
     /// the store: a change made elsewhere (`kefu user disable`, another
     /// node) reaches it within this, without waiting for a reconnect.
     pub session_recheck: std::time::Duration,
+    /// How long a node keeps a shop's reply-time promise before reading its day again.
+    pub typical_ttl: std::time::Duration,
 }
 
 /// Every shop's rules by slug, read again (kefu serve: the rules files), or
@@ -117,6 +120,7 @@ impl Default for ServerConfig {
             visitors_per_minute_per_ip: 30,
             uploads_per_minute_per_ip: 30,
             session_recheck: std::time::Duration::from_secs(30),
+            typical_ttl: typical::TTL,
             presence_timeout: std::time::Duration::from_secs(180),
         }
     }
@@ -131,6 +135,8 @@ pub struct AppState {
     pub bot: bot::Bot,
     pub logins: throttle::LoginThrottle,
     pub queue: queue::QueueBoard,
+    /// What each shop's chat header may promise about reply times.
+    pub typical: typical::TypicalReplies,
     /// Per client address: new anonymous visitors, shoppers' uploads.
     pub visitors_per_ip: throttle::PerIp,
     pub uploads_per_ip: throttle::PerIp,
@@ -154,6 +160,7 @@ impl AppState {
         );
         let visitors_per_ip = throttle::PerIp::new(config.visitors_per_minute_per_ip);
         let uploads_per_ip = throttle::PerIp::new(config.uploads_per_minute_per_ip);
+        let typical = typical::TypicalReplies::new(config.typical_ttl);
         Ok(Arc::new(AppState {
             ctx,
             config,
@@ -162,6 +169,7 @@ impl AppState {
             bot,
             logins: throttle::LoginThrottle::default(),
             queue: queue::QueueBoard::default(),
+            typical,
             visitors_per_ip,
             uploads_per_ip,
             shutdown,

@@ -116,14 +116,19 @@ pub async fn session(State(state): State<SharedState>, ip: ClientIp, Body(body):
 /// What the chat's header may honestly say: whether people answer now
 /// (someone online — an agent's status is 接待中 only while their workspace
 /// is connected, see `presence_timeout` — in service hours or working late
-/// on a sale night), whether it is service hours, and when they next open.
+/// on a sale night), how fast they have been answering today (`typical`),
+/// whether it is service hours, and when they next open.
 async fn service(state: &SharedState, shop: kefu_core::id::ShopId) -> ApiResult<Value> {
     let now = state.ctx.clock.now();
     let hours = state.bot.service_hours(&state.ctx, shop).await;
     let in_hours = hours.is_open(now);
     let someone_online = state.ctx.store.someone_online(shop).await?;
+    // A promise only while people answer: what today's answers kept, if most kept one.
+    let typical =
+        if someone_online { state.typical.of(&state.ctx, shop).await?.map(crate::typical::name) } else { None };
     Ok(json!({
         "people_now": someone_online,
+        "typical_reply": typical,
         "in_hours": in_hours,
         "next_open": hours.next_open(now).millis(),
     }))

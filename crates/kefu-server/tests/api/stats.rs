@@ -62,3 +62,41 @@ async fn an_agent_sees_their_own_day_with_the_shops_reply_window() {
     let (s, v, _) = app.request("GET", "/api/me/stats", None, &[]).await;
     assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (401, Some("unauthenticated")));
 }
+
+/// The chat's header promises a reply time only when today's answers of
+/// the shop kept it, and never from another shop's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_promises_only_what_the_shops_answers_kept_today() {
+    // Read each time here; a node keeps a shop's promise for a minute.
+    let config = kefu_server::ServerConfig { typical_ttl: std::time::Duration::ZERO, ..Default::default() };
+    let app = TestApp::spawn_with(config).await;
+    let session = |slug: String| {
+        let app = &app;
+        async move {
+            let (status, body, _) = app.request("POST", "/api/widget/session", Some(json!({"shop": slug})), &[]).await;
+            assert_eq!(status.as_u16(), 200, "{body}");
+            body["service"].clone()
+        }
+    };
+    let me = app.login("agent-a").await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    let mut conversation = String::new();
+    for round in 0..kefu_core::kpi::TYPICAL_MIN_ANSWERS {
+        shopper.send(json!({"type": "send", "client_msg_id": format!("q{round}"), "text": "还在吗"})).await;
+        conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+        if round == 0 {
+            let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
+            assert_eq!(s.as_u16(), 200);
+        }
+        let reply = json!({"text": "在的", "client_msg_id": format!("a{round}")});
+        let path = format!("/api/conversations/{conversation}/messages");
+        assert_eq!(app.as_agent(&me, "POST", &path, Some(reply)).await.0.as_u16(), 200);
+    }
+    // Ten waits answered within 3 minutes, but one first answer: no 30-second promise.
+    let a = session(app.shop_a.slug.as_str().to_owned()).await;
+    assert_eq!((a["people_now"].as_bool(), a["typical_reply"].as_str()), (Some(true), Some("3m")), "{a}");
+    let b = session(app.shop_b.slug.as_str().to_owned()).await;
+    assert_eq!((b["people_now"].as_bool(), b["typical_reply"].as_str()), (Some(true), None), "{b}");
+    assert!(!conversation.is_empty());
+}

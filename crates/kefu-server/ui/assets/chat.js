@@ -330,9 +330,10 @@ async function start() {
   }
   document.title = session.shop.name;
   $('#chat-title').textContent = session.shop.name;
-  // Honest about people: online, busy (the bot answers), or back at a time in the shopper's own clock.
+  // Honest about people: online (with how fast they answered today, when most answers kept a promise),
+  // busy (the bot answers), or back at a time in the shopper's own clock.
   const service = session.service;
-  $('#chat-sub').textContent = service.people_now ? t('chat_online') : service.in_hours ? t('chat_busy') : t('chat_closed', fmtWhen(service.next_open));
+  $('#chat-sub').textContent = service.people_now ? t('chat_online', service.typical_reply) : service.in_hours ? t('chat_busy') : t('chat_closed', fmtWhen(service.next_open));
   if (session.conversation) {
     state.conversationId = session.conversation.id;
     const history = await api('GET', '/api/widget/messages', undefined, { Authorization: 'Bearer ' + state.token });

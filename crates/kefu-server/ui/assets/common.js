@@ -56,7 +56,7 @@ const STRINGS = {
     req_open: { after_sale: '售后处理中', invoice: '发票开具中', price_protection: '价保核实中' },
     order_card: '订单', send_card: '发送订单卡片', card_sent: '已发送卡片', pick_order: '选择订单', pick_order_title: '选择要咨询的订单', order_no: '订单号', more_items: n => `等${n}件`,
     // chat page
-    chat_online: '客服在线 · 通常 1 分钟内回复', chat_busy: '人工客服暂时都不在线，智能客服为您服务，可先留言', chat_closed: w => `客服已下班，${w} 回来，可先留言`, tomorrow: '明天', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
+    chat_online: typical => '客服在线' + ({ '30s': ' · 通常 30 秒内回复', '3m': ' · 通常 3 分钟内回复', '5m': ' · 通常 5 分钟内回复' }[typical] || ''), chat_busy: '人工客服暂时都不在线，智能客服为您服务，可先留言', chat_closed: w => `客服已下班，${w} 回来，可先留言`, tomorrow: '明天', input_placeholder: '请输入您的问题…', bot_name: '智能客服', sending: '发送中', sent: '已发送', read: '已读', failed: '发送失败，点击重试',
     chips: ['查物流', '退换货', '改地址', '转人工'], rate_title: '请为本次服务评分', rate_thanks: '感谢您的评价！', skip: '跳过',
     csat: ['非常不满意', '不满意', '一般', '满意', '非常满意'], closed_note: '会话已结束', you: '我', agent: '客服', system: '系统',
     offline_queue: '网络已断开，消息将在恢复后发送',
@@ -102,7 +102,7 @@ const STRINGS = {
     },
     req_open: { after_sale: 'After-sale in progress', invoice: 'Invoice on its way', price_protection: 'Price check in progress' },
     order_card: 'Order', send_card: 'Send order card', card_sent: 'Card sent', pick_order: 'Pick an order', pick_order_title: 'Which order is it about?', order_no: 'Order no.', more_items: n => `and ${n - 1} more`,
-    chat_online: 'We are online · usually reply within a minute', chat_busy: 'No agent is free right now; our assistant can help, or leave a message', chat_closed: w => `We are back ${w}; leave a message`, tomorrow: 'tomorrow', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
+    chat_online: typical => 'We are online' + ({ '30s': ' · usually reply within 30 seconds', '3m': ' · usually reply within 3 minutes', '5m': ' · usually reply within 5 minutes' }[typical] || ''), chat_busy: 'No agent is free right now; our assistant can help, or leave a message', chat_closed: w => `We are back ${w}; leave a message`, tomorrow: 'tomorrow', input_placeholder: 'Type your question…', bot_name: 'Assistant', sending: 'Sending', sent: 'Sent', read: 'Read', failed: 'Not sent, tap to retry',
     chips: ['Track parcel', 'Return / exchange', 'Change address', 'Talk to a person'], rate_title: 'How did we do?', rate_thanks: 'Thanks for your feedback!', skip: 'Skip',
     csat: ['Very unhappy', 'Unhappy', 'OK', 'Happy', 'Very happy'], closed_note: 'Conversation ended', you: 'Me', agent: 'Agent', system: 'System',
     offline_queue: 'Offline: messages will be sent when the connection is back',
