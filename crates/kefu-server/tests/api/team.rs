@@ -57,6 +57,11 @@ async fn a_supervisor_sets_a_colleague_away_and_takes_back_their_shoppers() {
     assert_eq!((s.as_u16(), code(&v).0), (400, "invalid_input"));
     let (s, v) = app.as_agent(&sup, "PUT", "/api/agents/nope/status", away.clone()).await;
     assert_eq!((s.as_u16(), code(&v).0), (404, "not_found"), "as every malformed id");
+    // A page of another site riding the supervisor's cookie gets nowhere.
+    for (method, path) in [("PUT", status_of(a)), ("POST", format!("/api/agents/{a}/take-back"))] {
+        let (s, v, _) = app.request(method, &path, away.clone(), &[("cookie", &sup.cookie)]).await;
+        assert_eq!((s.as_u16(), code(&v).0), (403, "csrf_failed"), "{method} {path}");
+    }
     let (s, v) = app.as_agent(&sup, "POST", &format!("/api/agents/{a}/take-back"), None).await;
     assert_eq!((s.as_u16(), code(&v)), (409, ("conflict", "agent_online")), "routing would hand them straight back");
     let (s, v) = app.as_agent(&worker, "POST", &format!("/api/agents/{a}/take-back"), None).await;
