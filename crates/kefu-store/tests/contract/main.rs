@@ -22,11 +22,13 @@ mod desk;
 mod merchant;
 mod notify;
 mod requests;
+mod team;
 use bot::*;
 use desk::*;
 use merchant::*;
 use notify::*;
 use requests::*;
+use team::*;
 
 fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
