@@ -29,6 +29,12 @@ const S = {
   requestFilter: 'all',
   /// Colleagues of the shops in view (the 团队 tab): id -> agent with status and load; kept live by presence frames.
   team: new Map(),
+  /// A supervisor's view of the team: each colleague's day (id -> counts, shops added up), the
+  /// reply window it is judged by, the colleague opened (one at a time), and the last action's outcome.
+  teamStats: new Map(),
+  teamMinutes: 3,
+  teamOpen: null,
+  teamNote: null,
   /// The tab's count: read with the list, then kept by the frames while the tab is closed.
   requestsOpen: 0,
   /// The order action whose form is open in the context pane: {no, kind}.
