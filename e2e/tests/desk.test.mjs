@@ -716,6 +716,9 @@ test('团队 for a supervisor: a colleague who walked away is set 挂起 and the
   assert.equal(await back.getAttribute('title'), '先设为挂起或离线，再收回其会话');
   await member.locator('button[data-status=away]').click();
   await lead.waitForSelector('.team-member.away[aria-expanded=true]:has-text("张三")');
+  // Not here but still holding a shopper: marked on his row and counted above the team.
+  assert.match(await member.locator('.stranded').innerText(), /未在接待，仍有 \d+ 个会话/);
+  assert.match(await lead.locator('#team-summary .stranded').innerText(), /\d+ 位未在接待仍有会话/);
   // His own screen says who did it.
   await worker.waitForSelector('#status.auto-offline');
   assert.equal(await worker.inputValue('#status'), 'away');
@@ -727,6 +730,7 @@ test('团队 for a supervisor: a colleague who walked away is set 挂起 and the
   assert.match(await member.locator('.team-note').innerText(), /已收回 \d+ 个会话/);
   await shopper.waitForSelector('text=正在为您转接其他客服');
   await lead.waitForFunction(() => !document.querySelector('.team-convs .conv'));
+  assert.equal(await member.locator('.stranded').count(), 0, 'nothing left to take back');
   // Back in the queue for whoever is free (auto-assign is off in the demo), gone from his list.
   await lead.click('.list-pane [data-tab=queue]');
   // (its preview is now the line the shopper was told)

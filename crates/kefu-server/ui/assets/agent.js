@@ -261,6 +261,9 @@ function teamRow(a) {
   el('span', { class: 'name' }, a.display_name + (me ? ' · ' + (lang() === 'en' ? 'me' : '我') : '')),
   el('span', { class: 'meta' }, `${t('role_names')[a.role] || a.role} · ${t(a.status)}`),
   el('span', { class: 'meta num' }, `${a.open_conversations ?? 0}/${a.max_concurrent}`));
+  // Not here but still holding shoppers: what a supervisor takes back on a busy night.
+  const stranded = lead && a.status !== 'online' ? heldBy(a).length : 0;
+  if (stranded) li.append(el('span', { class: 'stranded' }, '⚠ ' + t('stranded', stranded)));
   const day = S.teamStats?.get(a.id);
   if (day) li.append(el('span', { class: 'meta kpi', title: t('kpi_hint', S.teamMinutes, day.overdue_now) }, kpiLine('team_kpi', day, S.teamMinutes)));
   if (open) li.append(teamDetail(a));
@@ -281,6 +284,10 @@ function teamSummary() {
     el('span', { class: 'longest num', dataset: { since: Number.isFinite(oldest) ? oldest : '' } }),
     el('span', {}, t('sum_online', handlers.filter(a => a.status === 'online').length, handlers.length)),
   ];
+  if (SUPERVISES.has(S.me.role)) {
+    const away = [...S.team.values()].filter(a => a.status !== 'online' && heldBy(a).length).length;
+    if (away) parts.push(el('span', { class: 'stranded' }, '⚠ ' + t('sum_stranded', away)));
+  }
   if (S.teamStats?.size) {
     const all = [...S.teamStats.values()].reduce((sum, day) => addCounts(sum, day), null);
     parts.push(el('span', { class: 'num', title: t('kpi_hint', S.teamMinutes, all.overdue_now) }, kpiLine('team_kpi', all, S.teamMinutes)));
