@@ -772,6 +772,12 @@ test('转接 with a note: the colleague taking over reads why, the shopper never
   await to.press('#composer-input', 'Enter');
   await shopper.waitForSelector('.msg.them .bubble:has-text("我来为您开票")');
   assert.equal(await shopper.locator('text=买家要开专票').count(), 0, 'notes never reach the widget');
+  // 挂起 stops new shoppers, not this one: his status says so while he holds it.
+  await to.selectOption('#status', 'away');
+  await to.waitForSelector('#status.holding');
+  assert.match(await to.getAttribute('#status', 'title'), /你手上还有 \d+ 个会话/);
+  await to.selectOption('#status', 'online');
+  await to.waitForSelector('#status:not(.holding)');
   for (const p of [shopper, from, to]) await p.context().close();
 });
 

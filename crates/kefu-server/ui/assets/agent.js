@@ -390,6 +390,7 @@ function renderList() {
   $('#count-mine').textContent = all.filter(mine).length || '';
   $('#count-queue').textContent = all.filter(queued).length || '';
   $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
+  holdingHint(all.filter(mine).length);
   const list = $('#conversations');
   $('#count-team').textContent = [...S.team.values()].filter(a => a.status === 'online').length || '';
   if (S.tab === 'team') {
@@ -1274,6 +1275,17 @@ async function setStatus(value) {
 }
 
 /**
+ * 挂起 or 离线 stops new shoppers, not the ones I hold: say so while I hold
+ * any (agents go 离线 thinking their chats move on; they do not).
+ */
+function holdingHint(held) {
+  const select = $('#status');
+  const holding = S.me.status !== 'online' && held > 0;
+  select.classList.toggle('holding', holding);
+  if (!select.classList.contains('auto-offline')) select.title = holding ? t('still_holding', held) : '';
+}
+
+/**
  * My status as the server has it; changed by someone else (the absence
  * sweep, another tab, a supervisor: `by`), say why and who.
  */
@@ -1287,6 +1299,7 @@ function showOwnStatus(value, fromServer, by) {
     select.classList.toggle('auto-offline', auto);
     select.title = !auto ? '' : by ? t('set_by', S.team.get(by)?.display_name || t('a_supervisor'), t(value)) : t('auto_offline');
   }
+  holdingHint([...S.convs.values()].filter(mine).length);
 }
 
 /** The longest unanswered wait among my conversations, else the queue's. */
