@@ -387,10 +387,11 @@ function visibleList() {
 function renderList() {
   $('#count-requests').textContent = S.requestsOpen || '';
   const all = [...S.convs.values()];
-  $('#count-mine').textContent = all.filter(mine).length || '';
+  const held = all.filter(mine).length;
+  $('#count-mine').textContent = held || '';
   $('#count-queue').textContent = all.filter(queued).length || '';
-  $('#load').textContent = `${t('load')} ${all.filter(mine).length}/${S.me.max_concurrent}`;
-  holdingHint(all.filter(mine).length);
+  $('#load').textContent = `${t('load')} ${held}/${S.me.max_concurrent}`;
+  holdingHint(held);
   const list = $('#conversations');
   $('#count-team').textContent = [...S.team.values()].filter(a => a.status === 'online').length || '';
   if (S.tab === 'team') {

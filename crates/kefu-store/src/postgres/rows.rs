@@ -300,50 +300,56 @@ pub(super) async fn commit_message(tx: &Pipelined, a: &Appended, answer: Option<
     let (sender_kind, sender_id) = codec::sender_columns(message.sender);
     // The row and the conversation's counters in one statement: one round
     // trip and one execution in the server instead of two, for every
-    // message.
-    // An agent's answer adds to their day in the same statement ($13 and
-    // on: the wait and what it adds, NULL when the message answers nobody).
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}, waited_ms, first_answer) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $14)), \
-             counted AS (INSERT INTO agent_days ({days}) \
-               SELECT $15, $3, $6, $16, 1, $13, $17, $18, $19, $20 WHERE $13::BIGINT IS NOT NULL {add}) \
-             UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10, answered_at = $12, \
-               last_answer_at = $21 WHERE id = $2",
-            days = codec::DAY_COLUMNS,
-            add = codec::ADD_TO_DAY,
-        )
+    // message. An agent's answer also adds to their day in it ($16 on);
+    // other messages (most of them: shoppers') go without that part.
+    static PLAIN: LazyLock<String> = LazyLock::new(|| message_sql(""));
+    static ANSWER: LazyLock<String> = LazyLock::new(|| {
+        message_sql(&format!(
+            ", counted AS (INSERT INTO agent_days ({}) VALUES ($16, $3, $6, $17, 1, $13, $18, $19, $20, $21) {})",
+            codec::DAY_COLUMNS,
+            codec::ADD_TO_DAY
+        ))
     });
-    let d = answer.map(|a| a.counts());
-    tx.commit_with(
-        &SQL,
-        &[
-            &message.id.as_uuid(),
-            &message.conversation_id.as_uuid(),
-            &message.shop_id.as_uuid(),
-            &message.seq,
-            &sender_kind,
-            &sender_id,
-            &message.kind.as_str(),
-            &message.text,
-            &message.client_msg_id.as_ref().map(|c| c.as_str()),
-            &message.created_at.millis(),
-            &a.conversation.waiting_since.map(Timestamp::millis),
-            &a.conversation.answered_at.map(Timestamp::millis),
-            &answer.map(|x| x.waited_ms),
-            &answer.map(|x| x.first),
-            &message.created_at.china_day(),
-            &d.map(|d| d.chats),
-            &d.map(|d| d.first_answers),
-            &d.map(|d| d.first_within_30s),
-            &d.map(|d| d.within_3m),
-            &d.map(|d| d.within_5m),
-            &a.conversation.last_answer_at.map(Timestamp::millis),
-        ],
-    )
-    .await?;
+    let d = answer.map(|a| a.counts()).unwrap_or_default();
+    let params: [&(dyn ToSql + Sync); 21] = [
+        &message.id.as_uuid(),
+        &message.conversation_id.as_uuid(),
+        &message.shop_id.as_uuid(),
+        &message.seq,
+        &sender_kind,
+        &sender_id,
+        &message.kind.as_str(),
+        &message.text,
+        &message.client_msg_id.as_ref().map(|c| c.as_str()),
+        &message.created_at.millis(),
+        &a.conversation.waiting_since.map(Timestamp::millis),
+        &a.conversation.answered_at.map(Timestamp::millis),
+        &answer.map(|x| x.waited_ms),
+        &answer.map(|x| x.first),
+        &a.conversation.last_answer_at.map(Timestamp::millis),
+        &message.created_at.china_day(),
+        &d.chats,
+        &d.first_answers,
+        &d.first_within_30s,
+        &d.within_3m,
+        &d.within_5m,
+    ];
+    match answer {
+        Some(_) => tx.commit_with(&ANSWER, &params).await?,
+        None => tx.commit_with(&PLAIN, &params[..15]).await?,
+    };
     Ok(())
+}
+
+/// The append's one statement, with `counting` (a further data-modifying
+/// CTE, or nothing) between the message's insert and the conversation's update.
+fn message_sql(counting: &str) -> String {
+    format!(
+        "WITH inserted AS (INSERT INTO messages ({MESSAGE_COLS}, waited_ms, first_answer) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $14)){counting} \
+         UPDATE conversations SET last_seq = $4, waiting_since = $11, updated_at = $10, answered_at = $12, \
+           last_answer_at = $15 WHERE id = $2"
+    )
 }
 
 /// `Store::response_counts`: both reads in one snapshot.
