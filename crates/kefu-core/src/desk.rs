@@ -405,6 +405,81 @@ pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
 
 const ROUTE_ATTEMPTS: usize = 5;
 
+/// Hands a shop's queue out to its agents with room, longest wait first
+/// (the order the widget counts places in): what auto-assign does when room
+/// appears — an agent closes a conversation, passes one on, comes back
+/// 接待中 — and what the server's queue sweep does every few seconds for
+/// whatever no event on this node announced. A conversation of a skill group
+/// none of whose agents has room is passed over, not waited behind. Several
+/// nodes may fill at once: the store refuses a conversation already taken
+/// and an agent over their limit, and the next one is tried. Answers the
+/// conversations assigned.
+pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversation>> {
+    let mut loads = ctx.store.agents_of_shop(shop).await?;
+    let room = routing::room(&loads);
+    if room == 0 {
+        return Ok(Vec::new());
+    }
+    // Some at the front may be of a group with no room: read a little past the room.
+    let queue = ctx.store.queue_of_shop(shop, room.saturating_add(FILL_LOOKAHEAD).min(FILL_MAX_READ)).await?;
+    let mut assigned = Vec::new();
+    'queue: for waiting in queue {
+        for _ in 0..ROUTE_ATTEMPTS {
+            if routing::room(&loads) == 0 {
+                break 'queue;
+            }
+            let Some(agent_id) = routing::pick_agent(&loads, waiting.group) else { continue 'queue };
+            let Some(load) = loads.iter_mut().find(|l| l.agent.id == agent_id) else { continue 'queue };
+            match ctx.store.assign_conversation(waiting.id, agent_id, load.agent.max_concurrent, ctx.clock.now()).await
+            {
+                Ok(conversation) => {
+                    load.open_conversations += 1;
+                    ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
+                    assigned.push(conversation);
+                    continue 'queue;
+                }
+                // Another node or request filled them since the read.
+                Err(StoreError::CapacityReached) => load.open_conversations = load.agent.max_concurrent,
+                // Taken, closed or gone since the read: the next one.
+                Err(StoreError::Conflict(_) | StoreError::ConversationClosed | StoreError::NotFound(_)) => {
+                    continue 'queue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(assigned)
+}
+
+/// How far past the room [`fill_from_queue`] reads, and the most it reads.
+const FILL_LOOKAHEAD: u32 = 50;
+const FILL_MAX_READ: u32 = 500;
+
+/// [`fill_from_queue`] for every shop, when the shop's queue is not empty:
+/// the server's sweep. Answers how many conversations were assigned.
+pub async fn fill_queues(ctx: &Ctx) -> DeskResult<usize> {
+    let mut assigned = 0;
+    for shop in ctx.store.shops().await? {
+        if ctx.store.queue_of_shop(shop.id, 1).await?.is_empty() {
+            continue;
+        }
+        assigned += fill_from_queue(ctx, shop.id).await?.len();
+    }
+    Ok(assigned)
+}
+
+/// After room appeared in these shops (auto-assign only): fills their
+/// queues. Best effort: an error here is the sweep's to retry, not the
+/// closing or status change's to fail.
+async fn room_appeared(ctx: &Ctx, shops: &[ShopId]) {
+    if !ctx.auto_assign {
+        return;
+    }
+    for shop in shops {
+        let _ = fill_from_queue(ctx, *shop).await;
+    }
+}
+
 /// Closes bot conversations quiet for `quiet_ms` and tells everyone (the
 /// shopper's widget then offers the rating). Returns how many it closed.
 pub async fn close_idle_bot_conversations(ctx: &Ctx, quiet_ms: i64) -> DeskResult<usize> {
@@ -521,6 +596,9 @@ pub async fn transfer(
         Transfer::ToGroup(_) if ctx.auto_assign => route(ctx, moved).await,
         _ => moved,
     };
+    if moved.assigned_agent != conv.assigned_agent {
+        room_appeared(ctx, &[moved.shop_id]).await;
+    }
     Ok(moved)
 }
 
@@ -544,6 +622,7 @@ pub async fn close(ctx: &Ctx, agent: &Agent, conversation: ConversationId) -> De
     }
     let closed = ctx.store.close_conversation(conv.id, ctx.clock.now()).await?;
     ctx.bus.publish(Event::ConversationChanged(closed.clone()));
+    room_appeared(ctx, &[closed.shop_id]).await;
     Ok(closed)
 }
 
@@ -568,6 +647,9 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
     ctx.store.set_agent_status(agent.id, status).await?;
     for shop in &agent.shops {
         ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status, by: None });
+    }
+    if status == AgentStatus::Online {
+        room_appeared(ctx, &agent.shops).await;
     }
     Ok(())
 }

@@ -11,8 +11,7 @@ use crate::store::AgentLoad;
 pub fn pick_agent(candidates: &[AgentLoad], group: Option<SkillGroupId>) -> Option<AgentId> {
     candidates
         .iter()
-        .filter(|c| c.agent.status == AgentStatus::Online && !c.agent.disabled)
-        .filter(|c| c.agent.role.handles_conversations())
+        .filter(|c| takes_conversations(c))
         .filter(|c| group.is_none_or(|g| c.agent.skill_groups.contains(&g)))
         .filter(|c| c.open_conversations < c.agent.max_concurrent)
         .min_by(|a, b| {
@@ -22,6 +21,21 @@ pub fn pick_agent(candidates: &[AgentLoad], group: Option<SkillGroupId>) -> Opti
             lhs.cmp(&rhs).then(a.open_conversations.cmp(&b.open_conversations)).then(a.agent.id.cmp(&b.agent.id))
         })
         .map(|c| c.agent.id)
+}
+
+/// How many more conversations the agents who take them now could hold
+/// together: what a shop's queue can hand out at once.
+pub fn room(candidates: &[AgentLoad]) -> u32 {
+    candidates
+        .iter()
+        .filter(|c| takes_conversations(c))
+        .map(|c| c.agent.max_concurrent.saturating_sub(c.open_conversations))
+        .fold(0, u32::saturating_add)
+}
+
+/// Online, enabled, a handler (not QA or an admin only).
+fn takes_conversations(c: &AgentLoad) -> bool {
+    c.agent.status == AgentStatus::Online && !c.agent.disabled && c.agent.role.handles_conversations()
 }
 
 #[cfg(test)]
@@ -67,5 +81,8 @@ mod tests {
         assert_eq!(pick_agent(&agents, g), Some(id(1)));
         assert_eq!(pick_agent(&agents, None), Some(id(2)));
         assert_eq!(pick_agent(&agents[2..4], g), None);
+        // 4 + 5 + 8 free among the online; the 挂起 agent's room does not count.
+        assert_eq!(room(&agents), 4 + 5 + 8);
+        assert_eq!(room(&agents[2..4]), 0);
     }
 }

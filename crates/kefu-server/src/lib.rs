@@ -83,6 +83,10 @@ pub struct ServerConfig {
     pub session_recheck: std::time::Duration,
     /// How long a node keeps a shop's reply-time promise before reading its day again.
     pub typical_ttl: std::time::Duration,
+    /// With auto-assign, how often each node hands queued shoppers to agents
+    /// with room that no event on this node announced (another node's
+    /// closing, an admin raising a limit, a race lost).
+    pub queue_sweep: std::time::Duration,
 }
 
 /// Every shop's rules by slug, read again (kefu serve: the rules files), or
@@ -122,6 +126,7 @@ impl Default for ServerConfig {
             session_recheck: std::time::Duration::from_secs(30),
             typical_ttl: typical::TTL,
             presence_timeout: std::time::Duration::from_secs(180),
+            queue_sweep: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -354,6 +359,26 @@ async fn sweep_absent_agents(state: SharedState) {
     }
 }
 
+/// With auto-assign, hands queued shoppers to agents with room every
+/// `queue_sweep`: the events of this node (a closing, 接待中) fill the queue
+/// at once; this catches what they did not see.
+async fn sweep_queues(state: SharedState) {
+    let mut shutdown = state.shutting_down();
+    let mut every = tokio::time::interval(state.config.queue_sweep.max(std::time::Duration::from_millis(50)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match kefu_core::desk::fill_queues(&state.ctx).await {
+            Ok(0) => {}
+            Ok(assigned) => tracing::info!(assigned, "queued shoppers handed to agents with room"),
+            Err(e) => tracing::warn!(error = %e, "filling queues failed"),
+        }
+    }
+}
+
 /// Every ten minutes, deletes images past `attachment_days` (oldest first,
 /// in batches, at most `PURGE_BATCHES` of them per round so a first run on
 /// a year of images does not hold the writer for long).
@@ -408,6 +433,9 @@ pub async fn serve(
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(outbound::prune(state.clone()));
     tokio::spawn(sweep_absent_agents(state.clone()));
+    if state.ctx.auto_assign {
+        tokio::spawn(sweep_queues(state.clone()));
+    }
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply
     // can wait out a delayed ACK (40 ms) behind the previous frame.

@@ -65,6 +65,10 @@ impl TestApp {
         Self::spawn_inner(ServerConfig::default(), true, false).await
     }
 
+    pub async fn spawn_auto_assign_with(config: ServerConfig) -> TestApp {
+        Self::spawn_inner(config, true, false).await
+    }
+
     pub async fn spawn_with(config: ServerConfig) -> TestApp {
         Self::spawn_inner(config, false, false).await
     }

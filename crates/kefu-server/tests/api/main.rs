@@ -15,6 +15,7 @@ mod per_ip;
 mod phrases;
 mod queue;
 mod requests;
+mod routing;
 mod security;
 mod stats;
 mod team;

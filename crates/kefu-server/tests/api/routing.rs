@@ -1,0 +1,134 @@
+//! Auto-assign on a busy night: when every agent is full, shoppers queue;
+//! as room appears (a conversation closed or passed on, someone back 接待中,
+//! a change on another node) the queue is handed out, longest wait first,
+//! and one a skill group must take is passed over while its group is full.
+
+use std::time::Duration;
+
+use kefu_core::agent::AgentStatus;
+use kefu_core::conversation::ConversationStatus;
+use kefu_core::id::{AgentId, ConversationId, SkillGroupId};
+use kefu_core::shop::SkillGroup;
+use serde_json::json;
+
+use crate::helpers::{TestApp, WsClient};
+
+/// A shopper of shop A writes; answers their conversation.
+async fn shopper_writes(app: &TestApp, n: u32) -> (WsClient, ConversationId) {
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut ws = app.customer_ws(&token).await;
+    ws.send(json!({"type": "send", "client_msg_id": format!("m-{n}"), "text": format!("第{n}位，在吗")})).await;
+    let ack = ws.recv_type("ack").await;
+    (ws, ConversationId::parse(ack["conversation_id"].as_str().expect("id")).expect("id"))
+}
+
+async fn holder(app: &TestApp, id: ConversationId) -> (ConversationStatus, Option<AgentId>) {
+    let c = app.store.conversation(id).await.expect("read").expect("conversation");
+    (c.status, c.assigned_agent)
+}
+
+async fn id_of(app: &TestApp, name: &str) -> AgentId {
+    app.store.agent_by_username(name).await.expect("read").expect("agent").id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_that_appears_takes_the_longest_wait_first() {
+    let app = TestApp::spawn_auto_assign().await;
+    let (a, a2) = (id_of(&app, "agent-a").await, id_of(&app, "agent-a2").await);
+    // Only agent-a2 (room for one) is here.
+    app.store.set_agent_status(a, AgentStatus::Offline).await.expect("offline");
+    let (_s1, c1) = shopper_writes(&app, 1).await;
+    let (_s2, c2) = shopper_writes(&app, 2).await;
+    let (_s3, c3) = shopper_writes(&app, 3).await;
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Assigned, Some(a2)));
+    assert_eq!(holder(&app, c2).await, (ConversationStatus::Queued, None), "a2 is full");
+    assert_eq!(holder(&app, c3).await, (ConversationStatus::Queued, None));
+
+    // a2 closes: the longest waiting shopper is theirs at once, the next still waits.
+    let worker = app.login("agent-a2").await;
+    let mut desk = app.agent_ws(&worker).await;
+    let (s, v) = app.as_agent(&worker, "POST", &format!("/api/conversations/{c1}/close"), None).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!(holder(&app, c2).await, (ConversationStatus::Assigned, Some(a2)), "longest wait first");
+    assert_eq!(holder(&app, c3).await, (ConversationStatus::Queued, None));
+    loop {
+        let frame = desk.recv_type("conversation").await;
+        if frame["conversation"]["id"] == c2.to_string() && frame["conversation"]["status"] == "assigned" {
+            break; // a2's screen hears of their new shopper
+        }
+    }
+
+    // agent-a comes back 接待中 and takes the one left.
+    let (s, v) =
+        app.as_agent(&app.login("agent-a").await, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!(holder(&app, c3).await, (ConversationStatus::Assigned, Some(a)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_its_group_cannot_take_yet_does_not_hold_up_the_rest() {
+    let app = TestApp::spawn_auto_assign().await;
+    let (a, a2) = (id_of(&app, "agent-a").await, id_of(&app, "agent-a2").await);
+    app.store.set_agent_status(a, AgentStatus::Offline).await.expect("offline");
+    let group =
+        SkillGroup {
+            id: SkillGroupId::from_uuid(uuid::Uuid::now_v7()), shop_id: app.shop_a.id, name: "大家电".into()
+        };
+    app.store.create_skill_group(&group).await.expect("group");
+    let (_s1, c1) = shopper_writes(&app, 1).await;
+    let (_s2, c2) = shopper_writes(&app, 2).await;
+    assert_eq!(holder(&app, c1).await.1, Some(a2));
+
+    // a2 passes the first shopper to 大家电, whose people are all away: it
+    // waits at the front for them, and a2's room goes to the next shopper.
+    let worker = app.login("agent-a2").await;
+    let (s, v) = app
+        .as_agent(
+            &worker,
+            "POST",
+            &format!("/api/conversations/{c1}/transfer"),
+            Some(json!({"group_id": group.id.to_string()})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
+    assert_eq!(holder(&app, c2).await, (ConversationStatus::Assigned, Some(a2)));
+    let front = app.store.queue_of_shop(app.shop_a.id, 10).await.expect("queue");
+    assert_eq!(front.first().map(|q| q.id), Some(c1), "still first in line for its group");
+}
+
+/// What no event on this node announced (here: a status written straight to
+/// the store, as another node would) the sweep finds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_hands_out_what_no_event_here_announced() {
+    let config = kefu_server::ServerConfig { queue_sweep: Duration::from_millis(100), ..Default::default() };
+    let app = TestApp::spawn_auto_assign_with(config).await;
+    let (a, a2) = (id_of(&app, "agent-a").await, id_of(&app, "agent-a2").await);
+    for id in [a, a2] {
+        app.store.set_agent_status(id, AgentStatus::Away).await.expect("away");
+    }
+    let (_s1, c1) = shopper_writes(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None), "nobody takes shoppers");
+
+    app.store.set_agent_status(a2, AgentStatus::Online).await.expect("online elsewhere");
+    let mut waited = Duration::ZERO;
+    while holder(&app, c1).await.1.is_none() {
+        assert!(waited < Duration::from_secs(10), "the sweep never handed the shopper out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Assigned, Some(a2)));
+}
+
+/// Without auto-assign agents pick from the queue themselves: room
+/// appearing hands out nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_auto_assign_the_queue_waits_for_an_agent_to_accept() {
+    let app = TestApp::spawn().await;
+    let (_s1, c1) = shopper_writes(&app, 1).await;
+    let worker = app.login("agent-a").await;
+    let (s, _) = app.as_agent(&worker, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(s.as_u16(), 200);
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
+}
