@@ -36,6 +36,7 @@ pub fn context(store: Arc<dyn Store>, auto_assign: bool, bot: bool) -> Ctx {
         ids: Arc::new(UuidV7),
         auto_assign,
         bot,
+        offer_ms: None,
         uploads: kefu_core::attachment::Quota::default(),
     }
 }
@@ -52,7 +53,11 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         load_rules(&rules_dir).map_err(|e| format!("{e:#}"))
     })));
     server.bot_intents = load_intent_models(&config.data_dir.join("models"))?;
-    let ctx = Ctx { uploads: config.uploads(), ..context(store, config.auto_assign, config.bot) };
+    let ctx = Ctx {
+        uploads: config.uploads(),
+        offer_ms: config.offer_ms(),
+        ..context(store, config.auto_assign, config.bot)
+    };
     let state = kefu_server::AppState::new(ctx, server, shutdown_rx).await?;
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;

@@ -37,6 +37,12 @@ log_format = "text"
 # (otherwise they wait in the queue for an agent to accept).
 auto_assign = false
 
+# With auto_assign: an agent accepts (or answers) a conversation routed to
+# them within this many seconds, or it goes to someone else and they are set
+# 挂起 (whoever does not answer offers is not at the desk). 0: routed
+# conversations are theirs at once, with no accepting.
+offer_seconds = 30
+
 # Greet new conversations with the self-service bot: it answers from the
 # shopper's orders under each shop's rules (<data_dir>/rules/<shop>.toml,
 # see `kefu rules print-default`) and hands over to the queue when a person
@@ -113,6 +119,7 @@ pub struct Config {
     pub durability: String,
     pub log_format: String,
     pub auto_assign: bool,
+    pub offer_seconds: u64,
     pub bot: bool,
     pub bot_idle_minutes: i64,
     pub attachment_days: u32,
@@ -143,6 +150,7 @@ impl fmt::Debug for Config {
             .field("durability", &self.durability)
             .field("log_format", &self.log_format)
             .field("auto_assign", &self.auto_assign)
+            .field("offer_seconds", &self.offer_seconds)
             .field("bot", &self.bot)
             .field("bot_idle_minutes", &self.bot_idle_minutes)
             .field("attachment_days", &self.attachment_days)
@@ -247,6 +255,10 @@ impl Config {
         if !(90..=86_400).contains(&self.presence_timeout_seconds) {
             bail!("presence_timeout_seconds must be between 90 and 86400");
         }
+        // Under 10 s nobody switching from another conversation makes it.
+        if self.offer_seconds != 0 && !(10..=600).contains(&self.offer_seconds) {
+            bail!("offer_seconds must be 0 (no offers) or between 10 and 600");
+        }
         if self.rate_burst == 0 || self.rate_per_second == 0 {
             bail!("rate_burst and rate_per_second must be positive");
         }
@@ -321,6 +333,12 @@ impl Config {
         }
     }
 
+    /// How long an agent has to accept a routed conversation (auto-assign).
+    pub fn offer_ms(&self) -> Option<i64> {
+        (self.auto_assign && self.offer_seconds > 0)
+            .then(|| i64::try_from(self.offer_seconds * 1000).unwrap_or(i64::MAX))
+    }
+
     /// What shoppers may upload, each and per shop.
     pub fn uploads(&self) -> kefu_core::attachment::Quota {
         kefu_core::attachment::Quota {
@@ -375,6 +393,17 @@ mod tests {
         assert!(Config { llm_url: "ftp://h/v1".into(), ..on.clone() }.validate().is_err());
         let no_model = Config { llm_model: String::new(), ..on };
         assert!(no_model.validate().is_err());
+    }
+
+    #[test]
+    fn offers_only_under_auto_assign_and_never_too_short_to_take() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        assert_eq!(c.offer_ms(), None, "no auto-assign, no offers");
+        let auto = Config { auto_assign: true, ..c.clone() };
+        assert_eq!(auto.offer_ms(), Some(30_000));
+        assert_eq!(Config { offer_seconds: 0, ..auto.clone() }.offer_ms(), None);
+        assert!(Config { offer_seconds: 5, ..auto.clone() }.validate().is_err());
+        assert!(Config { offer_seconds: 0, ..auto }.validate().is_ok());
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub struct Conversation {
     pub answered_at: Option<Timestamp>,
     /// When a person last answered a waiting shopper in it.
     pub last_answer_at: Option<Timestamp>,
+    /// Offered to its agent by auto-assign and not yet accepted: if they
+    /// neither accept nor answer by then, it goes back to the queue and they
+    /// go 挂起 (`Store::lapse_offers`).
+    pub offered_until: Option<Timestamp>,
 }
 
 impl Conversation {
@@ -129,6 +133,7 @@ impl Conversation {
             assigned_at: None,
             answered_at: None,
             last_answer_at: None,
+            offered_until: None,
         }
     }
 }

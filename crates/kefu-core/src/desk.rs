@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::agent::{Agent, AgentStatus};
 use crate::attachment::{self, Attachment, ImageKind};
-use crate::clock::Clock;
+use crate::clock::{Clock, Timestamp};
 use crate::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
@@ -32,6 +32,10 @@ pub struct Ctx {
     /// New conversations start with the self-service bot, which hands them
     /// to the queue when a person is needed.
     pub bot: bool,
+    /// With auto-assign: a routed conversation is an offer its agent accepts
+    /// (or answers) within this many ms, or it goes back to the queue and
+    /// they go 挂起. `None`: routed conversations are theirs at once.
+    pub offer_ms: Option<i64>,
     /// How much shoppers may upload, each and per shop.
     pub uploads: attachment::Quota,
 }
@@ -387,10 +391,15 @@ async fn open_conversation(ctx: &Ctx, customer: &Customer) -> DeskResult<Convers
 /// the store refuses the ones over capacity and the next candidate is tried.
 pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
     let Ok(mut loads) = ctx.store.agents_of_shop(conversation.shop_id).await else { return conversation };
+    let now = ctx.clock.now();
+    let offer_until = offer_until(ctx, now);
     for _ in 0..ROUTE_ATTEMPTS {
         let Some(agent_id) = routing::pick_agent(&loads, conversation.skill_group) else { return conversation };
         let Some(load) = loads.iter_mut().find(|l| l.agent.id == agent_id) else { return conversation };
-        match ctx.store.assign_conversation(conversation.id, agent_id, load.agent.max_concurrent, ctx.clock.now()).await
+        match ctx
+            .store
+            .assign_conversation(conversation.id, agent_id, load.agent.max_concurrent, now, offer_until)
+            .await
         {
             Ok(assigned) => {
                 ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
@@ -404,6 +413,11 @@ pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
 }
 
 const ROUTE_ATTEMPTS: usize = 5;
+
+/// When an offer made now lapses, if routing makes offers.
+fn offer_until(ctx: &Ctx, now: Timestamp) -> Option<Timestamp> {
+    ctx.offer_ms.map(|ms| now.plus_millis(ms))
+}
 
 /// Hands a shop's queue out to its agents with room, longest wait first
 /// (the order the widget counts places in): what auto-assign does when room
@@ -422,6 +436,8 @@ pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversa
     }
     // Some at the front may be of a group with no room: read a little past the room.
     let queue = ctx.store.queue_of_shop(shop, room.saturating_add(FILL_LOOKAHEAD).min(FILL_MAX_READ)).await?;
+    let now = ctx.clock.now();
+    let offer_until = offer_until(ctx, now);
     let mut assigned = Vec::new();
     'queue: for waiting in queue {
         for _ in 0..ROUTE_ATTEMPTS {
@@ -430,7 +446,7 @@ pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversa
             }
             let Some(agent_id) = routing::pick_agent(&loads, waiting.group) else { continue 'queue };
             let Some(load) = loads.iter_mut().find(|l| l.agent.id == agent_id) else { continue 'queue };
-            match ctx.store.assign_conversation(waiting.id, agent_id, load.agent.max_concurrent, ctx.clock.now()).await
+            match ctx.store.assign_conversation(waiting.id, agent_id, load.agent.max_concurrent, now, offer_until).await
             {
                 Ok(conversation) => {
                     load.open_conversations += 1;
@@ -523,6 +539,18 @@ pub async fn agent_send(
         MessageKind::Image => image(ctx, conv.shop_id, conv.customer_id, &text).await?,
         MessageKind::Text | MessageKind::Note => text,
     };
+    // Answering an offer accepts it.
+    if kind != MessageKind::Note && conv.offered_until.is_some() && conv.assigned_agent == Some(agent.id) {
+        let accepted = ctx
+            .store
+            .assign_conversation(conv.id, agent.id, agent.max_concurrent, ctx.clock.now(), None)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => DeskError::Forbidden("conversation_not_yours"),
+                e => e.into(),
+            })?;
+        ctx.bus.publish(Event::ConversationChanged(accepted));
+    }
     let msg = new_message(ctx, conv.id, Sender::Agent(agent.id), kind, text, client_msg_id);
     let appended = ctx.store.append_message(msg).await?;
     publish_appended(ctx, &appended);
@@ -535,10 +563,13 @@ pub async fn accept(ctx: &Ctx, agent: &Agent, conversation: ConversationId) -> D
     if !agent.role.handles_conversations() {
         return Err(DeskError::Forbidden("role_cannot_handle_conversations"));
     }
-    if agent.status != AgentStatus::Online {
+    // 挂起 takes nothing new, but what was offered before it may still be accepted.
+    let offered_to_me = conv.offered_until.is_some() && conv.assigned_agent == Some(agent.id);
+    if agent.status != AgentStatus::Online && !offered_to_me {
         return Err(DeskError::Forbidden("agent_not_online"));
     }
-    let assigned = ctx.store.assign_conversation(conv.id, agent.id, agent.max_concurrent, ctx.clock.now()).await?;
+    let assigned =
+        ctx.store.assign_conversation(conv.id, agent.id, agent.max_concurrent, ctx.clock.now(), None).await?;
     ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
     Ok(assigned)
 }
@@ -646,7 +677,7 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
     }
     ctx.store.set_agent_status(agent.id, status).await?;
     for shop in &agent.shops {
-        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status, by: None });
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status, by: None, missed_offer: false });
     }
     if status == AgentStatus::Online {
         room_appeared(ctx, &agent.shops).await;
@@ -670,12 +701,40 @@ pub async fn sweep_absent_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<(usize
                 agent: *agent,
                 status: AgentStatus::Offline,
                 by: None,
+                missed_offer: false,
             });
         }
     }
     let requeued = absence.requeued.len();
     back_in_queue(ctx, absence.requeued).await;
     Ok((absence.offline.len(), requeued))
+}
+
+/// Offers nobody accepted in time go back to the queue (the shoppers keep
+/// their place: their wait did not start over) and are routed again; each
+/// agent who let one lapse while 接待中 goes 挂起, and their screen says why.
+/// Answers (agents set 挂起, conversations requeued).
+pub async fn lapse_offers(ctx: &Ctx) -> DeskResult<(usize, usize)> {
+    let lapsed = ctx.store.lapse_offers(ctx.clock.now()).await?;
+    for (agent, shops) in &lapsed.away {
+        for shop in shops {
+            ctx.bus.publish(Event::AgentPresence {
+                shop: *shop,
+                agent: *agent,
+                status: AgentStatus::Away,
+                by: None,
+                missed_offer: true,
+            });
+        }
+    }
+    let requeued = lapsed.requeued.len();
+    for conversation in lapsed.requeued {
+        ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
+        if ctx.auto_assign {
+            route(ctx, conversation).await;
+        }
+    }
+    Ok((lapsed.away.len(), requeued))
 }
 
 /// Conversations an agent held are back in the queue: everyone's screens
@@ -713,7 +772,13 @@ pub async fn disable_agent(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Age
     let agent = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
     ctx.bus.publish(Event::AccountChanged { agent: id, signed_out: true });
     for shop in &agent.shops {
-        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: id, status: AgentStatus::Offline, by: Some(by.id) });
+        ctx.bus.publish(Event::AgentPresence {
+            shop: *shop,
+            agent: id,
+            status: AgentStatus::Offline,
+            by: Some(by.id),
+            missed_offer: false,
+        });
     }
     back_in_queue(ctx, released).await;
     Ok(agent)
@@ -750,7 +815,13 @@ pub async fn set_colleague_status(ctx: &Ctx, by: &Agent, id: AgentId, status: Ag
     ctx.store.set_agent_status(target.id, status).await?;
     target.status = status;
     for shop in &target.shops {
-        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: target.id, status, by: Some(by.id) });
+        ctx.bus.publish(Event::AgentPresence {
+            shop: *shop,
+            agent: target.id,
+            status,
+            by: Some(by.id),
+            missed_offer: false,
+        });
     }
     Ok(target)
 }

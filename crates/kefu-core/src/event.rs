@@ -66,6 +66,8 @@ pub enum Event {
         /// The supervisor who set it, when it was not the agent (nor the
         /// absence sweep): their screen says who.
         by: Option<AgentId>,
+        /// Set 挂起 because an offer to them lapsed: their screen says so.
+        missed_offer: bool,
     },
     /// An order request (服务单) was filed or closed: the shop's people
     /// refresh their lists (the event names it; the list is read afresh).
@@ -306,6 +308,7 @@ mod tests {
             updated_at: Timestamp(0),
             closed_at: None,
             assigned_at: None,
+            offered_until: None,
             answered_at: None,
             last_answer_at: None,
         };

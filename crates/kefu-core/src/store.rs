@@ -108,6 +108,15 @@ pub struct Queued {
     pub group: Option<SkillGroupId>,
 }
 
+/// What [`Store::lapse_offers`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lapsed {
+    /// The agents set 挂起, each with their shops.
+    pub away: Vec<(AgentId, Vec<ShopId>)>,
+    /// The conversations back in the queue.
+    pub requeued: Vec<Conversation>,
+}
+
 /// What [`Store::sweep_absent`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Absence {
@@ -160,6 +169,12 @@ pub trait Store: Send + Sync + 'static {
     /// `before` (nobody there to answer). Answers both, the agents with their
     /// shops, for everyone's screens.
     async fn sweep_absent(&self, before: Timestamp, now: Timestamp) -> StoreResult<Absence>;
+    /// In one write: every offer not accepted by `now` goes back to the
+    /// queue (the shopper keeping their wait), and each agent who let one
+    /// lapse and is still 接待中 goes 挂起 — someone who does not answer
+    /// offers is not there. Answers the agents set 挂起 with their shops, and
+    /// the conversations, to be routed again.
+    async fn lapse_offers(&self, now: Timestamp) -> StoreResult<Lapsed>;
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()>;
     async fn session(&self, token_hash: &[u8; 32], now: Timestamp) -> StoreResult<Option<AgentSession>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
@@ -217,13 +232,16 @@ pub trait Store: Send + Sync + 'static {
     async fn open_conversation_of_customer(&self, customer: CustomerId) -> StoreResult<Option<Conversation>>;
     async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<ConversationOverview>>;
     /// Assigns a queued (or bot) conversation to `agent` unless that agent
-    /// already holds `max_concurrent` open conversations.
+    /// already holds `max_concurrent` open conversations; with `offer_until`,
+    /// as an offer they must accept by then. On a conversation the agent
+    /// already holds, `None` accepts its offer (and changes nothing else).
     async fn assign_conversation(
         &self,
         id: ConversationId,
         agent: AgentId,
         max_concurrent: u32,
         now: Timestamp,
+        offer_until: Option<Timestamp>,
     ) -> StoreResult<Conversation>;
     async fn transfer_conversation(
         &self,

@@ -683,6 +683,7 @@ mod tests {
             ids: Arc::new(UuidV7),
             auto_assign: false,
             bot: true,
+            offer_ms: None,
             uploads: kefu_core::attachment::Quota::default(),
         };
         (ctx, shop, dir)

@@ -216,6 +216,8 @@ pub struct ConversationDto {
     pub created_at: i64,
     pub updated_at: i64,
     pub closed_at: Option<i64>,
+    /// Offered to its agent, who must accept (or answer) by then (ms).
+    pub offered_until: Option<i64>,
 }
 
 impl From<&Conversation> for ConversationDto {
@@ -236,6 +238,7 @@ impl From<&Conversation> for ConversationDto {
             created_at: c.created_at.millis(),
             updated_at: c.updated_at.millis(),
             closed_at: c.closed_at.map(|t| t.millis()),
+            offered_until: c.offered_until.map(|t| t.millis()),
         }
     }
 }

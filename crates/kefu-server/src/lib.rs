@@ -83,9 +83,10 @@ pub struct ServerConfig {
     pub session_recheck: std::time::Duration,
     /// How long a node keeps a shop's reply-time promise before reading its day again.
     pub typical_ttl: std::time::Duration,
-    /// With auto-assign, how often each node hands queued shoppers to agents
-    /// with room that no event on this node announced (another node's
-    /// closing, an admin raising a limit, a race lost).
+    /// With auto-assign, how often each node takes back the offers nobody
+    /// accepted in time and hands queued shoppers to agents with room that
+    /// no event on this node announced (another node's closing, an admin
+    /// raising a limit, a race lost).
     pub queue_sweep: std::time::Duration,
 }
 
@@ -126,7 +127,7 @@ impl Default for ServerConfig {
             session_recheck: std::time::Duration::from_secs(30),
             typical_ttl: typical::TTL,
             presence_timeout: std::time::Duration::from_secs(180),
-            queue_sweep: std::time::Duration::from_secs(5),
+            queue_sweep: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -359,9 +360,10 @@ async fn sweep_absent_agents(state: SharedState) {
     }
 }
 
-/// With auto-assign, hands queued shoppers to agents with room every
-/// `queue_sweep`: the events of this node (a closing, 接待中) fill the queue
-/// at once; this catches what they did not see.
+/// With auto-assign, every `queue_sweep`: offers past their time go back to
+/// the queue (their agents 挂起), then queued shoppers go to agents with
+/// room. The events of this node (a closing, 接待中) fill the queue at once;
+/// this catches what they did not see.
 async fn sweep_queues(state: SharedState) {
     let mut shutdown = state.shutting_down();
     let mut every = tokio::time::interval(state.config.queue_sweep.max(std::time::Duration::from_millis(50)));
@@ -370,6 +372,11 @@ async fn sweep_queues(state: SharedState) {
         tokio::select! {
             _ = every.tick() => {}
             _ = shutdown.changed() => return,
+        }
+        match kefu_core::desk::lapse_offers(&state.ctx).await {
+            Ok((0, 0)) => {}
+            Ok((agents, conversations)) => tracing::info!(agents, conversations, "offers lapsed, their agents 挂起"),
+            Err(e) => tracing::warn!(error = %e, "lapsing offers failed"),
         }
         match kefu_core::desk::fill_queues(&state.ctx).await {
             Ok(0) => {}

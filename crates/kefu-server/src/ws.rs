@@ -714,13 +714,16 @@ impl Conn {
                 )
                 .await
             }
-            Event::AgentPresence { agent, status, by, .. } => {
+            Event::AgentPresence { agent, status, by, missed_offer, .. } => {
                 if self.for_customer() {
                     return Ok(());
                 }
                 let mut frame = json!({"type": "presence", "agent_id": agent.to_string(), "status": status.as_str()});
                 if let Some(by) = by {
                     frame["by"] = json!(by.to_string());
+                }
+                if *missed_offer {
+                    frame["missed_offer"] = json!(true);
                 }
                 self.send_json(frame).await
             }

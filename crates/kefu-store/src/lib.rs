@@ -67,6 +67,7 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
     (18, "0018_agent_seen", include_str!("../migrations/sqlite/0018_agent_seen.sql")),
     (19, "0019_responses", include_str!("../migrations/sqlite/0019_responses.sql")),
     (20, "0020_answers_on_messages", include_str!("../migrations/sqlite/0020_answers_on_messages.sql")),
+    (21, "0021_offers", include_str!("../migrations/sqlite/0021_offers.sql")),
 ];
 
 /// The SQLite image database's own migrations (`kefu-images.db`; on
@@ -97,6 +98,7 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     (18, "0018_agent_seen", include_str!("../migrations/postgres/0018_agent_seen.sql")),
     (19, "0019_responses", include_str!("../migrations/postgres/0019_responses.sql")),
     (20, "0020_answers_on_messages", include_str!("../migrations/postgres/0020_answers_on_messages.sql")),
+    (21, "0021_offers", include_str!("../migrations/postgres/0021_offers.sql")),
 ];
 
 /// The conversation list's order: who has waited longest first, then the

@@ -264,6 +264,10 @@ impl Store for PostgresStore {
         agents::sweep_absent(self, before.millis(), now.millis()).await
     }
 
+    async fn lapse_offers(&self, now: Timestamp) -> StoreResult<Lapsed> {
+        agents::lapse_offers(self, now.millis()).await
+    }
+
     async fn create_session(&self, s: &AgentSession) -> StoreResult<()> {
         agents::create_session(self, s).await
     }
@@ -359,7 +363,7 @@ impl Store for PostgresStore {
 
     async fn open_conversation(&self, x: &Conversation) -> StoreResult<Conversation> {
         let c = self.client().await?;
-        let params: [&(dyn ToSql + Sync); 18] = [
+        let params: [&(dyn ToSql + Sync); 19] = [
             &x.id.as_uuid(),
             &x.shop_id.as_uuid(),
             &x.customer_id.as_uuid(),
@@ -378,10 +382,11 @@ impl Store for PostgresStore {
             &x.assigned_at.map(Timestamp::millis),
             &x.answered_at.map(Timestamp::millis),
             &x.last_answer_at.map(Timestamp::millis),
+            &x.offered_until.map(Timestamp::millis),
         ];
         c.execute(
             &format!(
-                "INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                "INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
                  ON CONFLICT (customer_id) WHERE status <> 'closed' DO NOTHING"
             ),
             &params,
@@ -476,6 +481,7 @@ impl Store for PostgresStore {
         agent: AgentId,
         max_concurrent: u32,
         now: Timestamp,
+        offer_until: Option<Timestamp>,
     ) -> StoreResult<Conversation> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(be)?;
@@ -484,7 +490,21 @@ impl Store for PostgresStore {
         let conv = load_conversation(&tx, id, true).await?;
         match conv.status {
             ConversationStatus::Closed => return Err(StoreError::ConversationClosed),
-            ConversationStatus::Assigned if conv.assigned_agent == Some(agent) => return Ok(conv),
+            ConversationStatus::Assigned if conv.assigned_agent == Some(agent) => {
+                if conv.offered_until.is_none() || offer_until.is_some() {
+                    return Ok(conv);
+                }
+                // Accepting their offer.
+                tx.execute(
+                    "UPDATE conversations SET offered_until = NULL, updated_at = $2 WHERE id = $1",
+                    &[&id.as_uuid(), &now.millis()],
+                )
+                .await
+                .map_err(be)?;
+                let conv = load_conversation(&tx, id, false).await?;
+                tx.commit().await.map_err(be)?;
+                return Ok(conv);
+            }
             ConversationStatus::Assigned => return Err(StoreError::Conflict("already_assigned")),
             ConversationStatus::Bot | ConversationStatus::Queued => {}
         }
@@ -493,8 +513,8 @@ impl Store for PostgresStore {
         }
         tx.execute(
             "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, answered_at = NULL, \
-             updated_at = $3 WHERE id = $1",
-            &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
+             offered_until = $4, updated_at = $3 WHERE id = $1",
+            &[&id.as_uuid(), &agent.as_uuid(), &now.millis(), &offer_until.map(Timestamp::millis)],
         )
         .await
         .map_err(be)?;
@@ -527,14 +547,15 @@ impl Store for PostgresStore {
                     "UPDATE conversations SET status = 'assigned', \
                      assigned_at = CASE WHEN assigned_agent IS NOT DISTINCT FROM $2 THEN assigned_at ELSE $3 END, \
                      answered_at = CASE WHEN assigned_agent IS NOT DISTINCT FROM $2 THEN answered_at END, \
-                     assigned_agent = $2, updated_at = $3 WHERE id = $1",
+                     assigned_agent = $2, offered_until = NULL, updated_at = $3 WHERE id = $1",
                     &[&id.as_uuid(), &agent.as_uuid(), &now.millis()],
                 )
                 .await
             }
             TransferTarget::Group(group) => {
                 tx.execute(
-                    "UPDATE conversations SET status = 'queued', assigned_agent = NULL, skill_group = $2, updated_at = $3 WHERE id = $1",
+                    "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, skill_group = $2, \
+                     updated_at = $3 WHERE id = $1",
                     &[&id.as_uuid(), &group.as_uuid(), &now.millis()],
                 )
                 .await
@@ -574,7 +595,8 @@ impl Store for PostgresStore {
             return Ok(conv);
         }
         tx.execute(
-            "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = $2, updated_at = $2 WHERE id = $1",
+            "UPDATE conversations SET status = 'closed', waiting_since = NULL, offered_until = NULL, closed_at = $2, \
+             updated_at = $2 WHERE id = $1",
             &[&id.as_uuid(), &now.millis()],
         )
         .await

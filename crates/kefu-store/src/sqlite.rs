@@ -264,6 +264,13 @@ impl Store for SqliteStore {
         self.pool.write(move |c| agents::sweep_absent(c, before.millis(), now.millis())).await
     }
 
+    async fn lapse_offers(&self, now: Timestamp) -> StoreResult<Lapsed> {
+        if !self.pool.read(move |c| agents::offers_lapsed(c, now.millis())).await? {
+            return Ok(Lapsed::default());
+        }
+        self.pool.write(move |c| agents::lapse_offers(c, now.millis())).await
+    }
+
     async fn create_session(&self, session: &AgentSession) -> StoreResult<()> {
         let s = session.clone();
         self.pool.write(move |c| agents::create_session(c, &s)).await
@@ -407,7 +414,8 @@ impl Store for SqliteStore {
                         x.closed_at.map(Timestamp::millis),
                         x.assigned_at.map(Timestamp::millis),
                         x.answered_at.map(Timestamp::millis),
-                        x.last_answer_at.map(Timestamp::millis)
+                        x.last_answer_at.map(Timestamp::millis),
+                        x.offered_until.map(Timestamp::millis)
                     ],
                 )
                 .map_err(be)?;
@@ -523,13 +531,25 @@ impl Store for SqliteStore {
         agent: AgentId,
         max_concurrent: u32,
         now: Timestamp,
+        offer_until: Option<Timestamp>,
     ) -> StoreResult<Conversation> {
         self.pool
             .write(move |c| {
                 let conv = load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))?;
                 match conv.status {
                     ConversationStatus::Closed => return Err(StoreError::ConversationClosed),
-                    ConversationStatus::Assigned if conv.assigned_agent == Some(agent) => return Ok(conv),
+                    ConversationStatus::Assigned if conv.assigned_agent == Some(agent) => {
+                        if conv.offered_until.is_none() || offer_until.is_some() {
+                            return Ok(conv);
+                        }
+                        // Accepting their offer.
+                        c.execute(
+                            "UPDATE conversations SET offered_until = NULL, updated_at = ?2 WHERE id = ?1",
+                            params![id.as_uuid(), now.millis()],
+                        )
+                        .map_err(be)?;
+                        return load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"));
+                    }
                     ConversationStatus::Assigned => return Err(StoreError::Conflict("already_assigned")),
                     ConversationStatus::Bot | ConversationStatus::Queued => {}
                 }
@@ -538,8 +558,8 @@ impl Store for SqliteStore {
                 }
                 c.execute(
                     "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, answered_at = NULL, \
-                     updated_at = ?3 WHERE id = ?1",
-                    params![id.as_uuid(), agent.as_uuid(), now.millis()],
+                     offered_until = ?4, updated_at = ?3 WHERE id = ?1",
+                    params![id.as_uuid(), agent.as_uuid(), now.millis(), offer_until.map(Timestamp::millis)],
                 )
                 .map_err(be)?;
                 load_conversation(c, id)?.ok_or(StoreError::NotFound("conversation"))
@@ -568,12 +588,13 @@ impl Store for SqliteStore {
                             "UPDATE conversations SET status = 'assigned', \
                              assigned_at = CASE WHEN assigned_agent IS ?2 THEN assigned_at ELSE ?3 END, \
                              answered_at = CASE WHEN assigned_agent IS ?2 THEN answered_at END, \
-                             assigned_agent = ?2, updated_at = ?3 WHERE id = ?1",
+                             assigned_agent = ?2, offered_until = NULL, updated_at = ?3 WHERE id = ?1",
                             params![id.as_uuid(), agent.as_uuid(), now.millis()],
                         )
                     }
                     TransferTarget::Group(group) => c.execute(
-                        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, skill_group = ?2, updated_at = ?3 WHERE id = ?1",
+                        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, skill_group = ?2, \
+                         updated_at = ?3 WHERE id = ?1",
                         params![id.as_uuid(), group.as_uuid(), now.millis()],
                     ),
                 }
@@ -610,7 +631,8 @@ impl Store for SqliteStore {
                     return Ok(conv);
                 }
                 c.execute(
-                    "UPDATE conversations SET status = 'closed', waiting_since = NULL, closed_at = ?2, updated_at = ?2 WHERE id = ?1",
+                    "UPDATE conversations SET status = 'closed', waiting_since = NULL, offered_until = NULL, \
+                     closed_at = ?2, updated_at = ?2 WHERE id = ?1",
                     params![id.as_uuid(), now.millis()],
                 )
                 .map_err(be)?;

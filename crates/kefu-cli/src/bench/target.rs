@@ -368,6 +368,8 @@ impl Server {
             // Without --bot the relay is under test: shoppers talk to their agents.
             .env("KEFU_BOT", if bot { "true" } else { "false" })
             .env("KEFU_AUTO_ASSIGN", "true")
+            // The load's agents only read: an offer would lapse and set them 挂起 mid-run.
+            .env("KEFU_OFFER_SECONDS", "0")
             // The limiter still runs on every frame; it just must not cap the saturation phase.
             .env("KEFU_RATE_BURST", "100000")
             .env("KEFU_RATE_PER_SECOND", "100000")

@@ -84,11 +84,16 @@ impl TestApp {
 
     /// Shoppers' uploads limited as `uploads` says.
     pub async fn spawn_with_uploads(uploads: kefu_core::attachment::Quota) -> TestApp {
-        Self::spawn_full(ServerConfig::default(), false, false, uploads).await
+        Self::spawn_full(ServerConfig::default(), false, false, uploads, None).await
     }
 
     async fn spawn_inner(config: ServerConfig, auto_assign: bool, bot: bool) -> TestApp {
-        Self::spawn_full(config, auto_assign, bot, kefu_core::attachment::Quota::default()).await
+        Self::spawn_full(config, auto_assign, bot, kefu_core::attachment::Quota::default(), None).await
+    }
+
+    /// Auto-assign whose routed conversations are offers lapsing after `offer_ms`.
+    pub async fn spawn_offering(config: ServerConfig, offer_ms: i64) -> TestApp {
+        Self::spawn_full(config, true, false, kefu_core::attachment::Quota::default(), Some(offer_ms)).await
     }
 
     async fn spawn_full(
@@ -96,6 +101,7 @@ impl TestApp {
         auto_assign: bool,
         bot: bool,
         uploads: kefu_core::attachment::Quota,
+        offer_ms: Option<i64>,
     ) -> TestApp {
         let (store, dir): (Arc<dyn Store>, _) =
             match std::env::var("KEFU_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
@@ -120,6 +126,7 @@ impl TestApp {
             ids: Arc::new(UuidV7),
             auto_assign,
             bot,
+            offer_ms,
             uploads,
         };
         let (tx, rx) = tokio::sync::watch::channel(false);

@@ -132,3 +132,64 @@ async fn without_auto_assign_the_queue_waits_for_an_agent_to_accept() {
     assert_eq!(s.as_u16(), 200);
     assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
 }
+
+/// An offer nobody takes: back in the queue and on to someone else, its
+/// agent 挂起 with their screen told why. Accepting, or answering, keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_not_taken_in_time_moves_on_and_its_agent_goes_away() {
+    let config = kefu_server::ServerConfig { queue_sweep: Duration::from_millis(100), ..Default::default() };
+    let app = TestApp::spawn_offering(config, 1_500).await;
+    let (a, a2) = (id_of(&app, "agent-a").await, id_of(&app, "agent-a2").await);
+    app.store.set_agent_status(a, AgentStatus::Offline).await.expect("offline");
+    let worker = app.login("agent-a2").await;
+    let mut desk = app.agent_ws(&worker).await;
+    let (_s1, c1) = shopper_writes(&app, 1).await;
+    let offered = app.store.conversation(c1).await.expect("read").expect("c");
+    assert_eq!(offered.assigned_agent, Some(a2));
+    let until = offered.offered_until.expect("an offer").millis();
+    loop {
+        let frame = desk.recv_type("conversation").await;
+        if frame["conversation"]["id"] == c1.to_string() && frame["conversation"]["status"] == "assigned" {
+            assert_eq!(frame["conversation"]["offered_until"], until, "the workspace counts down to it");
+            break;
+        }
+    }
+
+    // a2 lets it lapse: 挂起, told why, and the shopper waits for the next one in.
+    let presence = desk.recv_type("presence").await;
+    assert_eq!((presence["status"].as_str(), presence["missed_offer"].as_bool()), (Some("away"), Some(true)));
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
+    assert_eq!(app.store.agent(a2).await.expect("read").expect("a2").status, AgentStatus::Away);
+
+    // agent-a comes in: offered at once; answering accepts, and it stays past the offer's time.
+    let lead = app.login("agent-a").await;
+    let (s, _) = app.as_agent(&lead, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(s.as_u16(), 200);
+    let offered = app.store.conversation(c1).await.expect("read").expect("c");
+    assert_eq!((offered.assigned_agent, offered.offered_until.is_some()), (Some(a), true));
+    let (s, v) = app
+        .as_agent(
+            &lead,
+            "POST",
+            &format!("/api/conversations/{c1}/messages"),
+            Some(json!({"text": "您好，我来帮您看"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!(app.store.conversation(c1).await.expect("read").expect("c").offered_until, None, "answered: accepted");
+
+    // A second shopper, offered to agent-a, who goes 挂起 and still accepts what was offered before.
+    let (_s2, c2) = shopper_writes(&app, 2).await;
+    assert_eq!(holder(&app, c2).await.1, Some(a));
+    let (s, _) = app.as_agent(&lead, "PUT", "/api/me/status", Some(json!({"status": "away"}))).await;
+    assert_eq!(s.as_u16(), 200);
+    let (s, v) = app.as_agent(&lead, "POST", &format!("/api/conversations/{c2}/accept"), None).await;
+    assert_eq!((s.as_u16(), v["conversation"]["offered_until"].is_null()), (200, true), "{v}");
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    for c in [c1, c2] {
+        assert_eq!(holder(&app, c).await, (ConversationStatus::Assigned, Some(a)), "accepted offers stay");
+    }
+    // 挂起 (after the missed offer), a2 takes nothing that was not offered to them.
+    let (s, v) = app.as_agent(&worker, "POST", &format!("/api/conversations/{c2}/accept"), None).await;
+    assert_eq!((s.as_u16(), v["error"]["message"].as_str()), (403, Some("agent_not_online")), "{v}");
+}

@@ -440,7 +440,26 @@ function row(o) {
   // The timer and its 超3分钟 chip share the row's second column.
   el('span', { class: 'wait' }, el('span', { class: 'timer', 'aria-label': 'wait' })),
   el('span', { class: 'preview' }, preview));
+  if (offeredToMe(c)) {
+    // Routed to me and not yet taken: accept here, against its own countdown.
+    li.classList.add('offered');
+    li.dataset.offer = c.offered_until;
+    li.querySelector('.wait').prepend(el('button', {
+      type: 'button', class: 'btn primary offer-accept',
+      onclick: e => { e.stopPropagation(); accept(c.id); },
+      onkeydown: e => e.stopPropagation(),
+    }, t('offer_accept', offerSecondsLeft(c.offered_until))));
+  }
   return li;
+}
+
+/** Auto-assign offered it to me and I have not accepted (or answered) yet. */
+function offeredToMe(c) {
+  return !!c && c.status === 'assigned' && c.assigned_agent === S.me.id && !!c.offered_until;
+}
+
+function offerSecondsLeft(until) {
+  return Math.max(0, Math.ceil((until - Date.now()) / 1000));
 }
 
 // Reply timers: grey < 30 s, amber from 30 s, red from 100 s, chips at 3 and
@@ -448,6 +467,12 @@ function row(o) {
 function tick() {
   const now = Date.now();
   let late = 0, longest = 0, longestId = null;
+  for (const li of document.querySelectorAll('.conv[data-offer]')) {
+    const button = li.querySelector('.offer-accept');
+    if (button) button.textContent = t('offer_accept', offerSecondsLeft(Number(li.dataset.offer)));
+  }
+  const hint = $('#offer-hint');
+  if (hint) hint.querySelector('.secs').textContent = t('offer_hint', offerSecondsLeft(Number(hint.dataset.until)));
   for (const li of document.querySelectorAll('.conv')) {
     const since = Number(li.dataset.waiting);
     const timer = li.querySelector('.timer');
@@ -546,7 +571,7 @@ function renderThread() {
     el('span', { class: 'name' }, o.customer.nickname),
     o.customer.tier !== 'normal' ? el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]) : null,
     o.customer.complaint_count > 0 ? el('span', { class: 'badge risk' }, '⚠' + t('complaints') + ' ' + o.customer.complaint_count) : null,
-    el('span', { class: 'badge status' }, t('conv_status')[c.status] || c.status),
+    el('span', { class: 'badge status' }, c.status === 'assigned' && c.offered_until ? t('offered_status') : t('conv_status')[c.status] || c.status),
     orderChip(),
     el('span', { class: 'actions' },
       c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn', onclick: openTransfer }, t('transfer')) : null,
@@ -560,8 +585,14 @@ function renderThread() {
   for (const m of messages) log.append(messageItem(m));
   const parts = [head, log, el('div', { class: 'typing meta', id: 'typing' })];
   if (c.status === 'queued' || c.status === 'bot') {
-    parts.push(el('div', { class: 'queued-hint' }, t('queued_hint'), el('button', { class: 'btn primary', id: 'accept', onclick: accept }, t('accept'))));
+    parts.push(el('div', { class: 'queued-hint' }, t('queued_hint'), el('button', { class: 'btn primary', id: 'accept', onclick: () => accept() }, t('accept'))));
   } else if (canReply()) {
+    if (offeredToMe(c)) {
+      // Replying accepts too: the composer stays below.
+      parts.push(el('div', { class: 'offer-hint', id: 'offer-hint', dataset: { until: c.offered_until } },
+        el('span', { class: 'secs' }, t('offer_hint', offerSecondsLeft(c.offered_until))),
+        el('button', { class: 'btn primary', id: 'accept-offer', onclick: () => accept() }, t('accept'))));
+    }
     // The composer on screen stays (focus, caret, open popup): a read
     // receipt or a status change must not take it from an agent mid-sentence.
     const kept = $('#composer');
@@ -870,10 +901,12 @@ function canReply() {
   return !!c && c.status === 'assigned' && (c.assigned_agent === S.me.id || S.me.role === 'supervisor' || S.me.role === 'admin');
 }
 
-async function accept() {
+/** Takes a queued conversation, or accepts one offered to me (from its list row: `id`). */
+async function accept(id = S.selected) {
   try {
-    const r = await api('POST', `/api/conversations/${S.selected}/accept`);
+    const r = await api('POST', `/api/conversations/${id}/accept`);
     updateConversation(r.conversation);
+    if (id !== S.selected) return;
     selectTab('mine');
     renderThread();
     renderContext(); // the order actions are the holder's
@@ -1017,7 +1050,11 @@ function onFrame(f) {
       break;
     case 'request': requestChanged(f); break;
     case 'presence': {
-      if (f.agent_id === S.me.id) showOwnStatus(f.status, true, f.by);
+      if (f.agent_id === S.me.id) {
+        showOwnStatus(f.status, true, f.by, f.missed_offer);
+        // The key is the same in each of my tabs (one sound, not two): the frame names no conversation.
+        if (f.missed_offer) notify({ kind: 'timer', key: `missed:${Math.floor(Date.now() / 10000)}`, conversationId: null, selected: S.selected, title: t('missed_offer'), body: '' });
+      }
       const a = S.team.get(f.agent_id);
       if (a) { a.status = f.status; renderList(); }
       else if (f.status !== 'offline') loadTeam().then(renderList); // someone new to this screen
@@ -1290,15 +1327,15 @@ function holdingHint(held) {
  * My status as the server has it; changed by someone else (the absence
  * sweep, another tab, a supervisor: `by`), say why and who.
  */
-function showOwnStatus(value, fromServer, by) {
+function showOwnStatus(value, fromServer, by, missedOffer) {
   const changed = S.me.status !== value;
   S.me.status = value;
   const select = $('#status');
   select.value = value;
-  const auto = fromServer && changed && (value === 'offline' || (!!by && value !== 'online'));
+  const auto = fromServer && changed && (value === 'offline' || missedOffer || (!!by && value !== 'online'));
   if (auto || value !== 'offline') {
     select.classList.toggle('auto-offline', auto);
-    select.title = !auto ? '' : by ? t('set_by', S.team.get(by)?.display_name || t('a_supervisor'), t(value)) : t('auto_offline');
+    select.title = !auto ? '' : missedOffer ? t('missed_offer') : by ? t('set_by', S.team.get(by)?.display_name || t('a_supervisor'), t(value)) : t('auto_offline');
   }
   holdingHint([...S.convs.values()].filter(mine).length);
 }
@@ -1344,7 +1381,7 @@ function commands() {
   const c = S.convs.get(S.selected)?.conversation;
   const mineOpen = c && c.status === 'assigned' && c.assigned_agent === S.me.id;
   const list = [
-    c && (c.status === 'queued' || c.status === 'bot') && { label: t('accept'), keys: 'jr accept', run: accept },
+    c && (c.status === 'queued' || c.status === 'bot' || offeredToMe(c)) && { label: t('accept'), keys: 'jr accept', run: () => accept() },
     mineOpen && { label: t('transfer'), keys: 'zj transfer', run: openTransfer },
     mineOpen && { label: t('close'), keys: 'js close end', run: closeConversation },
     canReply() && S.mode !== 'note' && { label: t('cmd_note'), keys: 'bz note', run: () => setMode('note') },

@@ -115,7 +115,7 @@ pub(super) async fn sweep_absent(store: &PostgresStore, before: i64, now: i64) -
     let rows = query_prepared(
         &tx,
         &format!(
-            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = $2 \
              WHERE status = 'assigned' AND waiting_since < $1 \
                AND assigned_agent IN (SELECT id FROM agents WHERE status = 'offline') \
              RETURNING {CONVERSATION_COLS}"
@@ -126,6 +126,55 @@ pub(super) async fn sweep_absent(store: &PostgresStore, before: i64, now: i64) -
     let requeued = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
     tx.commit().await.map_err(be)?;
     Ok(Absence { offline, requeued })
+}
+
+pub(super) async fn lapse_offers(store: &PostgresStore, now: i64) -> StoreResult<Lapsed> {
+    const LAPSING: &str = "offered_until IS NOT NULL AND offered_until <= $1 AND status = 'assigned'";
+    let mut c = store.client().await?;
+    // Read first, as the SQLite store does: a sweep that finds nothing opens no transaction.
+    let due = query_prepared(&c, &format!("SELECT 1 FROM conversations WHERE {LAPSING} LIMIT 1"), &[&now]).await?;
+    if due.is_empty() {
+        return Ok(Lapsed::default());
+    }
+    let tx = c.transaction().await.map_err(be)?;
+    // Locked, and checked again once locked: an offer accepted meanwhile stays.
+    let lapsing = query_prepared(
+        &tx,
+        &format!("SELECT id, assigned_agent FROM conversations WHERE {LAPSING} FOR UPDATE"),
+        &[&now],
+    )
+    .await?;
+    let ids: Vec<Uuid> = lapsing.iter().map(|r| r.get(0)).collect();
+    let mut holders: Vec<Uuid> = lapsing.iter().filter_map(|r| r.get::<_, Option<Uuid>>(1)).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let rows = query_prepared(
+        &tx,
+        &format!(
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = $2 \
+             WHERE id = ANY($1) RETURNING {CONVERSATION_COLS}"
+        ),
+        &[&ids, &now],
+    )
+    .await?;
+    let requeued = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
+    let rows = query_prepared(
+        &tx,
+        "WITH gone AS (UPDATE agents SET status = 'away' WHERE id = ANY($1) AND status = 'online' RETURNING id) \
+         SELECT gone.id, COALESCE(array_agg(s.shop_id) FILTER (WHERE s.shop_id IS NOT NULL), '{}') \
+         FROM gone LEFT JOIN agent_shops s ON s.agent_id = gone.id GROUP BY gone.id",
+        &[&holders],
+    )
+    .await?;
+    let away = rows
+        .iter()
+        .map(|r| {
+            let shops: Vec<Uuid> = r.get(1);
+            (AgentId::from_uuid(r.get(0)), shops.into_iter().map(ShopId::from_uuid).collect())
+        })
+        .collect();
+    tx.commit().await.map_err(be)?;
+    Ok(Lapsed { away, requeued })
 }
 
 pub(super) async fn create_session(store: &PostgresStore, s: &AgentSession) -> StoreResult<()> {
@@ -179,7 +228,7 @@ pub(super) async fn disable(store: &PostgresStore, id: AgentId, now: Timestamp) 
     let rows = tx
         .query(
             &format!(
-                "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+                "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = $2 \
                  WHERE assigned_agent = $1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
             ),
             &[&id.as_uuid(), &now.millis()],
@@ -213,7 +262,7 @@ pub(super) async fn release(
     let rows = tx
         .query(
             &format!(
-                "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = $2 \
+                "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = $2 \
                  WHERE assigned_agent = $1 AND status = 'assigned' AND ($3::uuid[] IS NULL OR shop_id = ANY($3)) \
                  RETURNING {CONVERSATION_COLS}"
             ),

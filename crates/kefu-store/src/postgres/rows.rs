@@ -121,8 +121,8 @@ pub(super) fn order_with_items(r: &Row, items: Vec<OrderItem>) -> StoreResult<Or
     })
 }
 
-pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at, assigned_at, answered_at, last_answer_at";
-pub(super) const CONVERSATION_COUNT: usize = 18;
+pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at, assigned_at, answered_at, last_answer_at, offered_until";
+pub(super) const CONVERSATION_COUNT: usize = 19;
 pub(super) fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> {
     let agent: Option<Uuid> = r.get(o + 5);
     let group: Option<Uuid> = r.get(o + 6);
@@ -146,6 +146,7 @@ pub(super) fn conversation_from(r: &Row, o: usize) -> StoreResult<Conversation> 
         assigned_at: opt_ts(r.get(o + 15)),
         answered_at: opt_ts(r.get(o + 16)),
         last_answer_at: opt_ts(r.get(o + 17)),
+        offered_until: opt_ts(r.get(o + 18)),
     })
 }
 

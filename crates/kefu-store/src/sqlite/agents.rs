@@ -114,23 +114,11 @@ pub(super) fn sweep_absent(c: &Connection, before: i64, now: i64) -> StoreResult
         |r| uuid_col(r, 0),
         |id| Ok(AgentId::from_uuid(id)),
     )?;
-    let offline = gone
-        .into_iter()
-        .map(|id| {
-            let shops = many(
-                c,
-                "SELECT shop_id FROM agent_shops WHERE agent_id = ?1",
-                [id.as_uuid()],
-                |r| uuid_col(r, 0),
-                |s| Ok(ShopId::from_uuid(s)),
-            )?;
-            Ok((id, shops))
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+    let offline = gone.into_iter().map(|id| Ok((id, shops_of(c, id)?))).collect::<StoreResult<Vec<_>>>()?;
     let requeued = many(
         c,
         &format!(
-            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = ?2 \
              WHERE {STRANDED} RETURNING {CONVERSATION_COLS}"
         ),
         params![before, now],
@@ -138,6 +126,55 @@ pub(super) fn sweep_absent(c: &Connection, before: i64, now: i64) -> StoreResult
         conversation_from,
     )?;
     Ok(Absence { offline, requeued })
+}
+
+/// Offers not accepted by ?1.
+const LAPSING: &str = "offered_until IS NOT NULL AND offered_until <= ?1 AND status = 'assigned'";
+
+/// Whether any offer has lapsed: read first, as [`anything_absent`].
+pub(super) fn offers_lapsed(c: &Connection, now: i64) -> StoreResult<bool> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM conversations WHERE {LAPSING})");
+    Ok(one(c, &sql, [now], |r| r.get::<_, bool>(0), Ok)?.unwrap_or(false))
+}
+
+pub(super) fn lapse_offers(c: &Connection, now: i64) -> StoreResult<Lapsed> {
+    let holders = many(
+        c,
+        &format!("SELECT DISTINCT assigned_agent FROM conversations WHERE {LAPSING} AND assigned_agent IS NOT NULL"),
+        [now],
+        |r| uuid_col(r, 0),
+        |id| Ok(AgentId::from_uuid(id)),
+    )?;
+    let requeued = many(
+        c,
+        &format!(
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = ?1 \
+             WHERE {LAPSING} RETURNING {CONVERSATION_COLS}"
+        ),
+        [now],
+        conversation_row,
+        conversation_from,
+    )?;
+    let mut away = Vec::new();
+    for agent in holders {
+        let n = c
+            .execute("UPDATE agents SET status = 'away' WHERE id = ?1 AND status = 'online'", [agent.as_uuid()])
+            .map_err(be)?;
+        if n == 1 {
+            away.push((agent, shops_of(c, agent)?));
+        }
+    }
+    Ok(Lapsed { away, requeued })
+}
+
+fn shops_of(c: &Connection, agent: AgentId) -> StoreResult<Vec<ShopId>> {
+    many(
+        c,
+        "SELECT shop_id FROM agent_shops WHERE agent_id = ?1",
+        [agent.as_uuid()],
+        |r| uuid_col(r, 0),
+        |s| Ok(ShopId::from_uuid(s)),
+    )
 }
 
 pub(super) fn create_session(c: &Connection, s: &AgentSession) -> StoreResult<()> {
@@ -192,7 +229,7 @@ pub(super) fn disable(c: &Connection, id: AgentId, now: Timestamp) -> StoreResul
     many(
         c,
         &format!(
-            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+            "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = ?2 \
              WHERE assigned_agent = ?1 AND status = 'assigned' RETURNING {CONVERSATION_COLS}"
         ),
         params![id.as_uuid(), now.millis()],
@@ -214,7 +251,7 @@ pub(super) fn release(
         return Err(StoreError::Conflict("agent_online"));
     }
     let sql = format!(
-        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, updated_at = ?2 \
+        "UPDATE conversations SET status = 'queued', assigned_agent = NULL, offered_until = NULL, updated_at = ?2 \
          WHERE assigned_agent = ?1 AND status = 'assigned' AND (?3 IS NULL OR shop_id = ?3) \
          RETURNING {CONVERSATION_COLS}"
     );

@@ -177,12 +177,12 @@ pub(super) fn order_from(conn: &Connection, o: OrderRow) -> StoreResult<Order> {
     })
 }
 
-pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at, assigned_at, answered_at, last_answer_at";
-pub(super) const CONVERSATION_COUNT: usize = 18;
+pub(super) const CONVERSATION_COLS: &str = "id, shop_id, customer_id, channel, status, assigned_agent, skill_group, priority, tags, csat, last_seq, waiting_since, created_at, updated_at, closed_at, assigned_at, answered_at, last_answer_at, offered_until";
+pub(super) const CONVERSATION_COUNT: usize = 19;
 pub(super) type ConversationRow = (
     (Uuid, Uuid, Uuid, String, String, Option<Uuid>, Option<Uuid>, i64),
     (String, Option<i64>, i64, Option<i64>, i64, i64, Option<i64>),
-    (Option<i64>, Option<i64>, Option<i64>),
+    (Option<i64>, Option<i64>, Option<i64>, Option<i64>),
 );
 pub(super) fn conversation_row_at(r: &Row, o: usize) -> rusqlite::Result<ConversationRow> {
     Ok((
@@ -197,7 +197,7 @@ pub(super) fn conversation_row_at(r: &Row, o: usize) -> rusqlite::Result<Convers
             r.get(o + 7)?,
         ),
         (r.get(o + 8)?, r.get(o + 9)?, r.get(o + 10)?, r.get(o + 11)?, r.get(o + 12)?, r.get(o + 13)?, r.get(o + 14)?),
-        (r.get(o + 15)?, r.get(o + 16)?, r.get(o + 17)?),
+        (r.get(o + 15)?, r.get(o + 16)?, r.get(o + 17)?, r.get(o + 18)?),
     ))
 }
 pub(super) fn conversation_row(r: &Row) -> rusqlite::Result<ConversationRow> {
@@ -207,7 +207,7 @@ pub(super) fn conversation_from(
     (
         (id, shop, customer, channel, status, agent, group, priority),
         (tags, csat, last_seq, waiting, created, updated, closed),
-        (assigned_at, answered_at, last_answer_at),
+        (assigned_at, answered_at, last_answer_at, offered_until),
     ): ConversationRow,
 ) -> StoreResult<Conversation> {
     Ok(Conversation {
@@ -229,6 +229,7 @@ pub(super) fn conversation_from(
         assigned_at: opt_ts(assigned_at),
         answered_at: opt_ts(answered_at),
         last_answer_at: opt_ts(last_answer_at),
+        offered_until: opt_ts(offered_until),
     })
 }
 

@@ -178,17 +178,17 @@ pub(super) async fn assignment_respects_capacity_and_state(store: &dyn Store) {
     let conv1 = conversation_for(store, s.id, c1.id).await;
     let conv2 = conversation_for(store, s.id, c2.id).await;
 
-    let assigned = store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0).await.expect("assign");
+    let assigned = store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0, None).await.expect("assign");
     assert_eq!(assigned.status, ConversationStatus::Assigned);
     assert_eq!(assigned.assigned_agent, Some(a.id));
     // Idempotent for the same agent, refused for another.
-    assert!(store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0).await.is_ok());
+    assert!(store.assign_conversation(conv1.id, a.id, a.max_concurrent, T0, None).await.is_ok());
     assert!(matches!(
-        store.assign_conversation(conv1.id, b.id, 2, T0).await,
+        store.assign_conversation(conv1.id, b.id, 2, T0, None).await,
         Err(StoreError::Conflict("already_assigned"))
     ));
     assert!(matches!(
-        store.assign_conversation(conv2.id, a.id, a.max_concurrent, T0).await,
+        store.assign_conversation(conv2.id, a.id, a.max_concurrent, T0, None).await,
         Err(StoreError::CapacityReached)
     ));
     assert!(matches!(
@@ -213,7 +213,10 @@ pub(super) async fn assignment_respects_capacity_and_state(store: &dyn Store) {
     let closed = store.close_conversation(conv1.id, T0.plus_millis(5)).await.expect("close");
     assert_eq!(closed.status, ConversationStatus::Closed);
     assert_eq!(closed.closed_at, Some(T0.plus_millis(5)));
-    assert!(matches!(store.assign_conversation(conv1.id, a.id, 1, T0).await, Err(StoreError::ConversationClosed)));
+    assert!(matches!(
+        store.assign_conversation(conv1.id, a.id, 1, T0, None).await,
+        Err(StoreError::ConversationClosed)
+    ));
     let rated = store.rate_conversation(conv1.id, 5, T0).await.expect("rate");
     assert_eq!(rated.csat, Some(5));
     assert!(matches!(store.rate_conversation(conv1.id, 1, T0).await, Err(StoreError::Conflict("already_rated"))));
@@ -479,7 +482,7 @@ pub(super) async fn the_queue_lists_a_shops_waiting_conversations_longest_wait_f
     let quiet = customer(s.id, "q-quiet");
     store.upsert_customers(std::slice::from_ref(&quiet)).await.expect("customer");
     let not_waiting = conversation_for(store, s.id, quiet.id).await;
-    store.assign_conversation(convs[3].id, li.id, 5, T0).await.expect("assign");
+    store.assign_conversation(convs[3].id, li.id, 5, T0, None).await.expect("assign");
     let theirs = customer(other.id, "q-other");
     store.upsert_customers(std::slice::from_ref(&theirs)).await.expect("customer");
     conversation_for(store, other.id, theirs.id).await;

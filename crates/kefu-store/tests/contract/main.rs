@@ -114,6 +114,7 @@ contract!(
     someone_online_means_an_enabled_handler_of_the_shop,
     a_sweep_sets_absent_agents_offline_and_queues_their_waiting_shoppers,
     a_supervisor_takes_back_the_conversations_of_someone_not_online,
+    offers_not_accepted_in_time_go_back_and_their_agent_away,
     answers_are_counted_for_the_agent_from_when_they_got_the_shopper,
 );
 
@@ -183,6 +184,7 @@ async fn conversation_for(store: &dyn Store, shop: ShopId, customer: CustomerId)
             updated_at: T0,
             closed_at: None,
             assigned_at: None,
+            offered_until: None,
             answered_at: None,
             last_answer_at: None,
         })

@@ -27,12 +27,12 @@ pub(super) async fn a_disabled_agent_is_signed_out_and_their_conversations_queue
         let c = customer(s.id, &format!("lv{n}"));
         store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
         let conv = conversation_for(store, s.id, c.id).await;
-        held.push(store.assign_conversation(conv.id, li.id, 5, T0).await.expect("assign"));
+        held.push(store.assign_conversation(conv.id, li.id, 5, T0, None).await.expect("assign"));
     }
     let c = customer(s.id, "lv-w");
     store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
     let theirs = conversation_for(store, s.id, c.id).await;
-    store.assign_conversation(theirs.id, wang.id, 5, T0).await.expect("assign");
+    store.assign_conversation(theirs.id, wang.id, 5, T0, None).await.expect("assign");
 
     // A password change ends the others' sessions, not the one making it.
     assert_eq!(store.revoke_sessions(li.id, Some([1; 32])).await.expect("revoke"), 2);
@@ -95,7 +95,7 @@ pub(super) async fn a_sweep_sets_absent_agents_offline_and_queues_their_waiting_
         let c = customer(s.id, &format!("seen-c{i}"));
         store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
         let conv = conversation_for(store, s.id, c.id).await;
-        store.assign_conversation(conv.id, a.id, 5, T0).await.expect("assign");
+        store.assign_conversation(conv.id, a.id, 5, T0, None).await.expect("assign");
         let at = waiting.unwrap_or(60);
         store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, at)).await.expect("asks");
         if waiting.is_none() {
@@ -146,7 +146,7 @@ pub(super) async fn a_supervisor_takes_back_the_conversations_of_someone_not_onl
         let c = customer(shop, &format!("back-c{i}"));
         store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
         let conv = conversation_for(store, shop, c.id).await;
-        store.assign_conversation(conv.id, a.id, 5, T0).await.expect("assign");
+        store.assign_conversation(conv.id, a.id, 5, T0, None).await.expect("assign");
         store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, 40 + i as i64)).await.expect("asks");
         held.push(conv.id);
     }
@@ -154,7 +154,7 @@ pub(super) async fn a_supervisor_takes_back_the_conversations_of_someone_not_onl
     let c = customer(s.id, "back-done");
     store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
     let done = conversation_for(store, s.id, c.id).await;
-    store.assign_conversation(done.id, li.id, 5, T0).await.expect("assign");
+    store.assign_conversation(done.id, li.id, 5, T0, None).await.expect("assign");
     store.close_conversation(done.id, T0.plus_millis(50)).await.expect("close");
 
     let refused = store.release_conversations(li.id, None, T0.plus_millis(100)).await;
@@ -187,6 +187,75 @@ pub(super) async fn a_supervisor_takes_back_the_conversations_of_someone_not_onl
     assert!(matches!(store.release_conversations(missing, None, T0).await, Err(StoreError::NotFound("agent"))));
 }
 
+/// Auto-assign's offers: accepted, they stay; not accepted by their time,
+/// they go back to the queue (the shopper's wait going on) and an agent who
+/// was 接待中 goes 挂起; what moved on by other means is left alone.
+pub(super) async fn offers_not_accepted_in_time_go_back_and_their_agent_away(store: &dyn Store) {
+    let s = shop(store, "offers").await;
+    let li = agent(store, "offer-li", &[s.id], 5).await;
+    let wang = agent(store, "offer-wang", &[s.id], 5).await;
+    let zhao = agent(store, "offer-zhao", &[s.id], 5).await;
+    let until = |ms: i64| Some(T0.plus_millis(ms));
+    let mut convs = Vec::new();
+    for (i, (a, offer)) in
+        [(&li, until(30_000)), (&li, until(60_000)), (&zhao, until(30_000)), (&wang, until(30_000)), (&wang, None)]
+            .into_iter()
+            .enumerate()
+    {
+        let c = customer(s.id, &format!("offer-c{i}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, 10 + i as i64)).await.expect("asks");
+        let offered = store.assign_conversation(conv.id, a.id, 5, T0, offer).await.expect("offer");
+        assert_eq!((offered.assigned_agent, offered.offered_until), (Some(a.id), offer));
+        convs.push(conv.id);
+    }
+    store.set_agent_status(zhao.id, AgentStatus::Away).await.expect("zhao already 挂起");
+    // Offered again to its holder: unchanged. Accepted (no offer): the deadline goes.
+    let again = store.assign_conversation(convs[0], li.id, 5, T0.plus_millis(5), until(90_000)).await.expect("again");
+    assert_eq!(again.offered_until, until(30_000));
+    let accepted = store.assign_conversation(convs[3], wang.id, 5, T0.plus_millis(5), None).await.expect("accept");
+    assert_eq!((accepted.assigned_agent, accepted.offered_until), (Some(wang.id), None));
+
+    assert_eq!(store.lapse_offers(T0.plus_millis(29_999)).await.expect("early"), Lapsed::default());
+    let lapsed = store.lapse_offers(T0.plus_millis(30_000)).await.expect("lapse");
+    let mut back: Vec<ConversationId> = lapsed.requeued.iter().map(|c| c.id).collect();
+    back.sort();
+    let mut want = vec![convs[0], convs[2]];
+    want.sort();
+    assert_eq!(back, want, "li's first and zhao's: the accepted, the later and the direct stay");
+    for c in &lapsed.requeued {
+        assert_eq!((c.status, c.assigned_agent, c.offered_until), (ConversationStatus::Queued, None, None));
+        assert!(c.waiting_since.is_some_and(|w| w < T0.plus_millis(100)), "the shopper's wait goes on");
+    }
+    assert_eq!(lapsed.away, vec![(li.id, vec![s.id])], "zhao was 挂起 already");
+    assert_eq!(store.agent(li.id).await.expect("read").expect("li").status, AgentStatus::Away);
+    let held = |id: ConversationId| async move { store.conversation(id).await.expect("read").expect("c") };
+    assert_eq!((held(convs[1]).await.assigned_agent, held(convs[1]).await.offered_until), (Some(li.id), until(60_000)));
+    assert_eq!(held(convs[3]).await.assigned_agent, Some(wang.id));
+    assert_eq!(held(convs[4]).await.assigned_agent, Some(wang.id));
+    let queue = store.queue_of_shop(s.id, 10).await.expect("queue");
+    assert_eq!(queue.iter().map(|q| q.id).collect::<Vec<_>>(), [convs[0], convs[2]], "longest wait first");
+    assert_eq!(store.lapse_offers(T0.plus_millis(30_001)).await.expect("twice"), Lapsed::default());
+
+    // An offer passed on or closed is no longer one.
+    let passed = store
+        .transfer_conversation(
+            convs[1],
+            TransferTarget::Agent { agent: wang.id, max_concurrent: 5 },
+            T0.plus_millis(40),
+        )
+        .await
+        .expect("transfer");
+    assert_eq!((passed.assigned_agent, passed.offered_until), (Some(wang.id), None));
+    let reoffered =
+        store.assign_conversation(convs[0], wang.id, 5, T0.plus_millis(50), until(70_000)).await.expect("o");
+    assert_eq!(reoffered.offered_until, until(70_000));
+    let closed = store.close_conversation(convs[0], T0.plus_millis(60)).await.expect("close");
+    assert_eq!(closed.offered_until, None);
+    assert_eq!(store.lapse_offers(T0.plus_millis(100_000)).await.expect("none left"), Lapsed::default());
+}
+
 /// Every wait an agent answers is counted in the write that stores the
 /// answer: from when they got the shopper (not the queue's time), first
 /// answers apart, notes not answers, late shoppers still waiting against
@@ -206,7 +275,7 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     };
     // Waited 30 s in the queue; li answers 10 s after getting it.
     say(one.id, Sender::Customer(c.id), 10).await;
-    store.assign_conversation(one.id, li.id, 5, T0.plus_millis(30_010)).await.expect("assign");
+    store.assign_conversation(one.id, li.id, 5, T0.plus_millis(30_010), None).await.expect("assign");
     say(one.id, Sender::Agent(li.id), 40_010).await;
     // An answer with nothing waiting, and a note while the shopper waits: neither counts.
     say(one.id, Sender::Agent(li.id), 41_000).await;
@@ -222,7 +291,7 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     say(one.id, Sender::Agent(wang.id), 205_000).await;
     // li's other shopper has waited since 210 s and is not answered.
     say(two.id, Sender::Customer(d.id), 210_000).await;
-    store.assign_conversation(two.id, li.id, 5, T0.plus_millis(210_000)).await.expect("assign two");
+    store.assign_conversation(two.id, li.id, 5, T0.plus_millis(210_000), None).await.expect("assign two");
 
     let now = T0.plus_millis(400_000);
     let three_minutes = ReplyWindow::ThreeMinutes;
@@ -311,7 +380,7 @@ pub(super) async fn someone_online_means_an_enabled_handler_of_the_shop(store: &
     let c = customer(s.id, "online-c");
     store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
     let conv = conversation_for(store, s.id, c.id).await;
-    store.assign_conversation(conv.id, li.id, 5, T0).await.expect("assign");
+    store.assign_conversation(conv.id, li.id, 5, T0, None).await.expect("assign");
     let team = store.agents_of_shop(s.id).await.expect("team");
     assert_eq!(team.iter().map(|l| l.agent.username.as_str()).collect::<Vec<_>>(), ["online-li", "online-qa"]);
     for load in &team {

@@ -1,0 +1,7 @@
+-- Auto-assign offers a conversation to an agent, who accepts it (or answers)
+-- by `offered_until`; past it the offer lapses: the conversation goes back
+-- to the queue and the agent 挂起. NULL: not an offer (accepted, taken from
+-- the queue by the agent, transferred, or not assigned). The lapse sweep
+-- reads the few open offers through their own index.
+ALTER TABLE conversations ADD COLUMN offered_until BIGINT;
+CREATE INDEX conversations_offered ON conversations (offered_until) WHERE offered_until IS NOT NULL;
