@@ -800,6 +800,42 @@ test('English workspace with orders and logistics, for a known VIP', async () =>
   await ctx.close();
 });
 
+test('the buyer panel: sections fold, move and pin above every tab, remembered for the agent', async () => {
+  const page = await pageAt('desk');
+  recordRequests(page, urls);
+  const openKnown = async () => {
+    await page.click('[data-tab=history]');
+    const first = page.locator('.conv').filter({ hasNotText: /访客|Visitor/ }).first();
+    await first.waitFor();
+    await first.click();
+    await page.waitForSelector('#context section[data-section=profile]');
+  };
+  const order = () => page.$$eval('#context section[data-section]', s => s.map(x => x.dataset.section));
+  await login(page, kefu.base, 'lisi');
+  await openKnown();
+  assert.deepEqual(await order(), ['profile', 'order', 'recent']);
+  await page.click('#context [data-section=recent] .section-tool.up');
+  await page.click('#context [data-section=recent] .section-tool.up');
+  assert.deepEqual(await order(), ['recent', 'profile', 'order']);
+  await page.click('#context [data-section=profile] .section-title');
+  assert.equal(await page.getAttribute('#context [data-section=profile] .section-title', 'aria-expanded'), 'false');
+  assert.equal(await page.locator('#context [data-section=profile] .kv').count(), 0, 'folded');
+  await page.click('#context [data-section=order] .section-tool.pin');
+  assert.deepEqual(await order(), ['order', 'recent', 'profile'], 'pinned first');
+  // Pinned: above the 订单 and 历史 tabs too; the others stay on 买家.
+  await page.click('#context [role=tab]:has-text("历史")');
+  assert.deepEqual(await order(), ['order']);
+  await page.screenshot({ path: join(shotsDir, 'agent-context-pinned-1366x768.png') });
+
+  // The same agent, after a reload: the panel as they left it.
+  await page.reload();
+  await page.waitForSelector('#app:not([hidden])');
+  await openKnown();
+  assert.deepEqual(await order(), ['order', 'recent', 'profile']);
+  assert.equal(await page.getAttribute('#context [data-section=profile] .section-title', 'aria-expanded'), 'false');
+  await page.context().close();
+});
+
 test('no asset, font or script URL leaves the server', () => {
   assert.ok(urls.length > 10, `requests recorded: ${urls.length}`);
   // blob: URLs of the server's own origin are images already fetched from it, held in memory.

@@ -230,7 +230,8 @@ pub async fn rate(State(state): State<SharedState>, auth: CustomerAuth, Body(bod
 
 /// `GET /api/widget/queue`: where the shopper's open conversation stands —
 /// with the bot, waiting (how many are ahead, and about how long once the
-/// queue's pace is known), or with which agent.
+/// queue's pace is known), offered to an agent (`offered`: next), or with
+/// which agent.
 pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiResult<Json> {
     let store = &state.ctx.store;
     let Some(c) = store.open_conversation_of_customer(auth.customer.id).await? else {
@@ -243,6 +244,8 @@ pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiR
             v["ahead"] = json!(standing.ahead);
             v["wait_seconds"] = json!(standing.wait.map(|w| w.as_secs()));
         }
+        // Offered to an agent who has not taken it yet: no name to promise.
+        ConversationStatus::Assigned if c.offered_until.is_some() => v["offered"] = json!(true),
         ConversationStatus::Assigned => {
             let agent = match c.assigned_agent {
                 Some(id) => store.agent(id).await?,

@@ -179,12 +179,22 @@ async fn an_offer_not_taken_in_time_moves_on_and_its_agent_goes_away() {
     assert_eq!(app.store.conversation(c1).await.expect("read").expect("c").offered_until, None, "answered: accepted");
 
     // A second shopper, offered to agent-a, who goes 挂起 and still accepts what was offered before.
-    let (_s2, c2) = shopper_writes(&app, 2).await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut s2 = app.customer_ws(&token).await;
+    s2.send(json!({"type": "send", "client_msg_id": "m-2", "text": "第2位，在吗"})).await;
+    let c2 = ConversationId::parse(s2.recv_type("ack").await["conversation_id"].as_str().expect("id")).expect("id");
     assert_eq!(holder(&app, c2).await.1, Some(a));
+    let (s, v, _) =
+        app.request("GET", "/api/widget/queue", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!((s.as_u16(), &v["status"], &v["offered"]), (200, &json!("assigned"), &json!(true)), "{v}");
+    assert!(v["agent_name"].is_null(), "nobody's name is promised before they take it: {v}");
     let (s, _) = app.as_agent(&lead, "PUT", "/api/me/status", Some(json!({"status": "away"}))).await;
     assert_eq!(s.as_u16(), 200);
     let (s, v) = app.as_agent(&lead, "POST", &format!("/api/conversations/{c2}/accept"), None).await;
     assert_eq!((s.as_u16(), v["conversation"]["offered_until"].is_null()), (200, true), "{v}");
+    let (_, v, _) =
+        app.request("GET", "/api/widget/queue", None, &[("authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!(v["agent_name"], "AGENT-A", "{v}");
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     for c in [c1, c2] {
         assert_eq!(holder(&app, c).await, (ConversationStatus::Assigned, Some(a)), "accepted offers stay");

@@ -1124,26 +1124,86 @@ function renderContext() {
   if (!data) return;
   const tabs = el('div', { class: 'tabs', role: 'tablist' },
     ...['buyer', 'orders', 'history'].map(tab => el('button', { role: 'tab', 'aria-selected': String(S.contextTab === tab), onclick: () => { S.contextTab = tab; renderContext(); } }, t(tab))));
-  const c = data.customer;
+  const layout = contextLayout();
+  const sections = Object.keys(CONTEXT_SECTIONS).sort((a, b) => layout.pinned.includes(b) - layout.pinned.includes(a) || layout.order.indexOf(a) - layout.order.indexOf(b));
   let body;
   if (S.contextTab === 'buyer') {
-    body = el('div', { class: 'section' },
-      el('h3', {}, t('buyer')),
-      el('dl', { class: 'kv' },
-        el('dt', {}, lang() === 'en' ? 'Name' : '昵称'), el('dd', {}, c.nickname, ' ', c.tier !== 'normal' ? el('span', { class: 'badge ' + c.tier }, t('tier')[c.tier]) : ''),
-        el('dt', {}, lang() === 'en' ? 'Phone' : '手机'), el('dd', { class: 'num' }, c.phone || '—'),
-        el('dt', {}, t('spend')), el('dd', { class: 'num' }, fmtFen(c.lifetime_spend_fen)),
-        el('dt', {}, t('complaints')), el('dd', { class: 'num' }, c.complaint_count ? el('span', { class: 'badge risk' }, '⚠ ' + c.complaint_count) : '0'),
-        el('dt', {}, lang() === 'en' ? 'Tags' : '标签'), el('dd', {}, c.tags.join(' · ') || '—'),
-        el('dt', {}, 'ID'), el('dd', { class: 'num' }, c.external_id || (lang() === 'en' ? 'visitor' : '访客'))),
-      data.orders[0] ? el('div', {}, el('h3', {}, t('orders')), orderCard(data.orders[0])) : null);
-  } else if (S.contextTab === 'orders') {
-    body = el('div', { class: 'section' }, data.orders.length ? data.orders.map(orderCard) : el('p', { class: 'meta' }, t('no_orders')));
+    body = sections.map(key => contextSection(key, data, layout));
   } else {
-    body = el('div', { class: 'section' }, data.conversations.length ? el('ul', {}, ...data.conversations.map(h =>
-      el('li', {}, fmtTime(h.conversation.created_at), ' · ', h.last_message?.text || '', h.conversation.csat ? ` · ★${h.conversation.csat}` : ''))) : el('p', { class: 'meta' }, t('no_history')));
+    // Pinned sections stay above the other tabs too: the VIP and complaint flags while reading orders.
+    const pinned = sections.filter(key => layout.pinned.includes(key)).map(key => contextSection(key, data, layout));
+    const rest = S.contextTab === 'orders'
+      ? el('div', { class: 'section' }, data.orders.length ? data.orders.map(orderCard) : el('p', { class: 'meta' }, t('no_orders')))
+      : el('div', { class: 'section' }, historyList(data.conversations));
+    body = [...pinned, rest];
   }
-  $('#context').replaceChildren(tabs, body);
+  $('#context').replaceChildren(tabs, ...body);
+}
+
+/** The 买家 tab's sections: what each shows. */
+const CONTEXT_SECTIONS = {
+  profile: data => {
+    const c = data.customer;
+    return el('dl', { class: 'kv' },
+      el('dt', {}, lang() === 'en' ? 'Name' : '昵称'), el('dd', {}, c.nickname, ' ', c.tier !== 'normal' ? el('span', { class: 'badge ' + c.tier }, t('tier')[c.tier]) : ''),
+      el('dt', {}, lang() === 'en' ? 'Phone' : '手机'), el('dd', { class: 'num' }, c.phone || '—'),
+      el('dt', {}, t('spend')), el('dd', { class: 'num' }, fmtFen(c.lifetime_spend_fen)),
+      el('dt', {}, t('complaints')), el('dd', { class: 'num' }, c.complaint_count ? el('span', { class: 'badge risk' }, '⚠ ' + c.complaint_count) : '0'),
+      el('dt', {}, lang() === 'en' ? 'Tags' : '标签'), el('dd', {}, c.tags.join(' · ') || '—'),
+      el('dt', {}, 'ID'), el('dd', { class: 'num' }, c.external_id || (lang() === 'en' ? 'visitor' : '访客')));
+  },
+  // The order the conversation is about (the last order card), else the newest.
+  order: data => {
+    const o = data.orders.find(x => x.order_no === orderInQuestion()) || data.orders[0];
+    return o ? orderCard(o) : el('p', { class: 'meta' }, t('no_orders'));
+  },
+  recent: data => historyList(data.conversations.slice(0, 3)),
+};
+
+function historyList(conversations) {
+  return conversations.length ? el('ul', {}, ...conversations.map(h =>
+    el('li', {}, fmtTime(h.conversation.created_at), ' · ', h.last_message?.text || '', h.conversation.csat ? ` · ★${h.conversation.csat}` : ''))) : el('p', { class: 'meta' }, t('no_history'));
+}
+
+/**
+ * How this agent arranged the 买家 tab (千牛's right panel): the sections'
+ * order, which are folded and which pinned above every tab; remembered per
+ * agent on this browser.
+ */
+const contextKey = () => `kefu_context_${S.me.id}`;
+function contextLayout() {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem(contextKey()) || '{}'); } catch { /* start over */ }
+  const known = k => k in CONTEXT_SECTIONS;
+  const order = (Array.isArray(saved.order) ? saved.order : []).filter(known);
+  for (const k of Object.keys(CONTEXT_SECTIONS)) if (!order.includes(k)) order.push(k);
+  const list = v => (Array.isArray(v) ? v : []).filter(known);
+  return { order, folded: list(saved.folded), pinned: list(saved.pinned) };
+}
+function changeLayout(change) {
+  const layout = contextLayout();
+  change(layout);
+  localStorage.setItem(contextKey(), JSON.stringify(layout));
+  renderContext();
+}
+const toggleIn = (list, key) => (list.includes(key) ? list.filter(k => k !== key) : [...list, key]);
+
+function contextSection(key, data, layout) {
+  const folded = layout.folded.includes(key);
+  const pinned = layout.pinned.includes(key);
+  const move = step => changeLayout(l => {
+    const i = l.order.indexOf(key), j = i + step;
+    if (j < 0 || j >= l.order.length) return;
+    [l.order[i], l.order[j]] = [l.order[j], l.order[i]];
+  });
+  const tool = (cls, label, text, run, extra = {}) => el('button', { type: 'button', class: 'section-tool ' + cls, title: label, 'aria-label': label, onclick: run, ...extra }, text);
+  const head = el('div', { class: 'section-head' },
+    el('button', { type: 'button', class: 'section-title', 'aria-expanded': String(!folded), onclick: () => changeLayout(l => { l.folded = toggleIn(l.folded, key); }) },
+      el('span', { class: 'fold', 'aria-hidden': 'true' }, folded ? '▸' : '▾'), t('ctx_' + key)),
+    tool('pin', t(pinned ? 'ctx_unpin' : 'ctx_pin'), pinned ? '★' : '☆', () => changeLayout(l => { l.pinned = toggleIn(l.pinned, key); }), { 'aria-pressed': String(pinned) }),
+    tool('up', t('ctx_up'), '↑', () => move(-1)),
+    tool('down', t('ctx_down'), '↓', () => move(1)));
+  return el('section', { class: 'section' + (pinned ? ' pinned' : ''), dataset: { section: key } }, head, folded ? null : CONTEXT_SECTIONS[key](data));
 }
 
 function copyButton(text) {

@@ -296,6 +296,11 @@ async function followQueue(status) {
     line.textContent = t('queue_ahead', v.ahead) + (v.wait_seconds != null ? t('queue_wait', v.wait_seconds) : '');
     line.hidden = false;
     queueTimer = setTimeout(() => followQueue(), 8000);
+  } else if (v?.status === 'assigned' && v.offered) {
+    // An agent was offered it and has not taken it yet: next, not yet served.
+    line.textContent = t('queue_ahead', 0);
+    line.hidden = false;
+    queueTimer = setTimeout(() => followQueue(), 3000);
   } else if (v?.status === 'assigned' && v.agent_name) {
     line.textContent = t('queue_served', v.agent_name);
     line.hidden = false;
