@@ -53,6 +53,7 @@ test('an offer is accepted against its countdown; one left to lapse moves on and
   await agent.waitForSelector('#status.auto-offline', { timeout: 30_000 });
   assert.equal(await agent.inputValue('#status'), 'away');
   assert.match(await agent.getAttribute('#status', 'title'), /未在时限内接入/);
+  await agent.waitForSelector('#kpis:has-text("漏接 1")');
   await agent.waitForSelector('.conv:has-text("订单还没发货")', { state: 'detached' });
   await agent.click('[data-tab=queue]');
   await agent.locator('.conv', { hasText: '订单还没发货' }).waitFor();

@@ -88,6 +88,7 @@ impl Answer {
             first_within_30s: n(self.first && self.waited_ms <= FIRST_ANSWER_MS),
             within_3m: n(self.waited_ms <= ReplyWindow::ThreeMinutes.millis()),
             within_5m: n(self.waited_ms <= ReplyWindow::FiveMinutes.millis()),
+            missed_offers: 0,
         }
     }
 }
@@ -102,6 +103,8 @@ pub struct DayCounts {
     pub first_within_30s: i64,
     pub within_3m: i64,
     pub within_5m: i64,
+    /// Offers they let lapse (漏接).
+    pub missed_offers: i64,
 }
 
 impl DayCounts {
@@ -119,6 +122,7 @@ impl DayCounts {
                 ReplyWindow::FiveMinutes => self.within_5m,
             }),
             overdue_now,
+            missed_offers: n(self.missed_offers),
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct ResponseCounts {
     /// Shoppers of theirs waiting now for longer than the window: not
     /// answered yet, but already late, so they count against the rate.
     pub overdue_now: u32,
+    /// Offers routed to them that they let lapse (漏接): each went to
+    /// someone else, and they were set 挂起.
+    pub missed_offers: u32,
 }
 
 impl ResponseCounts {
@@ -163,6 +170,7 @@ impl ResponseCounts {
             first_within_30s: self.first_within_30s.saturating_add(o.first_within_30s),
             within_window: self.within_window.saturating_add(o.within_window),
             overdue_now: self.overdue_now.saturating_add(o.overdue_now),
+            missed_offers: self.missed_offers.saturating_add(o.missed_offers),
         }
     }
 
@@ -290,6 +298,7 @@ mod tests {
             first_within_30s: first_30s,
             within_window: within,
             overdue_now: late,
+            missed_offers: 0,
         };
         let fast = day(10, 9, 20, 20, 0);
         assert_eq!(typical_reply(&fast, &fast), Some(TypicalReply::Within30s));
@@ -314,8 +323,10 @@ mod tests {
             first_within_30s: 1,
             within_3m: 2,
             within_5m: 3,
+            missed_offers: 2,
         };
         assert_eq!(day.judged(ReplyWindow::ThreeMinutes, 1).reply_rate(), Some(2.0 / 5.0));
+        assert_eq!(day.judged(ReplyWindow::ThreeMinutes, 1).missed_offers, 2);
         assert_eq!(day.judged(ReplyWindow::FiveMinutes, 0).reply_rate(), Some(3.0 / 4.0));
         assert_eq!(ReplyWindow::from_minutes(4), None);
     }
@@ -339,6 +350,7 @@ mod tests {
             first_within_30s: 2,
             within_window: 3,
             overdue_now: 1,
+            missed_offers: 0,
         };
         assert_eq!(c.first_answer_rate(), Some(2.0 / 3.0));
         assert_eq!(c.average_response_ms(), Some(25_000));

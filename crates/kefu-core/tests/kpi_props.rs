@@ -87,6 +87,7 @@ proptest! {
                             first_within_30s: day.first_within_30s + d.first_within_30s,
                             within_3m: day.within_3m + d.within_3m,
                             within_5m: day.within_5m + d.within_5m,
+                            missed_offers: day.missed_offers + d.missed_offers,
                         };
                     } else {
                         prop_assert!(!m.answers_customer() || c.waiting_since.is_none());

@@ -429,6 +429,7 @@ pub fn response_counts(c: &kefu_core::kpi::ResponseCounts) -> serde_json::Value 
         "first_within_30s": c.first_within_30s,
         "within_window": c.within_window,
         "overdue_now": c.overdue_now,
+        "missed_offers": c.missed_offers,
         "first_answer_rate": c.first_answer_rate(),
         "average_response_seconds": c.average_response_ms().map(|ms| ms as f64 / 1000.0),
         "reply_rate": c.reply_rate(),

@@ -44,6 +44,18 @@ pub const ADD_TO_DAY: &str = "ON CONFLICT (day, shop_id, agent_id) DO UPDATE SET
      first_within_30s = agent_days.first_within_30s + excluded.first_within_30s, \
      within_3m = agent_days.within_3m + excluded.within_3m, within_5m = agent_days.within_5m + excluded.within_5m";
 
+/// One offer let lapse, added to its agent's day in its shop (placeholders
+/// 1 the China day, 2 the shop, 3 the agent).
+pub fn missed_offer_sql(p: fn(u8) -> String) -> String {
+    format!(
+        "INSERT INTO agent_days ({DAY_COLUMNS}, missed_offers) VALUES ({}, {}, {}, 0, 0, 0, 0, 0, 0, 0, 1) \
+         ON CONFLICT (day, shop_id, agent_id) DO UPDATE SET missed_offers = agent_days.missed_offers + 1",
+        p(1),
+        p(2),
+        p(3)
+    )
+}
+
 pub const DAY_COLUMNS: &str =
     "day, shop_id, agent_id, chats, answers, waited_ms, first_answers, first_within_30s, within_3m, within_5m";
 
@@ -59,7 +71,7 @@ pub fn response_counts_sql(scope: Scope, p: fn(u8) -> String) -> [String; 2] {
     let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
     [
         format!(
-            "SELECT agent_id, {}, {}, {}, {}, {}, {}, {} FROM agent_days WHERE day = {} AND {days} GROUP BY agent_id",
+            "SELECT agent_id, {}, {}, {}, {}, {}, {}, {}, {} FROM agent_days WHERE day = {} AND {days} GROUP BY agent_id",
             sum("chats"),
             sum("answers"),
             sum("waited_ms"),
@@ -67,6 +79,7 @@ pub fn response_counts_sql(scope: Scope, p: fn(u8) -> String) -> [String; 2] {
             sum("first_within_30s"),
             sum("within_3m"),
             sum("within_5m"),
+            sum("missed_offers"),
             p(1),
         ),
         format!(

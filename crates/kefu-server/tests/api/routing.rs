@@ -160,6 +160,8 @@ async fn an_offer_not_taken_in_time_moves_on_and_its_agent_goes_away() {
     assert_eq!((presence["status"].as_str(), presence["missed_offer"].as_bool()), (Some("away"), Some(true)));
     assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
     assert_eq!(app.store.agent(a2).await.expect("read").expect("a2").status, AgentStatus::Away);
+    let (s, v) = app.as_agent(&worker, "GET", "/api/me/stats", None).await;
+    assert_eq!((s.as_u16(), &v["missed_offers"]), (200, &json!(1)), "on their day (漏接): {v}");
 
     // agent-a comes in: offered at once; answering accepts, and it stays past the offer's time.
     let lead = app.login("agent-a").await;

@@ -168,13 +168,14 @@ async function loadKpis() {
 function kpiLine(key, k, minutes) {
   const pct = r => (r === null || r === undefined ? '–' : `${Math.floor(r * 100)}%`);
   const secs = s => (s === null || s === undefined ? '–' : t('kpi_secs', Math.round(s)));
-  return t(key, k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), minutes, pct(k.reply_rate));
+  // Offers let lapse (漏接) only when there were some: most days there are none.
+  return t(key, k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), minutes, pct(k.reply_rate)) + (k.missed_offers > 0 ? t('kpi_missed', k.missed_offers) : '');
 }
 
 /** Several shops' counts of one agent added up, the rates worked out again from the sums. */
 function addCounts(a, b) {
   const sum = {};
-  for (const key of ['chats', 'answers', 'waited_ms', 'first_answers', 'first_within_30s', 'within_window', 'overdue_now']) sum[key] = (a?.[key] || 0) + (b[key] || 0);
+  for (const key of ['chats', 'answers', 'waited_ms', 'first_answers', 'first_within_30s', 'within_window', 'overdue_now', 'missed_offers']) sum[key] = (a?.[key] || 0) + (b[key] || 0);
   sum.first_answer_rate = sum.first_answers ? sum.first_within_30s / sum.first_answers : null;
   sum.average_response_seconds = sum.answers ? sum.waited_ms / sum.answers / 1000 : null;
   const due = sum.answers + sum.overdue_now;
@@ -1053,6 +1054,7 @@ function onFrame(f) {
       if (f.agent_id === S.me.id) {
         showOwnStatus(f.status, true, f.by, f.missed_offer);
         // The key is the same in each of my tabs (one sound, not two): the frame names no conversation.
+        if (f.missed_offer) loadKpis(); // 漏接 is on my day now
         if (f.missed_offer) notify({ kind: 'timer', key: `missed:${Math.floor(Date.now() / 10000)}`, conversationId: null, selected: S.selected, title: t('missed_offer'), body: '' });
       }
       const a = S.team.get(f.agent_id);

@@ -5,3 +5,6 @@
 -- reads the few open offers through their own index.
 ALTER TABLE conversations ADD COLUMN offered_until BIGINT;
 CREATE INDEX conversations_offered ON conversations (offered_until) WHERE offered_until IS NOT NULL;
+-- Offers an agent let lapse, per shop and China day (漏接): counted by the
+-- write that takes the offer back, read with the day's other figures.
+ALTER TABLE agent_days ADD COLUMN missed_offers BIGINT NOT NULL DEFAULT 0;

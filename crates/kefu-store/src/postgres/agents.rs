@@ -140,11 +140,18 @@ pub(super) async fn lapse_offers(store: &PostgresStore, now: i64) -> StoreResult
     // Locked, and checked again once locked: an offer accepted meanwhile stays.
     let lapsing = query_prepared(
         &tx,
-        &format!("SELECT id, assigned_agent FROM conversations WHERE {LAPSING} FOR UPDATE"),
+        &format!("SELECT id, assigned_agent, shop_id FROM conversations WHERE {LAPSING} FOR UPDATE"),
         &[&now],
     )
     .await?;
     let ids: Vec<Uuid> = lapsing.iter().map(|r| r.get(0)).collect();
+    let day = Timestamp(now).china_day();
+    let missed = codec::missed_offer_sql(|n| format!("${n}"));
+    for r in &lapsing {
+        if let Some(agent) = r.get::<_, Option<Uuid>>(1) {
+            tx.execute(&missed, &[&day, &r.get::<_, Uuid>(2), &agent]).await.map_err(be)?;
+        }
+    }
     let mut holders: Vec<Uuid> = lapsing.iter().filter_map(|r| r.get::<_, Option<Uuid>>(1)).collect();
     holders.sort_unstable();
     holders.dedup();

@@ -389,6 +389,7 @@ pub(super) async fn response_counts(
                 first_within_30s: r.get(5),
                 within_3m: r.get(6),
                 within_5m: r.get(7),
+                missed_offers: r.get(8),
             };
             (AgentId::from_uuid(r.get(0)), day)
         })

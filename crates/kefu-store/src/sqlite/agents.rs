@@ -138,13 +138,21 @@ pub(super) fn offers_lapsed(c: &Connection, now: i64) -> StoreResult<bool> {
 }
 
 pub(super) fn lapse_offers(c: &Connection, now: i64) -> StoreResult<Lapsed> {
-    let holders = many(
+    let missed = many(
         c,
-        &format!("SELECT DISTINCT assigned_agent FROM conversations WHERE {LAPSING} AND assigned_agent IS NOT NULL"),
+        &format!("SELECT assigned_agent, shop_id FROM conversations WHERE {LAPSING} AND assigned_agent IS NOT NULL"),
         [now],
-        |r| uuid_col(r, 0),
-        |id| Ok(AgentId::from_uuid(id)),
+        |r| Ok((uuid_col(r, 0)?, uuid_col(r, 1)?)),
+        |(agent, shop)| Ok((AgentId::from_uuid(agent), ShopId::from_uuid(shop))),
     )?;
+    let day = Timestamp(now).china_day();
+    for (agent, shop) in &missed {
+        c.execute(&codec::missed_offer_sql(|n| format!("?{n}")), params![day, shop.as_uuid(), agent.as_uuid()])
+            .map_err(be)?;
+    }
+    let mut holders: Vec<AgentId> = missed.iter().map(|(agent, _)| *agent).collect();
+    holders.sort_unstable();
+    holders.dedup();
     let requeued = many(
         c,
         &format!(

@@ -421,6 +421,7 @@ pub(super) fn response_counts(
                 first_within_30s: r.get(5)?,
                 within_3m: r.get(6)?,
                 within_5m: r.get(7)?,
+                missed_offers: r.get(8)?,
             };
             Ok((uuid_col(r, 0)?, day))
         },

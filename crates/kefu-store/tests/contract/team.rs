@@ -237,6 +237,19 @@ pub(super) async fn offers_not_accepted_in_time_go_back_and_their_agent_away(sto
     let queue = store.queue_of_shop(s.id, 10).await.expect("queue");
     assert_eq!(queue.iter().map(|q| q.id).collect::<Vec<_>>(), [convs[0], convs[2]], "longest wait first");
     assert_eq!(store.lapse_offers(T0.plus_millis(30_001)).await.expect("twice"), Lapsed::default());
+    // Each lapse is on its agent's day in the shop (漏接), beside their answers.
+    let day = store
+        .response_counts(
+            kefu_core::kpi::Scope::Shop(s.id),
+            T0.plus_millis(30_001),
+            kefu_core::kpi::ReplyWindow::ThreeMinutes,
+        )
+        .await
+        .expect("figures");
+    let missed: Vec<(AgentId, u32)> = day.iter().map(|(a, c)| (*a, c.missed_offers)).filter(|(_, n)| *n > 0).collect();
+    let mut want = vec![(li.id, 1), (zhao.id, 1)];
+    want.sort();
+    assert_eq!(missed, want);
 
     // An offer passed on or closed is no longer one.
     let passed = store
@@ -309,6 +322,7 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
         first_within_30s: 1,
         within_window: 2,
         overdue_now: 1,
+        missed_offers: 0,
     };
     assert_eq!(li_day, want);
     assert_eq!(li_day.reply_rate(), Some(2.0 / 3.0));
@@ -322,7 +336,8 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
             first_answers: 1,
             first_within_30s: 1,
             within_window: 1,
-            overdue_now: 0
+            overdue_now: 0,
+            missed_offers: 0,
         }
     );
     // The next China day starts from nothing; li's shopper still waits, and is late.
