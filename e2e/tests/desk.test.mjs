@@ -781,6 +781,36 @@ test('转接 with a note: the colleague taking over reads why, the shopper never
   for (const p of [shopper, from, to]) await p.context().close();
 });
 
+test('指派: a supervisor sends a waiting shopper straight to a colleague of their choice', async () => {
+  const shopper = await pageAt('phone');
+  const lead = await pageAt('desk');
+  const to = await pageAt('desk');
+  for (const p of [shopper, lead, to]) recordRequests(p, urls);
+  await openChat(shopper);
+  await shopper.fill('#input', '指派测试：我是老客户，冰箱漏水');
+  await shopper.press('#input', 'Enter');
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  await login(to, kefu.base, 'wangwu');
+  await login(lead, kefu.base, 'supervisor');
+  await lead.click('[data-tab=queue]');
+  const row = lead.locator('.conv', { hasText: '指派测试' });
+  const id = await row.getAttribute('data-id');
+  await row.click();
+  await lead.click('#dispatch');
+  await lead.waitForSelector('dialog p:has-text("指派给")');
+  const option = lead.locator('dialog select option', { hasText: '王五' });
+  await lead.selectOption('dialog select', await option.getAttribute('value'));
+  await lead.fill('dialog .transfer-note', '老客户，漏水先安抚，安排上门');
+  await lead.click('dialog button[value=ok]');
+  await lead.waitForSelector(`.conv[data-id="${id}"]`, { state: 'detached' });
+  // Theirs at once (no offer to accept), with the supervisor's note.
+  await to.click('[data-tab=mine]');
+  await to.click(`.conv[data-id="${id}"]:not(.offered)`);
+  await to.waitForSelector('.msg.note .bubble:has-text("【转接】老客户，漏水先安抚")');
+  await to.waitForSelector('#composer-input');
+  for (const p of [shopper, lead, to]) await p.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

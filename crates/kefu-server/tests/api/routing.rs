@@ -205,3 +205,25 @@ async fn an_offer_not_taken_in_time_moves_on_and_its_agent_goes_away() {
     let (s, v) = app.as_agent(&worker, "POST", &format!("/api/conversations/{c2}/accept"), None).await;
     assert_eq!((s.as_u16(), v["error"]["message"].as_str()), (403, Some("agent_not_online")), "{v}");
 }
+
+/// 指派: a supervisor sends a waiting shopper to a colleague of their choice
+/// (a VIP to a senior), theirs at once and no offer; an agent cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sends_a_waiting_shopper_to_a_colleague() {
+    let app = TestApp::spawn().await;
+    app.agent("lead-a", kefu_core::agent::Role::Supervisor, &[app.shop_a.id], 5).await;
+    let a2 = id_of(&app, "agent-a2").await;
+    let (_s1, c1) = shopper_writes(&app, 1).await;
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
+    let body = Some(json!({"agent_id": a2.to_string(), "note": "VIP，先接"}));
+    let (s, v) = app
+        .as_agent(&app.login("agent-a").await, "POST", &format!("/api/conversations/{c1}/transfer"), body.clone())
+        .await;
+    assert_eq!((s.as_u16(), v["error"]["message"].as_str()), (403, Some("conversation_not_yours")), "{v}");
+    assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None), "nothing moved");
+    let (s, v) =
+        app.as_agent(&app.login("lead-a").await, "POST", &format!("/api/conversations/{c1}/transfer"), body).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    let c = app.store.conversation(c1).await.expect("read").expect("c");
+    assert_eq!((c.status, c.assigned_agent, c.offered_until), (ConversationStatus::Assigned, Some(a2), None));
+}

@@ -575,7 +575,9 @@ function renderThread() {
     el('span', { class: 'badge status' }, c.status === 'assigned' && c.offered_until ? t('offered_status') : t('conv_status')[c.status] || c.status),
     orderChip(),
     el('span', { class: 'actions' },
-      c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn', onclick: openTransfer }, t('transfer')) : null,
+      // A supervisor passes on anyone's conversation, and sends a waiting shopper to someone (指派: a VIP to a senior).
+      c.status === 'assigned' && (c.assigned_agent === S.me.id || SUPERVISES.has(S.me.role)) ? el('button', { class: 'btn', onclick: openTransfer }, t('transfer')) : null,
+      c.status === 'queued' && SUPERVISES.has(S.me.role) ? el('button', { class: 'btn', id: 'dispatch', onclick: openTransfer }, t('dispatch')) : null,
       c.status === 'assigned' && c.assigned_agent === S.me.id ? el('button', { class: 'btn danger', onclick: closeConversation }, t('close')) : null,
       el('button', { class: 'btn', id: 'toggle-context', onclick: () => $('#context').classList.toggle('open') }, t('buyer'))));
   const log = el('ol', { class: 'log', id: 'log', 'aria-live': 'polite', dataset: { conv: S.selected } });
@@ -930,7 +932,7 @@ async function openTransfer() {
   const [agents, groups] = await Promise.all([api('GET', `/api/shops/${shop}/agents`), api('GET', `/api/shops/${shop}/skill-groups`)]);
   const select = el('select', { 'aria-label': t('transfer_to') },
     // Who is here first (接待中, then 挂起, then 离线), the least loaded first among them.
-    ...agents.agents.filter(a => a.id !== S.me.id && ['agent', 'senior', 'supervisor', 'admin'].includes(a.role))
+    ...agents.agents.filter(a => a.id !== S.me.id && a.id !== o.conversation.assigned_agent && ['agent', 'senior', 'supervisor', 'admin'].includes(a.role))
       .sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || loadShare(a) - loadShare(b))
       .map(a => el('option', { value: 'agent:' + a.id }, `${a.display_name} (${a.role}, ${a.open_conversations}/${a.max_concurrent}, ${t(a.status)})`)),
     ...groups.skill_groups.map(g => el('option', { value: 'group:' + g.id }, `${t('transfer_group')}: ${g.name}`)));
@@ -938,7 +940,7 @@ async function openTransfer() {
   const note = el('textarea', { class: 'transfer-note', rows: 3, maxlength: 500, 'aria-label': t('transfer_note'), placeholder: t('transfer_note') });
   const conversation = S.selected;
   const dialog = el('dialog', {},
-    el('form', { method: 'dialog' }, el('p', {}, t('transfer_to')), select, note,
+    el('form', { method: 'dialog' }, el('p', {}, t(o.conversation.status === 'queued' ? 'dispatch_to' : 'transfer_to')), select, note,
       el('div', { class: 'row' }, el('button', { class: 'btn', value: 'cancel' }, t('cancel')), el('button', { class: 'btn primary', value: 'ok' }, t('confirm')))));
   document.body.append(dialog);
   dialog.addEventListener('close', async () => {
