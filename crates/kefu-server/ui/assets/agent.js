@@ -430,6 +430,8 @@ function row(o) {
   if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
+  // A colleague's offer not taken yet (a supervisor's 团队): it may lapse to someone else.
+  if (c.status === 'assigned' && c.offered_until && c.assigned_agent !== S.me.id) badges.push(el('span', { class: 'badge offered' }, t('offered_status')));
   const preview = listPreview(o.last_message);
   const li = el('li', {
     class: 'conv', tabindex: 0, dataset: { id: c.id, waiting: c.waiting_since || '' },
@@ -1446,7 +1448,8 @@ function commands() {
   const mineOpen = c && c.status === 'assigned' && c.assigned_agent === S.me.id;
   const list = [
     c && (c.status === 'queued' || c.status === 'bot' || offeredToMe(c)) && { label: t('accept'), keys: 'jr accept', run: () => accept() },
-    mineOpen && { label: t('transfer'), keys: 'zj transfer', run: openTransfer },
+    c && c.status === 'queued' && SUPERVISES.has(S.me.role) && { label: t('dispatch'), keys: 'zp dispatch assign', run: openTransfer },
+    (mineOpen || (c?.status === 'assigned' && SUPERVISES.has(S.me.role))) && { label: t('transfer'), keys: 'zj transfer', run: openTransfer },
     mineOpen && { label: t('close'), keys: 'js close end', run: closeConversation },
     canReply() && S.mode !== 'note' && { label: t('cmd_note'), keys: 'bz note', run: () => setMode('note') },
     canReply() && S.mode === 'note' && { label: t('cmd_reply'), keys: 'hf reply', run: () => setMode('reply') },
