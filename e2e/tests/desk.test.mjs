@@ -811,6 +811,31 @@ test('指派: a supervisor sends a waiting shopper straight to a colleague of th
   for (const p of [shopper, lead, to]) await p.context().close();
 });
 
+test('商品: the items of the shopper\'s orders, with model and price, sent back as a card', async () => {
+  const { shopper, agent } = await knownShopperAndAgent();
+  await shopper.fill('#input', '商品测试：我买的这个有新款吗');
+  await shopper.press('#input', 'Enter');
+  await shopper.waitForSelector('.msg.me .state:has-text("已发送")');
+  await login(agent, kefu.base, 'zhangsan');
+  await agent.click('[data-tab=queue]');
+  await agent.locator('.conv', { hasText: '商品测试' }).click();
+  await agent.click('#accept');
+  await agent.waitForSelector('#composer-input');
+  await agent.click('#context [role=tab]:has-text("商品")');
+  const first = agent.locator('#context .product-row').first();
+  await first.waitFor();
+  const sku = await first.getAttribute('data-sku');
+  // Filled from the shop's catalogue: a price at least (¥), and where the item came from.
+  await agent.waitForSelector(`#context .product-row[data-sku="${sku}"] .meta:has-text("¥")`);
+  assert.match(await first.textContent(), /#\d+/, 'from which order');
+  await agent.screenshot({ path: join(shotsDir, 'agent-products-1366x768.png') });
+  await first.locator('.send-card').click();
+  await shopper.waitForSelector(`.product-card[data-sku="${sku}"]`);
+  await agent.waitForSelector(`#log .product-card[data-sku="${sku}"]`);
+  await agent.context().close();
+  await shopper.context().close();
+});
+
 test('English workspace with orders and logistics, for a known VIP', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const page = await ctx.newPage();

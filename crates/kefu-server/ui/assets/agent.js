@@ -1129,7 +1129,7 @@ function renderContext() {
   const data = context;
   if (!data) return;
   const tabs = el('div', { class: 'tabs', role: 'tablist' },
-    ...['buyer', 'orders', 'history'].map(tab => el('button', { role: 'tab', 'aria-selected': String(S.contextTab === tab), onclick: () => { S.contextTab = tab; renderContext(); } }, t(tab))));
+    ...['buyer', 'orders', 'products', 'history'].map(tab => el('button', { role: 'tab', 'aria-selected': String(S.contextTab === tab), onclick: () => { S.contextTab = tab; renderContext(); } }, t(tab))));
   const layout = contextLayout();
   const sections = Object.keys(CONTEXT_SECTIONS).sort((a, b) => layout.pinned.includes(b) - layout.pinned.includes(a) || layout.order.indexOf(a) - layout.order.indexOf(b));
   let body;
@@ -1140,7 +1140,8 @@ function renderContext() {
     const pinned = sections.filter(key => layout.pinned.includes(key)).map(key => contextSection(key, data, layout));
     const rest = S.contextTab === 'orders'
       ? el('div', { class: 'section' }, data.orders.length ? data.orders.map(orderCard) : el('p', { class: 'meta' }, t('no_orders')))
-      : el('div', { class: 'section' }, historyList(data.conversations));
+      : S.contextTab === 'products' ? productsSection(data)
+        : el('div', { class: 'section' }, historyList(data.conversations));
     body = [...pinned, rest];
   }
   $('#context').replaceChildren(tabs, ...body);
@@ -1165,6 +1166,46 @@ const CONTEXT_SECTIONS = {
   },
   recent: data => historyList(data.conversations.slice(0, 3)),
 };
+
+/**
+ * The 商品 tab: what the shopper is asking about — the products they sent
+ * as cards (newest first), then the items of the order in question and of
+ * their latest orders — each with its model, category and price, ready to
+ * send back as a card.
+ */
+function productsSection(data) {
+  const conv = S.convs.get(S.selected)?.conversation;
+  const wanted = new Map();
+  const messages = [...(S.messages.get(S.selected)?.values() || [])].sort((a, b) => b.seq - a.seq);
+  for (const m of messages) if (m.kind === 'product' && !wanted.has(m.text)) wanted.set(m.text, { from: t('prod_asked') });
+  const chip = data.orders.find(o => o.order_no === orderInQuestion());
+  for (const o of [chip, ...data.orders].filter(Boolean).slice(0, 4)) {
+    for (const i of o.items) if (!wanted.has(i.sku)) wanted.set(i.sku, { name: i.name, price: i.unit_price_fen, from: `#${o.order_no}` });
+  }
+  if (!wanted.size) return el('div', { class: 'section' }, el('p', { class: 'meta' }, t('no_products')));
+  return el('div', { class: 'section' }, el('ul', { class: 'products' }, ...[...wanted].map(([sku, w]) => {
+    const name = el('span', { class: 'p-name' }, w.name || sku);
+    const meta = el('div', { class: 'meta num' }, w.price != null ? fmtFen(w.price) : '');
+    if (conv) product(conv.shop_id, sku).then(p => {
+      if (!p) return;
+      name.textContent = p.name;
+      meta.textContent = [p.model, p.category, fmtFen(p.price_fen)].filter(Boolean).join(' · ');
+    });
+    return el('li', { class: 'product-row', dataset: { sku } },
+      el('div', {}, name, ' ', el('span', { class: 'meta' }, w.from)),
+      meta,
+      el('div', { class: 'meta num' }, 'SKU ', sku, ' ', copyButton(sku),
+        el('button', { type: 'button', class: 'btn send-card', hidden: !canReply(), onclick: () => sendProductCard(sku) }, t('send_product'))));
+  })));
+}
+
+function sendProductCard(sku) {
+  const id = clientId();
+  S.pending.set(id, { conversationId: S.selected, text: sku, note: false });
+  if (!socket?.send({ type: 'send', conversation_id: S.selected, client_msg_id: id, text: sku, kind: 'product' })) {
+    api('POST', `/api/conversations/${S.selected}/messages`, { text: sku, kind: 'product', client_msg_id: id }).then(r => addMessage(r.message)).catch(e => alert(e.message));
+  }
+}
 
 function historyList(conversations) {
   return conversations.length ? el('ul', {}, ...conversations.map(h =>
