@@ -429,13 +429,22 @@ fn offer_until(ctx: &Ctx, now: Timestamp) -> Option<Timestamp> {
 /// and an agent over their limit, and the next one is tried. Answers the
 /// conversations assigned.
 pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversation>> {
+    // The queue first, through its index: most closings find it empty, and
+    // then the team (every agent with their load) is not worth reading.
+    let mut queue = ctx.store.queue_of_shop(shop, FILL_FIRST_READ).await?;
+    if queue.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut loads = ctx.store.agents_of_shop(shop).await?;
     let room = routing::room(&loads);
     if room == 0 {
         return Ok(Vec::new());
     }
     // Some at the front may be of a group with no room: read a little past the room.
-    let queue = ctx.store.queue_of_shop(shop, room.saturating_add(FILL_LOOKAHEAD).min(FILL_MAX_READ)).await?;
+    let wanted = room.saturating_add(FILL_LOOKAHEAD).min(FILL_MAX_READ);
+    if queue.len() == FILL_FIRST_READ as usize && wanted > FILL_FIRST_READ {
+        queue = ctx.store.queue_of_shop(shop, wanted).await?;
+    }
     let now = ctx.clock.now();
     let offer_until = offer_until(ctx, now);
     let mut assigned = Vec::new();
@@ -467,18 +476,17 @@ pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversa
     Ok(assigned)
 }
 
-/// How far past the room [`fill_from_queue`] reads, and the most it reads.
+/// What [`fill_from_queue`] reads of the queue before it knows the room,
+/// how far past the room it reads, and the most it reads.
+const FILL_FIRST_READ: u32 = 64;
 const FILL_LOOKAHEAD: u32 = 50;
 const FILL_MAX_READ: u32 = 500;
 
-/// [`fill_from_queue`] for every shop, when the shop's queue is not empty:
-/// the server's sweep. Answers how many conversations were assigned.
+/// [`fill_from_queue`] for every shop: the server's sweep. Answers how many
+/// conversations were assigned.
 pub async fn fill_queues(ctx: &Ctx) -> DeskResult<usize> {
     let mut assigned = 0;
     for shop in ctx.store.shops().await? {
-        if ctx.store.queue_of_shop(shop.id, 1).await?.is_empty() {
-            continue;
-        }
         assigned += fill_from_queue(ctx, shop.id).await?.len();
     }
     Ok(assigned)

@@ -227,3 +227,33 @@ async fn a_supervisor_sends_a_waiting_shopper_to_a_colleague() {
     let c = app.store.conversation(c1).await.expect("read").expect("c");
     assert_eq!((c.status, c.assigned_agent, c.offered_until), (ConversationStatus::Assigned, Some(a2), None));
 }
+
+/// A long queue and a lot of room (a shift starting on 双11 night): every
+/// shopper the room can take is handed out in one go, past the first read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_queue_fills_all_the_room_there_is() {
+    use kefu_core::conversation::MessageText;
+    use kefu_core::desk::{self, CustomerContent};
+    let app = TestApp::spawn().await;
+    let big = app.agent("shift-lead", kefu_core::agent::Role::Senior, &[app.shop_a.id], 100).await;
+    for name in ["agent-a", "agent-a2"] {
+        app.store.set_agent_status(id_of(&app, name).await, AgentStatus::Offline).await.expect("offline");
+    }
+    app.store.set_agent_status(big.id, AgentStatus::Away).await.expect("not yet");
+    let mut waiting = Vec::new();
+    for i in 0..90 {
+        let c = app.known_customer(&app.shop_a, &format!("long-{i}")).await;
+        let text = MessageText::parse("在吗").expect("text");
+        let sent =
+            desk::customer_send(&app.state.ctx, &c, None, CustomerContent::text(text), None).await.expect("send");
+        waiting.push(sent.message.conversation_id);
+    }
+    // No auto-assign here (the app's): this is the sweep's step, called as it is.
+    app.store.set_agent_status(big.id, AgentStatus::Online).await.expect("shift starts");
+    let handed = desk::fill_from_queue(&app.state.ctx, app.shop_a.id).await.expect("fill");
+    assert_eq!(handed.len(), 90, "all ninety, not just the first read's");
+    for id in &waiting {
+        assert_eq!(holder(&app, *id).await, (ConversationStatus::Assigned, Some(big.id)));
+    }
+    assert!(desk::fill_from_queue(&app.state.ctx, app.shop_a.id).await.expect("again").is_empty());
+}
