@@ -13,6 +13,7 @@ mod load;
 mod nlu;
 mod outbox;
 mod relay;
+mod routing;
 mod store;
 mod target;
 mod widget;
@@ -40,6 +41,9 @@ pub enum BenchCommand {
     /// What every widget asks when it opens and while it waits — is a person online, where do I
     /// stand in the queue — each against the direct read, on the same store in the same run.
     Widget(widget::WidgetArgs),
+    /// Closings under auto-assign with every agent full and shoppers queued: each closing hands the
+    /// queue out (`desk::fill_from_queue`), against the two bare writes it needs, same store, same run.
+    Routing(routing::RoutingArgs),
     /// A notification sender's claim with one shop's dead endpoint piling up deliveries, against
     /// a raw oldest-first claim on the same SQLite file in the same run.
     Outbox(outbox::OutboxArgs),
@@ -111,6 +115,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Store(args) => store::run(args).await,
         BenchCommand::Kb(args) => kb::run(args),
         BenchCommand::Widget(args) => widget::run(args).await,
+        BenchCommand::Routing(args) => routing::run(args).await,
         BenchCommand::Outbox(args) => outbox::run(args).await,
         BenchCommand::History(args) => history::run(args).await,
         BenchCommand::RelayServer { listen } => relay::serve(listen).await,

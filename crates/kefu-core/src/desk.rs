@@ -420,10 +420,10 @@ fn offer_until(ctx: &Ctx, now: Timestamp) -> Option<Timestamp> {
 }
 
 /// Hands a shop's queue out to its agents with room, longest wait first
-/// (the order the widget counts places in): what auto-assign does when room
-/// appears — an agent closes a conversation, passes one on, comes back
-/// 接待中 — and what the server's queue sweep does every few seconds for
-/// whatever no event on this node announced. A conversation of a skill group
+/// (the order the widget counts places in): what the server's queue sweep
+/// does every few seconds for whatever no event on this node announced
+/// (where one did — a closing, 接待中 — the agent with room takes their
+/// next shopper at once: `take_waiting`). A conversation of a skill group
 /// none of whose agents has room is passed over, not waited behind. Several
 /// nodes may fill at once: the store refuses a conversation already taken
 /// and an agent over their limit, and the next one is tried. Answers the
@@ -492,15 +492,42 @@ pub async fn fill_queues(ctx: &Ctx) -> DeskResult<usize> {
     Ok(assigned)
 }
 
-/// After room appeared in these shops (auto-assign only): fills their
-/// queues. Best effort: an error here is the sweep's to retry, not the
-/// closing or status change's to fail.
-async fn room_appeared(ctx: &Ctx, shops: &[ShopId]) {
+/// `agent` has room in these shops (auto-assign only): they freed a place
+/// (a closing, a conversation passed on: `at_most` 1) or came back 接待中.
+/// The shoppers waiting for them come to them, longest wait first, up to
+/// their limit —
+/// one write each (`Store::take_next_queued`), the team not read: when
+/// shoppers queue, everyone else is full. Taken in turn across their shops.
+/// Best effort: an error here is the sweep's to retry, not the closing's or
+/// the status change's to fail. Answers what they took.
+pub async fn take_waiting(ctx: &Ctx, agent: AgentId, shops: &[ShopId], at_most: usize) -> Vec<Conversation> {
+    let mut taken = Vec::new();
     if !ctx.auto_assign {
-        return;
+        return taken;
     }
-    for shop in shops {
-        let _ = fill_from_queue(ctx, *shop).await;
+    let offer = offer_until(ctx, ctx.clock.now());
+    loop {
+        let mut took = false;
+        for shop in shops {
+            // The store reads the agent in the write (接待中? their groups, their limit): a
+            // caller's copy may be a session's, older than a status change.
+            let next = ctx.store.take_next_queued(*shop, agent, ctx.clock.now(), offer).await;
+            match next {
+                Ok(Some(conversation)) => {
+                    ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
+                    taken.push(conversation);
+                    if taken.len() >= at_most {
+                        return taken;
+                    }
+                    took = true;
+                }
+                Ok(None) => {}
+                Err(_) => return taken, // full (or the store failing): done either way
+            }
+        }
+        if !took {
+            return taken;
+        }
     }
 }
 
@@ -635,8 +662,8 @@ pub async fn transfer(
         Transfer::ToGroup(_) if ctx.auto_assign => route(ctx, moved).await,
         _ => moved,
     };
-    if moved.assigned_agent != conv.assigned_agent {
-        room_appeared(ctx, &[moved.shop_id]).await;
+    if let Some(before) = conv.assigned_agent.filter(|a| moved.assigned_agent != Some(*a)) {
+        take_waiting(ctx, before, &[moved.shop_id], 1).await;
     }
     Ok(moved)
 }
@@ -661,7 +688,9 @@ pub async fn close(ctx: &Ctx, agent: &Agent, conversation: ConversationId) -> De
     }
     let closed = ctx.store.close_conversation(conv.id, ctx.clock.now()).await?;
     ctx.bus.publish(Event::ConversationChanged(closed.clone()));
-    room_appeared(ctx, &[closed.shop_id]).await;
+    if let Some(holder) = conv.assigned_agent {
+        take_waiting(ctx, holder, &[closed.shop_id], 1).await;
+    }
     Ok(closed)
 }
 
@@ -688,7 +717,7 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
         ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status, by: None, missed_offer: false });
     }
     if status == AgentStatus::Online {
-        room_appeared(ctx, &agent.shops).await;
+        take_waiting(ctx, agent.id, &agent.shops, usize::MAX).await;
     }
     Ok(())
 }

@@ -243,6 +243,20 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         offer_until: Option<Timestamp>,
     ) -> StoreResult<Conversation>;
+    /// Gives `agent` the shop's next queued conversation they may take —
+    /// longest wait first, of no skill group or of one of theirs — in one
+    /// write that reads the agent as it is then: `None` unless they are
+    /// 接待中, enabled and answer shoppers, or when nobody waits for them;
+    /// `CapacityReached` at their limit. What a place an agent frees takes,
+    /// without reading the team; agents and nodes taking at once never take
+    /// the same shopper, and nobody takes one out of turn.
+    async fn take_next_queued(
+        &self,
+        shop: ShopId,
+        agent: AgentId,
+        now: Timestamp,
+        offer_until: Option<Timestamp>,
+    ) -> StoreResult<Option<Conversation>>;
     async fn transfer_conversation(
         &self,
         id: ConversationId,

@@ -523,6 +523,63 @@ impl Store for PostgresStore {
         Ok(conv)
     }
 
+    async fn take_next_queued(
+        &self,
+        shop: ShopId,
+        agent: AgentId,
+        now: Timestamp,
+        offer_until: Option<Timestamp>,
+    ) -> StoreResult<Option<Conversation>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        // The agent first, locked as an assignment locks it (two takings for one agent count in
+        // turn), and read as they are now.
+        let who = query_opt_prepared(
+            &tx,
+            "SELECT a.status, a.disabled, a.role, a.max_concurrent, \
+             ARRAY(SELECT g.group_id FROM agent_skill_groups g WHERE g.agent_id = a.id) \
+             FROM agents a WHERE a.id = $1 FOR UPDATE",
+            &[&agent.as_uuid()],
+        )
+        .await?;
+        let Some(who) = who else { return Ok(None) };
+        let (status, disabled, role, max): (String, bool, String, i32) =
+            (who.get(0), who.get(1), who.get(2), who.get(3));
+        if codec::agent_status(&status)? != AgentStatus::Online
+            || disabled
+            || !codec::role(&role)?.handles_conversations()
+        {
+            return Ok(None);
+        }
+        if open_load(&tx, agent).await? >= u32::try_from(max).unwrap_or(0) {
+            return Err(StoreError::CapacityReached);
+        }
+        let groups: Vec<Uuid> = who.get(4);
+        // SKIP LOCKED: another agent (or node) taking the front one takes it; this takes the next.
+        let next = query_opt_prepared(
+            &tx,
+            &format!(
+                "SELECT c.id FROM conversations c WHERE c.shop_id = $1 AND c.status <> 'closed' AND c.status = 'queued' \
+                 AND (c.skill_group IS NULL OR c.skill_group = ANY($2)) ORDER BY {OPEN_ORDER} LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED"
+            ),
+            &[&shop.as_uuid(), &groups],
+        )
+        .await?;
+        let Some(row) = next else { return Ok(None) };
+        let id: Uuid = row.get(0);
+        tx.execute(
+            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, answered_at = NULL, \
+             offered_until = $4, updated_at = $3 WHERE id = $1",
+            &[&id, &agent.as_uuid(), &now.millis(), &offer_until.map(Timestamp::millis)],
+        )
+        .await
+        .map_err(be)?;
+        let conv = load_conversation(&tx, ConversationId::from_uuid(id), false).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(Some(conv))
+    }
+
     async fn transfer_conversation(
         &self,
         id: ConversationId,

@@ -567,6 +567,55 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn take_next_queued(
+        &self,
+        shop: ShopId,
+        agent: AgentId,
+        now: Timestamp,
+        offer_until: Option<Timestamp>,
+    ) -> StoreResult<Option<Conversation>> {
+        self.pool
+            .write(move |c| {
+                // The agent as they are now, with their load, in one statement.
+                let who = c
+                    .prepare_cached(
+                        "SELECT a.status, a.disabled, a.role, a.max_concurrent, (SELECT COUNT(*) FROM conversations v \
+                         WHERE v.assigned_agent = a.id AND v.status = 'assigned') FROM agents a WHERE a.id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row([agent.as_uuid()], |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+                        })
+                        .optional()
+                    })
+                    .map_err(be)?;
+                let Some((status, disabled, role, max, load)) = who else { return Ok(None) };
+                if codec::agent_status(&status)? != AgentStatus::Online || disabled || !codec::role(&role)?.handles_conversations() {
+                    return Ok(None);
+                }
+                if load >= max {
+                    return Err(StoreError::CapacityReached);
+                }
+                let next = c
+                    .prepare_cached(&format!(
+                        "SELECT c.id FROM conversations c WHERE c.shop_id = ?1 AND c.status <> 'closed' AND c.status = 'queued' \
+                         AND (c.skill_group IS NULL OR c.skill_group IN (SELECT group_id FROM agent_skill_groups WHERE agent_id = ?2)) \
+                         ORDER BY {OPEN_ORDER} LIMIT 1"
+                    ))
+                    .and_then(|mut s| s.query_row(params![shop.as_uuid(), agent.as_uuid()], |r| uuid_col(r, 0)).optional())
+                    .map_err(be)?;
+                let Some(id) = next else { return Ok(None) };
+                c.execute(
+                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, answered_at = NULL, \
+                     offered_until = ?4, updated_at = ?3 WHERE id = ?1",
+                    params![id, agent.as_uuid(), now.millis(), offer_until.map(Timestamp::millis)],
+                )
+                .map_err(be)?;
+                load_conversation(c, ConversationId::from_uuid(id))
+            })
+            .await
+    }
+
     async fn transfer_conversation(
         &self,
         id: ConversationId,

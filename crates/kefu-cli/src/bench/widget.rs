@@ -167,7 +167,7 @@ pub async fn run(args: WidgetArgs) -> anyhow::Result<()> {
 }
 
 /// `n` agents of the shop: a third online, the others away or offline.
-async fn seed_agents(store: &Arc<dyn Store>, shop: ShopId, n: usize) -> anyhow::Result<()> {
+pub(super) async fn seed_agents(store: &Arc<dyn Store>, shop: ShopId, n: usize) -> anyhow::Result<()> {
     let statuses = [AgentStatus::Offline, AgentStatus::Away, AgentStatus::Online];
     for i in 0..n {
         store

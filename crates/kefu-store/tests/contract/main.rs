@@ -115,6 +115,7 @@ contract!(
     a_sweep_sets_absent_agents_offline_and_queues_their_waiting_shoppers,
     a_supervisor_takes_back_the_conversations_of_someone_not_online,
     offers_not_accepted_in_time_go_back_and_their_agent_away,
+    a_freed_place_takes_the_next_shopper_its_agent_may_serve,
     answers_are_counted_for_the_agent_from_when_they_got_the_shopper,
 );
 

@@ -269,6 +269,75 @@ pub(super) async fn offers_not_accepted_in_time_go_back_and_their_agent_away(sto
     assert_eq!(store.lapse_offers(T0.plus_millis(100_000)).await.expect("none left"), Lapsed::default());
 }
 
+/// The place an agent frees takes the longest-waiting shopper they may
+/// serve (of no group, or of one of theirs), in one write, never over their
+/// limit; takers at once take different shoppers.
+pub(super) async fn a_freed_place_takes_the_next_shopper_its_agent_may_serve(store: &dyn Store) {
+    let s = shop(store, "take-next").await;
+    let big = SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "大家电".into() };
+    let other = SkillGroup { id: SkillGroupId::from_uuid(new_id()), shop_id: s.id, name: "售后".into() };
+    for g in [&big, &other] {
+        store.create_skill_group(g).await.expect("group");
+    }
+    let li = Agent { skill_groups: vec![big.id], ..agent(store, "next-li", &[s.id], 3).await };
+    store.update_agent(&li).await.expect("li of 大家电");
+    let away = agent(store, "next-away", &[s.id], 3).await;
+    store.set_agent_status(away.id, AgentStatus::Away).await.expect("away");
+    let mut queued = Vec::new();
+    for (i, group) in [Some(other.id), Some(big.id), None, None].into_iter().enumerate() {
+        let c = customer(s.id, &format!("next-c{i}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, 10 + i as i64)).await.expect("asks");
+        if let Some(g) = group {
+            store.transfer_conversation(conv.id, TransferTarget::Group(g), T0).await.expect("to group");
+        }
+        queued.push(conv.id);
+    }
+    let take = |who: AgentId, offer: Option<Timestamp>| store.take_next_queued(s.id, who, T0.plus_millis(100), offer);
+    // 挂起 (and a missing agent) takes nothing.
+    assert_eq!(take(away.id, None).await.expect("take"), None);
+    assert_eq!(take(AgentId::from_uuid(new_id()), None).await.expect("take"), None);
+    // Of 大家电: its own first in line, before the groupless behind it; never 售后's.
+    let first = take(li.id, Some(T0.plus_millis(30_100))).await.expect("take").expect("one");
+    assert_eq!((first.id, first.status, first.assigned_agent), (queued[1], ConversationStatus::Assigned, Some(li.id)));
+    assert_eq!((first.assigned_at, first.offered_until), (Some(T0.plus_millis(100)), Some(T0.plus_millis(30_100))));
+    let second = take(li.id, None).await.expect("take").expect("one");
+    assert_eq!((second.id, second.offered_until), (queued[2], None));
+    let third = take(li.id, None).await.expect("take").expect("one");
+    assert_eq!(third.id, queued[3]);
+    // Full (3): refused, nothing taken.
+    assert!(matches!(take(li.id, None).await, Err(StoreError::CapacityReached)));
+    // A place freed, but only 售后's is left: nothing for li, who is not of it.
+    store.close_conversation(third.id, T0.plus_millis(150)).await.expect("close");
+    assert_eq!(take(li.id, None).await.expect("take").map(|c| c.id), None);
+    let queue = store.queue_of_shop(s.id, 10).await.expect("queue");
+    assert_eq!(queue.iter().map(|q| q.id).collect::<Vec<_>>(), [queued[0]]);
+
+    // Two agents freeing places at once take different shoppers, all of them.
+    let (wang, zhao) = (agent(store, "next-wang", &[s.id], 5).await, agent(store, "next-zhao", &[s.id], 5).await);
+    for i in 0..8 {
+        let c = customer(s.id, &format!("next-d{i}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, 20 + i)).await.expect("asks");
+    }
+    let takes = |who: AgentId| async move {
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            if let Some(c) = store.take_next_queued(s.id, who, T0.plus_millis(200), None).await.expect("t") {
+                got.push(c.id);
+            }
+        }
+        got
+    };
+    let (a, b) = tokio::join!(takes(wang.id), takes(zhao.id));
+    let mut all: Vec<ConversationId> = a.iter().chain(&b).copied().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!((a.len(), b.len(), all.len()), (4, 4, 8), "{a:?} {b:?}");
+}
+
 /// Every wait an agent answers is counted in the write that stores the
 /// answer: from when they got the shopper (not the queue's time), first
 /// answers apart, notes not answers, late shoppers still waiting against
