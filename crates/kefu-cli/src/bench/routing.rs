@@ -4,7 +4,9 @@
 //! record read again, then `Store::take_next_queued`, one write); the direct
 //! way does only the two writes the desk needs — close, then assign the next
 //! queued shopper to the agent who closed — knowing both without reading
-//! anything. Same store, same run, one after the other.
+//! anything. Same store, same run, one after the other; and, for scale, the
+//! sweep's shop-wide fill (`desk::fill_from_queue`: the queue's front, the
+//! team with its loads, the assignment) after each closing.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -30,7 +32,7 @@ pub struct RoutingArgs {
     #[arg(long, default_value_t = 200)]
     pub agents: usize,
     /// Closings timed per way.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1500)]
     pub closings: usize,
     /// Closings in flight at once (agents finishing together).
     #[arg(long, default_value_t = 8)]
@@ -82,7 +84,7 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.agents >= 3 && args.closings > 0 && args.in_flight > 0, "counts must be positive");
     let online = args.agents.div_ceil(3);
     // Each way's closings take a queued shopper each; keep some waiting at the end.
-    let wanted = online * 10 + 2 * args.closings + 100;
+    let wanted = online * 10 + 3 * args.closings + 100;
     anyhow::ensure!(args.queued >= wanted - online * 10, "--queued must be at least {}", wanted - online * 10);
     let dir = std::env::temp_dir().join(format!("kefu-bench-routing-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -125,7 +127,20 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
             c.store.close_conversation(conv, c.clock.now()).await?;
             let handed = desk::take_waiting(&c, agent, &[shop], 1).await;
             let mut held = d.held.lock().unwrap_or_else(|e| e.into_inner());
-            // Two fills at once may both hand out the same shopper to the same agent (the store
+            held.extend(handed.iter().filter_map(|h| Some((h.id, h.assigned_agent?))));
+            Ok(())
+        }
+    })
+    .await?;
+    eprintln!("{} closings, {} in flight, the sweep's fill after each…", args.closings, args.in_flight);
+    let (c, d) = (ctx.clone(), desk.clone());
+    let sweep = drive(&args, &desk, move |(conv, _)| {
+        let (c, d) = (c.clone(), d.clone());
+        async move {
+            c.store.close_conversation(conv, c.clock.now()).await?;
+            let handed = desk::fill_from_queue(&c, shop).await?;
+            let mut held = d.held.lock().unwrap_or_else(|e| e.into_inner());
+            // Two fills at once may both hand the same shopper to the same agent (the store
             // answers the second with the first's assignment): held once.
             for h in &handed {
                 if let Some(agent) = h.assigned_agent.filter(|_| !held.iter().any(|(c, _)| *c == h.id)) {
@@ -161,7 +176,7 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
     let backend_name = super::target::drop_scratch(args.database_url.as_deref(), &schema)?;
 
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    let ((ours, oh), (direct, dh)) = (ours, direct);
+    let ((ours, oh), (direct, dh), (swept, sh)) = (ours, direct, sweep);
     if args.json {
         println!(
             "{}",
@@ -171,6 +186,7 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
                 "closings_per_sec": ours, "p50_ms": ms(&oh, 0.5), "p99_ms": ms(&oh, 0.99),
                 "direct_closings_per_sec": direct, "direct_p50_ms": ms(&dh, 0.5), "direct_p99_ms": ms(&dh, 0.99),
                 "ratio_vs_direct": ours / direct,
+                "sweep_fill_closings_per_sec": swept, "sweep_fill_p99_ms": ms(&sh, 0.99),
             })
         );
     } else {
@@ -179,9 +195,11 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
             args.queued, args.agents, args.closings, args.in_flight
         );
         println!("{:<44} {:>12} {:>10} {:>10}", "", "closings/s", "p50 ms", "p99 ms");
-        for (name, rate, h) in
-            [("kefu: close + take_waiting", ours, &oh), ("direct: close + assign the next", direct, &dh)]
-        {
+        for (name, rate, h) in [
+            ("kefu: close + take_waiting", ours, &oh),
+            ("direct: close + assign the next", direct, &dh),
+            ("the sweep's fill_from_queue instead", swept, &sh),
+        ] {
             println!("{:<44} {:>12.0} {:>10.3} {:>10.3}", name, rate, ms(h, 0.5), ms(h, 0.99));
         }
         println!("{:<44} {:>11.2}×", "ratio", ours / direct);
