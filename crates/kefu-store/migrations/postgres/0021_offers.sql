@@ -8,3 +8,9 @@ CREATE INDEX conversations_offered ON conversations (offered_until) WHERE offere
 -- Offers an agent let lapse, per shop and China day (漏接): counted by the
 -- write that takes the offer back, read with the day's other figures.
 ALTER TABLE agent_days ADD COLUMN missed_offers BIGINT NOT NULL DEFAULT 0;
+-- The queue in its order (`OPEN_ORDER`: longest wait first, those with
+-- nothing waiting last), per shop: a freed place takes the front shopper,
+-- and the fill reads the front, without sorting the whole queue each time
+-- (5,000 waiting on 双11 night).
+CREATE INDEX conversations_queue ON conversations (shop_id, (waiting_since IS NULL), waiting_since, priority DESC, updated_at DESC)
+    WHERE status = 'queued';
