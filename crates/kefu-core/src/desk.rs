@@ -429,8 +429,8 @@ fn offer_until(ctx: &Ctx, now: Timestamp) -> Option<Timestamp> {
 /// and an agent over their limit, and the next one is tried. Answers the
 /// conversations assigned.
 pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversation>> {
-    // The queue first, through its index: most closings find it empty, and
-    // then the team (every agent with their load) is not worth reading.
+    // The queue's front first, through its index: most sweeps find it
+    // empty, and then the team (every agent with their load) is not worth reading.
     let mut queue = ctx.store.queue_of_shop(shop, FILL_FIRST_READ).await?;
     if queue.is_empty() {
         return Ok(Vec::new());
@@ -495,11 +495,10 @@ pub async fn fill_queues(ctx: &Ctx) -> DeskResult<usize> {
 /// `agent` has room in these shops (auto-assign only): they freed a place
 /// (a closing, a conversation passed on: `at_most` 1) or came back 接待中.
 /// The shoppers waiting for them come to them, longest wait first, up to
-/// their limit —
-/// one write each (`Store::take_next_queued`), the team not read: when
-/// shoppers queue, everyone else is full. Taken in turn across their shops.
-/// Best effort: an error here is the sweep's to retry, not the closing's or
-/// the status change's to fail. Answers what they took.
+/// their limit, one write each (`Store::take_next_queued`) and the team not
+/// read: while shoppers queue, everyone else is full. Taken in turn across
+/// their shops. Best effort: an error here is the sweep's to retry, not the
+/// closing's or the status change's to fail. Answers what they took.
 pub async fn take_waiting(ctx: &Ctx, agent: AgentId, shops: &[ShopId], at_most: usize) -> Vec<Conversation> {
     let mut taken = Vec::new();
     if !ctx.auto_assign {
@@ -713,13 +712,26 @@ pub async fn set_status(ctx: &Ctx, agent: &Agent, status: AgentStatus) -> DeskRe
         ctx.store.agent_seen(agent.id, ctx.clock.now()).await?;
     }
     ctx.store.set_agent_status(agent.id, status).await?;
-    for shop in &agent.shops {
-        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent: agent.id, status, by: None, missed_offer: false });
-    }
+    announce_presence(ctx, agent.id, &agent.shops, status, None, false);
     if status == AgentStatus::Online {
         take_waiting(ctx, agent.id, &agent.shops, usize::MAX).await;
     }
     Ok(())
+}
+
+/// Tells each of the agent's shops (their colleagues' screens and their own)
+/// their new status, who set it when not they, and whether a missed offer did.
+fn announce_presence(
+    ctx: &Ctx,
+    agent: AgentId,
+    shops: &[ShopId],
+    status: AgentStatus,
+    by: Option<AgentId>,
+    missed_offer: bool,
+) {
+    for shop in shops {
+        ctx.bus.publish(Event::AgentPresence { shop: *shop, agent, status, by, missed_offer });
+    }
 }
 
 /// Sets offline the agents whose workspace has not been connected for
@@ -732,15 +744,7 @@ pub async fn sweep_absent_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<(usize
     let now = ctx.clock.now();
     let absence = ctx.store.sweep_absent(now.plus_millis(-unseen_ms), now).await?;
     for (agent, shops) in &absence.offline {
-        for shop in shops {
-            ctx.bus.publish(Event::AgentPresence {
-                shop: *shop,
-                agent: *agent,
-                status: AgentStatus::Offline,
-                by: None,
-                missed_offer: false,
-            });
-        }
+        announce_presence(ctx, *agent, shops, AgentStatus::Offline, None, false);
     }
     let requeued = absence.requeued.len();
     back_in_queue(ctx, absence.requeued).await;
@@ -754,15 +758,7 @@ pub async fn sweep_absent_agents(ctx: &Ctx, unseen_ms: i64) -> DeskResult<(usize
 pub async fn lapse_offers(ctx: &Ctx) -> DeskResult<(usize, usize)> {
     let lapsed = ctx.store.lapse_offers(ctx.clock.now()).await?;
     for (agent, shops) in &lapsed.away {
-        for shop in shops {
-            ctx.bus.publish(Event::AgentPresence {
-                shop: *shop,
-                agent: *agent,
-                status: AgentStatus::Away,
-                by: None,
-                missed_offer: true,
-            });
-        }
+        announce_presence(ctx, *agent, shops, AgentStatus::Away, None, true);
     }
     let requeued = lapsed.requeued.len();
     for conversation in lapsed.requeued {
@@ -808,15 +804,7 @@ pub async fn disable_agent(ctx: &Ctx, by: &Agent, id: AgentId) -> DeskResult<Age
     let released = ctx.store.disable_agent(id, ctx.clock.now()).await?;
     let agent = ctx.store.agent(id).await?.ok_or(DeskError::NotFound("agent"))?;
     ctx.bus.publish(Event::AccountChanged { agent: id, signed_out: true });
-    for shop in &agent.shops {
-        ctx.bus.publish(Event::AgentPresence {
-            shop: *shop,
-            agent: id,
-            status: AgentStatus::Offline,
-            by: Some(by.id),
-            missed_offer: false,
-        });
-    }
+    announce_presence(ctx, id, &agent.shops, AgentStatus::Offline, Some(by.id), false);
     back_in_queue(ctx, released).await;
     Ok(agent)
 }
@@ -851,15 +839,7 @@ pub async fn set_colleague_status(ctx: &Ctx, by: &Agent, id: AgentId, status: Ag
     }
     ctx.store.set_agent_status(target.id, status).await?;
     target.status = status;
-    for shop in &target.shops {
-        ctx.bus.publish(Event::AgentPresence {
-            shop: *shop,
-            agent: target.id,
-            status,
-            by: Some(by.id),
-            missed_offer: false,
-        });
-    }
+    announce_presence(ctx, target.id, &target.shops, status, Some(by.id), false);
     Ok(target)
 }
 

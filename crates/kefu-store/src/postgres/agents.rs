@@ -96,22 +96,12 @@ pub(super) async fn seen(store: &PostgresStore, id: AgentId, at: i64) -> StoreRe
 pub(super) async fn sweep_absent(store: &PostgresStore, before: i64, now: i64) -> StoreResult<Absence> {
     let mut c = store.client().await?;
     let tx = c.transaction().await.map_err(be)?;
-    let rows = query_prepared(
+    let offline = set_with_shops(
         &tx,
-        "WITH gone AS (UPDATE agents SET status = 'offline' \
-           WHERE status <> 'offline' AND (seen_at IS NULL OR seen_at < $1) RETURNING id) \
-         SELECT gone.id, COALESCE(array_agg(s.shop_id) FILTER (WHERE s.shop_id IS NOT NULL), '{}') \
-         FROM gone LEFT JOIN agent_shops s ON s.agent_id = gone.id GROUP BY gone.id",
-        &[&before],
+        "UPDATE agents SET status = 'offline' WHERE status <> 'offline' AND (seen_at IS NULL OR seen_at < $1) RETURNING id",
+        &before,
     )
     .await?;
-    let offline = rows
-        .iter()
-        .map(|r| {
-            let shops: Vec<Uuid> = r.get(1);
-            (AgentId::from_uuid(r.get(0)), shops.into_iter().map(ShopId::from_uuid).collect())
-        })
-        .collect();
     let rows = query_prepared(
         &tx,
         &format!(
@@ -165,23 +155,40 @@ pub(super) async fn lapse_offers(store: &PostgresStore, now: i64) -> StoreResult
     )
     .await?;
     let requeued = rows.iter().map(|r| conversation_from(r, 0)).collect::<StoreResult<Vec<_>>>()?;
-    let rows = query_prepared(
+    let away = set_with_shops(
         &tx,
-        "WITH gone AS (UPDATE agents SET status = 'away' WHERE id = ANY($1) AND status = 'online' RETURNING id) \
-         SELECT gone.id, COALESCE(array_agg(s.shop_id) FILTER (WHERE s.shop_id IS NOT NULL), '{}') \
-         FROM gone LEFT JOIN agent_shops s ON s.agent_id = gone.id GROUP BY gone.id",
-        &[&holders],
+        "UPDATE agents SET status = 'away' WHERE id = ANY($1) AND status = 'online' RETURNING id",
+        &holders,
     )
     .await?;
-    let away = rows
+    tx.commit().await.map_err(be)?;
+    Ok(Lapsed { away, requeued })
+}
+
+/// Runs `update` (an `UPDATE agents … RETURNING id` of one parameter) and
+/// answers the agents it changed, each with their shops, in one statement.
+async fn set_with_shops(
+    tx: &impl GenericClient,
+    update: &str,
+    param: &(dyn ToSql + Sync),
+) -> StoreResult<Vec<(AgentId, Vec<ShopId>)>> {
+    let rows = query_prepared(
+        tx,
+        &format!(
+            "WITH gone AS ({update}) \
+             SELECT gone.id, COALESCE(array_agg(s.shop_id) FILTER (WHERE s.shop_id IS NOT NULL), '{{}}') \
+             FROM gone LEFT JOIN agent_shops s ON s.agent_id = gone.id GROUP BY gone.id"
+        ),
+        &[param],
+    )
+    .await?;
+    Ok(rows
         .iter()
         .map(|r| {
             let shops: Vec<Uuid> = r.get(1);
             (AgentId::from_uuid(r.get(0)), shops.into_iter().map(ShopId::from_uuid).collect())
         })
-        .collect();
-    tx.commit().await.map_err(be)?;
-    Ok(Lapsed { away, requeued })
+        .collect())
 }
 
 pub(super) async fn create_session(store: &PostgresStore, s: &AgentSession) -> StoreResult<()> {
