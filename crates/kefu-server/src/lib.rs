@@ -375,12 +375,18 @@ async fn sweep_queues(state: SharedState) {
         }
         match kefu_core::desk::lapse_offers(&state.ctx).await {
             Ok((0, 0)) => {}
-            Ok((agents, conversations)) => tracing::info!(agents, conversations, "offers lapsed, their agents 挂起"),
+            Ok((agents, conversations)) => {
+                state.metrics.offers_lapsed_total.fetch_add(conversations as u64, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(agents, conversations, "offers lapsed, their agents 挂起")
+            }
             Err(e) => tracing::warn!(error = %e, "lapsing offers failed"),
         }
         match kefu_core::desk::fill_queues(&state.ctx).await {
             Ok(0) => {}
-            Ok(assigned) => tracing::info!(assigned, "queued shoppers handed to agents with room"),
+            Ok(assigned) => {
+                state.metrics.sweep_assigned_total.fetch_add(assigned as u64, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(assigned, "queued shoppers handed to agents with room")
+            }
             Err(e) => tracing::warn!(error = %e, "filling queues failed"),
         }
     }

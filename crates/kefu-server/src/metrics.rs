@@ -19,6 +19,11 @@ pub struct Metrics {
     pub notify_delivered_total: AtomicU64,
     pub notify_failed_attempts_total: AtomicU64,
     pub notify_gave_up_total: AtomicU64,
+    /// Auto-assign: offers that lapsed (漏接), and shoppers the queue sweep
+    /// handed out (what no event on this node did: a rising count says
+    /// closings elsewhere, or a race, leave shoppers waiting up to a sweep).
+    pub offers_lapsed_total: AtomicU64,
+    pub sweep_assigned_total: AtomicU64,
     errors: [AtomicU64; Code::ALL.len()],
 }
 
@@ -87,6 +92,18 @@ impl Metrics {
             "Notifications given up after their last attempt.",
             "counter",
             self.notify_gave_up_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_offers_lapsed_total",
+            "Auto-assign offers not accepted in time, back to the queue (漏接).",
+            "counter",
+            self.offers_lapsed_total.load(Ordering::Relaxed).into(),
+        );
+        gauge(
+            "kefu_queue_sweep_assigned_total",
+            "Queued shoppers the periodic queue sweep handed to agents with room.",
+            "counter",
+            self.sweep_assigned_total.load(Ordering::Relaxed).into(),
         );
         let _ = writeln!(
             out,

@@ -119,6 +119,7 @@ async fn the_sweep_hands_out_what_no_event_here_announced() {
         waited += Duration::from_millis(50);
     }
     assert_eq!(holder(&app, c1).await, (ConversationStatus::Assigned, Some(a2)));
+    assert!(app.state.metrics.render().contains("kefu_queue_sweep_assigned_total 1\n"), "counted for /metrics");
 }
 
 /// Without auto-assign agents pick from the queue themselves: room
@@ -162,6 +163,7 @@ async fn an_offer_not_taken_in_time_moves_on_and_its_agent_goes_away() {
     assert_eq!(app.store.agent(a2).await.expect("read").expect("a2").status, AgentStatus::Away);
     let (s, v) = app.as_agent(&worker, "GET", "/api/me/stats", None).await;
     assert_eq!((s.as_u16(), &v["missed_offers"]), (200, &json!(1)), "on their day (漏接): {v}");
+    assert!(app.state.metrics.render().contains("kefu_offers_lapsed_total 1\n"), "counted for /metrics");
 
     // agent-a comes in: offered at once; answering accepts, and it stays past the offer's time.
     let lead = app.login("agent-a").await;
