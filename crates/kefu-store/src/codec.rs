@@ -56,6 +56,20 @@ pub fn missed_offer_sql(p: fn(u8) -> String) -> String {
     )
 }
 
+/// A queued (or bot) conversation given to an agent, as an offer until 4
+/// (or NULL: theirs at once): 1 the conversation, 2 the agent, 3 now. Their
+/// figures count from now (`assigned_at`), with no answer yet.
+pub fn assign_sql(p: fn(u8) -> String) -> String {
+    format!(
+        "UPDATE conversations SET status = 'assigned', assigned_agent = {agent}, assigned_at = {now}, \
+         answered_at = NULL, offered_until = {offer}, updated_at = {now} WHERE id = {id}",
+        id = p(1),
+        agent = p(2),
+        now = p(3),
+        offer = p(4),
+    )
+}
+
 pub const DAY_COLUMNS: &str =
     "day, shop_id, agent_id, chats, answers, waited_ms, first_answers, first_within_30s, within_3m, within_5m";
 

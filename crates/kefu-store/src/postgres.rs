@@ -145,6 +145,9 @@ impl PostgresStore {
 
 // ---------------------------------------------------------------- row mapping
 
+/// `codec::assign_sql` in this backend's placeholders.
+static ASSIGN_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| codec::assign_sql(|n| format!("${n}")));
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn server_key(&self, candidate: &str) -> StoreResult<String> {
@@ -512,8 +515,7 @@ impl Store for PostgresStore {
             return Err(StoreError::CapacityReached);
         }
         tx.execute(
-            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, answered_at = NULL, \
-             offered_until = $4, updated_at = $3 WHERE id = $1",
+            &*ASSIGN_SQL,
             &[&id.as_uuid(), &agent.as_uuid(), &now.millis(), &offer_until.map(Timestamp::millis)],
         )
         .await
@@ -568,13 +570,9 @@ impl Store for PostgresStore {
         .await?;
         let Some(row) = next else { return Ok(None) };
         let id: Uuid = row.get(0);
-        tx.execute(
-            "UPDATE conversations SET status = 'assigned', assigned_agent = $2, assigned_at = $3, answered_at = NULL, \
-             offered_until = $4, updated_at = $3 WHERE id = $1",
-            &[&id, &agent.as_uuid(), &now.millis(), &offer_until.map(Timestamp::millis)],
-        )
-        .await
-        .map_err(be)?;
+        tx.execute(&*ASSIGN_SQL, &[&id, &agent.as_uuid(), &now.millis(), &offer_until.map(Timestamp::millis)])
+            .await
+            .map_err(be)?;
         let conv = load_conversation(&tx, ConversationId::from_uuid(id), false).await?;
         tx.commit().await.map_err(be)?;
         Ok(Some(conv))

@@ -126,6 +126,9 @@ impl SqliteStore {
 
 // ---------------------------------------------------------------- row mapping
 
+/// `codec::assign_sql` in this backend's placeholders.
+static ASSIGN_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| codec::assign_sql(|n| format!("?{n}")));
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn server_key(&self, candidate: &str) -> StoreResult<String> {
@@ -557,8 +560,7 @@ impl Store for SqliteStore {
                     return Err(StoreError::CapacityReached);
                 }
                 c.execute(
-                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, answered_at = NULL, \
-                     offered_until = ?4, updated_at = ?3 WHERE id = ?1",
+                    &ASSIGN_SQL,
                     params![id.as_uuid(), agent.as_uuid(), now.millis(), offer_until.map(Timestamp::millis)],
                 )
                 .map_err(be)?;
@@ -606,8 +608,7 @@ impl Store for SqliteStore {
                     .map_err(be)?;
                 let Some(id) = next else { return Ok(None) };
                 c.execute(
-                    "UPDATE conversations SET status = 'assigned', assigned_agent = ?2, assigned_at = ?3, answered_at = NULL, \
-                     offered_until = ?4, updated_at = ?3 WHERE id = ?1",
+                    &ASSIGN_SQL,
                     params![id, agent.as_uuid(), now.millis(), offer_until.map(Timestamp::millis)],
                 )
                 .map_err(be)?;
