@@ -459,6 +459,7 @@ pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversa
             {
                 Ok(conversation) => {
                     load.open_conversations += 1;
+                    load.pending_offers += u32::from(conversation.offered_until.is_some());
                     ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
                     assigned.push(conversation);
                     continue 'queue;
@@ -574,7 +575,9 @@ pub async fn agent_send(
         MessageKind::Text | MessageKind::Note => text,
     };
     // Answering an offer accepts it.
-    if kind != MessageKind::Note && conv.offered_until.is_some() && conv.assigned_agent == Some(agent.id) {
+    let answers_offer =
+        kind != MessageKind::Note && conv.offered_until.is_some() && conv.assigned_agent == Some(agent.id);
+    if answers_offer {
         let accepted = ctx
             .store
             .assign_conversation(conv.id, agent.id, agent.max_concurrent, ctx.clock.now(), None)
@@ -588,6 +591,10 @@ pub async fn agent_send(
     let msg = new_message(ctx, conv.id, Sender::Agent(agent.id), kind, text, client_msg_id);
     let appended = ctx.store.append_message(msg).await?;
     publish_appended(ctx, &appended);
+    if answers_offer {
+        // After the answer is stored: it does not wait on the next offer.
+        take_waiting(ctx, agent.id, &[conv.shop_id], 1).await;
+    }
     Ok(appended)
 }
 
@@ -605,6 +612,10 @@ pub async fn accept(ctx: &Ctx, agent: &Agent, conversation: ConversationId) -> D
     let assigned =
         ctx.store.assign_conversation(conv.id, agent.id, agent.max_concurrent, ctx.clock.now(), None).await?;
     ctx.bus.publish(Event::ConversationChanged(assigned.clone()));
+    if offered_to_me {
+        // An offer taken: the next shopper waiting for them may be offered.
+        take_waiting(ctx, agent.id, &[assigned.shop_id], 1).await;
+    }
     Ok(assigned)
 }
 

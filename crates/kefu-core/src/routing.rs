@@ -11,7 +11,7 @@ use crate::store::AgentLoad;
 pub fn pick_agent(candidates: &[AgentLoad], group: Option<SkillGroupId>) -> Option<AgentId> {
     candidates
         .iter()
-        .filter(|c| takes_conversations(c))
+        .filter(|c| takes_conversations(c) && c.pending_offers < MAX_PENDING_OFFERS)
         .filter(|c| group.is_none_or(|g| c.agent.skill_groups.contains(&g)))
         .filter(|c| c.open_conversations < c.agent.max_concurrent)
         .min_by(|a, b| {
@@ -22,6 +22,12 @@ pub fn pick_agent(candidates: &[AgentLoad], group: Option<SkillGroupId>) -> Opti
         })
         .map(|c| c.agent.id)
 }
+
+/// The most offers an agent has to accept at once: one back 接待中 in front
+/// of a long queue gets them a few at a time (each accepted brings the
+/// next), not their whole limit, each with its own countdown and any one
+/// missed setting them 挂起.
+pub const MAX_PENDING_OFFERS: u32 = 2;
 
 /// How many more conversations the agents who take them now could hold
 /// together: what a shop's queue can hand out at once.
@@ -61,6 +67,7 @@ mod tests {
                 disabled: false,
             },
             open_conversations: open,
+            pending_offers: 0,
         }
     }
 
@@ -84,5 +91,9 @@ mod tests {
         // 4 + 5 + 8 free among the online; the 挂起 agent's room does not count.
         assert_eq!(room(&agents), 4 + 5 + 8);
         assert_eq!(room(&agents[2..4]), 0);
+        // Two offers not yet accepted: nothing more for them until one is.
+        let mut waiting_on = agents.to_vec();
+        waiting_on[0].pending_offers = MAX_PENDING_OFFERS;
+        assert_eq!(pick_agent(&waiting_on, g), Some(id(5)));
     }
 }

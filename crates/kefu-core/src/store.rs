@@ -131,6 +131,8 @@ pub struct Absence {
 pub struct AgentLoad {
     pub agent: Agent,
     pub open_conversations: u32,
+    /// Of those, offers not accepted yet (auto-assign with offers).
+    pub pending_offers: u32,
 }
 
 #[async_trait]

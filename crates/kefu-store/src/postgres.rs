@@ -556,6 +556,19 @@ impl Store for PostgresStore {
         if open_load(&tx, agent).await? >= u32::try_from(max).unwrap_or(0) {
             return Err(StoreError::CapacityReached);
         }
+        if offer_until.is_some() {
+            let pending: i64 = query_opt_prepared(
+                &tx,
+                "SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned' \
+                 AND offered_until IS NOT NULL",
+                &[&agent.as_uuid()],
+            )
+            .await?
+            .map_or(0, |r| r.get(0));
+            if pending >= i64::from(kefu_core::routing::MAX_PENDING_OFFERS) {
+                return Ok(None); // the next comes when they accept one
+            }
+        }
         let groups: Vec<Uuid> = who.get(4);
         // SKIP LOCKED: another agent (or node) taking the front one takes it; this takes the next.
         let next = query_opt_prepared(

@@ -582,21 +582,27 @@ impl Store for SqliteStore {
                 let who = c
                     .prepare_cached(
                         "SELECT a.status, a.disabled, a.role, a.max_concurrent, (SELECT COUNT(*) FROM conversations v \
-                         WHERE v.assigned_agent = a.id AND v.status = 'assigned') FROM agents a WHERE a.id = ?1",
+                         WHERE v.assigned_agent = a.id AND v.status = 'assigned'), (SELECT COUNT(*) FROM conversations v \
+                         WHERE v.assigned_agent = a.id AND v.status = 'assigned' AND v.offered_until IS NOT NULL) \
+                         FROM agents a WHERE a.id = ?1",
                     )
                     .and_then(|mut s| {
                         s.query_row([agent.as_uuid()], |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+                            let loads = (r.get::<_, i64>(4)?, r.get::<_, i64>(5)?);
+                            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, loads))
                         })
                         .optional()
                     })
                     .map_err(be)?;
-                let Some((status, disabled, role, max, load)) = who else { return Ok(None) };
+                let Some((status, disabled, role, max, (load, pending))) = who else { return Ok(None) };
                 if codec::agent_status(&status)? != AgentStatus::Online || disabled || !codec::role(&role)?.handles_conversations() {
                     return Ok(None);
                 }
                 if load >= max {
                     return Err(StoreError::CapacityReached);
+                }
+                if offer_until.is_some() && pending >= i64::from(kefu_core::routing::MAX_PENDING_OFFERS) {
+                    return Ok(None); // the next comes when they accept one
                 }
                 let next = c
                     .prepare_cached(&format!(

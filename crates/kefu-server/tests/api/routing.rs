@@ -259,3 +259,40 @@ async fn a_long_queue_fills_all_the_room_there_is() {
     }
     assert!(desk::fill_from_queue(&app.state.ctx, app.shop_a.id).await.expect("again").is_empty());
 }
+
+/// Back 接待中 in front of a long queue with offers on: two offers at a
+/// time, each accepted bringing the next — not the agent's whole limit at
+/// once, each with its own countdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_come_two_at_a_time() {
+    let app = TestApp::spawn_offering(kefu_server::ServerConfig::default(), 60_000).await;
+    let (a, a2) = (id_of(&app, "agent-a").await, id_of(&app, "agent-a2").await);
+    for id in [a, a2] {
+        app.store.set_agent_status(id, AgentStatus::Away).await.expect("away");
+    }
+    let mut waiting = Vec::new();
+    for n in 1..=4 {
+        waiting.push(shopper_writes(&app, n).await);
+    }
+    let lead = app.login("agent-a").await;
+    let (s, _) = app.as_agent(&lead, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(s.as_u16(), 200);
+    let offered = |app: &TestApp| {
+        let ids: Vec<ConversationId> = waiting.iter().map(|(_, c)| *c).collect();
+        let store = app.store.clone();
+        async move {
+            let mut mine = Vec::new();
+            for id in ids {
+                if store.conversation(id).await.expect("read").expect("c").assigned_agent == Some(a) {
+                    mine.push(id);
+                }
+            }
+            mine
+        }
+    };
+    let first = offered(&app).await;
+    assert_eq!(first, [waiting[0].1, waiting[1].1], "the two longest waits, not four");
+    let (s, v) = app.as_agent(&lead, "POST", &format!("/api/conversations/{}/accept", first[0]), None).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!(offered(&app).await.len(), 3, "one accepted, the next offered");
+}

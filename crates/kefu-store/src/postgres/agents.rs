@@ -54,7 +54,9 @@ pub(super) async fn of_shop(store: &PostgresStore, shop: ShopId) -> StoreResult<
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "SELECT {AGENT_COLS}, {AGENT_LINKS}, \
-               (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
+               (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned'), \
+               (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned' \
+                  AND v.offered_until IS NOT NULL) \
              FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"
         )
     });
@@ -63,8 +65,8 @@ pub(super) async fn of_shop(store: &PostgresStore, shop: ShopId) -> StoreResult<
     rows.iter()
         .map(|r| {
             let agent = agent_linked(r)?;
-            let open: i64 = r.get(11);
-            Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
+            let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+            Ok(AgentLoad { agent, open_conversations: n(r.get(11)), pending_offers: n(r.get(12)) })
         })
         .collect()
 }

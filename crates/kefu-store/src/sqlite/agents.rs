@@ -63,13 +63,19 @@ pub(super) fn of_shop(c: &Connection, shop: ShopId) -> StoreResult<Vec<AgentLoad
            a.created_at, a.disabled, \
            (SELECT group_concat(hex(shop_id)) FROM agent_shops WHERE agent_id = a.id), \
            (SELECT group_concat(hex(group_id)) FROM agent_skill_groups WHERE agent_id = a.id), \
-           (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned') \
+           (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned'), \
+           (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned' \
+              AND v.offered_until IS NOT NULL) \
          FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
         [shop.as_uuid()],
-        |r| Ok((agent_row(r)?, r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?, r.get::<_, i64>(11)?)),
-        |(row, shops, groups, open)| {
+        |r| {
+            let links = (r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?);
+            Ok((agent_row(r)?, links, r.get::<_, i64>(11)?, r.get::<_, i64>(12)?))
+        },
+        |(row, (shops, groups), open, pending)| {
             let agent = agent_with(row, hex_ids(shops)?, hex_ids(groups)?)?;
-            Ok(AgentLoad { agent, open_conversations: u32::try_from(open).unwrap_or(u32::MAX) })
+            let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+            Ok(AgentLoad { agent, open_conversations: n(open), pending_offers: n(pending) })
         },
     )
 }

@@ -336,6 +336,28 @@ pub(super) async fn a_freed_place_takes_the_next_shopper_its_agent_may_serve(sto
     all.sort();
     all.dedup();
     assert_eq!((a.len(), b.len(), all.len()), (4, 4, 8), "{a:?} {b:?}");
+
+    // As offers, two at a time: the next comes when one is accepted (taking without an offer is not held up).
+    let sun = agent(store, "next-sun", &[s.id], 5).await;
+    for i in 0..4 {
+        let c = customer(s.id, &format!("next-e{i}"));
+        store.upsert_customers(std::slice::from_ref(&c)).await.expect("customer");
+        let conv = conversation_for(store, s.id, c.id).await;
+        store.append_message(text(conv.id, Sender::Customer(c.id), "在吗", None, 30 + i)).await.expect("asks");
+    }
+    let offer = Some(T0.plus_millis(60_000));
+    let first = store.take_next_queued(s.id, sun.id, T0.plus_millis(300), offer).await.expect("t").expect("one");
+    assert!(store.take_next_queued(s.id, sun.id, T0.plus_millis(300), offer).await.expect("t").is_some());
+    assert_eq!(store.take_next_queued(s.id, sun.id, T0.plus_millis(300), offer).await.expect("t"), None, "two pending");
+    let team = store.agents_of_shop(s.id).await.expect("team");
+    let pending = team.iter().find(|l| l.agent.id == sun.id).map(|l| (l.open_conversations, l.pending_offers));
+    assert_eq!(pending, Some((2, 2)));
+    store.assign_conversation(first.id, sun.id, 5, T0.plus_millis(310), None).await.expect("accepted");
+    assert!(store.take_next_queued(s.id, sun.id, T0.plus_millis(320), offer).await.expect("t").is_some());
+    assert!(
+        store.take_next_queued(s.id, sun.id, T0.plus_millis(320), None).await.expect("t").is_some(),
+        "not an offer"
+    );
 }
 
 /// Every wait an agent answers is counted in the write that stores the
