@@ -553,21 +553,20 @@ impl Store for PostgresStore {
         {
             return Ok(None);
         }
-        if open_load(&tx, agent).await? >= u32::try_from(max).unwrap_or(0) {
+        // After the lock, in a statement of its own: its snapshot sees what a taking that held
+        // the lock before this one committed.
+        let held = query_opt_prepared(
+            &tx,
+            "SELECT COUNT(*), COUNT(offered_until) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned'",
+            &[&agent.as_uuid()],
+        )
+        .await?;
+        let (load, pending): (i64, i64) = held.map_or((0, 0), |r| (r.get(0), r.get(1)));
+        if load >= i64::from(max) {
             return Err(StoreError::CapacityReached);
         }
-        if offer_until.is_some() {
-            let pending: i64 = query_opt_prepared(
-                &tx,
-                "SELECT COUNT(*) FROM conversations WHERE assigned_agent = $1 AND status = 'assigned' \
-                 AND offered_until IS NOT NULL",
-                &[&agent.as_uuid()],
-            )
-            .await?
-            .map_or(0, |r| r.get(0));
-            if pending >= i64::from(kefu_core::routing::MAX_PENDING_OFFERS) {
-                return Ok(None); // the next comes when they accept one
-            }
+        if offer_until.is_some() && pending >= i64::from(kefu_core::routing::MAX_PENDING_OFFERS) {
+            return Ok(None); // the next comes when they accept one
         }
         let groups: Vec<Uuid> = who.get(4);
         // SKIP LOCKED: another agent (or node) taking the front one takes it; this takes the next.

@@ -583,7 +583,7 @@ impl Store for SqliteStore {
                     .prepare_cached(
                         "SELECT a.status, a.disabled, a.role, a.max_concurrent, (SELECT COUNT(*) FROM conversations v \
                          WHERE v.assigned_agent = a.id AND v.status = 'assigned'), (SELECT COUNT(*) FROM conversations v \
-                         WHERE v.assigned_agent = a.id AND v.status = 'assigned' AND v.offered_until IS NOT NULL) \
+                         WHERE v.assigned_agent = a.id AND v.offered_until IS NOT NULL) \
                          FROM agents a WHERE a.id = ?1",
                     )
                     .and_then(|mut s| {

@@ -2,9 +2,10 @@
 -- by `offered_until`; past it the offer lapses: the conversation goes back
 -- to the queue and the agent 挂起. NULL: not an offer (accepted, taken from
 -- the queue by the agent, transferred, or not assigned). The lapse sweep
--- reads the few open offers through their own index.
+-- reads the few open offers through their own index, and routing counts
+-- each agent's (two at a time) in it without reading their conversations.
 ALTER TABLE conversations ADD COLUMN offered_until BIGINT;
-CREATE INDEX conversations_offered ON conversations (offered_until) WHERE offered_until IS NOT NULL;
+CREATE INDEX conversations_offered ON conversations (assigned_agent, offered_until) WHERE offered_until IS NOT NULL;
 -- Offers an agent let lapse, per shop and China day (漏接): counted by the
 -- write that takes the offer back, read with the day's other figures.
 ALTER TABLE agent_days ADD COLUMN missed_offers INTEGER NOT NULL DEFAULT 0;

@@ -55,8 +55,7 @@ pub(super) async fn of_shop(store: &PostgresStore, shop: ShopId) -> StoreResult<
         format!(
             "SELECT {AGENT_COLS}, {AGENT_LINKS}, \
                (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned'), \
-               (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned' \
-                  AND v.offered_until IS NOT NULL) \
+               (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.offered_until IS NOT NULL) \
              FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = $1 ORDER BY a.username"
         )
     });

@@ -64,8 +64,7 @@ pub(super) fn of_shop(c: &Connection, shop: ShopId) -> StoreResult<Vec<AgentLoad
            (SELECT group_concat(hex(shop_id)) FROM agent_shops WHERE agent_id = a.id), \
            (SELECT group_concat(hex(group_id)) FROM agent_skill_groups WHERE agent_id = a.id), \
            (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned'), \
-           (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.status = 'assigned' \
-              AND v.offered_until IS NOT NULL) \
+           (SELECT COUNT(*) FROM conversations v WHERE v.assigned_agent = a.id AND v.offered_until IS NOT NULL) \
          FROM agents a JOIN agent_shops s ON s.agent_id = a.id WHERE s.shop_id = ?1 ORDER BY a.username",
         [shop.as_uuid()],
         |r| {
@@ -152,9 +151,9 @@ pub(super) fn lapse_offers(c: &Connection, now: i64) -> StoreResult<Lapsed> {
         |(agent, shop)| Ok((AgentId::from_uuid(agent), ShopId::from_uuid(shop))),
     )?;
     let day = Timestamp(now).china_day();
+    let add_miss = codec::missed_offer_sql(|n| format!("?{n}"));
     for (agent, shop) in &missed {
-        c.execute(&codec::missed_offer_sql(|n| format!("?{n}")), params![day, shop.as_uuid(), agent.as_uuid()])
-            .map_err(be)?;
+        c.execute(&add_miss, params![day, shop.as_uuid(), agent.as_uuid()]).map_err(be)?;
     }
     let mut holders: Vec<AgentId> = missed.iter().map(|(agent, _)| *agent).collect();
     holders.sort_unstable();
