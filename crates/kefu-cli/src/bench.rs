@@ -231,8 +231,15 @@ async fn drive(
     ));
     let saturated = if args.saturate > 0.0 {
         let plan = LoadPlan::Window { window: args.window.max(1), duration: Duration::from_secs_f64(args.saturate) };
-        let s = fleet.run(plan).await?;
-        say(&format!("  saturated: {:.0} msg/s", s.msgs_per_sec));
+        let cpu_before = server.cpu_ticks()?;
+        let mut s = fleet.run(plan).await?;
+        s.server_cpu = server.cpu_ticks()?.saturating_sub(cpu_before) as f64 / target::CLOCK_TICKS / s.elapsed;
+        say(&format!(
+            "  saturated: {:.0} msg/s, server CPU {:.0}% ({:.1} µs per message)",
+            s.msgs_per_sec,
+            s.server_cpu * 100.0,
+            s.server_cpu * 1e6 / s.msgs_per_sec.max(1.0)
+        ));
         Some(s)
     } else {
         None
@@ -326,6 +333,13 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
         "ws_storm_relay_p99_ms": ws.and_then(|w| w.storm.as_ref().map(|(o, _)| o.relay.p99)),
         "max_throughput_ratio_vs_ws": ws.and_then(ratio_to),
     });
+    // Each server's cores while saturated: what a message costs it.
+    let sat_cpu = |r: &Run| r.saturated.as_ref().map(|s| s.server_cpu);
+    let saturated = json!({
+        "max_server_cpu_cores": sat_cpu(kefu),
+        "bare_relay_max_server_cpu_cores": sat_cpu(bare),
+        "ws_relay_max_server_cpu_cores": ws.and_then(sat_cpu),
+    });
     let uploads = json!({
         "images_per_sec": args.images_per_sec,
         "image_kib": args.image_kib,
@@ -334,7 +348,7 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
         "image_upload_p50_ms": kefu.images.as_ref().map(|u| u.latency.p50),
         "image_upload_p99_ms": kefu.images.as_ref().map(|u| u.latency.p99),
     });
-    for part in [peer, probe, uploads] {
+    for part in [peer, probe, uploads, saturated] {
         if let (Some(all), serde_json::Value::Object(part)) = (value.as_object_mut(), part) {
             all.extend(part);
         }
@@ -363,6 +377,7 @@ fn report(args: &ChatArgs, active: usize, agents: usize, kefu: &Run, bare: &Run,
     row("handshakes/s", &|r| r.handshakes_per_sec);
     if sat(kefu).is_some() {
         row("saturated msgs/s", &|r| sat(r).unwrap_or(0.0));
+        row("saturated server CPU (cores)", &|r| sat_cpu(r).unwrap_or(0.0));
     }
     let storm = |r: &Run, f: &dyn Fn(&Outcome, &load::Storm) -> f64| r.storm.as_ref().map_or(0.0, |(o, s)| f(o, s));
     if kefu.storm.is_some() {

@@ -537,9 +537,12 @@ impl Conn {
             && let Some(content) = content
             && !appended.duplicate
             && !answered
+            && appended.conversation.status == ConversationStatus::Bot
         {
             // The shopper already has their ack (flushed now: the bot may
-            // take a while); its replies arrive through the bus.
+            // take a while); its replies arrive through the bus. A message to
+            // people is not flushed here: its ack leaves with what the bus
+            // delivered meanwhile, in `run`'s one write.
             self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
             self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &content).await;
         }
