@@ -6,6 +6,7 @@
 
 use kefu_core::aftersales::Policy;
 use kefu_core::money::Fen;
+use kefu_core::routing::Routing;
 use kefu_core::service::ServiceHours;
 use serde::Deserialize;
 
@@ -46,6 +47,16 @@ hours = "09:00-24:00"
 # The reply window agents are judged by (N分钟回复率): the share of shoppers'
 # waits answered within this many minutes, 3 or 5 as the marketplaces count.
 reply_minutes = 3
+
+[routing]
+# How shoppers waiting for people reach them; unset, kefu.toml's auto_assign
+# and offer_seconds decide. "pull": they wait in the queue until an agent takes
+# them. "push": each goes at once to the least-loaded agent 接待中 who may serve
+# them, and every place freed takes the next.
+# mode = "pull"
+# When pushing: seconds an agent has to accept (or answer) what they are handed
+# before it goes to someone else and they go 挂起; 0: theirs at once. 10-600.
+# offer_seconds = 30
 "#;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +72,10 @@ pub struct ShopRules {
     pub handoff_misunderstandings: u32,
     pub handoff_high_value: Fen,
     pub knowledge_min_similarity: f32,
+    /// `Some(true)`: push, `Some(false)`: pull; `None`: as the deployment.
+    pub routing_push: Option<bool>,
+    /// Seconds to accept an offer when pushing (0: no offers); `None`: as the deployment.
+    pub offer_seconds: Option<u32>,
 }
 
 impl Default for ShopRules {
@@ -86,6 +101,14 @@ struct File {
     handoff: HandoffSection,
     knowledge: KnowledgeSection,
     service: ServiceSection,
+    routing: RoutingSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RoutingSection {
+    mode: Option<String>,
+    offer_seconds: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -222,7 +245,30 @@ impl ShopRules {
                 Some(s) => s,
                 None => 0.45,
             },
+            routing_push: match file.routing.mode.as_deref() {
+                Some("push") => Some(true),
+                Some("pull") => Some(false),
+                Some(other) => return Err(bad("routing.mode", format!("{other:?}: \"push\" or \"pull\""))),
+                None => None,
+            },
+            offer_seconds: match file.routing.offer_seconds {
+                Some(n) if n != 0 && !(10..=600).contains(&n) => {
+                    return Err(bad("routing.offer_seconds", format!("{n}: 0 (no offers) or 10 to 600")));
+                }
+                other => other,
+            },
         })
+    }
+
+    /// This shop's routing: what its rules say over the deployment's.
+    pub fn routing(&self, deployment: Routing) -> Routing {
+        let auto_assign = self.routing_push.unwrap_or(deployment.auto_assign);
+        let offer_ms = match self.offer_seconds {
+            Some(0) => None,
+            Some(n) => Some(i64::from(n) * 1000),
+            None => deployment.offer_ms,
+        };
+        Routing { auto_assign, offer_ms }
     }
 }
 
@@ -237,6 +283,19 @@ mod tests {
         assert_eq!(rules.promised_ship_hours, 48);
         assert_eq!(rules.handoff_high_value, Fen(200_000));
         assert_eq!(ShopRules::parse("").expect("empty is all defaults"), rules);
+    }
+
+    #[test]
+    fn a_shop_routes_as_the_deployment_unless_its_rules_say_otherwise() {
+        let push = Routing { auto_assign: true, offer_ms: Some(30_000) };
+        assert_eq!(ShopRules::default().routing(push), push, "the default file leaves routing to kefu.toml");
+        assert_eq!(ShopRules::default().routing(Routing::PULL), Routing::PULL);
+        let pull = ShopRules::parse("[routing]\nmode = \"pull\"\n").expect("valid");
+        assert_eq!(pull.routing(push), Routing { auto_assign: false, offer_ms: Some(30_000) });
+        let pushing = ShopRules::parse("[routing]\nmode = \"push\"\noffer_seconds = 45\n").expect("valid");
+        assert_eq!(pushing.routing(Routing::PULL), Routing { auto_assign: true, offer_ms: Some(45_000) });
+        let at_once = ShopRules::parse("[routing]\nmode = \"push\"\noffer_seconds = 0\n").expect("valid");
+        assert_eq!(at_once.routing(push), Routing { auto_assign: true, offer_ms: None });
     }
 
     #[test]
@@ -258,6 +317,10 @@ mod tests {
             ("[order]\nnumber_pattern = \"([\"\n", "order.number_pattern"),
             ("[order]\npromised_ship_hours = 0\n", "order.promised_ship_hours"),
             ("[handoff]\nmisunderstandings = 0\n", "handoff.misunderstandings"),
+            ("[routing]\nmode = \"round-robin\"\n", "routing.mode"),
+            ("[routing]\noffer_seconds = 5\n", "routing.offer_seconds"),
+            ("[routing]\noffer_seconds = 601\n", "routing.offer_seconds"),
+            ("[routing]\nofer_seconds = 30\n", "line 2"),
             ("[knowledge]\nmin_similarity = 0\n", "knowledge.min_similarity"),
             ("[service]\nhours = \"9-18\"\n", "service.hours"),
             ("[service]\nreply_minutes = 0\n", "service.reply_minutes"),

@@ -9,6 +9,7 @@ use kefu_core::clock::SystemClock;
 use kefu_core::desk::Ctx;
 use kefu_core::event::InProcessBus;
 use kefu_core::id::{AgentId, IdGen, UuidV7};
+use kefu_core::routing::Routing;
 use kefu_core::shop::ShopSlug;
 use kefu_core::store::Store;
 
@@ -28,15 +29,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     kefu_store::open(&config.backend()).await.context("opening the database")
 }
 
-pub fn context(store: Arc<dyn Store>, auto_assign: bool, bot: bool) -> Ctx {
+pub fn context(store: Arc<dyn Store>, routing: Routing, bot: bool) -> Ctx {
     Ctx {
         store,
         bus: Arc::new(InProcessBus::new()),
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7),
-        auto_assign,
+        routing: Arc::new(routing),
         bot,
-        offer_ms: None,
         uploads: kefu_core::attachment::Quota::default(),
     }
 }
@@ -53,11 +53,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         load_rules(&rules_dir).map_err(|e| format!("{e:#}"))
     })));
     server.bot_intents = load_intent_models(&config.data_dir.join("models"))?;
-    let ctx = Ctx {
-        uploads: config.uploads(),
-        offer_ms: config.offer_ms(),
-        ..context(store, config.auto_assign, config.bot)
-    };
+    let ctx = Ctx { uploads: config.uploads(), ..context(store, config.routing(), config.bot) };
     let state = kefu_server::AppState::new(ctx, server, shutdown_rx).await?;
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;

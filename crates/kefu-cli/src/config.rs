@@ -34,13 +34,15 @@ durability = "full"
 log_format = "text"
 
 # Route new conversations straight to the least-loaded online agent
-# (otherwise they wait in the queue for an agent to accept).
+# (otherwise they wait in the queue for an agent to accept). A shop's rules
+# may choose otherwise for that shop ([routing] mode = "push" or "pull").
 auto_assign = false
 
-# With auto_assign: an agent accepts (or answers) a conversation routed to
+# When routing: an agent accepts (or answers) a conversation routed to
 # them within this many seconds, or it goes to someone else and they are set
 # 挂起 (whoever does not answer offers is not at the desk). 0: routed
-# conversations are theirs at once, with no accepting.
+# conversations are theirs at once, with no accepting. A shop's rules may
+# set their own ([routing] offer_seconds).
 offer_seconds = 30
 
 # Greet new conversations with the self-service bot: it answers from the
@@ -333,10 +335,13 @@ impl Config {
         }
     }
 
-    /// How long an agent has to accept a routed conversation (auto-assign).
-    pub fn offer_ms(&self) -> Option<i64> {
-        (self.auto_assign && self.offer_seconds > 0)
-            .then(|| i64::try_from(self.offer_seconds * 1000).unwrap_or(i64::MAX))
+    /// How shops route unless their rules say otherwise. The offer's time
+    /// is kept when pulling: a shop whose rules push takes it from here.
+    pub fn routing(&self) -> kefu_core::routing::Routing {
+        kefu_core::routing::Routing {
+            auto_assign: self.auto_assign,
+            offer_ms: (self.offer_seconds > 0).then(|| i64::try_from(self.offer_seconds * 1000).unwrap_or(i64::MAX)),
+        }
     }
 
     /// What shoppers may upload, each and per shop.
@@ -398,10 +403,12 @@ mod tests {
     #[test]
     fn offers_only_under_auto_assign_and_never_too_short_to_take() {
         let c = Config::load(&Overrides::default()).expect("defaults");
-        assert_eq!(c.offer_ms(), None, "no auto-assign, no offers");
+        let now = kefu_core::clock::Timestamp(1_000);
+        assert_eq!(c.routing().offer_until(now), None, "no auto-assign, no offers");
+        assert_eq!(c.routing().offer_ms, Some(30_000), "kept for a shop whose rules push");
         let auto = Config { auto_assign: true, ..c.clone() };
-        assert_eq!(auto.offer_ms(), Some(30_000));
-        assert_eq!(Config { offer_seconds: 0, ..auto.clone() }.offer_ms(), None);
+        assert_eq!(auto.routing().offer_until(now), Some(kefu_core::clock::Timestamp(31_000)));
+        assert_eq!(Config { offer_seconds: 0, ..auto.clone() }.routing().offer_until(now), None);
         assert!(Config { offer_seconds: 5, ..auto.clone() }.validate().is_err());
         assert!(Config { offer_seconds: 0, ..auto }.validate().is_ok());
     }

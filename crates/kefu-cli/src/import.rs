@@ -94,7 +94,7 @@ pub async fn run(
         other => bail!("unknown format {other:?}: use jsonl or csv"),
     };
     bar.set_message("validating");
-    let ctx = crate::app::context(store.clone(), false, false);
+    let ctx = crate::app::context(store.clone(), kefu_core::routing::Routing::PULL, false);
     let result = if parse_errors.is_empty() { records::apply(&ctx, shop.id, kind, rows).await } else { Ok(0) };
     bar.finish_and_clear();
     let mut problems: Vec<String> = parse_errors;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::agent::{Agent, AgentStatus};
 use crate::attachment::{self, Attachment, ImageKind};
-use crate::clock::{Clock, Timestamp};
+use crate::clock::Clock;
 use crate::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
@@ -16,7 +16,7 @@ use crate::customer::Customer;
 use crate::event::{Event, EventBus};
 use crate::id::{AgentId, AttachmentId, ConversationId, CustomerId, IdGen, MessageId, ShopId, SkillGroupId};
 use crate::order::OrderNo;
-use crate::routing;
+use crate::routing::{self, Routing};
 use crate::store::{Store, StoreError, TransferTarget};
 
 /// Everything a use case needs from outside.
@@ -26,18 +26,27 @@ pub struct Ctx {
     pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
-    /// Route new conversations to the least-loaded online agent at once,
-    /// instead of leaving them in the queue for an agent to accept.
-    pub auto_assign: bool,
+    /// How each shop's shoppers reach people (push or pull, offers).
+    pub routing: Arc<dyn RoutingPolicy>,
     /// New conversations start with the self-service bot, which hands them
     /// to the queue when a person is needed.
     pub bot: bool,
-    /// With auto-assign: a routed conversation is an offer its agent accepts
-    /// (or answers) within this many ms, or it goes back to the queue and
-    /// they go 挂起. `None`: routed conversations are theirs at once.
-    pub offer_ms: Option<i64>,
     /// How much shoppers may upload, each and per shop.
     pub uploads: attachment::Quota,
+}
+
+/// Where each shop's [`Routing`] comes from. A fixed `Routing` serves every
+/// shop alike; the server's reads each shop's rules over the deployment's.
+#[async_trait::async_trait]
+pub trait RoutingPolicy: Send + Sync {
+    async fn of_shop(&self, ctx: &Ctx, shop: ShopId) -> Routing;
+}
+
+#[async_trait::async_trait]
+impl RoutingPolicy for Routing {
+    async fn of_shop(&self, _: &Ctx, _: ShopId) -> Routing {
+        *self
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -379,20 +388,25 @@ async fn open_conversation(ctx: &Ctx, customer: &Customer) -> DeskResult<Convers
         ))
         .await?;
     ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
-    if ctx.auto_assign && conversation.status == ConversationStatus::Queued {
+    if conversation.status == ConversationStatus::Queued {
         return Ok(route(ctx, conversation).await);
     }
     Ok(conversation)
 }
 
-/// Offers a queued conversation to the best agent; on any failure it stays
+/// Offers a queued conversation to the best agent when its shop pushes
+/// (pulling, it waits for an agent to take it); on any failure it stays
 /// queued (an agent can still accept it). When several conversations arrive
 /// at once they may all pick the same least-loaded agent from the same read;
 /// the store refuses the ones over capacity and the next candidate is tried.
 pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
+    let routing = ctx.routing.of_shop(ctx, conversation.shop_id).await;
+    if !routing.auto_assign {
+        return conversation;
+    }
     let Ok(mut loads) = ctx.store.agents_of_shop(conversation.shop_id).await else { return conversation };
     let now = ctx.clock.now();
-    let offer_until = offer_until(ctx, now);
+    let offer_until = routing.offer_until(now);
     for _ in 0..ROUTE_ATTEMPTS {
         let Some(agent_id) = routing::pick_agent(&loads, conversation.skill_group) else { return conversation };
         let Some(load) = loads.iter_mut().find(|l| l.agent.id == agent_id) else { return conversation };
@@ -414,12 +428,7 @@ pub async fn route(ctx: &Ctx, conversation: Conversation) -> Conversation {
 
 const ROUTE_ATTEMPTS: usize = 5;
 
-/// When an offer made now lapses, if routing makes offers.
-fn offer_until(ctx: &Ctx, now: Timestamp) -> Option<Timestamp> {
-    ctx.offer_ms.map(|ms| now.plus_millis(ms))
-}
-
-/// Hands a shop's queue out to its agents with room, longest wait first
+/// Hands a pushing shop's queue out to its agents with room, longest wait first
 /// (the order the widget counts places in): what the server's queue sweep
 /// does every few seconds for whatever no event on this node announced
 /// (where one did — a closing, 接待中 — the agent with room takes their
@@ -429,6 +438,10 @@ fn offer_until(ctx: &Ctx, now: Timestamp) -> Option<Timestamp> {
 /// and an agent over their limit, and the next one is tried. Answers the
 /// conversations assigned.
 pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversation>> {
+    let routing = ctx.routing.of_shop(ctx, shop).await;
+    if !routing.auto_assign {
+        return Ok(Vec::new());
+    }
     // The queue's front first, through its index: most sweeps find it
     // empty, and then the team (every agent with their load) is not worth reading.
     let mut queue = ctx.store.queue_of_shop(shop, FILL_FIRST_READ).await?;
@@ -446,7 +459,7 @@ pub async fn fill_from_queue(ctx: &Ctx, shop: ShopId) -> DeskResult<Vec<Conversa
         queue = ctx.store.queue_of_shop(shop, wanted).await?;
     }
     let now = ctx.clock.now();
-    let offer_until = offer_until(ctx, now);
+    let offer_until = routing.offer_until(now);
     let mut assigned = Vec::new();
     'queue: for waiting in queue {
         for _ in 0..ROUTE_ATTEMPTS {
@@ -493,7 +506,7 @@ pub async fn fill_queues(ctx: &Ctx) -> DeskResult<usize> {
     Ok(assigned)
 }
 
-/// `agent` has room in these shops (auto-assign only): they freed a place
+/// `agent` has room in these shops (those that push): they freed a place
 /// (a closing, a conversation passed on: `at_most` 1) or came back 接待中.
 /// The shoppers waiting for them come to them, longest wait first, up to
 /// their limit, one write each (`Store::take_next_queued`) and the team not
@@ -502,16 +515,20 @@ pub async fn fill_queues(ctx: &Ctx) -> DeskResult<usize> {
 /// closing's or the status change's to fail. Answers what they took.
 pub async fn take_waiting(ctx: &Ctx, agent: AgentId, shops: &[ShopId], at_most: usize) -> Vec<Conversation> {
     let mut taken = Vec::new();
-    if !ctx.auto_assign {
-        return taken;
+    let mut pushing = Vec::with_capacity(shops.len());
+    for shop in shops {
+        let routing = ctx.routing.of_shop(ctx, *shop).await;
+        if routing.auto_assign {
+            pushing.push((*shop, routing));
+        }
     }
-    let offer = offer_until(ctx, ctx.clock.now());
     loop {
         let mut took = false;
-        for shop in shops {
+        for (shop, routing) in &pushing {
             // The store reads the agent in the write (接待中? their groups, their limit): a
             // caller's copy may be a session's, older than a status change.
-            let next = ctx.store.take_next_queued(*shop, agent, ctx.clock.now(), offer).await;
+            let now = ctx.clock.now();
+            let next = ctx.store.take_next_queued(*shop, agent, now, routing.offer_until(now)).await;
             match next {
                 Ok(Some(conversation)) => {
                     ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
@@ -669,7 +686,7 @@ pub async fn transfer(
         }
     }
     let moved = match to {
-        Transfer::ToGroup(_) if ctx.auto_assign => route(ctx, moved).await,
+        Transfer::ToGroup(_) => route(ctx, moved).await,
         _ => moved,
     };
     if let Some(before) = conv.assigned_agent.filter(|a| moved.assigned_agent != Some(*a)) {
@@ -774,9 +791,7 @@ pub async fn lapse_offers(ctx: &Ctx) -> DeskResult<(usize, usize)> {
     let requeued = lapsed.requeued.len();
     for conversation in lapsed.requeued {
         ctx.bus.publish(Event::ConversationChanged(conversation.clone()));
-        if ctx.auto_assign {
-            route(ctx, conversation).await;
-        }
+        route(ctx, conversation).await;
     }
     Ok((lapsed.away.len(), requeued))
 }
@@ -796,7 +811,7 @@ async fn back_in_queue(ctx: &Ctx, conversations: Vec<Conversation>) -> Vec<Conve
                 publish_appended(ctx, &appended);
             }
         }
-        routed.push(if ctx.auto_assign { route(ctx, conversation).await } else { conversation });
+        routed.push(route(ctx, conversation).await);
     }
     routed
 }

@@ -4,6 +4,30 @@ use crate::agent::AgentStatus;
 use crate::id::{AgentId, SkillGroupId};
 use crate::store::AgentLoad;
 
+/// How a shop's shoppers who wait for people reach them: the deployment's
+/// choice (kefu.toml), which a shop's own rules may override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Routing {
+    /// Push: each shopper in the queue goes at once to the least-loaded agent
+    /// 接待中 who may serve them, and a freed place takes the next. Pull
+    /// (false): they wait in the queue until an agent takes them.
+    pub auto_assign: bool,
+    /// When pushing: what is pushed is an offer its agent accepts (or
+    /// answers) within this many ms, or it goes back to the queue and they
+    /// go 挂起. `None`: theirs at once.
+    pub offer_ms: Option<i64>,
+}
+
+impl Routing {
+    /// Shoppers wait in the queue until an agent takes them.
+    pub const PULL: Routing = Routing { auto_assign: false, offer_ms: None };
+
+    /// When an offer made at `now` lapses, if this routing makes offers.
+    pub fn offer_until(&self, now: crate::clock::Timestamp) -> Option<crate::clock::Timestamp> {
+        self.offer_ms.filter(|_| self.auto_assign).map(|ms| now.plus_millis(ms))
+    }
+}
+
 /// The agent a conversation of `group` should go to: online (and not disabled), a handler, in
 /// the group (any agent when the conversation has none), below their
 /// concurrency limit; the least loaded relative to their limit first, then

@@ -19,11 +19,12 @@ use kefu_core::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
 };
 use kefu_core::customer::Customer;
-use kefu_core::desk::{self, Ctx, CustomerContent, DeskResult};
+use kefu_core::desk::{self, Ctx, CustomerContent, DeskResult, RoutingPolicy};
 use kefu_core::event::Event;
 use kefu_core::id::{ConversationId, MessageId, OrderId, ShopId};
 use kefu_core::invoice::Title;
 use kefu_core::order::OrderNo;
+use kefu_core::routing::Routing;
 use kefu_core::store::StoreError;
 use kefu_nlu::Classifier;
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
@@ -62,6 +63,9 @@ pub struct Bot {
     /// The optional model endpoint for rephrasing and summaries.
     pub llm: Option<Llm>,
     brains: Mutex<HashMap<ShopId, Arc<ShopBrain>>>,
+    /// Shops' rules read without their brain (routing asks for every shop,
+    /// bot or not), kept as long as a brain.
+    light_rules: Mutex<HashMap<ShopId, (Instant, Arc<ShopRules>)>>,
     brain_ttl: Duration,
     /// Shops whose brain a turn is rebuilding now.
     rebuilding: Mutex<std::collections::HashSet<ShopId>>,
@@ -79,6 +83,7 @@ impl Bot {
             intents,
             llm,
             brains: Mutex::default(),
+            light_rules: Mutex::default(),
             brain_ttl: BRAIN_TTL,
             rebuilding: Mutex::default(),
             turns: Mutex::default(),
@@ -106,7 +111,9 @@ impl Bot {
         }
     }
 
-    async fn build_brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
+    /// The shop's rules as they stand: edited on /admin, else its file, else
+    /// the defaults. Answers its slug and name too.
+    async fn read_rules(&self, ctx: &Ctx, shop: ShopId) -> Result<(String, String, ShopRules), StoreError> {
         let (slug, name) =
             ctx.store.shop(shop).await?.map(|s| (s.slug.as_str().to_owned(), s.name)).unwrap_or_default();
         let file_rules =
@@ -119,6 +126,39 @@ impl Bot {
             }),
             None => file_rules(),
         };
+        Ok((slug, name, rules))
+    }
+
+    /// The shop's rules without building its brain: a fresh brain's, else
+    /// read (two reads) and kept as long as a brain is.
+    async fn rules_only(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopRules>, StoreError> {
+        let brain = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop).cloned();
+        if let Some(brain) = brain.filter(|b| b.loaded.elapsed() < self.brain_ttl) {
+            return Ok(Arc::new(brain.rules.clone()));
+        }
+        let kept = self.light_rules.lock().unwrap_or_else(|e| e.into_inner()).get(&shop).cloned();
+        if let Some((_, rules)) = kept.filter(|(at, _)| at.elapsed() < self.brain_ttl) {
+            return Ok(rules);
+        }
+        let rules = Arc::new(self.read_rules(ctx, shop).await?.2);
+        self.light_rules.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, (Instant::now(), rules.clone()));
+        Ok(rules)
+    }
+
+    /// How the shop's shoppers reach people: its rules over `deployment`'s
+    /// (kefu.toml); the deployment's when the rules cannot be read.
+    pub async fn routing(&self, ctx: &Ctx, shop: ShopId, deployment: Routing) -> Routing {
+        match self.rules_only(ctx, shop).await {
+            Ok(rules) => rules.routing(deployment),
+            Err(e) => {
+                tracing::warn!(error = %e, shop = %shop, "reading the shop's routing failed; routing as kefu.toml says");
+                deployment
+            }
+        }
+    }
+
+    async fn build_brain(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopBrain>, StoreError> {
+        let (slug, name, rules) = self.read_rules(ctx, shop).await?;
         let intents = self.intents.get(&slug).cloned();
         let products = ctx.store.products(shop, CATALOGUE).await?;
         let catalogue: Vec<CatalogueEntry> = products
@@ -143,6 +183,7 @@ impl Bot {
     pub fn replace_rules(&self, rules: HashMap<String, ShopRules>) {
         *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules;
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.light_rules.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Whether the shop (by slug) has a rules file.
@@ -173,6 +214,7 @@ impl Bot {
     /// knowledge base afresh (after an edit on this node).
     pub fn forget(&self, shop: ShopId) {
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).remove(&shop);
+        self.light_rules.lock().unwrap_or_else(|e| e.into_inner()).remove(&shop);
     }
 
     /// Whether [`Bot::customer_send`] may write a shopper's message with the
@@ -597,9 +639,22 @@ async fn publish_turn(ctx: &Ctx, written: BotTurnWritten) {
     }
     if written.conversation.status != ConversationStatus::Bot {
         ctx.bus.publish(Event::ConversationChanged(written.conversation.clone()));
-        if ctx.auto_assign {
-            desk::route(ctx, written.conversation).await;
-        }
+        desk::route(ctx, written.conversation).await;
+    }
+}
+
+/// The server's [`RoutingPolicy`]: each shop's rules over the deployment's
+/// routing (kefu.toml).
+pub struct ShopRouting {
+    pub deployment: Arc<dyn RoutingPolicy>,
+    pub bot: Arc<Bot>,
+}
+
+#[async_trait::async_trait]
+impl RoutingPolicy for ShopRouting {
+    async fn of_shop(&self, ctx: &Ctx, shop: ShopId) -> Routing {
+        let deployment = self.deployment.of_shop(ctx, shop).await;
+        self.bot.routing(ctx, shop, deployment).await
     }
 }
 
@@ -681,9 +736,8 @@ mod tests {
             bus: Arc::new(InProcessBus::new()),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
-            auto_assign: false,
+            routing: Arc::new(kefu_core::routing::Routing::PULL),
             bot: true,
-            offer_ms: None,
             uploads: kefu_core::attachment::Quota::default(),
         };
         (ctx, shop, dir)

@@ -138,7 +138,7 @@ pub struct AppState {
     /// Signs customer tokens; shared by every node through the store.
     pub server_key: String,
     pub metrics: metrics::Metrics,
-    pub bot: bot::Bot,
+    pub bot: Arc<bot::Bot>,
     pub logins: throttle::LoginThrottle,
     pub queue: queue::QueueBoard,
     /// What each shop's chat header may promise about reply times.
@@ -159,11 +159,13 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> Result<SharedState, kefu_core::store::StoreError> {
         let server_key = ctx.store.server_key(&auth::random_token()).await?;
-        let bot = bot::Bot::new(
+        let bot = Arc::new(bot::Bot::new(
             config.bot_rules.clone(),
             config.bot_intents.clone(),
             config.llm.clone().map(|l| llm::Llm::new(l, config.http.clone())),
-        );
+        ));
+        // Each shop routes as its rules say, else as the deployment does.
+        let ctx = Ctx { routing: Arc::new(bot::ShopRouting { deployment: ctx.routing, bot: bot.clone() }), ..ctx };
         let visitors_per_ip = throttle::PerIp::new(config.visitors_per_minute_per_ip);
         let uploads_per_ip = throttle::PerIp::new(config.uploads_per_minute_per_ip);
         let typical = typical::TypicalReplies::new(config.typical_ttl);
@@ -360,9 +362,9 @@ async fn sweep_absent_agents(state: SharedState) {
     }
 }
 
-/// With auto-assign, every `queue_sweep`: offers past their time go back to
-/// the queue (their agents 挂起), then queued shoppers go to agents with
-/// room. The events of this node (a closing, 接待中) fill the queue at once;
+/// Every `queue_sweep`: offers past their time go back to the queue (their
+/// agents 挂起), then the queued shoppers of shops that push go to agents
+/// with room. The events of this node (a closing, 接待中) fill the queue at once;
 /// this catches what they did not see.
 async fn sweep_queues(state: SharedState) {
     let mut shutdown = state.shutting_down();
@@ -446,9 +448,9 @@ pub async fn serve(
     tokio::spawn(outbound::run(state.clone()));
     tokio::spawn(outbound::prune(state.clone()));
     tokio::spawn(sweep_absent_agents(state.clone()));
-    if state.ctx.auto_assign {
-        tokio::spawn(sweep_queues(state.clone()));
-    }
+    // Any shop may push (its rules can say so without kefu.toml): the sweep
+    // passes over the shops that pull.
+    tokio::spawn(sweep_queues(state.clone()));
     let app = router(state);
     // Chat frames are small and latency-bound: without TCP_NODELAY a reply
     // can wait out a delayed ACK (40 ms) behind the previous frame.

@@ -103,7 +103,8 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = seeded.store.clone();
     let shop: ShopId = store.conversation(seeded.conversations[0]).await?.context("seeded conversation")?.shop_id;
     seed_agents(&store, shop, args.agents).await?;
-    let ctx = crate::app::context(store.clone(), true, false);
+    let ctx =
+        crate::app::context(store.clone(), kefu_core::routing::Routing { auto_assign: true, offer_ms: None }, false);
     // Every agent online full, the rest queued.
     let first = desk::fill_from_queue(&ctx, shop).await?;
     let desk = Arc::new(Desk {

@@ -124,9 +124,8 @@ impl TestApp {
             bus: Arc::new(InProcessBus::new()),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
-            auto_assign,
+            routing: Arc::new(kefu_core::routing::Routing { auto_assign, offer_ms }),
             bot,
-            offer_ms,
             uploads,
         };
         let (tx, rx) = tokio::sync::watch::channel(false);

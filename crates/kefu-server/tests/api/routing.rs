@@ -15,7 +15,11 @@ use crate::helpers::{TestApp, WsClient};
 
 /// A shopper of shop A writes; answers their conversation.
 async fn shopper_writes(app: &TestApp, n: u32) -> (WsClient, ConversationId) {
-    let (token, _) = app.visitor(&app.shop_a).await;
+    shopper_of(app, &app.shop_a, n).await
+}
+
+async fn shopper_of(app: &TestApp, shop: &kefu_core::shop::Shop, n: u32) -> (WsClient, ConversationId) {
+    let (token, _) = app.visitor(shop).await;
     let mut ws = app.customer_ws(&token).await;
     ws.send(json!({"type": "send", "client_msg_id": format!("m-{n}"), "text": format!("第{n}位，在吗")})).await;
     let ack = ws.recv_type("ack").await;
@@ -134,6 +138,52 @@ async fn without_auto_assign_the_queue_waits_for_an_agent_to_accept() {
     assert_eq!(holder(&app, c1).await, (ConversationStatus::Queued, None));
 }
 
+async fn save_rules(app: &TestApp, shop: &kefu_core::shop::Shop, text: &str) -> (u16, serde_json::Value) {
+    let admin = app.login("admin").await;
+    let path = format!("/api/shops/{}/bot-rules", shop.id);
+    let (s, v) = app.as_agent(&admin, "PUT", &path, Some(json!({ "text": text }))).await;
+    (s.as_u16(), v)
+}
+
+/// One deployment, two ways of working: a shop whose rules push hands its
+/// shoppers out at once while the other shop's wait for their agents to
+/// take them, and the other way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_shop_routes_as_its_rules_say_over_the_deployment() {
+    let app = TestApp::spawn().await; // kefu.toml: pull
+    let (status, v) = save_rules(&app, &app.shop_a, "[routing]\nmode = \"push\"\noffer_seconds = 0\n").await;
+    assert_eq!(status, 200, "{v}");
+    let (_a, in_a) = shopper_of(&app, &app.shop_a, 1).await;
+    let (_b, in_b) = shopper_of(&app, &app.shop_b, 2).await;
+    let (status_a, agent_a) = holder(&app, in_a).await;
+    assert_eq!(status_a, ConversationStatus::Assigned, "shop A pushes");
+    assert!(agent_a.is_some());
+    let pushed = app.store.conversation(in_a).await.expect("read").expect("c");
+    assert_eq!(pushed.offered_until, None, "offer_seconds = 0: theirs at once");
+    assert_eq!(holder(&app, in_b).await, (ConversationStatus::Queued, None), "shop B pulls, as kefu.toml");
+
+    // A bad mode is refused with its key, and the shop keeps what it had.
+    let (status, v) = save_rules(&app, &app.shop_a, "[routing]\nmode = \"round-robin\"\n").await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("routing.mode"), "{v}");
+    let (_a2, again) = shopper_of(&app, &app.shop_a, 3).await;
+    assert_eq!(holder(&app, again).await.0, ConversationStatus::Assigned, "still pushing");
+
+    let app = TestApp::spawn_auto_assign().await; // kefu.toml: push
+    let (status, v) = save_rules(&app, &app.shop_b, "[routing]\nmode = \"pull\"\n").await;
+    assert_eq!(status, 200, "{v}");
+    let (_b, in_b) = shopper_of(&app, &app.shop_b, 1).await;
+    let (_a, in_a) = shopper_of(&app, &app.shop_a, 2).await;
+    assert_eq!(holder(&app, in_b).await, (ConversationStatus::Queued, None), "shop B pulls");
+    assert_eq!(holder(&app, in_a).await.0, ConversationStatus::Assigned, "shop A pushes, as kefu.toml");
+    // Room appearing in shop B hands out nothing: its agents take shoppers themselves.
+    let worker = app.login("agent-b").await;
+    let (s, _) = app.as_agent(&worker, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(s.as_u16(), 200);
+    assert!(kefu_core::desk::fill_from_queue(&app.state.ctx, app.shop_b.id).await.expect("fill").is_empty());
+    assert_eq!(holder(&app, in_b).await, (ConversationStatus::Queued, None));
+}
+
 /// An offer nobody takes: back in the queue and on to someone else, its
 /// agent 挂起 with their screen told why. Accepting, or answering, keeps it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +286,9 @@ async fn a_supervisor_sends_a_waiting_shopper_to_a_colleague() {
 async fn a_long_queue_fills_all_the_room_there_is() {
     use kefu_core::conversation::MessageText;
     use kefu_core::desk::{self, CustomerContent};
-    let app = TestApp::spawn().await;
+    // The sweep's step is called here as the sweep calls it, so the app's own sweep waits.
+    let config = kefu_server::ServerConfig { queue_sweep: Duration::from_secs(3600), ..Default::default() };
+    let app = TestApp::spawn_auto_assign_with(config).await;
     let big = app.agent("shift-lead", kefu_core::agent::Role::Senior, &[app.shop_a.id], 100).await;
     for name in ["agent-a", "agent-a2"] {
         app.store.set_agent_status(id_of(&app, name).await, AgentStatus::Offline).await.expect("offline");
@@ -250,7 +302,7 @@ async fn a_long_queue_fills_all_the_room_there_is() {
             desk::customer_send(&app.state.ctx, &c, None, CustomerContent::text(text), None).await.expect("send");
         waiting.push(sent.message.conversation_id);
     }
-    // No auto-assign here (the app's): this is the sweep's step, called as it is.
+    // Straight through the store: no event on this node hands anyone out.
     app.store.set_agent_status(big.id, AgentStatus::Online).await.expect("shift starts");
     let handed = desk::fill_from_queue(&app.state.ctx, app.shop_a.id).await.expect("fill");
     assert_eq!(handed.len(), 90, "all ninety, not just the first read's");
