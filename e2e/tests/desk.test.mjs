@@ -708,6 +708,17 @@ test('团队 for a supervisor: a colleague who walked away is set 挂起 and the
   assert.match(await member.locator('.kpi').innerText(), /今日 \d+ · 30秒 \d+% · 均响 \d+秒 · 3分钟 \d+%/);
   // The desk at a glance above the team: the queue, who is here, the team's day added up.
   assert.match(await lead.locator('#team-summary').innerText(), /排队 \d+[\s\S]*接待中 \d+\/\d+[\s\S]*今日 \d+ · 30秒/);
+  // The morning after: a past day's figures as it closed (the demo answered nothing yesterday,
+  // unless this run crossed midnight in China), then back to today.
+  const today = await lead.inputValue('#team-day');
+  const yesterday = new Date(Date.parse(today) - 86_400_000).toISOString().slice(0, 10);
+  await lead.fill('#team-day', yesterday);
+  const [, m, d] = yesterday.split('-').map(Number);
+  await lead.waitForSelector(`#team-summary .team-figures:has-text("${m}月${d}日")`);
+  assert.match(await lead.locator('#team-summary .team-figures').innerText(), new RegExp(`^${m}月${d}日 (无接待记录|\\d+ · 30秒)`));
+  await lead.fill('#team-day', today);
+  await lead.waitForSelector('#team-summary .team-figures:has-text("今日")');
+  assert.match(await member.locator('.kpi').innerText(), /今日 \d+ · 30秒/);
   await member.locator('.name').click();
   const held = lead.locator('.team-member[aria-expanded=true] .team-convs .conv', { hasText: '好的，等你' });
   const id = await held.getAttribute('data-id');

@@ -9,6 +9,7 @@
 //! is not the agent's. Each answer adds its [`DayCounts`] to its agent's
 //! day in its shop (China time), in the write that stores it.
 
+use crate::clock::Timestamp;
 use crate::conversation::{Conversation, Message};
 use crate::id::{AgentId, ShopId};
 
@@ -124,6 +125,39 @@ impl DayCounts {
             overdue_now,
             missed_offers: n(self.missed_offers),
         }
+    }
+}
+
+/// Which day's answers to count, in China time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Today so far, with the shoppers late and still waiting at this instant.
+    Today(Timestamp),
+    /// A day that has ended (`Timestamp::china_day`): its answers as counted;
+    /// nobody is still waiting on it.
+    Day(i64),
+}
+
+impl Period {
+    /// The China day counted.
+    pub fn day(self) -> i64 {
+        match self {
+            Period::Today(now) => now.china_day(),
+            Period::Day(day) => day,
+        }
+    }
+
+    /// When shoppers still waiting are judged late, if they are.
+    pub fn late_at(self) -> Option<Timestamp> {
+        match self {
+            Period::Today(now) => Some(now),
+            Period::Day(_) => None,
+        }
+    }
+
+    /// Where the period starts.
+    pub fn since(self) -> Timestamp {
+        Timestamp(self.day() * 86_400_000 - crate::clock::CHINA_OFFSET_MS)
     }
 }
 

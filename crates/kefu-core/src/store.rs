@@ -293,14 +293,14 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
 
-    /// What each agent of `scope` answered on `now`'s China day, judged by
-    /// the reply window (the shop's N分钟回复率), with their shoppers waiting
-    /// at `now` for longer than it (see [`crate::kpi`]): one entry per agent
-    /// with anything to count, by agent id.
+    /// What each agent of `scope` answered on the period's China day, judged
+    /// by the reply window (the shop's N分钟回复率), today with their shoppers
+    /// waiting now for longer than it (see [`crate::kpi`]): one entry per
+    /// agent with anything to count, by agent id.
     async fn response_counts(
         &self,
         scope: crate::kpi::Scope,
-        now: Timestamp,
+        period: crate::kpi::Period,
         window: crate::kpi::ReplyWindow,
     ) -> StoreResult<Vec<(AgentId, crate::kpi::ResponseCounts)>>;
 

@@ -159,6 +159,26 @@ pub fn parse_id<T>(text: &str, parse: fn(&str) -> Result<T, kefu_core::id::Inval
     parse(text).map_err(|e| ApiError::new(Code::NotFound, e.to_string()))
 }
 
+/// The figures' day from `?day=YYYY-MM-DD` (China time): today (or no day)
+/// counts up to now with the shoppers still waiting; a past day as it
+/// closed. A day to come, or no date, is `invalid_input`.
+pub fn period(day: Option<&str>, now: kefu_core::clock::Timestamp) -> Result<kefu_core::kpi::Period, ApiError> {
+    use kefu_core::kpi::Period;
+    let Some(text) = day.map(str::trim).filter(|d| !d.is_empty()) else { return Ok(Period::Today(now)) };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, &format)
+        .map_err(|_| ApiError::new(Code::InvalidInput, format!("day {text:?} is not a date (YYYY-MM-DD)")))?;
+    let day = i64::from(date.to_julian_day()) - EPOCH_JULIAN_DAY;
+    match day.cmp(&now.china_day()) {
+        std::cmp::Ordering::Greater => Err(ApiError::new(Code::InvalidInput, format!("day {text} has not come yet"))),
+        std::cmp::Ordering::Equal => Ok(Period::Today(now)),
+        std::cmp::Ordering::Less => Ok(Period::Day(day)),
+    }
+}
+
+/// 1970-01-01, where `Timestamp::china_day` counts from.
+const EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
 pub fn require(ok: bool, why: &'static str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::new(Code::Forbidden, why)) }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use kefu_core::desk::Ctx;
 use kefu_core::id::ShopId;
-use kefu_core::kpi::{ReplyWindow, ResponseCounts, Scope, TypicalReply, typical_reply};
+use kefu_core::kpi::{Period, ReplyWindow, ResponseCounts, Scope, TypicalReply, typical_reply};
 use kefu_core::store::StoreResult;
 
 /// How stale a shop's promise may be (`ServerConfig::typical_ttl`).
@@ -33,7 +33,7 @@ impl TypicalReplies {
         }
         let now = ctx.clock.now();
         let team = |window| async move {
-            let days = ctx.store.response_counts(Scope::Shop(shop), now, window).await?;
+            let days = ctx.store.response_counts(Scope::Shop(shop), Period::Today(now), window).await?;
             StoreResult::Ok(days.into_iter().fold(ResponseCounts::default(), |sum, (_, day)| sum.plus(day)))
         };
         let promise = typical_reply(&team(ReplyWindow::ThreeMinutes).await?, &team(ReplyWindow::FiveMinutes).await?);

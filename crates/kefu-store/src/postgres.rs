@@ -17,7 +17,7 @@ use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage};
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
-use kefu_core::kpi::{Answer, DayCounts, ReplyWindow, ResponseCounts, Scope};
+use kefu_core::kpi::{Answer, DayCounts, Period, ReplyWindow, ResponseCounts, Scope};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -735,10 +735,10 @@ impl Store for PostgresStore {
     async fn response_counts(
         &self,
         scope: Scope,
-        now: Timestamp,
+        period: Period,
         window: ReplyWindow,
     ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
-        rows::response_counts(self, scope, now, window).await
+        rows::response_counts(self, scope, period, window).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

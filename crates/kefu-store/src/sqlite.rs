@@ -26,7 +26,7 @@ use kefu_core::clock::Timestamp;
 use kefu_core::conversation::{Appended, ClientMsgId, Conversation, ConversationStatus, Message, NewMessage, Sender};
 use kefu_core::customer::{Customer, MaskedPhone};
 use kefu_core::id::*;
-use kefu_core::kpi::{DayCounts, ReplyWindow, ResponseCounts, Scope};
+use kefu_core::kpi::{DayCounts, Period, ReplyWindow, ResponseCounts, Scope};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderWithShipments, Shipment};
 use kefu_core::outbound::{AttemptDone, ClaimRoom, Delivery, DeliveryState, Endpoint, NotifyEvent};
@@ -760,10 +760,10 @@ impl Store for SqliteStore {
     async fn response_counts(
         &self,
         scope: Scope,
-        now: Timestamp,
+        period: Period,
         window: ReplyWindow,
     ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
-        self.pool.read(move |c| rows::response_counts(c, scope, now, window)).await
+        self.pool.read(move |c| rows::response_counts(c, scope, period, window)).await
     }
 
     async fn bot_state(&self, conversation: ConversationId) -> StoreResult<Option<String>> {

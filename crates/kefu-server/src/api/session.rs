@@ -122,9 +122,11 @@ pub struct StatsQuery {
     /// The shop in view, whose reply window (N分钟回复率) applies; default
     /// the agent's first shop.
     shop: Option<String>,
+    /// `YYYY-MM-DD` (China time); default today.
+    day: Option<String>,
 }
 
-/// The agent's own figures for today (China time), for the top bar:
+/// The agent's own figures for today (or `day`, China time), for the top bar:
 /// 今日接待, 30秒应答率, 平均响应 and the shop's N分钟回复率. A rate with
 /// nothing to count is `null`, not 0 or 100%.
 pub async fn stats(
@@ -147,12 +149,12 @@ pub async fn stats(
         Some(shop) => state.bot.reply_window(&state.ctx, shop).await,
         None => kefu_core::kpi::ReplyWindow::default(),
     };
-    let now = state.ctx.clock.now();
+    let period = super::period(q.day.as_deref(), state.ctx.clock.now())?;
     let scope = kefu_core::kpi::Scope::Agent(agent.id);
-    let counts = state.ctx.store.response_counts(scope, now, window).await?;
+    let counts = state.ctx.store.response_counts(scope, period, window).await?;
     let mine = counts.into_iter().map(|(_, c)| c).next().unwrap_or_default();
     let mut body = crate::dto::response_counts(&mine);
-    body["since"] = json!(now.china_midnight().millis());
+    body["since"] = json!(period.since().millis());
     body["reply_minutes"] = json!(window.minutes());
     Ok(axum::Json(body))
 }

@@ -34,15 +34,27 @@ pub async fn take_back(State(state): State<SharedState>, auth: AgentAuth, Path(i
     Ok(axum::Json(json!({ "conversations": list })))
 }
 
-/// Each agent's day in the shop (China time), for the supervisor's 团队:
-/// the same figures as their own top bar, counted in this shop only.
-pub async fn shop_stats(State(state): State<SharedState>, auth: AgentAuth, Path(id): Path<String>) -> ApiResult<Json> {
+#[derive(serde::Deserialize)]
+pub struct StatsQuery {
+    /// `YYYY-MM-DD` (China time); default today.
+    day: Option<String>,
+}
+
+/// Each agent's day in the shop (China time; today unless `day` names a
+/// past one), for the supervisor's 团队: the same figures as their own top
+/// bar, counted in this shop only. A past day has nobody still waiting.
+pub async fn shop_stats(
+    State(state): State<SharedState>,
+    auth: AgentAuth,
+    Path(id): Path<String>,
+    super::Query(q): super::Query<StatsQuery>,
+) -> ApiResult<Json> {
     let shop = super::admin::shop_for(&state, &auth.agent, &id).await?;
     require(auth.agent.role.supervises(), "supervisors_only")?;
     let window = state.bot.reply_window(&state.ctx, shop).await;
-    let now = state.ctx.clock.now();
+    let period = super::period(q.day.as_deref(), state.ctx.clock.now())?;
     let scope = kefu_core::kpi::Scope::Shop(shop);
-    let counts = state.ctx.store.response_counts(scope, now, window).await?;
+    let counts = state.ctx.store.response_counts(scope, period, window).await?;
     let agents: Vec<Value> = counts
         .iter()
         .map(|(agent, c)| {
@@ -51,6 +63,7 @@ pub async fn shop_stats(State(state): State<SharedState>, auth: AgentAuth, Path(
             v
         })
         .collect();
-    let since = now.china_midnight().millis();
-    Ok(axum::Json(json!({ "since": since, "reply_minutes": window.minutes(), "agents": agents })))
+    let since = period.since().millis();
+    let today = matches!(period, kefu_core::kpi::Period::Today(_));
+    Ok(axum::Json(json!({ "since": since, "today": today, "reply_minutes": window.minutes(), "agents": agents })))
 }

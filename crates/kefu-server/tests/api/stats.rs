@@ -100,3 +100,50 @@ async fn the_chat_promises_only_what_the_shops_answers_kept_today() {
     assert_eq!((b["people_now"].as_bool(), b["typical_reply"].as_str()), (Some(true), None), "{b}");
     assert!(!conversation.is_empty());
 }
+
+/// `day=YYYY-MM-DD` (China time): today is today's figures, a past day its
+/// own (nothing counted yesterday here), a day to come or no date is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn figures_of_a_past_day_are_that_days_and_days_to_come_are_refused() {
+    use kefu_core::clock::Clock;
+    let app = TestApp::spawn().await;
+    let me = app.login("agent-a").await;
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "d-1", "text": "在吗"})).await;
+    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
+    assert_eq!(s.as_u16(), 200);
+    let say = json!({"text": "亲，在的", "client_msg_id": "d-2"});
+    let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/messages"), Some(say)).await;
+    assert_eq!(s.as_u16(), 200);
+
+    let now = kefu_core::clock::SystemClock.now();
+    let date = |day: i64| {
+        let d = time::Date::from_julian_day(i32::try_from(day + 2_440_588).expect("day")).expect("date");
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    };
+    let (today, yesterday, tomorrow) = (date(now.china_day()), date(now.china_day() - 1), date(now.china_day() + 1));
+    app.agent("lead-a", kefu_core::agent::Role::Supervisor, &[app.shop_a.id], 5).await;
+    let lead = app.login("lead-a").await;
+    let team = format!("/api/shops/{}/agent-stats", app.shop_a.id);
+
+    let (s, v) = app.as_agent(&me, "GET", &format!("/api/me/stats?day={today}"), None).await;
+    assert_eq!((s.as_u16(), v["chats"].as_u64()), (200, Some(1)), "{v}");
+    let (_, v) = app.as_agent(&lead, "GET", &format!("{team}?day={today}"), None).await;
+    assert_eq!((v["today"].as_bool(), v["agents"].as_array().map(Vec::len)), (Some(true), Some(1)), "{v}");
+
+    let (s, v) = app.as_agent(&me, "GET", &format!("/api/me/stats?day={yesterday}"), None).await;
+    assert_eq!((s.as_u16(), v["chats"].as_u64()), (200, Some(0)), "{v}");
+    assert_eq!(v["since"].as_i64(), Some(now.china_midnight().plus_days(-1).millis()), "{v}");
+    let (s, v) = app.as_agent(&lead, "GET", &format!("{team}?day={yesterday}"), None).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+    assert_eq!((v["today"].as_bool(), v["agents"].as_array().map(Vec::len)), (Some(false), Some(0)), "{v}");
+
+    for bad in [tomorrow.as_str(), "2026-13-01", "昨天", "2026-1-5"] {
+        let (s, v) = app.as_agent(&lead, "GET", &format!("{team}?day={bad}"), None).await;
+        assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (400, Some("invalid_input")), "{bad}: {v}");
+        let (s, _) = app.as_agent(&me, "GET", &format!("/api/me/stats?day={bad}"), None).await;
+        assert_eq!(s.as_u16(), 400, "{bad}");
+    }
+}

@@ -123,6 +123,15 @@ function start(me) {
     if (S.tab === 'team') { S.teamSearch = e.target.value.trim().toLowerCase(); renderList(); return; }
     debounce = setTimeout(() => { S.search = e.target.value.trim(); loadList(); }, 250);
   };
+  const teamDay = $('#team-day');
+  teamDay.max = teamDay.value = chinaToday();
+  teamDay.onchange = () => {
+    // Today (or an emptied box) is the live day; any other is read as it closed.
+    const day = teamDay.value && teamDay.value < chinaToday() ? teamDay.value : '';
+    if (!day) teamDay.value = chinaToday();
+    S.teamDay = day;
+    loadTeam().then(renderList);
+  };
   socket = connectSocket({
     hello: () => ({}),
     onFrame,
@@ -164,12 +173,18 @@ async function loadKpis() {
   node.classList.toggle('overdue', k.overdue_now > 0);
 }
 
-/** A day's figures as one line (`kpi_line` for mine, `team_kpi` for a colleague's); '–' where there is nothing to count. */
+/** A day's figures as one line (`kpi_line` for mine, `team_kpi` for a colleague's, led by the team's day); '–' where there is nothing to count. */
 function kpiLine(key, k, minutes) {
   const pct = r => (r === null || r === undefined ? '–' : `${Math.floor(r * 100)}%`);
   const secs = s => (s === null || s === undefined ? '–' : t('kpi_secs', Math.round(s)));
+  const day = key === 'team_kpi' ? [S.teamDay ? t('team_day_on', S.teamDay) : t('team_today')] : [];
   // Offers let lapse (漏接) only when there were some: most days there are none.
-  return t(key, k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), minutes, pct(k.reply_rate)) + (k.missed_offers > 0 ? t('kpi_missed', k.missed_offers) : '');
+  return t(key, ...day, k.chats, pct(k.first_answer_rate), secs(k.average_response_seconds), minutes, pct(k.reply_rate)) + (k.missed_offers > 0 ? t('kpi_missed', k.missed_offers) : '');
+}
+
+/** Today's date in China time (where the figures' days start), as YYYY-MM-DD. */
+function chinaToday() {
+  return new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
 }
 
 /** Several shops' counts of one agent added up, the rates worked out again from the sums. */
@@ -218,6 +233,8 @@ function selectTab(tab) {
   const search = $('#search');
   search.placeholder = t(tab === 'team' ? 'search_team' : 'search');
   search.value = tab === 'team' ? S.teamSearch || '' : S.search;
+  // A supervisor looks back at a day of the team's figures (the morning after 双11).
+  $('#team-day-box').hidden = !(tab === 'team' && SUPERVISES.has(S.me.role));
   if (tab === 'history' || tab === 'requests') loadList();
   else if (tab === 'team') loadTeam().then(renderList);
   else renderList();
@@ -231,7 +248,8 @@ async function loadTeam() {
   S.team = new Map(lists.flatMap(l => l.agents).filter(a => !a.disabled).map(a => [a.id, a]));
   // A supervisor also sees how each is answering today (in the shops in view, added up).
   if (!SUPERVISES.has(S.me.role)) return;
-  const stats = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/agent-stats`).catch(() => null)));
+  const day = S.teamDay ? `?day=${S.teamDay}` : '';
+  const stats = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/agent-stats${day}`).catch(() => null)));
   S.teamStats = new Map();
   S.teamMinutes = stats.find(Boolean)?.reply_minutes ?? 3;
   for (const row of stats.flatMap(s => s?.agents || [])) S.teamStats.set(row.agent_id, addCounts(S.teamStats.get(row.agent_id), row));
@@ -291,7 +309,9 @@ function teamSummary() {
   }
   if (S.teamStats?.size) {
     const all = [...S.teamStats.values()].reduce((sum, day) => addCounts(sum, day), null);
-    parts.push(el('span', { class: 'num', title: t('kpi_hint', S.teamMinutes, all.overdue_now) }, kpiLine('team_kpi', all, S.teamMinutes)));
+    parts.push(el('span', { class: 'num team-figures', title: t('kpi_hint', S.teamMinutes, all.overdue_now) }, kpiLine('team_kpi', all, S.teamMinutes)));
+  } else if (S.teamDay) {
+    parts.push(el('span', { class: 'team-figures' }, t('team_day_empty', t('team_day_on', S.teamDay))));
   }
   return el('li', { class: 'team-summary meta', id: 'team-summary', 'aria-label': t('sum_label') }, ...parts);
 }

@@ -357,7 +357,7 @@ fn message_sql(counting: &str) -> String {
 pub(super) async fn response_counts(
     store: &PostgresStore,
     scope: Scope,
-    now: Timestamp,
+    period: Period,
     window: ReplyWindow,
 ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
     static AGENT: LazyLock<[String; 2]> = LazyLock::new(|| {
@@ -377,7 +377,7 @@ pub(super) async fn response_counts(
         .start()
         .await
         .map_err(be)?;
-    let days = query_prepared(&tx, days_sql, &[&now.china_day(), &key])
+    let days = query_prepared(&tx, days_sql, &[&period.day(), &key])
         .await?
         .iter()
         .map(|r| {
@@ -394,11 +394,14 @@ pub(super) async fn response_counts(
             (AgentId::from_uuid(r.get(0)), day)
         })
         .collect();
-    let late = query_prepared(&tx, late_sql, &[&key, &window.millis(), &now.millis()])
-        .await?
-        .iter()
-        .map(|r| (AgentId::from_uuid(r.get(0)), u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX)))
-        .collect();
+    let late = match period.late_at() {
+        Some(now) => query_prepared(&tx, late_sql, &[&key, &window.millis(), &now.millis()])
+            .await?
+            .iter()
+            .map(|r| (AgentId::from_uuid(r.get(0)), u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX)))
+            .collect(),
+        None => Vec::new(),
+    };
     tx.commit().await.map_err(be)?;
     Ok(codec::merge_response_counts(days, late, window))
 }

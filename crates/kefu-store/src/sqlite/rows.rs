@@ -400,7 +400,7 @@ fn add_to_day(c: &Connection, message: &Message, agent: AgentId, answer: kefu_co
 pub(super) fn response_counts(
     c: &Connection,
     scope: Scope,
-    now: Timestamp,
+    period: Period,
     window: ReplyWindow,
 ) -> StoreResult<Vec<(AgentId, ResponseCounts)>> {
     let key = match scope {
@@ -411,7 +411,7 @@ pub(super) fn response_counts(
     let days = many(
         c,
         &days_sql,
-        params![now.china_day(), key],
+        params![period.day(), key],
         |r| {
             let day = DayCounts {
                 chats: r.get(1)?,
@@ -427,13 +427,16 @@ pub(super) fn response_counts(
         },
         |(agent, day)| Ok((AgentId::from_uuid(agent), day)),
     )?;
-    let late = many(
-        c,
-        &late_sql,
-        params![key, window.millis(), now.millis()],
-        |r| Ok((uuid_col(r, 0)?, r.get::<_, i64>(1)?)),
-        |(agent, count)| Ok((AgentId::from_uuid(agent), u32::try_from(count).unwrap_or(u32::MAX))),
-    )?;
+    let late = match period.late_at() {
+        Some(now) => many(
+            c,
+            &late_sql,
+            params![key, window.millis(), now.millis()],
+            |r| Ok((uuid_col(r, 0)?, r.get::<_, i64>(1)?)),
+            |(agent, count)| Ok((AgentId::from_uuid(agent), u32::try_from(count).unwrap_or(u32::MAX))),
+        )?,
+        None => Vec::new(),
+    };
     Ok(codec::merge_response_counts(days, late, window))
 }
 

@@ -241,7 +241,7 @@ pub(super) async fn offers_not_accepted_in_time_go_back_and_their_agent_away(sto
     let day = store
         .response_counts(
             kefu_core::kpi::Scope::Shop(s.id),
-            T0.plus_millis(30_001),
+            kefu_core::kpi::Period::Today(T0.plus_millis(30_001)),
             kefu_core::kpi::ReplyWindow::ThreeMinutes,
         )
         .await
@@ -365,7 +365,7 @@ pub(super) async fn a_freed_place_takes_the_next_shopper_its_agent_may_serve(sto
 /// answers apart, notes not answers, late shoppers still waiting against
 /// the reply window.
 pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_shopper(store: &dyn Store) {
-    use kefu_core::kpi::{ReplyWindow, ResponseCounts, Scope};
+    use kefu_core::kpi::{Period, ReplyWindow, ResponseCounts, Scope};
     let s = shop(store, "kpi-a").await;
     let li = agent(store, "kpi-li", &[s.id], 5).await;
     let wang = agent(store, "kpi-wang", &[s.id], 5).await;
@@ -400,7 +400,7 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     let now = T0.plus_millis(400_000);
     let three_minutes = ReplyWindow::ThreeMinutes;
     let day = |agent: AgentId, now: Timestamp, window: ReplyWindow| async move {
-        let all = store.response_counts(Scope::Agent(agent), now, window).await.expect("counts");
+        let all = store.response_counts(Scope::Agent(agent), Period::Today(now), window).await.expect("counts");
         assert!(all.len() <= 1 && all.iter().all(|(a, _)| *a == agent), "{all:?}");
         all.first().map(|(_, c)| *c).unwrap_or_default()
     };
@@ -437,7 +437,7 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     assert_eq!(day(AgentId::from_uuid(new_id()), now, three_minutes).await, ResponseCounts::default());
 
     // The shop's team at once: each agent's answers in this shop only, the same counts.
-    let mut team = store.response_counts(Scope::Shop(s.id), now, three_minutes).await.expect("team");
+    let mut team = store.response_counts(Scope::Shop(s.id), Period::Today(now), three_minutes).await.expect("team");
     team.sort_by_key(|(a, _)| *a);
     let mut want = vec![(li.id, li_day), (wang.id, wang_day)];
     want.sort_by_key(|(a, _)| *a);
@@ -446,8 +446,22 @@ pub(super) async fn answers_are_counted_for_the_agent_from_when_they_got_the_sho
     let mut li = store.agent(li.id).await.expect("read").expect("li");
     li.shops.push(elsewhere.id);
     store.update_agent(&li).await.expect("two shops");
-    assert!(store.response_counts(Scope::Shop(elsewhere.id), now, three_minutes).await.expect("b").is_empty());
+    let b = store.response_counts(Scope::Shop(elsewhere.id), Period::Today(now), three_minutes).await.expect("b");
+    assert!(b.is_empty());
     assert_eq!(day(li.id, now, three_minutes).await, li_day, "one agent's day is every shop's");
+
+    // Read back the next day, the day is as it closed: its answers, and
+    // nobody still waiting on it (li's shopper is tomorrow's to count).
+    let closed = Period::Day(now.china_day());
+    let past = store.response_counts(Scope::Agent(li.id), closed, three_minutes).await.expect("past");
+    assert_eq!(past, vec![(li.id, ResponseCounts { overdue_now: 0, ..li_day })]);
+    let mut past_team = store.response_counts(Scope::Shop(s.id), closed, three_minutes).await.expect("past team");
+    past_team.sort_by_key(|(a, _)| *a);
+    let mut want = vec![(li.id, ResponseCounts { overdue_now: 0, ..li_day }), (wang.id, wang_day)];
+    want.sort_by_key(|(a, _)| *a);
+    assert_eq!(past_team, want);
+    let before = Period::Day(now.china_day() - 1);
+    assert!(store.response_counts(Scope::Shop(s.id), before, three_minutes).await.expect("before").is_empty());
 }
 
 /// What the widget's header asks: is a person who answers online in this shop?
