@@ -38,7 +38,7 @@ const CATALOGUE: u32 = 20_000;
 /// an entity extractor with its order-number pattern and products.
 struct ShopBrain {
     name: String,
-    rules: ShopRules,
+    rules: Arc<ShopRules>,
     categories: HashMap<String, CategoryPath>,
     extractor: Extractor,
     knowledge: Knowledge,
@@ -134,7 +134,7 @@ impl Bot {
     async fn rules_only(&self, ctx: &Ctx, shop: ShopId) -> Result<Arc<ShopRules>, StoreError> {
         let brain = self.brains.lock().unwrap_or_else(|e| e.into_inner()).get(&shop).cloned();
         if let Some(brain) = brain.filter(|b| b.loaded.elapsed() < self.brain_ttl) {
-            return Ok(Arc::new(brain.rules.clone()));
+            return Ok(brain.rules.clone());
         }
         let kept = self.light_rules.lock().unwrap_or_else(|e| e.into_inner()).get(&shop).cloned();
         if let Some((_, rules)) = kept.filter(|(at, _)| at.elapsed() < self.brain_ttl) {
@@ -171,8 +171,15 @@ impl Bot {
             .map_err(StoreError::backend)?;
         let categories = products.into_iter().map(|p| (p.sku, p.category)).collect();
         let knowledge = Knowledge::new(ctx.store.knowledge(shop, KNOWLEDGE).await?);
-        let brain =
-            Arc::new(ShopBrain { name, rules, categories, extractor, knowledge, intents, loaded: Instant::now() });
+        let brain = Arc::new(ShopBrain {
+            name,
+            rules: Arc::new(rules),
+            categories,
+            extractor,
+            knowledge,
+            intents,
+            loaded: Instant::now(),
+        });
         self.brains.lock().unwrap_or_else(|e| e.into_inner()).insert(shop, brain.clone());
         Ok(brain)
     }
@@ -194,7 +201,7 @@ impl Bot {
     /// The shop's rules as the bot applies them now (edited on /admin, else
     /// its file, else the defaults): agents' order actions keep to them too.
     pub async fn rules(&self, ctx: &Ctx, shop: ShopId) -> Result<ShopRules, StoreError> {
-        Ok(self.brain(ctx, shop).await?.rules.clone())
+        Ok(ShopRules::clone(&self.brain(ctx, shop).await?.rules))
     }
 
     /// The shop's service hours, from its rules (the defaults when they cannot be read).
