@@ -24,7 +24,7 @@ use kefu_core::customer::Customer;
 use kefu_core::desk::{self, DeskError};
 use kefu_core::event::{Delivery, Event, Inbox, Mailbox, Subscription, Topic};
 use kefu_core::id::ConversationId;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::SharedState;
@@ -286,10 +286,39 @@ async fn run(state: SharedState, socket: WebSocket, agent: Option<Box<AgentConn>
     }
 }
 
+/// What every shopper's message sends back: its ack and the message frame.
+/// Written straight from these, not through a `Value` (a map of owned
+/// strings built only to be printed).
+#[derive(Serialize)]
+struct AckFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    client_msg_id: &'a str,
+    conversation_id: String,
+    message_id: String,
+    seq: i64,
+    created_at: i64,
+    duplicate: bool,
+}
+
+#[derive(Serialize)]
+struct MessageFrame {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: MessageDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation: Option<ConversationDto>,
+}
+
 impl Conn {
     /// Queues a frame; `run` flushes the queue before it waits again.
     async fn send_json(&mut self, v: Value) -> Result<(), axum::Error> {
-        self.socket.feed(WsMessage::Text(v.to_string().into())).await
+        self.send_frame(&v).await
+    }
+
+    async fn send_frame(&mut self, frame: &impl Serialize) -> Result<(), axum::Error> {
+        let text = serde_json::to_string(frame).map_err(axum::Error::new)?;
+        self.socket.feed(WsMessage::Text(text.into())).await
     }
 
     /// Takes up to [`DRAIN`] deliveries that are already waiting.
@@ -515,15 +544,15 @@ impl Conn {
         }
         let newly_joined =
             self.for_customer() && !self.subscriptions.contains_key(&Topic::Conversation(conversation_id));
-        self.send_json(json!({
-            "type": "ack",
-            "client_msg_id": client_msg_id,
-            "conversation_id": appended.message.conversation_id.to_string(),
-            "message_id": appended.message.id.to_string(),
-            "seq": appended.message.seq,
-            "created_at": appended.message.created_at.millis(),
-            "duplicate": appended.duplicate,
-        }))
+        self.send_frame(&AckFrame {
+            kind: "ack",
+            client_msg_id: &client_msg_id,
+            conversation_id: appended.message.conversation_id.to_string(),
+            message_id: appended.message.id.to_string(),
+            seq: appended.message.seq,
+            created_at: appended.message.created_at.millis(),
+            duplicate: appended.duplicate,
+        })
         .await
         .map_err(|_| frame_error(Code::Internal, "socket"))?;
         if newly_joined {
@@ -622,11 +651,12 @@ impl Conn {
         if for_customer && !m.visible_to_customer() {
             return Ok(());
         }
-        let mut frame = json!({"type": "message", "message": MessageDto::new(m, for_customer)});
-        if let (Some(c), false) = (conversation, for_customer) {
-            frame["conversation"] = json!(ConversationDto::from(c));
-        }
-        self.send_json(frame).await.map_err(|_| frame_error(Code::Internal, "socket"))
+        let frame = MessageFrame {
+            kind: "message",
+            message: MessageDto::new(m, for_customer),
+            conversation: conversation.filter(|_| !for_customer).map(ConversationDto::from),
+        };
+        self.send_frame(&frame).await.map_err(|_| frame_error(Code::Internal, "socket"))
     }
 
     async fn typing(&mut self, id: &str, on: bool) -> Result<(), FrameError> {
