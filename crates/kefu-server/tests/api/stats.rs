@@ -3,7 +3,20 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Session, TestApp};
+
+/// A new shopper of shop A writes; `agent` takes them and answers at once.
+async fn answer_a_shopper(app: &TestApp, agent: &Session, tag: &str) {
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": format!("{tag}-1"), "text": "在吗"})).await;
+    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    let (s, _) = app.as_agent(agent, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
+    assert_eq!(s.as_u16(), 200);
+    let say = json!({"text": "亲，在的", "client_msg_id": format!("{tag}-2")});
+    let (s, v) = app.as_agent(agent, "POST", &format!("/api/conversations/{conversation}/messages"), Some(say)).await;
+    assert_eq!(s.as_u16(), 200, "{v}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_sees_their_own_day_with_the_shops_reply_window() {
@@ -15,15 +28,7 @@ async fn an_agent_sees_their_own_day_with_the_shops_reply_window() {
     assert_eq!((v["chats"].as_u64(), v["reply_minutes"].as_u64()), (Some(0), Some(3)));
     assert!(v["first_answer_rate"].is_null() && v["reply_rate"].is_null(), "nothing to count is not 0%: {v}");
 
-    let (token, _) = app.visitor(&app.shop_a).await;
-    let mut shopper = app.customer_ws(&token).await;
-    shopper.send(json!({"type": "send", "client_msg_id": "k-1", "text": "在吗"})).await;
-    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
-    let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
-    assert_eq!(s.as_u16(), 200);
-    let say = json!({"text": "亲，在的", "client_msg_id": "k-2"});
-    let (s, v) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/messages"), Some(say)).await;
-    assert_eq!(s.as_u16(), 200, "{v}");
+    answer_a_shopper(&app, &me, "k").await;
 
     let (_, v) = app.as_agent(&me, "GET", &format!("/api/me/stats?shop={}", app.shop_a.id), None).await;
     assert_eq!((v["chats"].as_u64(), v["answers"].as_u64()), (Some(1), Some(1)), "{v}");
@@ -108,15 +113,7 @@ async fn figures_of_a_past_day_are_that_days_and_days_to_come_are_refused() {
     use kefu_core::clock::Clock;
     let app = TestApp::spawn().await;
     let me = app.login("agent-a").await;
-    let (token, _) = app.visitor(&app.shop_a).await;
-    let mut shopper = app.customer_ws(&token).await;
-    shopper.send(json!({"type": "send", "client_msg_id": "d-1", "text": "在吗"})).await;
-    let conversation = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
-    let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/accept"), None).await;
-    assert_eq!(s.as_u16(), 200);
-    let say = json!({"text": "亲，在的", "client_msg_id": "d-2"});
-    let (s, _) = app.as_agent(&me, "POST", &format!("/api/conversations/{conversation}/messages"), Some(say)).await;
-    assert_eq!(s.as_u16(), 200);
+    answer_a_shopper(&app, &me, "d").await;
 
     let now = kefu_core::clock::SystemClock.now();
     let date = |day: i64| {
