@@ -252,7 +252,7 @@ impl ShopRules {
                 None => None,
             },
             offer_seconds: match file.routing.offer_seconds {
-                Some(n) if n != 0 && !(10..=600).contains(&n) => {
+                Some(n) if !Routing::offer_seconds_allowed(u64::from(n)) => {
                     return Err(bad("routing.offer_seconds", format!("{n}: 0 (no offers) or 10 to 600")));
                 }
                 other => other,
@@ -264,8 +264,7 @@ impl ShopRules {
     pub fn routing(&self, deployment: Routing) -> Routing {
         let auto_assign = self.routing_push.unwrap_or(deployment.auto_assign);
         let offer_ms = match self.offer_seconds {
-            Some(0) => None,
-            Some(n) => Some(i64::from(n) * 1000),
+            Some(n) => Routing::offer_ms_of(u64::from(n)),
             None => deployment.offer_ms,
         };
         Routing { auto_assign, offer_ms }

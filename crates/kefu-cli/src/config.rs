@@ -258,7 +258,7 @@ impl Config {
             bail!("presence_timeout_seconds must be between 90 and 86400");
         }
         // Under 10 s nobody switching from another conversation makes it.
-        if self.offer_seconds != 0 && !(10..=600).contains(&self.offer_seconds) {
+        if !kefu_core::routing::Routing::offer_seconds_allowed(self.offer_seconds) {
             bail!("offer_seconds must be 0 (no offers) or between 10 and 600");
         }
         if self.rate_burst == 0 || self.rate_per_second == 0 {
@@ -340,7 +340,7 @@ impl Config {
     pub fn routing(&self) -> kefu_core::routing::Routing {
         kefu_core::routing::Routing {
             auto_assign: self.auto_assign,
-            offer_ms: (self.offer_seconds > 0).then(|| i64::try_from(self.offer_seconds * 1000).unwrap_or(i64::MAX)),
+            offer_ms: kefu_core::routing::Routing::offer_ms_of(self.offer_seconds),
         }
     }
 

@@ -26,13 +26,18 @@ impl Timestamp {
 
     /// The next midnight in China time after this instant.
     pub const fn next_china_midnight(self) -> Timestamp {
-        Timestamp((self.china_day() + 1) * 86_400_000 - CHINA_OFFSET_MS)
+        Timestamp::china_day_start(self.china_day() + 1)
     }
 
     /// The last midnight in China time at or before this instant: where an
     /// agent's 今日 starts.
     pub const fn china_midnight(self) -> Timestamp {
-        Timestamp(self.china_day() * 86_400_000 - CHINA_OFFSET_MS)
+        Timestamp::china_day_start(self.china_day())
+    }
+
+    /// Where a China day (as [`Timestamp::china_day`] counts them) starts.
+    pub const fn china_day_start(day: i64) -> Timestamp {
+        Timestamp(day * 86_400_000 - CHINA_OFFSET_MS)
     }
 }
 

@@ -157,7 +157,7 @@ impl Period {
 
     /// Where the period starts.
     pub fn since(self) -> Timestamp {
-        Timestamp(self.day() * 86_400_000 - crate::clock::CHINA_OFFSET_MS)
+        Timestamp::china_day_start(self.day())
     }
 }
 

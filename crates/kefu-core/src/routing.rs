@@ -22,6 +22,17 @@ impl Routing {
     /// Shoppers wait in the queue until an agent takes them.
     pub const PULL: Routing = Routing { auto_assign: false, offer_ms: None };
 
+    /// Whether an offer may last this many seconds: 0 (no offers) or 10 s to
+    /// 10 min (kefu.toml and a shop's rules alike).
+    pub fn offer_seconds_allowed(seconds: u64) -> bool {
+        seconds == 0 || (10..=600).contains(&seconds)
+    }
+
+    /// An offer's time from its seconds; 0: no offers.
+    pub fn offer_ms_of(seconds: u64) -> Option<i64> {
+        (seconds > 0).then(|| i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX))
+    }
+
     /// When an offer made at `now` lapses, if this routing makes offers.
     pub fn offer_until(&self, now: crate::clock::Timestamp) -> Option<crate::clock::Timestamp> {
         self.offer_ms.filter(|_| self.auto_assign).map(|ms| now.plus_millis(ms))
