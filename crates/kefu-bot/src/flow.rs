@@ -17,6 +17,7 @@ use kefu_core::id::KnowledgeId;
 use kefu_core::invoice::{CreditCode, Email, Title};
 use kefu_core::money::Fen;
 use kefu_core::order::OrderStatus;
+use kefu_core::service::PeopleNow;
 use kefu_nlu::builtin::{self, EmotionLevel};
 use kefu_nlu::entities::{Day, Extractor, Value};
 use kefu_nlu::{Classifier, Prepared, normalize};
@@ -50,6 +51,8 @@ pub struct Facts<'a> {
     /// The shop's intent model: its own (see [`crate::intents`]) or the built-in one.
     pub intents: &'a Classifier,
     pub now: Timestamp,
+    /// Whether people can take a hand-off now, so the bot promises only what holds.
+    pub people: PeopleNow,
 }
 
 /// What the bot remembers between turns of one conversation.

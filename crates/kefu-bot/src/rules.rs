@@ -42,7 +42,8 @@ min_similarity = 0.45
 
 [service]
 # When people answer, China time (HH:MM-HH:MM; a close before the open runs past
-# midnight). Outside them the chat says when they are back; the bot answers all day.
+# midnight). Outside them the chat, and the bot when it hands a shopper to people,
+# say when they are back; the bot answers all day.
 hours = "09:00-24:00"
 # The reply window agents are judged by (N分钟回复率): the share of shoppers'
 # waits answered within this many minutes, 3 or 5 as the marketplaces count.

@@ -55,6 +55,9 @@ pub struct StorySpec {
     /// Replaces the world's rules: the text of a rules file.
     #[serde(default)]
     pub rules: Option<String>,
+    /// Replaces the world's `people_online`.
+    #[serde(default)]
+    pub people_online: Option<bool>,
     pub turns: Vec<TurnSpec>,
 }
 

@@ -160,6 +160,7 @@ impl World {
             knowledge: &self.knowledge,
             intents,
             now: NOW,
+            people: kefu_core::service::PeopleNow::Answering,
         };
         respond_to(&facts, state, input)
     }

@@ -69,6 +69,44 @@ impl ServiceHours {
     }
 }
 
+impl std::fmt::Display for ServiceHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hm = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
+        write!(f, "{}-{}", hm(self.open), hm(self.close))
+    }
+}
+
+/// Whether a shopper handed to people can expect one now: what the bot
+/// promises at a hand-off, so it never says "请稍候" to an empty desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeopleNow {
+    /// An agent of the shop is online.
+    Answering,
+    /// Within service hours, but nobody is online.
+    NobodyOnline,
+    /// Outside service hours (and nobody online): people are back at `next_open`.
+    Closed { next_open: Timestamp },
+}
+
+impl PeopleNow {
+    pub fn of(someone_online: bool, hours: &ServiceHours, now: Timestamp) -> PeopleNow {
+        if someone_online {
+            PeopleNow::Answering
+        } else if hours.is_open(now) {
+            PeopleNow::NobodyOnline
+        } else {
+            PeopleNow::Closed { next_open: hours.next_open(now) }
+        }
+    }
+}
+
+/// When people are back, as a shopper reads it: whether that is tomorrow
+/// (in China time) rather than today, and the hour and minute.
+pub fn back_at(now: Timestamp, next_open: Timestamp) -> (bool, i64, i64) {
+    let minute = ServiceHours::minute_of_day(next_open);
+    (next_open.china_day() > now.china_day(), minute / 60, minute % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +140,19 @@ mod tests {
         // The next opening after closing time is tomorrow's.
         let day = ServiceHours::parse("9:00-18:00").expect("hours");
         assert_eq!(day.next_open(at(18, 30)), at(24 + 9, 0));
+    }
+
+    #[test]
+    fn who_is_there_at_a_hand_off() {
+        let h = ServiceHours::default();
+        assert_eq!(PeopleNow::of(true, &h, at(3, 0)), PeopleNow::Answering);
+        assert_eq!(PeopleNow::of(false, &h, at(12, 0)), PeopleNow::NobodyOnline);
+        assert_eq!(PeopleNow::of(false, &h, at(3, 0)), PeopleNow::Closed { next_open: at(9, 0) });
+        assert_eq!(back_at(at(3, 0), at(9, 0)), (false, 9, 0));
+        let late = ServiceHours::parse("08:30-18:00").expect("hours");
+        assert_eq!(back_at(at(19, 0), late.next_open(at(19, 0))), (true, 8, 30));
+        assert_eq!(late.to_string(), "08:30-18:00");
+        assert_eq!(h.to_string(), "09:00-24:00");
     }
 
     #[test]

@@ -25,6 +25,7 @@ use kefu_core::id::{ConversationId, MessageId, OrderId, ShopId};
 use kefu_core::invoice::Title;
 use kefu_core::order::OrderNo;
 use kefu_core::routing::Routing;
+use kefu_core::service::PeopleNow;
 use kefu_core::store::StoreError;
 use kefu_nlu::Classifier;
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
@@ -352,8 +353,21 @@ impl Bot {
             knowledge: &brain.knowledge,
             intents: brain.intents.as_deref().unwrap_or_else(|| kefu_nlu::builtin::intent_model()),
             now: ctx.clock.now(),
+            people: PeopleNow::Answering,
         };
+        let before = state.clone();
         let mut turn = flow::respond_to(&facts, &mut state, input);
+        if turn.handoff.is_some() {
+            // Who is at the desk is read only when a turn hands off (most
+            // turns do not); with nobody there the same turn is decided
+            // again — the flow is pure — to say so instead of "请稍候".
+            let online = ctx.store.someone_online(at.shop).await?;
+            let people = PeopleNow::of(online, &brain.rules.service_hours, facts.now);
+            if people != PeopleNow::Answering {
+                state = before;
+                turn = flow::respond_to(&Facts { people, ..facts }, &mut state, input);
+            }
+        }
         if let Some(llm) = &self.llm {
             let text = match input {
                 Input::Text(text) => text.to_owned(),

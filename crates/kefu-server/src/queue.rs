@@ -36,6 +36,8 @@ struct Reading {
     ahead: HashMap<ConversationId, u32>,
     len: u32,
     pace: Pace,
+    /// Whether an agent of the shop was online at the reading.
+    someone_online: bool,
 }
 
 /// Where one queued conversation stands.
@@ -45,6 +47,9 @@ pub struct Standing {
     pub ahead: u32,
     /// About how long until an agent takes it, once the pace is known.
     pub wait: Option<Duration>,
+    /// Whether an agent of the shop is online: a queue nobody works on
+    /// does not move, and the shopper is told so.
+    pub someone_online: bool,
 }
 
 #[derive(Default)]
@@ -70,10 +75,12 @@ impl QueueBoard {
         let mut reading = slot.lock().await;
         if reading.at.is_none_or(|at| at.elapsed() >= TTL) {
             let queue = store.queue_of_shop(shop, READ_LIMIT).await?;
+            reading.someone_online = store.someone_online(shop).await?;
             reading.read(&queue, Instant::now());
         }
         let ahead = reading.ahead.get(&conversation).copied().unwrap_or(reading.len);
-        Ok(Standing { ahead, wait: reading.pace.wait(ahead, Instant::now()) })
+        let wait = reading.pace.wait(ahead, Instant::now()).filter(|_| reading.someone_online);
+        Ok(Standing { ahead, wait, someone_online: reading.someone_online })
     }
 }
 

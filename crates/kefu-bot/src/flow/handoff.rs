@@ -30,25 +30,75 @@ pub(super) fn hand_off_into(
     };
     turn.handoff = Some(handoff(facts, state, r, reason, priority));
     let vip = matches!(facts.customer.tier, Tier::Plus | Tier::Vip);
-    turn.replies.push(match (reason, vip) {
-        (HandoffReason::Angry | HandoffReason::Complaint | HandoffReason::HighValueComplaint, _) => say(
-            r.lang,
+    let upset = matches!(reason, HandoffReason::Angry | HandoffReason::Complaint | HandoffReason::HighValueComplaint);
+    turn.replies.push(handoff_reply(facts, r.lang, upset, vip));
+    state.pending = None;
+    format!("handoff:{}", reason.code())
+}
+
+/// What the shopper is told as the conversation goes to people: honest
+/// about an empty desk (nobody online, or after hours with when they are
+/// back), first with an apology when they are upset, and naming the member
+/// team for PLUS/VIP.
+fn handoff_reply(facts: &Facts<'_>, lang: Lang, upset: bool, vip: bool) -> String {
+    let sorry =
+        if upset { ("非常抱歉给您带来不好的体验。", "I'm very sorry about this. ") } else { ("", "") };
+    let team = if vip { ("会员专属客服", "your member service team") } else { ("人工客服", "a colleague") };
+    let first = if upset || vip { ("优先", "near the front of the queue") } else { ("", "in the queue") };
+    let leave_word = ("您可以先留言说明情况。", "You can leave the details here meanwhile.");
+    match facts.people {
+        PeopleNow::Answering if upset => say(
+            lang,
             "非常抱歉给您带来不好的体验，已为您优先转接专属客服，请稍候。".into(),
             "I'm very sorry about this. I'm putting you through to a colleague right away.".into(),
         ),
-        (_, true) => say(
-            r.lang,
-            "正在为您转接会员专属客服，请稍候。".into(),
-            "Connecting you to your member service team now.".into(),
+        PeopleNow::Answering => say(
+            lang,
+            format!("正在为您转接{}，请稍候。", team.0),
+            if vip {
+                "Connecting you to your member service team now.".into()
+            } else {
+                "Connecting you to a colleague, one moment please.".into()
+            },
         ),
-        _ => say(
-            r.lang,
-            "正在为您转接人工客服，请稍候。".into(),
-            "Connecting you to a colleague, one moment please.".into(),
+        PeopleNow::NobodyOnline => say(
+            lang,
+            format!(
+                "{}{}暂时都不在线，已为您{}排队，客服上线后会第一时间回复您，{}",
+                sorry.0, team.0, first.0, leave_word.0
+            ),
+            format!(
+                "{}Nobody from {} is online right now. You are {} and will hear back as soon as someone is. {}",
+                sorry.1,
+                if vip { "your member service team" } else { "our team" },
+                first.1,
+                leave_word.1
+            ),
         ),
-    });
-    state.pending = None;
-    format!("handoff:{}", reason.code())
+        PeopleNow::Closed { next_open } => {
+            let (tomorrow, h, m) = kefu_core::service::back_at(facts.now, next_open);
+            let hours = facts.rules.service_hours;
+            say(
+                lang,
+                format!(
+                    "{}现在是非服务时间（服务时间 {hours}），{}{} {h:02}:{m:02} 上班后会第一时间回复您，已为您{}排队，{}",
+                    sorry.0,
+                    team.0,
+                    if tomorrow { "明天" } else { "今天" },
+                    first.0,
+                    leave_word.0
+                ),
+                format!(
+                    "{}We are closed now (hours {hours}, China time); {} will answer first thing at {h:02}:{m:02} {}. You are {}. {}",
+                    sorry.1,
+                    team.1,
+                    if tomorrow { "tomorrow" } else { "today" },
+                    first.1,
+                    leave_word.1
+                ),
+            )
+        }
+    }
 }
 
 pub(super) fn handoff(

@@ -11,6 +11,7 @@ use kefu_core::id::{CustomerId, KnowledgeId, OrderId, ShipmentId, ShopId};
 use kefu_core::knowledge::{KnowledgeEntry, KnowledgeText};
 use kefu_core::money::Fen;
 use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, ShipmentEvent};
+use kefu_core::service::PeopleNow;
 use kefu_nlu::entities::{CatalogueEntry, Day, Extractor};
 use serde::Deserialize;
 
@@ -40,6 +41,14 @@ pub struct WorldSpec {
     /// The shop's knowledge base.
     #[serde(default)]
     pub knowledge: Vec<KnowledgeSpec>,
+    /// Whether an agent is online (the default); without one the bot's
+    /// hand-off says so, and after the shop's hours when people are back.
+    #[serde(default = "online")]
+    pub people_online: bool,
+}
+
+fn online() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +174,7 @@ pub(super) struct World {
     extractor: Extractor,
     knowledge: Knowledge,
     now: Timestamp,
+    people: PeopleNow,
 }
 
 fn uuid(n: u128) -> uuid::Uuid {
@@ -242,7 +252,9 @@ impl World {
             ));
         }
         let knowledge = Knowledge::new(entries);
-        Ok(World { customer, orders, categories, rules, extractor, knowledge, now })
+        let online = story.people_online.unwrap_or(file.world.people_online);
+        let people = PeopleNow::of(online, &rules.service_hours, now);
+        Ok(World { customer, orders, categories, rules, extractor, knowledge, now, people })
     }
 
     pub(super) fn facts(&self) -> Facts<'_> {
@@ -255,6 +267,7 @@ impl World {
             knowledge: &self.knowledge,
             intents: kefu_nlu::builtin::intent_model(),
             now: self.now,
+            people: self.people,
         }
     }
 

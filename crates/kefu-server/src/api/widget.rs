@@ -7,6 +7,7 @@ use kefu_core::customer::{Customer, Tier};
 use kefu_core::desk;
 use kefu_core::id::{ConversationId, CustomerId};
 use kefu_core::money::Fen;
+use kefu_core::service::PeopleNow;
 use kefu_core::shop::ShopSlug;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -229,9 +230,10 @@ pub async fn rate(State(state): State<SharedState>, auth: CustomerAuth, Body(bod
 }
 
 /// `GET /api/widget/queue`: where the shopper's open conversation stands —
-/// with the bot, waiting (how many are ahead, and about how long once the
-/// queue's pace is known), offered to an agent (`offered`: next), or with
-/// which agent.
+/// with the bot, waiting (how many are ahead, about how long once the
+/// queue's pace is known, and whether anyone is there to take it: `people`
+/// answering, nobody_online, or closed until `next_open`), offered to an
+/// agent (`offered`: next), or with which agent.
 pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiResult<Json> {
     let store = &state.ctx.store;
     let Some(c) = store.open_conversation_of_customer(auth.customer.id).await? else {
@@ -243,6 +245,18 @@ pub async fn queue(State(state): State<SharedState>, auth: CustomerAuth) -> ApiR
             let standing = state.queue.standing(store.as_ref(), c.shop_id, c.id).await?;
             v["ahead"] = json!(standing.ahead);
             v["wait_seconds"] = json!(standing.wait.map(|w| w.as_secs()));
+            // Nobody online: no wait to promise; say whether it is the
+            // shop's hours (people may come) or when they are back.
+            let now = state.ctx.clock.now();
+            let hours = state.bot.service_hours(&state.ctx, c.shop_id).await;
+            match PeopleNow::of(standing.someone_online, &hours, now) {
+                PeopleNow::Answering => v["people"] = json!("answering"),
+                PeopleNow::NobodyOnline => v["people"] = json!("nobody_online"),
+                PeopleNow::Closed { next_open } => {
+                    v["people"] = json!("closed");
+                    v["next_open"] = json!(next_open.millis());
+                }
+            }
         }
         // Offered to an agent who has not taken it yet: no name to promise.
         ConversationStatus::Assigned if c.offered_until.is_some() => v["offered"] = json!(true),

@@ -465,3 +465,62 @@ async fn a_request_the_bot_files_reaches_the_agents_and_is_not_filed_twice() {
     let (_, panel) = app.as_agent(&agent, "GET", &format!("/api/customers/{}", customer.id), None).await;
     assert_eq!(panel["requests"].as_array().map(Vec::len), Some(1), "filed once");
 }
+
+/// The bot's hand-off and the widget's queue line say how things stand at
+/// the desk: nobody online (in the shop's hours), or closed until when —
+/// never "请稍候" to an empty room. With someone online, the usual words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_off_to_an_empty_desk_says_so_and_when_people_are_back() {
+    let app = TestApp::spawn_bot().await;
+    let admin = app.login("admin").await;
+    // The test's agents start online: the desk empties.
+    for name in ["admin", "agent-a", "agent-a2"] {
+        let who = app.login(name).await;
+        let (status, _) = app.as_agent(&who, "PUT", "/api/me/status", Some(json!({"status": "offline"}))).await;
+        assert_eq!(status, 200);
+    }
+    let rules = format!("/api/shops/{}/bot-rules", app.shop_a.id);
+    let hours = |h: &str| json!({"text": format!("[service]\nhours = \"{h}\"\n")});
+    // Around the clock, nobody online.
+    assert_eq!(app.as_agent(&admin, "PUT", &rules, Some(hours("00:00-24:00"))).await.0, 200);
+    let (said, queue) = hand_off_to_people(&app).await;
+    assert!(said.contains("暂时都不在线") && said.contains("已为您排队") && !said.contains("请稍候"), "{said}");
+    assert_eq!(
+        (queue["status"].as_str(), queue["people"].as_str()),
+        (Some("queued"), Some("nobody_online")),
+        "{queue}"
+    );
+    assert!(queue["wait_seconds"].is_null(), "no wait is promised by an empty desk: {queue}");
+
+    // Hours that start two hours from now (China time): closed, back today or tomorrow.
+    let hour = (SystemClock.now().millis() / 3_600_000 + 8 + 2) % 24;
+    let later = format!("{hour:02}:00-{:02}:00", hour + 1);
+    assert_eq!(app.as_agent(&admin, "PUT", &rules, Some(hours(&later))).await.0, 200);
+    let (said, queue) = hand_off_to_people(&app).await;
+    assert!(
+        said.contains("非服务时间") && said.contains(&later) && said.contains(&format!("{hour:02}:00 上班")),
+        "{said}"
+    );
+    assert_eq!(queue["people"], "closed", "{queue}");
+    let back = queue["next_open"].as_i64().expect("next_open");
+    assert!(back > SystemClock.now().millis() && (back / 60_000) % 60 == 0, "{queue}");
+
+    // Someone online: the usual promise (the turn reads the desk afresh).
+    let agent = app.login("agent-a").await;
+    let (status, _) = app.as_agent(&agent, "PUT", "/api/me/status", Some(json!({"status": "online"}))).await;
+    assert_eq!(status, 200);
+    let (said, _) = hand_off_to_people(&app).await;
+    assert!(said.contains("正在为您转接人工客服"), "{said}");
+}
+
+/// A new visitor of shop A asks for people: what the bot said, and the widget's queue answer.
+async fn hand_off_to_people(app: &TestApp) -> (String, Value) {
+    let (token, _) = app.visitor(&app.shop_a).await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "h-1", "text": "转人工"})).await;
+    let said = bot_says(&mut shopper).await["message"]["text"].as_str().expect("text").to_owned();
+    shopper.recv_type("conversation").await; // queued
+    let auth = format!("Bearer {token}");
+    let (_, queue, _) = app.request("GET", "/api/widget/queue", None, &[("authorization", &auth)]).await;
+    (said, queue)
+}

@@ -293,7 +293,10 @@ async function followQueue(status) {
   try { v = await api('GET', '/api/widget/queue', undefined, { Authorization: 'Bearer ' + state.token }); } catch { /* shown as before */ }
   if (ask !== queueAsk) return; // a newer answer is on its way
   if (v?.status === 'queued') {
-    line.textContent = t('queue_ahead', v.ahead) + (v.wait_seconds != null ? t('queue_wait', v.wait_seconds) : '');
+    // Nobody online: the queue does not move, so no "马上就到您"; say so, and after hours when people are back.
+    line.textContent = v.people === 'closed' ? t('queue_closed', fmtWhen(v.next_open), v.ahead)
+      : v.people === 'nobody_online' ? t('queue_nobody', v.ahead)
+        : t('queue_ahead', v.ahead) + (v.wait_seconds != null ? t('queue_wait', v.wait_seconds) : '');
     line.hidden = false;
     queueTimer = setTimeout(() => followQueue(), 8000);
   } else if (v?.status === 'assigned' && v.offered) {
