@@ -16,7 +16,7 @@ use kefu_core::order::{Order, OrderItem, OrderNo, OrderStatus, Shipment, Shipmen
 use kefu_core::phrase::QuickPhrase;
 use kefu_core::request::FiledRequest;
 use kefu_core::shop::{Shop, ShopSecret, ShopSlug, SkillGroup};
-use kefu_core::store::Store;
+use kefu_core::store::{RulesChange, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -29,7 +29,15 @@ struct ShopPlan {
     name: &'static str,
     /// (category path, [(name, model, price yuan)])
     catalogue: &'static [(&'static str, &'static [(&'static str, &'static str, i64)])],
+    /// The shop's rules as if a supervisor had saved them on /admin; the defaults when `None`.
+    rules: Option<&'static str>,
 }
+
+/// One demo shop hands new shoppers out, so a visitor sees both ways of
+/// routing: the others leave them in 排队 for agents to take.
+const PUSHING_RULES: &str = "# 极客数码专营店：新会话自动分配给在线且有空位的客服（负载最低者优先），\n\
+# 客服需在 30 秒内接受，否则转给下一位、本人置为挂起。其他演示店铺由客服在「排队」中领取。\n\
+[routing]\nmode = \"push\"\noffer_seconds = 30\n";
 
 const SHOPS: &[ShopPlan] = &[
     ShopPlan {
@@ -51,6 +59,7 @@ const SHOPS: &[ShopPlan] = &[
             ("家用电器/厨房小电/电饭煲", &[("IH电饭煲 4L", "RC-IH40", 499), ("迷你电饭煲 2L", "RC-M20", 199)]),
             ("家用电器/生活电器/扫地机器人", &[("扫拖一体机器人", "RV-X20", 2499), ("自动集尘扫地机", "RV-S10", 1699)]),
         ],
+        rules: None,
     },
     ShopPlan {
         slug: "geek-digital",
@@ -65,6 +74,7 @@ const SHOPS: &[ShopPlan] = &[
             ),
             ("电脑办公/外设/键鼠", &[("机械键盘 青轴", "KB-87", 349), ("无线静音鼠标", "MS-200", 99)]),
         ],
+        rules: Some(PUSHING_RULES),
     },
     ShopPlan {
         slug: "yuexiang-life",
@@ -77,6 +87,7 @@ const SHOPS: &[ShopPlan] = &[
             ("美妆/护肤/精华", &[("修护精华液 50ml", "SK-SR50", 329), ("保湿面霜 50g", "SK-CR50", 269)]),
             ("美妆/彩妆/口红", &[("丝绒哑光口红", "LP-999", 159)]),
         ],
+        rules: None,
     },
 ];
 
@@ -129,6 +140,11 @@ pub async fn seed(store: &Arc<dyn Store>) -> anyhow::Result<()> {
             created_at: now.plus_days(-400),
         };
         store.create_shop(&shop).await?;
+        if let Some(text) = plan.rules {
+            kefu_bot::rules::ShopRules::parse(text).context("the demo's rules")?;
+            let change = RulesChange { text: Some(text.into()), at: now.plus_days(-1), by: "admin".into() };
+            store.put_shop_rules(shop.id, &change, None).await?;
+        }
         let mut groups = Vec::new();
         for name in ["售前咨询", "售后服务"] {
             let g = SkillGroup { id: SkillGroupId::from_uuid(new("group")), shop_id: shop.id, name: name.into() };
@@ -640,6 +656,9 @@ pub fn print_welcome(config: &Config, shopper: Option<&str>) {
     println!("  Agent workspace : {base}/agent");
     println!("  Admin           : {base}/admin");
     println!("  Shopper chat    : {base}/chat/youpin-home   (also /chat/geek-digital, /chat/yuexiang-life)");
+    println!(
+        "                    (geek-digital offers new shoppers to online agents, 30 s to accept; the others queue them)"
+    );
     if let Some(link) = shopper {
         println!("  Known shopper   : {link}");
         println!("                    (王小明, with an order on its way: ask the bot 我的快递到哪了)");

@@ -444,9 +444,19 @@ function listPreview(m) {
   return shortText(m);
 }
 
+/** Which shop a conversation is of, for an agent of several looking at all of them at once. */
+function shopTag(shopId, always) {
+  if (S.shops.length < 2 || (S.shopFilter && !always)) return null;
+  const name = S.shops.find(s => s.id === shopId)?.name;
+  if (!name) return null;
+  // Chinese shop names lead with the brand (极客数码专营店 → 极客数码); others with their first word.
+  const short = /^[\x00-\x7f]/.test(name) ? name.split(/\s+/)[0] : [...name].slice(0, 4).join('');
+  return el('span', { class: 'badge shop', title: name }, short);
+}
+
 function row(o) {
   const c = o.conversation;
-  const badges = [];
+  const badges = [shopTag(c.shop_id)].filter(Boolean);
   if (o.customer.tier !== 'normal') badges.push(el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]));
   if (o.customer.complaint_count > 0) badges.push(el('span', { class: 'badge risk' }, '⚠' + t('complaints') + o.customer.complaint_count));
   if (c.status === 'bot') badges.push(el('span', { class: 'badge bot' }, el('i', { class: 'icon-bot', 'aria-hidden': 'true' }), t('bot')));
@@ -592,6 +602,7 @@ function renderThread() {
   const c = o.conversation;
   const head = el('div', { class: 'thread-head' },
     el('span', { class: 'name' }, o.customer.nickname),
+    shopTag(c.shop_id, true),
     o.customer.tier !== 'normal' ? el('span', { class: 'badge ' + o.customer.tier }, t('tier')[o.customer.tier]) : null,
     o.customer.complaint_count > 0 ? el('span', { class: 'badge risk' }, '⚠' + t('complaints') + ' ' + o.customer.complaint_count) : null,
     el('span', { class: 'badge status' }, c.status === 'assigned' && c.offered_until ? t('offered_status') : t('conv_status')[c.status] || c.status),
