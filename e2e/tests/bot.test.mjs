@@ -72,6 +72,8 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   // so, and when people are back if this runs outside the demo's hours.
   const handedOff = await ask(shopper, '转人工', '已为您排队');
   assert.match(handedOff, /暂时都不在线|非服务时间/, 'no "请稍候" to an empty desk');
+  await shopper.waitForSelector('#chips .chip-human', { state: 'hidden' }); // asked for already
+  await shopper.waitForSelector('#queue:has-text("暂时都不在线"), #queue:has-text("客服已下班")');
   await shopper.screenshot({ path: join(shotsDir, 'bot-shopper-420.png') });
   assert.equal(await shopper.locator('text=转人工原因').count(), 0, 'the hand-off note stays internal');
 

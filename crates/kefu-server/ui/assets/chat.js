@@ -9,6 +9,13 @@ const tokenKey = `kefu_chat_token_${slug}`;
 const log = $('#log');
 const input = $('#input');
 
+// A shopper reading the latest message keeps it in view when the log's box
+// shrinks (the queue line or a banner appears, the keyboard opens); one
+// scrolled up to read older ones is left where they are.
+let atBottom = true;
+log.addEventListener('scroll', () => { atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24; });
+new ResizeObserver(() => { if (atBottom) log.scrollTop = log.scrollHeight; }).observe(log);
+
 const state = {
   token: null,
   conversationId: null,
@@ -19,6 +26,7 @@ const state = {
   rated: false,
   identified: false,
   orders: null,             // order_no -> order, once loaded (identified shoppers)
+  people: null,             // who the header says is there: answering, nobody_online, closed
 };
 
 // In the widget the panel can be closed while the page stays loaded: the
@@ -50,8 +58,10 @@ document.addEventListener('keydown', e => {
 
 input.placeholder = t('input_placeholder');
 $('#send').textContent = t('send');
-for (const chip of t('chips')) {
-  $('#chips').append(el('button', { type: 'button', onclick: () => send(chip) }, chip));
+for (const [i, chip] of t('chips').entries()) {
+  // The last chip asks for a person: hidden while the shopper already waits for or talks to one.
+  const human = i === t('chips').length - 1;
+  $('#chips').append(el('button', { type: 'button', class: human ? 'chip-human' : '', onclick: () => send(chip) }, chip));
 }
 
 // ---------------------------------------------------------------- order cards
@@ -282,16 +292,28 @@ function showCsat(conversationId) {
 // watched the queue move), asked again every few seconds while
 // waiting (the server reads each shop's queue once for everyone asking);
 // then who took the conversation. Nothing shows while the bot answers.
+function humanChip(status) {
+  const chip = $('#chips .chip-human');
+  if (chip) chip.hidden = status === 'queued' || status === 'assigned';
+}
+
 let queueTimer = null;
 let queueAsk = 0;
 async function followQueue(status) {
   clearTimeout(queueTimer);
   const ask = ++queueAsk;
   const line = $('#queue');
+  if (status) humanChip(status);
   if (status === 'bot' || status === 'closed') { line.hidden = true; return; }
   let v = null;
   try { v = await api('GET', '/api/widget/queue', undefined, { Authorization: 'Bearer ' + state.token }); } catch { /* shown as before */ }
   if (ask !== queueAsk) return; // a newer answer is on its way
+  if (v) humanChip(v.status);
+  if (v?.people && v.people !== state.people) {
+    // The header said who was there when the chat opened; the queue's answer is newer.
+    state.people = v.people;
+    $('#chat-sub').textContent = v.people === 'answering' ? t('chat_online') : v.people === 'closed' ? t('chat_closed', fmtWhen(v.next_open)) : t('chat_busy');
+  }
   if (v?.status === 'queued') {
     // Nobody online: the queue does not move, so no "马上就到您"; say so, and after hours when people are back.
     line.textContent = v.people === 'closed' ? t('queue_closed', fmtWhen(v.next_open), v.ahead)
@@ -342,6 +364,7 @@ async function start() {
   // busy (the bot answers), or back at a time in the shopper's own clock.
   const service = session.service;
   $('#chat-sub').textContent = service.people_now ? t('chat_online', service.typical_reply) : service.in_hours ? t('chat_busy') : t('chat_closed', fmtWhen(service.next_open));
+  state.people = service.people_now ? 'answering' : service.in_hours ? 'nobody_online' : 'closed';
   if (session.conversation) {
     state.conversationId = session.conversation.id;
     const history = await api('GET', '/api/widget/messages', undefined, { Authorization: 'Bearer ' + state.token });
