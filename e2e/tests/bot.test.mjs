@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { startKefu, launchBrowser, login, shotsDir, zhDesk } from './harness.mjs';
+import { startKefu, launchBrowser, login, shotsDir, zhDesk, chatPage } from './harness.mjs';
 
 let kefu, browser;
 
@@ -33,12 +33,8 @@ async function adminPage(username) {
 }
 
 /** A new visitor's chat page on a demo shop, at phone width. */
-async function chatAt(slug, title) {
-  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const page = await ctx.newPage();
-  await page.goto(kefu.base + '/chat/' + slug);
-  await page.waitForSelector(`#chat-title:has-text("${title}")`);
-  return page;
+function chatAt(slug, title) {
+  return chatPage(browser, kefu.base, slug, title);
 }
 
 async function ask(page, text, expect) {

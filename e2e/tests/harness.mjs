@@ -65,3 +65,12 @@ export async function login(page, base, username) {
   await page.waitForSelector('#app:not([hidden])');
   await page.selectOption('#status', 'online');
 }
+
+/** A new visitor's chat page on a demo shop, at phone width, once the shop's name shows. */
+export async function chatPage(browser, base, slug, title) {
+  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
+  const page = await ctx.newPage();
+  await page.goto(base + '/chat/' + slug);
+  await page.waitForSelector(`#chat-title:has-text("${title}")`);
+  return page;
+}

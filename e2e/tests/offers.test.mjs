@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startKefu, launchBrowser, login, shotsDir, zhDesk } from './harness.mjs';
+import { startKefu, launchBrowser, login, shotsDir, zhDesk, chatPage } from './harness.mjs';
 
 let kefu, browser;
 
@@ -20,10 +20,7 @@ after(async () => {
 });
 
 async function shopperSays(text) {
-  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const page = await ctx.newPage();
-  await page.goto(kefu.base + '/chat/youpin-home');
-  await page.waitForSelector('#chat-title:has-text("优品家电旗舰店")');
+  const page = await chatPage(browser, kefu.base, 'youpin-home', '优品家电旗舰店');
   await page.fill('#input', text);
   await page.press('#input', 'Enter');
   await page.waitForSelector('.msg.me .state:has-text("已发送")');

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startKefu, launchBrowser, login, shotsDir, zhDesk } from './harness.mjs';
+import { startKefu, launchBrowser, login, shotsDir, zhDesk, chatPage } from './harness.mjs';
 
 let kefu, browser;
 
@@ -21,10 +21,7 @@ after(async () => {
 
 /** A new visitor of `slug` asks the bot for a person. */
 async function askForPeople(slug, title, text) {
-  const ctx = await browser.newContext({ viewport: { width: 420, height: 760 }, ...zhDesk });
-  const page = await ctx.newPage();
-  await page.goto(kefu.base + '/chat/' + slug);
-  await page.waitForSelector(`#chat-title:has-text("${title}")`);
+  const page = await chatPage(browser, kefu.base, slug, title);
   await page.fill('#input', text);
   await page.press('#input', 'Enter');
   await page.waitForSelector('.msg.them .bubble:has-text("正在为您转接人工客服")');

@@ -463,7 +463,8 @@ impl Bot {
         let turn = &thought.turn;
         let mut fallback = turn.clone();
         fallback.actions.clear();
-        fallback.replies = vec!["抱歉，订单状态刚刚发生了变化，正在为您转接人工客服核实。".into()];
+        // Worded to hold whoever is at the desk: no "请稍候" (nobody may be online).
+        fallback.replies = vec!["抱歉，订单状态刚刚发生了变化，已为您转人工核实，客服会尽快回复您。".into()];
         fallback.handoff = Some(flow::Handoff {
             reason: flow::HandoffReason::NeedsHuman,
             priority: 1,
