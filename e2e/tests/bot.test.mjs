@@ -1,7 +1,8 @@
 // The self-service bot in a real browser, on the demo store: the demo's
 // known shopper (signed in by the link `kefu demo` prints) asks where their
 // parcel is and gets the timeline, asks to cancel the shipped order and is
-// refused with the alternative, says 转人工, and an agent receives the
+// refused with the alternative, says 转人工 (and, still waiting, asks
+// about the parcel again and is answered), and an agent receives the
 // hand-off summary. An anonymous visitor is greeted too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +71,9 @@ test('timeline, refused cancellation with the alternative, hand-off with a summa
   assert.match(handedOff, /暂时都不在线|非服务时间/, 'no "请稍候" to an empty desk');
   await shopper.waitForSelector('#chips .chip-human', { state: 'hidden' }); // asked for already
   await shopper.waitForSelector('#queue:has-text("暂时都不在线"), #queue:has-text("客服已下班")');
+  // Waiting on an empty desk, the shopper asks again: the bot still answers from the order, and they keep their place.
+  assert.match(await ask(shopper, '快递到哪里了', '运单号'), /运单号/);
+  assert.equal(await shopper.locator('#queue').isVisible(), true, 'still in the queue');
   await shopper.screenshot({ path: join(shotsDir, 'bot-shopper-420.png') });
   assert.equal(await shopper.locator('text=转人工原因').count(), 0, 'the hand-off note stays internal');
 

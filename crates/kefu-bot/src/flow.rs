@@ -230,6 +230,29 @@ pub struct Turn {
     pub answered_from: Option<KnowledgeId>,
 }
 
+impl Turn {
+    /// Whether the turn only answers from the shopper's orders or the
+    /// knowledge base (where is my parcel, has it shipped, where is my
+    /// refund, a known question): what the bot may still say to a shopper
+    /// already waiting for people. Anything else — a question back, an
+    /// action, a hand-off, small talk — is left to the person who takes them.
+    pub fn only_answers(&self) -> bool {
+        const ANSWERS: [&str; 7] = [
+            "answered:logistics",
+            "answered:order_status",
+            "answered:no_tracking_yet",
+            "answered:not_shipped",
+            "answered:refund_status",
+            "answered:request_open",
+            "answered:faq",
+        ];
+        self.handoff.is_none()
+            && self.actions.is_empty()
+            && !self.replies.is_empty()
+            && ANSWERS.contains(&self.audit.outcome.as_str())
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lang {
     Zh,

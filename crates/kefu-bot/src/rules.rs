@@ -34,6 +34,9 @@ days = 30                    # 价保: price drops within this many days of paym
 [handoff]
 misunderstandings = 2        # hand off after this many misunderstood messages in a row
 high_value_yuan = "2000.00"  # a complaint about an order worth more goes to a person at once
+# While a shopper waits for people, the bot still answers what it can from
+# their orders and the knowledge base (到哪了, 发货了吗, 退款进度); nothing else.
+answer_while_queued = true
 
 [knowledge]
 # The bot answers from the knowledge base when a message is at least this
@@ -72,6 +75,8 @@ pub struct ShopRules {
     pub price_protection_days: u32,
     pub handoff_misunderstandings: u32,
     pub handoff_high_value: Fen,
+    /// Whether the bot answers a shopper waiting for people ([`crate::flow::Turn::only_answers`]).
+    pub answer_while_queued: bool,
     pub knowledge_min_similarity: f32,
     /// `Some(true)`: push, `Some(false)`: pull; `None`: as the deployment.
     pub routing_push: Option<bool>,
@@ -155,6 +160,7 @@ struct PriceSection {
 struct HandoffSection {
     misunderstandings: Option<u32>,
     high_value_yuan: Option<String>,
+    answer_while_queued: Option<bool>,
 }
 
 impl ShopRules {
@@ -230,6 +236,7 @@ impl ShopRules {
                 None => 2,
             },
             handoff_high_value: yuan("handoff.high_value_yuan", file.handoff.high_value_yuan, Fen(200_000))?,
+            answer_while_queued: file.handoff.answer_while_queued.unwrap_or(true),
             service_hours: match file.service.hours {
                 Some(text) => ServiceHours::parse(&text).map_err(|e| bad("service.hours", format!("{text:?}: {e}")))?,
                 None => ServiceHours::default(),

@@ -4,7 +4,7 @@
 //! writes all of it in one transaction or none of it.
 
 use crate::clock::Timestamp;
-use crate::conversation::{Appended, Conversation, NewMessage};
+use crate::conversation::{Appended, Conversation, ConversationStatus, NewMessage};
 use crate::id::{ConversationId, CustomerId, OrderId, ShopId};
 use crate::order::OrderStatus;
 
@@ -24,6 +24,30 @@ pub struct BotTurnWrite {
     /// Hand the conversation to people: bot → queued, priority raised by this much.
     pub handoff_priority: Option<i32>,
     pub at: Timestamp,
+    /// An answer to a shopper already waiting for people (where is my parcel,
+    /// a knowledge-base answer) while nobody has taken them: written only on
+    /// a queued conversation no agent holds, and only if it just answers.
+    pub while_queued: bool,
+}
+
+impl BotTurnWrite {
+    /// Whether the turn may be written on the conversation as it is now (the
+    /// store asks under the conversation's lock): a turn on a conversation
+    /// the bot holds, or an answer while queued on one still waiting for
+    /// people — never a hand-off, a request or an order change there.
+    pub fn fits(&self, conversation: &Conversation) -> bool {
+        match conversation.status {
+            ConversationStatus::Bot => !self.while_queued,
+            ConversationStatus::Queued => {
+                self.while_queued
+                    && conversation.assigned_agent.is_none()
+                    && self.handoff_priority.is_none()
+                    && self.requests.is_empty()
+                    && self.order_changes.is_empty()
+            }
+            ConversationStatus::Assigned | ConversationStatus::Closed => false,
+        }
+    }
 }
 
 /// The bot's memory of a conversation as a turn reads it.

@@ -247,7 +247,7 @@ impl Bot {
         client_msg_id: Option<ClientMsgId>,
     ) -> DeskResult<Said> {
         let _turn = self.turn_of(conversation).await;
-        let at = Target { conversation, shop: customer.shop_id };
+        let at = Target { conversation, shop: customer.shop_id, while_queued: false };
         let thought = match self.think(ctx, customer, at, Input::of(content.kind(), content.as_str())).await {
             Ok(thought) => thought,
             Err(e) => {
@@ -287,10 +287,22 @@ impl Bot {
                     }
                     written => self.settle(ctx, at, &thought, written).await,
                 };
+                let c = &said.conversation;
                 match settled {
                     Ok(Some(w)) => {
                         status = w.conversation.status;
                         publish_turn(ctx, w).await
+                    }
+                    // Handed to people since the caller looked (the turn before
+                    // this one did it) and nobody has the shopper yet: answered
+                    // as a waiting shopper is.
+                    Ok(None)
+                        if !said.duplicate && c.status == ConversationStatus::Queued && c.assigned_agent.is_none() =>
+                    {
+                        let allowed = self.rules_only(ctx, at.shop).await.is_ok_and(|r| r.answer_while_queued);
+                        if allowed && let Err(e) = self.write_while_queued(ctx, at, &thought).await {
+                            tracing::warn!(error = %e, conversation = %conversation, "bot answer while queued failed");
+                        }
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, conversation = %conversation, "bot turn failed"),
@@ -318,6 +330,58 @@ impl Bot {
         let input = Input::of(said.kind(), said.as_str());
         if let Err(e) = self.try_answer(ctx, customer, conversation, input).await {
             tracing::warn!(error = %e, conversation = %conversation.id, "bot turn failed");
+        }
+    }
+
+    /// A shopper already waiting for people asks again: the bot answers if
+    /// the turn only answers from their orders or the knowledge base (到哪了
+    /// on a long 双11 queue) and the shop's rules let it
+    /// (`[handoff] answer_while_queued`); the shopper stays in the queue,
+    /// still waiting. Anything else is left to the person who takes them.
+    /// Errors are logged, never sent: the message is stored either way.
+    pub async fn answer_while_queued(
+        &self,
+        ctx: &Ctx,
+        customer: &Customer,
+        conversation: &Conversation,
+        said: &CustomerContent,
+    ) {
+        if conversation.status != ConversationStatus::Queued || conversation.assigned_agent.is_some() {
+            return;
+        }
+        let _turn = self.turn_of(conversation.id).await;
+        let at = Target { conversation: conversation.id, shop: conversation.shop_id, while_queued: true };
+        let input = Input::of(said.kind(), said.as_str());
+        let answered = match self.rules_only(ctx, at.shop).await {
+            Ok(rules) if rules.answer_while_queued => match self.think(ctx, customer, at, input).await {
+                Ok(thought) => self.write_while_queued(ctx, at, &thought).await,
+                Err(e) => Err(e),
+            },
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = answered {
+            tracing::warn!(error = %e, conversation = %conversation.id, "bot answer while queued failed");
+        }
+    }
+
+    /// Writes and publishes a turn decided for a waiting shopper if it only
+    /// answers (the caller checked the shop's rules).
+    async fn write_while_queued(&self, ctx: &Ctx, at: Target, thought: &Thought) -> Result<(), StoreError> {
+        if !thought.turn.only_answers() {
+            return Ok(());
+        }
+        let at = Target { while_queued: true, ..at };
+        match ctx.store.apply_bot_turn(self.to_write(ctx, at, thought, &thought.turn)).await {
+            Ok(written) => {
+                for appended in &written.appended {
+                    desk::publish_appended(ctx, appended);
+                }
+                Ok(())
+            }
+            // Someone took the shopper meanwhile, or another turn went first: the person answers.
+            Err(StoreError::Conflict("not_bot" | "stale_turn" | "duplicate")) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -398,7 +462,7 @@ impl Bot {
         conversation: &Conversation,
         input: Input<'_>,
     ) -> Result<(), StoreError> {
-        let at = Target { conversation: conversation.id, shop: conversation.shop_id };
+        let at = Target { conversation: conversation.id, shop: conversation.shop_id, while_queued: false };
         if let Some(w) = self.turn_on_fresh_memory(ctx, customer, at, input).await? {
             publish_turn(ctx, w).await;
         }
@@ -555,6 +619,7 @@ impl Bot {
             order_changes,
             handoff_priority: turn.handoff.as_ref().map(|h| h.priority),
             at: now,
+            while_queued: at.while_queued,
         }
     }
 }
@@ -647,6 +712,8 @@ impl Said {
 struct Target {
     conversation: ConversationId,
     shop: ShopId,
+    /// The shopper waits for people: the turn is written only if it just answers.
+    while_queued: bool,
 }
 
 /// Tells everyone about a written turn: its replies, the requests it filed,
@@ -785,7 +852,7 @@ mod tests {
         let said = |t: &str| CustomerContent::text(text(t));
         let opened = desk::customer_send(&ctx, &customer, None, said("你好"), None).await.expect("opened");
         assert_eq!(opened.conversation.status, ConversationStatus::Bot);
-        let at = Target { conversation: opened.conversation.id, shop: shop.id };
+        let at = Target { conversation: opened.conversation.id, shop: shop.id, while_queued: false };
         // Two nodes: each its own bot, with its own per-conversation turn locks.
         let (node_a, node_b) =
             (Bot::new(HashMap::new(), HashMap::new(), None), Bot::new(HashMap::new(), HashMap::new(), None));

@@ -566,14 +566,24 @@ impl Conn {
             && let Some(content) = content
             && !appended.duplicate
             && !answered
-            && appended.conversation.status == ConversationStatus::Bot
         {
             // The shopper already has their ack (flushed now: the bot may
             // take a while); its replies arrive through the bus. A message to
             // people is not flushed here: its ack leaves with what the bus
             // delivered meanwhile, in `run`'s one write.
-            self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
-            self.state.bot.answer(&self.state.ctx, customer, &appended.conversation, &content).await;
+            let (ctx, bot, conversation) = (&self.state.ctx, &self.state.bot, &appended.conversation);
+            match conversation.status {
+                ConversationStatus::Bot => {
+                    self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
+                    bot.answer(ctx, customer, conversation, &content).await;
+                }
+                // Waiting for people and nobody has them yet: the bot may still answer.
+                ConversationStatus::Queued if ctx.bot && conversation.assigned_agent.is_none() => {
+                    self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
+                    bot.answer_while_queued(ctx, customer, conversation, &content).await;
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -714,6 +724,10 @@ impl Conn {
                 }
             }
             Event::ConversationChanged(c) => {
+                if self.for_customer() && self.open_conversation == Some(c.id) {
+                    // The bot handed it to people (or it closed): the next message goes the usual way.
+                    self.bot_holds_open = c.status == ConversationStatus::Bot;
+                }
                 let v = match &self.who {
                     Some(Who::Customer(me)) if c.customer_id == me.id => {
                         json!({"type": "conversation", "conversation": CustomerConversationDto::from(c)})

@@ -161,6 +161,7 @@ async fn a_message_and_its_answer_are_written_together_and_a_retry_is_answered_o
         order_changes: vec![],
         handoff_priority: Some(1),
         at: SystemClock.now(),
+        while_queued: false,
     };
     app.store.apply_bot_turn(handoff).await.expect("handoff");
     shopper.send(json!({"type": "send", "client_msg_id": "w-3", "text": "我的快递到哪了"})).await;
@@ -523,4 +524,62 @@ async fn hand_off_to_people(app: &TestApp) -> (String, Value) {
     let auth = format!("Bearer {token}");
     let (_, queue, _) = app.request("GET", "/api/widget/queue", None, &[("authorization", &auth)]).await;
     (said, queue)
+}
+
+/// On a long queue the bot still answers what it can from the shopper's
+/// orders (到哪了), and only that: the shopper keeps their place and their
+/// wait; small talk waits for the person; once someone takes them, or where
+/// the shop's rules say no, the bot is quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopper_waiting_for_people_still_gets_answers_from_their_orders() {
+    let app = TestApp::spawn_bot().await;
+    app.known_customer(&app.shop_a, "u300").await;
+    let token = app.identified("u300").await;
+    let mut shopper = app.customer_ws(&token).await;
+    shopper.send(json!({"type": "send", "client_msg_id": "q-1", "text": "转人工"})).await;
+    let conversation_id = shopper.recv_type("ack").await["conversation_id"].as_str().expect("id").to_owned();
+    bot_says(&mut shopper).await;
+    assert_eq!(shopper.recv_type("conversation").await["conversation"]["status"], "queued");
+    let auth = format!("Bearer {token}");
+    let (_, before, _) = app.request("GET", "/api/widget/queue", None, &[("authorization", &auth)]).await;
+
+    shopper.send(json!({"type": "send", "client_msg_id": "q-2", "text": "我的快递到哪了"})).await;
+    let answer = bot_says(&mut shopper).await["message"]["text"].as_str().expect("text").to_owned();
+    assert!(answer.contains("u300-0001"), "{answer}");
+    let (_, after, _) = app.request("GET", "/api/widget/queue", None, &[("authorization", &auth)]).await;
+    assert_eq!((after["status"].as_str(), &after["ahead"]), (Some("queued"), &before["ahead"]), "{after}");
+    let agent = app.login("agent-a").await;
+    let (_, queued) = app.as_agent(&agent, "GET", "/api/conversations?status=queued", None).await;
+    let row = &queued["conversations"][0]["conversation"];
+    assert_eq!(row["id"], conversation_id.as_str());
+    assert!(row["waiting_since"].is_number(), "still waiting for a person: {row}");
+
+    // Small talk is left to the person.
+    shopper.send(json!({"type": "send", "client_msg_id": "q-3", "text": "你好"})).await;
+    shopper.recv_type("ack").await;
+    let quiet = shopper.drain().await;
+    assert!(!quiet.iter().any(|f| f["message"]["sender"]["kind"] == "bot"), "{quiet:?}");
+
+    // Taken: the bot steps back.
+    let accept = format!("/api/conversations/{conversation_id}/accept");
+    assert_eq!(app.as_agent(&agent, "POST", &accept, None).await.0, 200);
+    shopper.send(json!({"type": "send", "client_msg_id": "q-4", "text": "我的快递到哪了"})).await;
+    shopper.recv_type("ack").await;
+    let quiet = shopper.drain().await;
+    assert!(!quiet.iter().any(|f| f["message"]["sender"]["kind"] == "bot"), "{quiet:?}");
+
+    // A shop whose rules say no: a new waiting shopper gets no answer from the bot.
+    let admin = app.login("admin").await;
+    let rules = format!("/api/shops/{}/bot-rules", app.shop_a.id);
+    let off = json!({"text": "[handoff]\nanswer_while_queued = false\n"});
+    assert_eq!(app.as_agent(&admin, "PUT", &rules, Some(off)).await.0, 200);
+    app.known_customer(&app.shop_a, "u301").await;
+    let mut other = app.customer_ws(&app.identified("u301").await).await;
+    other.send(json!({"type": "send", "client_msg_id": "r-1", "text": "转人工"})).await;
+    bot_says(&mut other).await;
+    other.recv_type("conversation").await;
+    other.send(json!({"type": "send", "client_msg_id": "r-2", "text": "我的快递到哪了"})).await;
+    other.recv_type("ack").await;
+    let quiet = other.drain().await;
+    assert!(!quiet.iter().any(|f| f["message"]["sender"]["kind"] == "bot"), "{quiet:?}");
 }

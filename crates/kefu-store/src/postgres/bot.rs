@@ -29,7 +29,7 @@ pub(super) async fn check_turn(
     bot_version: i64,
     turn: &BotTurnWrite,
 ) -> StoreResult<()> {
-    if conv.status != ConversationStatus::Bot {
+    if !turn.fits(conv) {
         return Err(StoreError::Conflict("not_bot"));
     }
     if bot_version != turn.base_version {

@@ -21,7 +21,7 @@ pub(super) fn memory(c: &Connection, conversation: ConversationId) -> StoreResul
 
 pub(super) fn apply_bot_turn(c: &Connection, turn: BotTurnWrite) -> StoreResult<BotTurnWritten> {
     let conv = load_conversation(c, turn.conversation)?.ok_or(StoreError::NotFound("conversation"))?;
-    if conv.status != ConversationStatus::Bot {
+    if !turn.fits(&conv) {
         return Err(StoreError::Conflict("not_bot"));
     }
     // The writer thread is the only writer: nothing moves between this check and the write.

@@ -26,6 +26,7 @@ pub(super) fn bot_turn(
         order_changes: changes,
         handoff_priority: handoff,
         at: T0.plus_millis(at),
+        while_queued: false,
     }
 }
 
@@ -207,6 +208,34 @@ pub(super) async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store)
     assert_eq!(audit.iter().map(|a| a.audit.outcome.as_str()).collect::<Vec<_>>(), ["outcome@10", "outcome@30"]);
     assert!(audit.iter().all(|a| a.customer == conv.customer_id), "each row names its conversation's shopper");
 
+    // Waiting for people, the bot may still answer (where is my parcel), and
+    // only answer: the conversation stays queued, the shopper still waiting.
+    let mut answer = bot_turn(&conv, &["您的包裹已到杭州"], vec![], None, 35);
+    answer.while_queued = true;
+    let answered = apply(store, answer).await.expect("an answer while queued");
+    assert_eq!(answered.conversation.status, ConversationStatus::Queued);
+    assert_eq!(answered.conversation.waiting_since, handed.conversation.waiting_since, "a bot's answer is no agent's");
+    assert_eq!(answered.conversation.priority, handed.conversation.priority);
+    let mut more = bot_turn(&conv, &["转人工"], vec![], Some(1), 36);
+    more.while_queued = true;
+    assert!(matches!(apply(store, more).await, Err(StoreError::Conflict("not_bot"))), "no hand-off from the queue");
+    let mut acting = bot_turn(&conv, &["已改地址"], vec![], None, 37);
+    acting.while_queued = true;
+    acting.order_changes.push(OrderChange::Address {
+        order: shipped.id,
+        province: "上海".into(),
+        city: "上海".into(),
+        address: "x".into(),
+    });
+    assert!(matches!(apply(store, acting).await, Err(StoreError::Conflict("not_bot"))), "no order change either");
+    let taker = agent(store, "bot-taker", &[s.id], 5).await;
+    store.assign_conversation(conv.id, taker.id, 5, T0.plus_millis(38), None).await.expect("taken");
+    let mut late = bot_turn(&conv, &["您的包裹已到杭州"], vec![], None, 39);
+    late.while_queued = true;
+    assert!(matches!(apply(store, late).await, Err(StoreError::Conflict("not_bot"))), "people have it now");
+    let outcomes = store.bot_audit(s.id, T0, 100).await.expect("audit").len();
+    assert_eq!(outcomes, 3, "the answer while queued is audited; the refused turns are not");
+
     // Quiet bot conversations are closed; busy ones and people's queues are not.
     let c2 = customer(s.id, "b2");
     let c3 = customer(s.id, "b3");
@@ -232,7 +261,7 @@ pub(super) async fn a_bot_turn_is_written_whole_or_not_at_all(store: &dyn Store)
     assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), [quiet.id]);
     assert_eq!(closed[0].status, ConversationStatus::Closed);
     assert_eq!(store.conversation(busy.id).await.expect("busy").map(|c| c.status), Some(ConversationStatus::Bot));
-    assert_eq!(store.conversation(conv.id).await.expect("queued").map(|c| c.status), Some(ConversationStatus::Queued));
+    assert_eq!(store.conversation(conv.id).await.expect("taken").map(|c| c.status), Some(ConversationStatus::Assigned));
 }
 
 pub(super) fn knowledge(shop: ShopId, question: &str, at: i64) -> KnowledgeEntry {
