@@ -292,11 +292,6 @@ function showCsat(conversationId) {
 // watched the queue move), asked again every few seconds while
 // waiting (the server reads each shop's queue once for everyone asking);
 // then who took the conversation. Nothing shows while the bot answers.
-function humanChip(status) {
-  const chip = $('#chips .chip-human');
-  if (chip) chip.hidden = status === 'queued' || status === 'assigned';
-}
-
 let queueTimer = null;
 let queueAsk = 0;
 async function followQueue(status) {
@@ -332,6 +327,12 @@ async function followQueue(status) {
   } else if (v) {
     line.hidden = true;
   }
+}
+
+/** 转人工 is hidden while the shopper already waits for, or talks to, a person. */
+function humanChip(status) {
+  const chip = $('#chips .chip-human');
+  if (chip) chip.hidden = status === 'queued' || status === 'assigned';
 }
 
 let socket = null;

@@ -6,14 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kefu_bot::flow::{self, Action, BotState, Facts, Input, OrderFacts, Turn};
+use kefu_bot::flow::{self, BotState, Facts, Input, OrderFacts, Turn};
 use kefu_bot::knowledge::Knowledge;
 
 use crate::llm::Llm;
 use kefu_bot::rules::ShopRules;
-use kefu_core::botturn::{
-    BotAudit, BotTurnWrite, BotTurnWritten, OrderChange, OrderRequest, RequestKind, SaidAndAnswered,
-};
+use kefu_core::botturn::{BotAudit, BotTurnWrite, BotTurnWritten, SaidAndAnswered};
 use kefu_core::catalog::CategoryPath;
 use kefu_core::conversation::{
     Appended, ClientMsgId, Conversation, ConversationStatus, MessageKind, MessageText, NewMessage, Sender,
@@ -21,14 +19,19 @@ use kefu_core::conversation::{
 use kefu_core::customer::Customer;
 use kefu_core::desk::{self, Ctx, CustomerContent, DeskResult, RoutingPolicy};
 use kefu_core::event::Event;
-use kefu_core::id::{ConversationId, MessageId, OrderId, ShopId};
-use kefu_core::invoice::Title;
+use kefu_core::id::{ConversationId, MessageId, ShopId};
 use kefu_core::order::OrderNo;
 use kefu_core::routing::Routing;
 use kefu_core::service::PeopleNow;
 use kefu_core::store::StoreError;
 use kefu_nlu::Classifier;
 use kefu_nlu::entities::{CatalogueEntry, Extractor};
+
+mod requests;
+mod waiting;
+
+use requests::action_order_no;
+pub use requests::request_of;
 
 /// Orders the bot looks through, newest first.
 const ORDERS: u32 = 20;
@@ -333,58 +336,6 @@ impl Bot {
         }
     }
 
-    /// A shopper already waiting for people asks again: the bot answers if
-    /// the turn only answers from their orders or the knowledge base (到哪了
-    /// on a long 双11 queue) and the shop's rules let it
-    /// (`[handoff] answer_while_queued`); the shopper stays in the queue,
-    /// still waiting. Anything else is left to the person who takes them.
-    /// Errors are logged, never sent: the message is stored either way.
-    pub async fn answer_while_queued(
-        &self,
-        ctx: &Ctx,
-        customer: &Customer,
-        conversation: &Conversation,
-        said: &CustomerContent,
-    ) {
-        if conversation.status != ConversationStatus::Queued || conversation.assigned_agent.is_some() {
-            return;
-        }
-        let _turn = self.turn_of(conversation.id).await;
-        let at = Target { conversation: conversation.id, shop: conversation.shop_id, while_queued: true };
-        let input = Input::of(said.kind(), said.as_str());
-        let answered = match self.rules_only(ctx, at.shop).await {
-            Ok(rules) if rules.answer_while_queued => match self.think(ctx, customer, at, input).await {
-                Ok(thought) => self.write_while_queued(ctx, at, &thought).await,
-                Err(e) => Err(e),
-            },
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = answered {
-            tracing::warn!(error = %e, conversation = %conversation.id, "bot answer while queued failed");
-        }
-    }
-
-    /// Writes and publishes a turn decided for a waiting shopper if it only
-    /// answers (the caller checked the shop's rules).
-    async fn write_while_queued(&self, ctx: &Ctx, at: Target, thought: &Thought) -> Result<(), StoreError> {
-        if !thought.turn.only_answers() {
-            return Ok(());
-        }
-        let at = Target { while_queued: true, ..at };
-        match ctx.store.apply_bot_turn(self.to_write(ctx, at, thought, &thought.turn)).await {
-            Ok(written) => {
-                for appended in &written.appended {
-                    desk::publish_appended(ctx, appended);
-                }
-                Ok(())
-            }
-            // Someone took the shopper meanwhile, or another turn went first: the person answers.
-            Err(StoreError::Conflict("not_bot" | "stale_turn" | "duplicate")) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Waits for the conversation's turn: one turn at a time per conversation.
     async fn turn_of(&self, conversation: ConversationId) -> TurnGuard<'_> {
         let lock = self.turns.lock().unwrap_or_else(|e| e.into_inner()).entry(conversation).or_default().clone();
@@ -622,59 +573,6 @@ impl Bot {
             while_queued: at.while_queued,
         }
     }
-}
-
-/// The order an action is about.
-fn action_order_no(action: &Action) -> &str {
-    match action {
-        Action::RecordUrge { order_no, .. }
-        | Action::CancelOrder { order_no }
-        | Action::ChangeAddress { order_no, .. }
-        | Action::AfterSale { order_no, .. }
-        | Action::PriceProtection { order_no }
-        | Action::InvoiceTask { order_no, .. } => order_no,
-    }
-}
-
-/// The request an action files against `order`, and the change it makes
-/// to the order: the bot's turns and agents' requests (`api/requests.rs`)
-/// file the same words, so the people who close them read one format.
-pub fn request_of(action: &Action, order: OrderId, id: uuid::Uuid) -> (OrderRequest, Option<OrderChange>) {
-    let (kind, detail, needs_review, change) = match action {
-        Action::RecordUrge { promised_by, .. } => {
-            (RequestKind::Urge, format!("客户催发货，承诺发货时间 {}", flow::local_time(*promised_by)), false, None)
-        }
-        Action::CancelOrder { .. } => {
-            (RequestKind::Cancel, "订单已取消，请原路退款".to_owned(), false, Some(OrderChange::Cancel { order }))
-        }
-        Action::ChangeAddress { address, province, city, .. } => {
-            let change = OrderChange::Address {
-                order,
-                province: province.clone().unwrap_or_default(),
-                city: city.clone().unwrap_or_default(),
-                address: address.clone(),
-            };
-            let whole = format!("{}{}{address}", province.as_deref().unwrap_or(""), city.as_deref().unwrap_or(""));
-            (RequestKind::AddressChange, format!("新地址：{whole}"), false, Some(change))
-        }
-        Action::AfterSale { sku, exchange, reason, amount, needs_review, .. } => (
-            RequestKind::AfterSale,
-            format!("{} {sku}，原因 {}，金额 ¥{amount}", if *exchange { "换货" } else { "退货退款" }, reason.zh()),
-            *needs_review,
-            None,
-        ),
-        Action::PriceProtection { .. } => {
-            (RequestKind::PriceProtection, "价保申请，请核实降价金额".to_owned(), true, None)
-        }
-        Action::InvoiceTask { title, email, .. } => {
-            let title = match title {
-                Title::Personal { name } => format!("个人：{name}"),
-                Title::Company { name, credit_code } => format!("公司：{name}，税号 {credit_code}"),
-            };
-            (RequestKind::Invoice, format!("电子发票，抬头 {title}，邮箱 {}", email.as_str()), false, None)
-        }
-    };
-    (OrderRequest { id, order, kind, detail, needs_review }, change)
 }
 
 /// A turn decided and not yet written: the turn, the orders and bot memory
