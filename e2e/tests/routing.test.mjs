@@ -1,7 +1,8 @@
 // Each shop routes its own way, on the demo as shipped: 极客数码专营店's
 // rules push new shoppers to an online agent (with a 30-second offer), while
 // 优品家电旗舰店 leaves them in 排队 for agents to take. One agent of both
-// shops sees one shopper of each arrive the two ways.
+// shops sees one shopper of each arrive the two ways, and in 团队 each
+// shop's queue and people on a line of its own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -56,5 +57,14 @@ test('a shop whose rules push offers its shopper to the agent; a shop that pulls
   await agent.waitForSelector('#count-mine:has-text("1")');
   assert.equal(await agent.locator('.conv').count(), 1, 'the queued shopper was not handed out');
   await agent.screenshot({ path: join(shotsDir, 'routing-per-shop-1366x768.png') });
+
+  // 团队: each shop's queue and people on a line of its own, for whoever works several.
+  await agent.click('[data-tab=team]');
+  const youpin = agent.locator('.team-shop', { hasText: '优品家电' });
+  await youpin.waitFor();
+  assert.equal(await agent.locator('.team-shop').count(), 2);
+  assert.match(await youpin.textContent(), /排队 1/);
+  assert.match(await agent.locator('.team-shop', { hasText: '极客数码' }).textContent(), /排队 0.*接待中 1\/\d+/);
+  await agent.screenshot({ path: join(shotsDir, 'team-shops-1366x768.png') });
   for (const p of [pushed, pulled, agent]) await p.context().close();
 });

@@ -246,6 +246,7 @@ async function loadTeam() {
   const shops = S.shopFilter ? [S.shopFilter] : S.shops.map(s => s.id);
   const lists = await Promise.all(shops.map(id => api('GET', `/api/shops/${id}/agents`).catch(() => ({ agents: [] }))));
   S.team = new Map(lists.flatMap(l => l.agents).filter(a => !a.disabled).map(a => [a.id, a]));
+  S.teamShops = new Map(shops.map((id, i) => [id, lists[i].agents.filter(a => !a.disabled).map(a => a.id)]));
   // A supervisor also sees how each is answering today (in the shops in view, added up).
   if (!SUPERVISES.has(S.me.role)) return;
   const day = S.teamDay ? `?day=${S.teamDay}` : '';
@@ -313,7 +314,24 @@ function teamSummary() {
   } else if (S.teamDay) {
     parts.push(el('span', { class: 'team-figures' }, t('team_day_empty', t('team_day_on', S.teamDay))));
   }
-  return el('li', { class: 'team-summary meta', id: 'team-summary', 'aria-label': t('sum_label') }, ...parts);
+  const summary = el('li', { class: 'team-summary meta', id: 'team-summary', 'aria-label': t('sum_label') }, ...parts);
+  if (S.teamShops?.size > 1) summary.append(el('ul', { class: 'team-shops' }, ...[...S.teamShops].map(([id, ids]) => shopLine(id, ids))));
+  return summary;
+}
+
+/** One shop's queue and people, for whoever watches several at once (which queue is growing on a sale night). */
+function shopLine(shopId, agentIds) {
+  const waiting = [...S.convs.values()].filter(o => o.conversation.status === 'queued' && o.conversation.shop_id === shopId);
+  const oldest = Math.min(...waiting.map(o => o.conversation.waiting_since || Infinity));
+  const handlers = agentIds.map(id => S.team.get(id)).filter(a => a && a.role !== 'qa');
+  const online = handlers.filter(a => a.status === 'online');
+  const seats = online.reduce((n, a) => n + Math.max(0, a.max_concurrent - (a.open_conversations ?? 0)), 0);
+  return el('li', { class: 'team-shop', dataset: { shop: shopId } },
+    shopTag(shopId, true),
+    el('span', {}, t('sum_queue', waiting.length)),
+    el('span', { class: 'longest num', dataset: { since: Number.isFinite(oldest) ? oldest : '' } }),
+    el('span', {}, t('sum_online', online.length, handlers.length)),
+    el('span', { class: seats ? '' : 'stranded' }, t('sum_seats', seats)));
 }
 
 function heldBy(a) {
@@ -532,8 +550,7 @@ function tick() {
     }
     if (wait > longest) { longest = wait; longestId = o.conversation.id; }
   }
-  const longestQueued = document.querySelector('#team-summary .longest');
-  if (longestQueued) {
+  for (const longestQueued of document.querySelectorAll('#team-summary .longest')) {
     const since = Number(longestQueued.dataset.since);
     longestQueued.textContent = since ? t('sum_longest', fmtWait(now - since)) : '';
     longestQueued.classList.toggle('late', !!since && now - since >= 100000);
