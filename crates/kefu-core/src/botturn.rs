@@ -40,7 +40,7 @@ impl BotTurnWrite {
             ConversationStatus::Bot => !self.while_queued,
             ConversationStatus::Queued => {
                 self.while_queued
-                    && conversation.assigned_agent.is_none()
+                    && conversation.waits_for_people()
                     && self.handoff_priority.is_none()
                     && self.requests.is_empty()
                     && self.order_changes.is_empty()

@@ -87,6 +87,12 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// In the queue with nobody holding it: the shopper waits for people
+    /// (the bot may still answer what only needs their orders).
+    pub fn waits_for_people(&self) -> bool {
+        self.status == ConversationStatus::Queued && self.assigned_agent.is_none()
+    }
+
     /// The conversation once `message` (its next) is stored: its seq, the
     /// reply timer, and the first answer since its agent got it. Both
     /// stores write exactly this.

@@ -578,7 +578,7 @@ impl Conn {
                     bot.answer(ctx, customer, conversation, &content).await;
                 }
                 // Waiting for people and nobody has them yet: the bot may still answer.
-                ConversationStatus::Queued if ctx.bot && conversation.assigned_agent.is_none() => {
+                ConversationStatus::Queued if ctx.bot && conversation.waits_for_people() => {
                     self.socket.flush().await.map_err(|_| frame_error(Code::Internal, "socket"))?;
                     bot.answer_while_queued(ctx, customer, conversation, &content).await;
                 }

@@ -205,20 +205,17 @@ impl Bot {
     /// The shop's rules as the bot applies them now (edited on /admin, else
     /// its file, else the defaults): agents' order actions keep to them too.
     pub async fn rules(&self, ctx: &Ctx, shop: ShopId) -> Result<ShopRules, StoreError> {
-        Ok(ShopRules::clone(&self.brain(ctx, shop).await?.rules))
+        Ok(ShopRules::clone(&*self.rules_only(ctx, shop).await?))
     }
 
     /// The shop's service hours, from its rules (the defaults when they cannot be read).
     pub async fn service_hours(&self, ctx: &Ctx, shop: ShopId) -> kefu_core::service::ServiceHours {
-        match self.brain(ctx, shop).await {
-            Ok(brain) => brain.rules.service_hours,
-            Err(_) => kefu_core::service::ServiceHours::default(),
-        }
+        self.rules_only(ctx, shop).await.map_or_else(|_| Default::default(), |rules| rules.service_hours)
     }
 
     /// The shop's reply window (N分钟回复率), from its rules (3 minutes when they cannot be read).
     pub async fn reply_window(&self, ctx: &Ctx, shop: ShopId) -> kefu_core::kpi::ReplyWindow {
-        self.brain(ctx, shop).await.map_or_else(|_| Default::default(), |brain| brain.rules.reply_window)
+        self.rules_only(ctx, shop).await.map_or_else(|_| Default::default(), |rules| rules.reply_window)
     }
 
     /// Drops a shop's brain so the next turn loads the catalogue and the
@@ -299,11 +296,10 @@ impl Bot {
                     // Handed to people since the caller looked (the turn before
                     // this one did it) and nobody has the shopper yet: answered
                     // as a waiting shopper is.
-                    Ok(None)
-                        if !said.duplicate && c.status == ConversationStatus::Queued && c.assigned_agent.is_none() =>
-                    {
-                        let allowed = self.rules_only(ctx, at.shop).await.is_ok_and(|r| r.answer_while_queued);
-                        if allowed && let Err(e) = self.write_while_queued(ctx, at, &thought).await {
+                    Ok(None) if !said.duplicate && c.waits_for_people() => {
+                        if self.answers_while_queued(ctx, at.shop).await
+                            && let Err(e) = self.write_while_queued(ctx, at, &thought).await
+                        {
                             tracing::warn!(error = %e, conversation = %conversation, "bot answer while queued failed");
                         }
                     }

@@ -3,9 +3,10 @@
 //! leaves everything else to the person who takes them.
 
 use kefu_bot::flow::Input;
-use kefu_core::conversation::{Conversation, ConversationStatus};
+use kefu_core::conversation::Conversation;
 use kefu_core::customer::Customer;
 use kefu_core::desk::{self, Ctx, CustomerContent};
+use kefu_core::id::ShopId;
 use kefu_core::store::StoreError;
 
 use super::{Bot, Target, Thought};
@@ -24,23 +25,25 @@ impl Bot {
         conversation: &Conversation,
         said: &CustomerContent,
     ) {
-        if conversation.status != ConversationStatus::Queued || conversation.assigned_agent.is_some() {
+        if !conversation.waits_for_people() || !self.answers_while_queued(ctx, conversation.shop_id).await {
             return;
         }
         let _turn = self.turn_of(conversation.id).await;
         let at = Target { conversation: conversation.id, shop: conversation.shop_id, while_queued: true };
         let input = Input::of(said.kind(), said.as_str());
-        let answered = match self.rules_only(ctx, at.shop).await {
-            Ok(rules) if rules.answer_while_queued => match self.think(ctx, customer, at, input).await {
-                Ok(thought) => self.write_while_queued(ctx, at, &thought).await,
-                Err(e) => Err(e),
-            },
-            Ok(_) => Ok(()),
+        let answered = match self.think(ctx, customer, at, input).await {
+            Ok(thought) => self.write_while_queued(ctx, at, &thought).await,
             Err(e) => Err(e),
         };
         if let Err(e) = answered {
             tracing::warn!(error = %e, conversation = %conversation.id, "bot answer while queued failed");
         }
+    }
+
+    /// Whether the shop's rules let the bot answer shoppers who wait
+    /// (`[handoff] answer_while_queued`); not when they cannot be read.
+    pub(super) async fn answers_while_queued(&self, ctx: &Ctx, shop: ShopId) -> bool {
+        self.rules_only(ctx, shop).await.is_ok_and(|rules| rules.answer_while_queued)
     }
 
     /// Writes and publishes a turn decided for a waiting shopper if it only

@@ -297,11 +297,8 @@ function teamRow(a) {
  */
 function teamSummary() {
   const handlers = [...S.team.values()].filter(a => a.role !== 'qa');
-  const waiting = [...S.convs.values()].filter(o => o.conversation.status === 'queued');
-  const oldest = Math.min(...waiting.map(o => o.conversation.waiting_since || Infinity));
   const parts = [
-    el('span', {}, t('sum_queue', waiting.length)),
-    el('span', { class: 'longest num', dataset: { since: Number.isFinite(oldest) ? oldest : '' } }),
+    ...queueFigures(),
     el('span', {}, t('sum_online', handlers.filter(a => a.status === 'online').length, handlers.length)),
   ];
   if (SUPERVISES.has(S.me.role)) {
@@ -319,17 +316,24 @@ function teamSummary() {
   return summary;
 }
 
+/** 排队 N and the longest wait (kept by the timer tick), of one shop or of all in view. */
+function queueFigures(shopId) {
+  const waiting = [...S.convs.values()].filter(o => o.conversation.status === 'queued' && (!shopId || o.conversation.shop_id === shopId));
+  const oldest = Math.min(...waiting.map(o => o.conversation.waiting_since || Infinity));
+  return [
+    el('span', {}, t('sum_queue', waiting.length)),
+    el('span', { class: 'longest num', dataset: { since: Number.isFinite(oldest) ? oldest : '' } }),
+  ];
+}
+
 /** One shop's queue and people, for whoever watches several at once (which queue is growing on a sale night). */
 function shopLine(shopId, agentIds) {
-  const waiting = [...S.convs.values()].filter(o => o.conversation.status === 'queued' && o.conversation.shop_id === shopId);
-  const oldest = Math.min(...waiting.map(o => o.conversation.waiting_since || Infinity));
   const handlers = agentIds.map(id => S.team.get(id)).filter(a => a && a.role !== 'qa');
   const online = handlers.filter(a => a.status === 'online');
   const seats = online.reduce((n, a) => n + Math.max(0, a.max_concurrent - (a.open_conversations ?? 0)), 0);
   return el('li', { class: 'team-shop', dataset: { shop: shopId } },
     shopTag(shopId, true),
-    el('span', {}, t('sum_queue', waiting.length)),
-    el('span', { class: 'longest num', dataset: { since: Number.isFinite(oldest) ? oldest : '' } }),
+    ...queueFigures(shopId),
     el('span', {}, t('sum_online', online.length, handlers.length)),
     el('span', { class: seats ? '' : 'stranded' }, t('sum_seats', seats)));
 }
